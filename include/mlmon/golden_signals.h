@@ -1,0 +1,182 @@
+#ifndef MLMON_GOLDEN_SIGNALS_H_
+#define MLMON_GOLDEN_SIGNALS_H_
+
+/// \file
+/// Golden signals of the serving path: latency, traffic, errors, saturation.
+
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mlmon/buckets.h"
+#include "mlmon/clock.h"
+#include "mlmon/registry.h"
+
+namespace mlmon {
+
+class Endpoint;
+class RequestGuard;
+
+/// Set-up options of `GoldenSignals`.
+struct GoldenSignalsOptions {
+  /// Bounds of `mlmon_request_duration_seconds` (seconds).
+  std::vector<double> latency_buckets = DefaultLatencyBuckets();
+  /// Time source; `SteadyClock` when null. Must outlive the signals.
+  const Clock* clock = nullptr;
+};
+
+/// A bound error reason of one endpoint, for `RequestGuard::Fail()`.
+/// Cheap to copy; valid as long as its `GoldenSignals`.
+class ErrorReason {
+ public:
+  ErrorReason() = default;
+
+ private:
+  friend class Endpoint;
+  friend class RequestGuard;
+  explicit ErrorReason(Counter* c) noexcept : counter_(c) {}
+  Counter* counter_ = nullptr;
+};
+
+/// The instruments of one serving endpoint, bound once at set-up.
+///
+/// Thread safety: thread-safe.
+class Endpoint {
+ public:
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  /// Binds `reason` (`mlmon_request_errors_total{reason}`) for this endpoint.
+  /// Set-up call.
+  /// \throw mlmon::ConfigError if `reason` is empty.
+  ErrorReason BindErrorReason(const std::string& reason);
+
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  friend class GoldenSignals;
+  friend class RequestGuard;
+  Endpoint(Registry& registry, const std::string& model,
+           const std::string& version, const std::string& name,
+           const GoldenSignalsOptions& options);
+
+  std::int64_t Now() const noexcept {
+    return clock_ != nullptr ? clock_->NowNanos()
+                             : SteadyClock::Instance().NowNanos();
+  }
+
+  Registry& registry_;
+  std::string model_, version_, name_;
+  const Clock* clock_;
+  UpDownGauge* in_flight_;
+  Histogram* latency_;
+  Counter* ok_;
+  Counter* error_;
+  Counter* exception_;      // reason="exception"
+  Counter* generic_error_;  // reason="error"
+};
+
+/// Golden signals of one model version: for each endpoint
+/// `mlmon_requests_total{endpoint,status}`,
+/// `mlmon_request_errors_total{endpoint,reason}`,
+/// `mlmon_request_duration_seconds{endpoint}`,
+/// `mlmon_requests_in_flight{endpoint}`; and `mlmon_queue_depth`,
+/// `mlmon_model_info`. All carry the constant labels `model` and `version`.
+///
+/// Thread safety: thread-safe. `AddEndpoint()` is a set-up call.
+///
+/// **Example**:
+///
+///     mlmon::Registry registry;
+///     mlmon::GoldenSignals signals(registry, "fraud", "2024-06-01");
+///     mlmon::Endpoint& predict = signals.AddEndpoint("predict");
+///     mlmon::ErrorReason timeout = predict.BindErrorReason("timeout");
+///     {
+///       mlmon::RequestGuard guard(predict);
+///       if (!RunModel()) guard.Fail(timeout);
+///     }
+class GoldenSignals {
+ public:
+  /// \throw mlmon::ConfigError if `model` is empty or the buckets are bad.
+  GoldenSignals(Registry& registry, std::string model, std::string version,
+                GoldenSignalsOptions options = {});
+  GoldenSignals(const GoldenSignals&) = delete;
+  GoldenSignals& operator=(const GoldenSignals&) = delete;
+
+  /// Binds the instruments of endpoint `name` (same name: same endpoint).
+  /// \throw mlmon::ConfigError if `name` is empty.
+  Endpoint& AddEndpoint(const std::string& name);
+
+  /// `mlmon_queue_depth`, set by the host (e.g. its request queue length).
+  Gauge& queue_depth() noexcept { return *queue_depth_; }
+
+  const std::string& model() const noexcept { return model_; }
+  const std::string& version() const noexcept { return version_; }
+
+ private:
+  Registry& registry_;
+  std::string model_, version_;
+  GoldenSignalsOptions options_;
+  Gauge* queue_depth_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;
+};
+
+/// Measures one inference call: in-flight up on construction; on destruction
+/// in-flight down, latency observed, and the request counted as `ok`, or as
+/// `error` if `Fail()` was called or an exception is leaving the scope
+/// (`reason="exception"`).
+///
+/// Neither copyable nor movable: it lives on the stack of the call it times.
+///
+/// Thread safety: thread-compatible (one guard belongs to one call).
+/// Hot path: constructor, destructor and `Fail()` are noexcept, lock-free and
+/// allocation-free.
+class RequestGuard {
+ public:
+  explicit RequestGuard(Endpoint& endpoint) noexcept
+      : endpoint_(endpoint),
+        uncaught_(std::uncaught_exceptions()),
+        start_(endpoint.Now()) {
+    endpoint_.in_flight_->Increment();
+  }
+  ~RequestGuard() {
+    const std::int64_t end = endpoint_.Now();
+    endpoint_.latency_->Observe(static_cast<double>(end - start_) * 1e-9);
+    endpoint_.in_flight_->Decrement();
+    if (failure_ == nullptr && std::uncaught_exceptions() > uncaught_) {
+      failure_ = endpoint_.exception_;
+    }
+    if (failure_ == nullptr) {
+      endpoint_.ok_->Increment();
+    } else {
+      endpoint_.error_->Increment();
+      failure_->Increment();
+    }
+  }
+  RequestGuard(const RequestGuard&) = delete;
+  RequestGuard& operator=(const RequestGuard&) = delete;
+  RequestGuard(RequestGuard&&) = delete;
+  RequestGuard& operator=(RequestGuard&&) = delete;
+
+  /// Marks the call as failed for `reason` (the last call wins). A
+  /// default-constructed reason counts as `reason="error"`.
+  void Fail(ErrorReason reason) noexcept {
+    failure_ = reason.counter_ != nullptr ? reason.counter_
+                                          : endpoint_.generic_error_;
+  }
+
+ private:
+  Endpoint& endpoint_;
+  int uncaught_;
+  std::int64_t start_;
+  Counter* failure_ = nullptr;
+};
+
+}  // namespace mlmon
+
+#endif  // MLMON_GOLDEN_SIGNALS_H_

@@ -1,0 +1,221 @@
+#ifndef MLMON_INSTRUMENTS_H_
+#define MLMON_INSTRUMENTS_H_
+
+/// \file
+/// Counter, Gauge, UpDownGauge and Histogram: the instruments every signal is
+/// built from. Recording calls are noexcept, lock-free and allocation-free.
+
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "mlmon/detail/cells.h"
+#include "mlmon/errors.h"
+
+namespace mlmon {
+
+class Counter;
+
+namespace detail {
+
+/// Where an instrument counts what it refused: one counter per reason, bound
+/// at set-up (`mlmon_dropped_total{reason}` of the instrument's model).
+struct DropSink {
+  Counter* by_reason[kNumDropReasons] = {};
+  inline void Drop(DropReason reason) noexcept;
+};
+
+/// Classifies a value that failed a finiteness check.
+inline DropReason NonFiniteReason(double v) noexcept {
+  return std::isnan(v) ? DropReason::kNaN : DropReason::kInfinity;
+}
+
+}  // namespace detail
+
+/// A monotonically increasing counter, striped per thread.
+///
+/// Thread safety: thread-safe.
+/// Hot path: `Increment()` is noexcept, lock-free and allocation-free.
+///
+/// **Example**:
+///
+///     mlmon::Counter requests;
+///     requests.Increment();
+///     requests.Increment(2.5);
+class Counter {
+ public:
+  /// `drops` (may be null) counts refused increments.
+  explicit Counter(detail::DropSink* drops = nullptr)
+      : cells_(1), drops_(drops) {}
+
+  /// Adds 1.
+  void Increment() noexcept { detail::AddDouble(cells_.ref(), 0, 1.0); }
+
+  /// Adds `v`. A negative, NaN or infinite `v` is dropped and counted.
+  void Increment(double v) noexcept {
+    if (__builtin_expect(!(v >= 0.0) || v == HUGE_VAL, 0)) {
+      Drop(std::isfinite(v) ? DropReason::kNegativeIncrement
+                            : detail::NonFiniteReason(v));
+      return;
+    }
+    detail::AddDouble(cells_.ref(), 0, v);
+  }
+
+  /// The current total. Off the hot path (sums every thread's stripe).
+  double Value() const noexcept { return detail::SumDouble(cells_.ref(), 0); }
+
+ private:
+  void Drop(DropReason r) noexcept {
+    if (drops_ != nullptr) drops_->Drop(r);
+  }
+  detail::CellBlock cells_;
+  detail::DropSink* drops_;
+};
+
+inline void detail::DropSink::Drop(DropReason reason) noexcept {
+  Counter* c = by_reason[static_cast<int>(reason)];
+  if (c != nullptr) c->Increment();
+}
+
+/// A value that can go up and down, or be set. One atomic word, not striped:
+/// use `UpDownGauge` for values that many threads move at once.
+///
+/// Thread safety: thread-safe.
+/// Hot path: every method is noexcept, lock-free and allocation-free.
+class Gauge {
+ public:
+  explicit Gauge(detail::DropSink* drops = nullptr) : drops_(drops) {}
+
+  /// Sets the value. NaN or infinite values are dropped and counted.
+  void Set(double v) noexcept {
+    if (!std::isfinite(v)) return Drop(detail::NonFiniteReason(v));
+    value_.store(v, std::memory_order_relaxed);
+  }
+  void Increment(double v = 1.0) noexcept { Add(v); }
+  void Decrement(double v = 1.0) noexcept { Add(-v); }
+  double Value() const noexcept {
+    return value_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  void Add(double v) noexcept {
+    if (!std::isfinite(v)) return Drop(detail::NonFiniteReason(v));
+    double old = value_.load(std::memory_order_relaxed);
+    while (!value_.compare_exchange_weak(old, old + v,
+                                         std::memory_order_relaxed)) {
+    }
+  }
+  void Drop(DropReason r) noexcept {
+    if (drops_ != nullptr) drops_->Drop(r);
+  }
+  std::atomic<double> value_{0.0};
+  detail::DropSink* drops_;
+};
+
+/// A gauge that only moves by `Add()`, striped per thread like `Counter`
+/// (e.g. requests in flight: each thread adds 1 and later -1).
+///
+/// Thread safety: thread-safe.
+/// Hot path: `Add()`, `Increment()`, `Decrement()` are noexcept, lock-free and
+/// allocation-free.
+class UpDownGauge {
+ public:
+  explicit UpDownGauge(detail::DropSink* drops = nullptr)
+      : cells_(1), drops_(drops) {}
+  void Add(double v) noexcept {
+    if (!std::isfinite(v)) {
+      if (drops_ != nullptr) drops_->Drop(detail::NonFiniteReason(v));
+      return;
+    }
+    detail::AddDouble(cells_.ref(), 0, v);
+  }
+  void Increment() noexcept { detail::AddDouble(cells_.ref(), 0, 1.0); }
+  void Decrement() noexcept { detail::AddDouble(cells_.ref(), 0, -1.0); }
+  double Value() const noexcept { return detail::SumDouble(cells_.ref(), 0); }
+
+ private:
+  detail::CellBlock cells_;
+  detail::DropSink* drops_;
+};
+
+/// A fixed-bucket histogram whose `Observe()` never locks or allocates.
+///
+/// Inference threads call `Observe()` while the scrape thread calls
+/// `Collect()`. Each snapshot is consistent: `count` is derived from the
+/// bucket counts, so it always equals the `+Inf` cumulative count, and the
+/// cumulative counts never decrease from one bucket to the next. The sum is
+/// read separately and may trail the counts by observations in flight.
+///
+/// Thread safety: thread-safe.
+/// Hot path: `Observe()` is noexcept, lock-free and allocation-free.
+///
+/// **Example**:
+///
+///     mlmon::Histogram h({0.005, 0.01, 0.025});
+///     h.Observe(0.007);
+class Histogram {
+ public:
+  /// A consistent view of the histogram.
+  struct Snapshot {
+    std::vector<std::uint64_t> cumulative;  ///< one per bound, then +Inf
+    std::uint64_t count = 0;                ///< == cumulative.back()
+    double sum = 0.0;
+  };
+
+  /// \throw mlmon::ConfigError if `upper_bounds` is empty, not strictly
+  /// increasing, or holds a NaN or infinite value.
+  explicit Histogram(std::vector<double> upper_bounds,
+                     detail::DropSink* drops = nullptr);
+
+  /// Records one observation into the first bucket whose upper bound is
+  /// >= `value`. NaN or infinite values are dropped and counted.
+  void Observe(double value) noexcept {
+    if (__builtin_expect(!std::isfinite(value), 0)) {
+      if (drops_ != nullptr) drops_->Drop(detail::NonFiniteReason(value));
+      return;
+    }
+    detail::AddOneAndDouble(cells_.ref(), BucketIndex(value), num_buckets_,
+                            value);
+  }
+
+  /// Fills `out` (reusing its storage). Off the hot path.
+  void Collect(Snapshot* out) const;
+  Snapshot Collect() const {
+    Snapshot s;
+    Collect(&s);
+    return s;
+  }
+
+  const std::vector<double>& upper_bounds() const noexcept { return bounds_; }
+
+ private:
+  std::size_t BucketIndex(double v) const noexcept {
+    const double* b = bounds_.data();
+    const std::size_t n = bounds_.size();
+    if (n <= 32) {
+      std::size_t i = 0;  // branch-free: count the bounds below v
+      for (std::size_t j = 0; j < n; ++j) i += (v > b[j]);
+      return i;
+    }
+    std::size_t lo = 0, hi = n;  // first bound >= v
+    while (lo < hi) {
+      std::size_t mid = (lo + hi) / 2;
+      if (b[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  std::vector<double> bounds_;
+  std::size_t num_buckets_;  // bounds + the +Inf bucket; cell index of sum
+  detail::CellBlock cells_;  // [bucket counts..., sum]
+  detail::DropSink* drops_;
+};
+
+/// Checks histogram bounds. \throw mlmon::ConfigError naming the bad bound.
+void ValidateBucketBounds(const std::vector<double>& upper_bounds);
+
+}  // namespace mlmon
+
+#endif  // MLMON_INSTRUMENTS_H_

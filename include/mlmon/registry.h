@@ -1,0 +1,221 @@
+#ifndef MLMON_REGISTRY_H_
+#define MLMON_REGISTRY_H_
+
+/// \file
+/// Metric families and the registry that owns them and exposes them.
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mlmon/instruments.h"
+
+namespace mlmon {
+
+class Registry;
+
+/// The exposition type of a family.
+enum class MetricType { kCounter, kGauge, kHistogram };
+
+namespace detail {
+
+/// What every family shares; the registry holds families through it.
+///
+/// Thread safety: thread-safe.
+class FamilyBase {
+ public:
+  virtual ~FamilyBase();
+  FamilyBase(const FamilyBase&) = delete;
+  FamilyBase& operator=(const FamilyBase&) = delete;
+
+  const std::string& name() const noexcept { return name_; }
+  const std::string& help() const noexcept { return help_; }
+  MetricType type() const noexcept { return type_; }
+  const std::vector<std::string>& label_names() const noexcept {
+    return label_names_;
+  }
+  /// Distinct label sets bound so far (the overflow series included).
+  std::size_t size() const;
+
+  /// Appends this family in the Prometheus text format 0.0.4.
+  virtual void AppendText(std::string* out) const = 0;
+  /// Appends this family as prometheus-cpp data.
+  virtual void AppendPrometheus(
+      std::vector<prometheus::MetricFamily>* out) const = 0;
+
+ protected:
+  struct SeriesKey {
+    std::vector<std::string> values;
+    std::string rendered;  // `a="x",b="y"` escaped, no braces
+  };
+  FamilyBase(Registry* registry, std::string name, std::string help,
+             MetricType type, std::vector<std::string> label_names,
+             std::size_t max_series);
+  // Finds or creates the series index for `values`; folds into the overflow
+  // series beyond the cap. Calls `make` (with the family lock held) to build a
+  // new instrument. Returns the index into the caller's series vector.
+  std::size_t FindOrAdd(const std::vector<std::string>& values,
+                        const std::function<void(DropSink*)>& make);
+  void AppendHelpType(std::string* out) const;
+  std::vector<prometheus::ClientMetric::Label> PromLabels(
+      const SeriesKey& key) const;
+
+  Registry* registry_;
+  std::string name_, help_;
+  MetricType type_;
+  std::vector<std::string> label_names_;
+  std::size_t max_series_;
+  const bool internal_;  // the registry's own accounting families
+  mutable std::mutex mu_;
+  std::map<std::vector<std::string>, std::size_t> index_;  // guarded by mu_
+  std::vector<SeriesKey> keys_;                            // guarded by mu_
+};
+
+}  // namespace detail
+
+/// A metric family: one metric name, one set of label names, many series.
+///
+/// `Add()` is a set-up call that returns a stable reference (a handle) to the
+/// series for a label set; keep it and record through it on the hot path.
+/// Distinct label sets are capped (`Registry::Options::max_series_per_family`,
+/// default 1000); beyond the cap `Add()` returns one `__overflow__` series and
+/// counts the fold in `mlmon_label_overflow_total{metric}`.
+///
+/// Thread safety: thread-safe.
+template <typename T>
+class Family final : public detail::FamilyBase {
+ public:
+  /// Returns the series for `label_values`, creating it on first use.
+  /// \throw mlmon::ConfigError if the number of values does not match the
+  /// family's label names.
+  T& Add(const std::vector<std::string>& label_values);
+
+  void AppendText(std::string* out) const override;
+  void AppendPrometheus(
+      std::vector<prometheus::MetricFamily>* out) const override;
+
+ private:
+  friend class Registry;
+  Family(Registry* registry, std::string name, std::string help,
+         MetricType type, std::vector<std::string> label_names,
+         std::size_t max_series, std::vector<double> bounds = {})
+      : FamilyBase(registry, std::move(name), std::move(help), type,
+                   std::move(label_names), max_series),
+        bounds_(std::move(bounds)) {}
+  std::vector<double> bounds_;                 // histograms only
+  std::vector<std::unique_ptr<T>> series_;     // guarded by mu_
+};
+
+/// Owns metric families and exposes them: as Prometheus text
+/// (`WriteText`) and as a `prometheus::Collectable`, so a user's
+/// `prometheus::Exposer` can serve mlmon metrics. A user's own
+/// `prometheus::Registry` can be attached and is then served by mlmon's
+/// endpoint too.
+///
+/// Families are get-or-create by name: asking again for a name with the same
+/// type, label names (and bounds) returns the same family, so several models
+/// share `mlmon_requests_total` with different `model` labels.
+///
+/// Thread safety: thread-safe. Instruments live as long as the registry.
+///
+/// **Example**:
+///
+///     auto registry = std::make_shared<mlmon::Registry>();
+///     auto& family = registry->AddCounter("app_jobs_total", "Jobs run.",
+///                                         {"queue"});
+///     mlmon::Counter& jobs = family.Add({"default"});
+///     jobs.Increment();
+///     std::string text = registry->TextExposition();
+class Registry : public prometheus::Collectable {
+ public:
+  struct Options {
+    /// Distinct label sets per family before folding into `__overflow__`.
+    std::size_t max_series_per_family = 1000;
+  };
+
+  Registry();
+  explicit Registry(Options options);
+  ~Registry() override;
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  /// \throw mlmon::ConfigError on an invalid metric or label name, or a name
+  /// already registered with another type or other label names.
+  Family<Counter>& AddCounter(const std::string& name, const std::string& help,
+                              const std::vector<std::string>& label_names);
+  Family<Gauge>& AddGauge(const std::string& name, const std::string& help,
+                          const std::vector<std::string>& label_names);
+  /// A gauge family whose series are striped `UpDownGauge`s.
+  Family<UpDownGauge>& AddUpDownGauge(
+      const std::string& name, const std::string& help,
+      const std::vector<std::string>& label_names);
+  /// \throw mlmon::ConfigError also on invalid bounds (see Histogram).
+  Family<Histogram>& AddHistogram(const std::string& name,
+                                  const std::string& help,
+                                  const std::vector<std::string>& label_names,
+                                  std::vector<double> upper_bounds);
+
+  /// Appends every family, then every attached prometheus-cpp collectable,
+  /// in the Prometheus text format 0.0.4. Safe to call while recording.
+  void WriteText(std::string* out) const;
+  /// `WriteText` into a new string.
+  std::string TextExposition() const;
+
+  /// prometheus::Collectable.
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+  /// Serves `collectable` (e.g. a user's `prometheus::Registry`) through
+  /// `WriteText` as long as it is alive.
+  void Attach(std::weak_ptr<prometheus::Collectable> collectable);
+
+  /// The drop counters (`mlmon_dropped_total{model,version,reason}`) for a
+  /// model. Set-up call; the result lives as long as the registry.
+  detail::DropSink* DropsFor(const std::string& model,
+                             const std::string& version);
+
+  const Options& options() const noexcept { return options_; }
+
+ private:
+  template <typename T>
+  friend class Family;
+  friend class detail::FamilyBase;
+  template <typename T>
+  Family<T>& GetOrAdd(const std::string& name, const std::string& help,
+                      MetricType type,
+                      const std::vector<std::string>& label_names,
+                      std::vector<double> bounds);
+  void CountOverflow(const std::string& model, const std::string& version,
+                     const std::string& metric);
+  std::vector<detail::FamilyBase*> Families() const;
+
+  Options options_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<detail::FamilyBase>> families_;
+  std::map<std::pair<std::string, std::string>,
+           std::unique_ptr<detail::DropSink>>
+      drops_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> attached_;
+};
+
+/// True if `name` is a valid Prometheus metric name
+/// (`[a-zA-Z_:][a-zA-Z0-9_:]*`), for callers built without exceptions.
+bool IsValidMetricName(const std::string& name) noexcept;
+/// True if `name` is a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`, not
+/// starting with `__`).
+bool IsValidLabelName(const std::string& name) noexcept;
+
+/// Writes prometheus-cpp families in the text format 0.0.4, with mlmon's
+/// escaping and UTF-8 repair.
+void WriteText(const std::vector<prometheus::MetricFamily>& families,
+               std::string* out);
+
+}  // namespace mlmon
+
+#endif  // MLMON_REGISTRY_H_

@@ -1,0 +1,101 @@
+#include "mlmon/golden_signals.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <utility>
+
+namespace mlmon {
+
+namespace {
+
+Family<Counter>& RequestErrors(Registry& r) {
+  return r.AddCounter("mlmon_request_errors_total",
+                      "Failed requests by endpoint and reason ('exception' "
+                      "when an exception left the guarded call).",
+                      {"model", "version", "endpoint", "reason"});
+}
+
+}  // namespace
+
+Endpoint::Endpoint(Registry& registry, const std::string& model,
+                   const std::string& version, const std::string& name,
+                   const GoldenSignalsOptions& options)
+    : registry_(registry),
+      model_(model),
+      version_(version),
+      name_(name),
+      clock_(options.clock) {
+  in_flight_ = &registry
+                    .AddUpDownGauge("mlmon_requests_in_flight",
+                                    "Requests being served right now.",
+                                    {"model", "version", "endpoint"})
+                    .Add({model, version, name});
+  latency_ = &registry
+                  .AddHistogram("mlmon_request_duration_seconds",
+                                "Time to serve a request, in seconds.",
+                                {"model", "version", "endpoint"},
+                                options.latency_buckets)
+                  .Add({model, version, name});
+  auto& requests = registry.AddCounter(
+      "mlmon_requests_total", "Requests served, by endpoint and status.",
+      {"model", "version", "endpoint", "status"});
+  ok_ = &requests.Add({model, version, name, "ok"});
+  error_ = &requests.Add({model, version, name, "error"});
+  auto& errors = RequestErrors(registry);
+  exception_ = &errors.Add({model, version, name, "exception"});
+  generic_error_ = &errors.Add({model, version, name, "error"});
+}
+
+ErrorReason Endpoint::BindErrorReason(const std::string& reason) {
+  if (reason.empty()) {
+    throw ConfigError(fmt::format(
+        "mlmon: empty error reason on endpoint '{}' of model '{}'", name_,
+        model_));
+  }
+  return ErrorReason(
+      &RequestErrors(registry_).Add({model_, version_, name_, reason}));
+}
+
+GoldenSignals::GoldenSignals(Registry& registry, std::string model,
+                             std::string version, GoldenSignalsOptions options)
+    : registry_(registry),
+      model_(std::move(model)),
+      version_(std::move(version)),
+      options_(std::move(options)) {
+  if (model_.empty()) throw ConfigError("mlmon: model name must not be empty");
+  ValidateBucketBounds(options_.latency_buckets);
+  queue_depth_ = &registry_
+                      .AddGauge("mlmon_queue_depth",
+                                "Requests waiting to be served, as set by the "
+                                "host.",
+                                {"model", "version"})
+                      .Add({model_, version_});
+  const Clock& clock =
+      options_.clock != nullptr ? *options_.clock : SteadyClock::Instance();
+  const auto loaded_at = static_cast<long long>(clock.UnixSeconds());
+  registry_
+      .AddGauge("mlmon_model_info",
+                "Model identity; always 1. loaded_at is the Unix time the "
+                "monitor was created.",
+                {"model", "version", "loaded_at"})
+      .Add({model_, version_, std::to_string(loaded_at)})
+      .Set(1);
+}
+
+Endpoint& GoldenSignals::AddEndpoint(const std::string& name) {
+  if (name.empty()) {
+    throw ConfigError(
+        fmt::format("mlmon: empty endpoint name for model '{}'", model_));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = endpoints_.find(name);
+  if (it != endpoints_.end()) return *it->second;
+  std::unique_ptr<Endpoint> ep(
+      new Endpoint(registry_, model_, version_, name, options_));
+  Endpoint& ref = *ep;
+  endpoints_.emplace(name, std::move(ep));
+  return ref;
+}
+
+}  // namespace mlmon

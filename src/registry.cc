@@ -1,0 +1,559 @@
+#include "mlmon/registry.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "mlmon/detail/text_format.h"
+
+namespace mlmon {
+
+namespace {
+
+constexpr const char kOverflow[] = "__overflow__";
+
+bool IsNameChar(char c, bool first, bool colon_ok) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
+  if (colon_ok && c == ':') return true;
+  return !first && c >= '0' && c <= '9';
+}
+
+const char* TypeName(MetricType t) {
+  switch (t) {
+    case MetricType::kCounter: return "counter";
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kHistogram: return "histogram";
+  }
+  return "untyped";
+}
+
+prometheus::MetricType PromType(MetricType t) {
+  switch (t) {
+    case MetricType::kCounter: return prometheus::MetricType::Counter;
+    case MetricType::kGauge: return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram: return prometheus::MetricType::Histogram;
+  }
+  return prometheus::MetricType::Untyped;
+}
+
+// Label names whose values survive folding into the overflow series.
+bool KeptOnOverflow(const std::string& label) {
+  return label == "model" || label == "version";
+}
+
+std::string ValueOf(const std::vector<std::string>& names,
+                    const std::vector<std::string>& values,
+                    const std::string& name) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return values[i];
+  }
+  return {};
+}
+
+}  // namespace
+
+bool IsValidMetricName(const std::string& name) noexcept {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (!IsNameChar(name[i], i == 0, true)) return false;
+  }
+  return true;
+}
+
+bool IsValidLabelName(const std::string& name) noexcept {
+  if (name.empty() || name.rfind("__", 0) == 0) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (!IsNameChar(name[i], i == 0, false)) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- families
+
+namespace detail {
+
+FamilyBase::FamilyBase(Registry* registry, std::string name, std::string help,
+                       MetricType type, std::vector<std::string> label_names,
+                       std::size_t max_series)
+    : registry_(registry),
+      name_(std::move(name)),
+      help_(std::move(help)),
+      type_(type),
+      label_names_(std::move(label_names)),
+      max_series_(max_series),
+      internal_(name_ == "mlmon_dropped_total" ||
+                name_ == "mlmon_label_overflow_total") {}
+
+FamilyBase::~FamilyBase() = default;
+
+std::size_t FamilyBase::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return keys_.size();
+}
+
+std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& values,
+                                  const std::function<void(DropSink*)>& make) {
+  if (values.size() != label_names_.size()) {
+    throw ConfigError(fmt::format(
+        "mlmon: metric '{}' has {} label(s) ({}), but {} value(s) were given",
+        name_, label_names_.size(), fmt::join(label_names_, ", "),
+        values.size()));
+  }
+  const std::string model = ValueOf(label_names_, values, "model");
+  const std::string version = ValueOf(label_names_, values, "version");
+  // Resolve the drop sink before taking our lock: the registry lock is never
+  // taken while a family lock is held. The registry's own accounting families
+  // never drop (they only add 1), and must not recurse into DropsFor.
+  DropSink* drops = internal_ ? nullptr : registry_->DropsFor(model, version);
+  bool overflowed = false;
+  std::size_t index = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(values);
+    if (it != index_.end()) return it->second;
+    std::vector<std::string> key = values;
+    if (keys_.size() >= max_series_) {
+      overflowed = true;
+      for (std::size_t i = 0; i < key.size(); ++i) {
+        if (!KeptOnOverflow(label_names_[i])) key[i] = kOverflow;
+      }
+      it = index_.find(key);
+    }
+    if (it != index_.end()) {
+      index = it->second;  // the overflow series exists already
+    } else {
+      SeriesKey sk;
+      for (std::size_t i = 0; i < key.size(); ++i) {
+        if (i > 0) sk.rendered.push_back(',');
+        sk.rendered.append(label_names_[i]);
+        sk.rendered.append("=\"");
+        AppendEscapedLabelValue(&sk.rendered, key[i]);
+        sk.rendered.push_back('"');
+      }
+      sk.values = key;
+      make(drops);  // may throw; nothing is changed yet
+      index = keys_.size();
+      keys_.push_back(std::move(sk));
+      index_.emplace(std::move(key), index);
+    }
+  }
+  if (overflowed) registry_->CountOverflow(model, version, name_);
+  return index;
+}
+
+void FamilyBase::AppendHelpType(std::string* out) const {
+  out->append("# HELP ");
+  out->append(name_);
+  out->push_back(' ');
+  AppendEscapedHelp(out, help_);
+  out->append("\n# TYPE ");
+  out->append(name_);
+  out->push_back(' ');
+  out->append(TypeName(type_));
+  out->push_back('\n');
+}
+
+std::vector<prometheus::ClientMetric::Label> FamilyBase::PromLabels(
+    const SeriesKey& key) const {
+  std::vector<prometheus::ClientMetric::Label> labels;
+  labels.reserve(key.values.size());
+  for (std::size_t i = 0; i < key.values.size(); ++i) {
+    labels.push_back({label_names_[i], key.values[i]});
+  }
+  return labels;
+}
+
+}  // namespace detail
+
+template <typename T>
+T& Family<T>::Add(const std::vector<std::string>& label_values) {
+  std::size_t i = FindOrAdd(label_values, [&](detail::DropSink* drops) {
+    if constexpr (std::is_same_v<T, Histogram>) {
+      series_.push_back(std::make_unique<Histogram>(bounds_, drops));
+    } else {
+      series_.push_back(std::make_unique<T>(drops));
+    }
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  return *series_[i];
+}
+
+namespace {
+
+void AppendSeriesStart(std::string* out, const std::string& name,
+                       const char* suffix, const std::string& labels) {
+  out->append(name);
+  out->append(suffix);
+  if (!labels.empty()) {
+    out->push_back('{');
+    out->append(labels);
+    out->push_back('}');
+  }
+  out->push_back(' ');
+}
+
+void AppendLe(std::string* out, double bound) {
+  out->append("le=\"");
+  detail::AppendValue(out, bound);
+  out->push_back('"');
+}
+
+}  // namespace
+
+template <typename T>
+void Family<T>::AppendText(std::string* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (keys_.empty()) return;
+  AppendHelpType(out);
+  if constexpr (std::is_same_v<T, Histogram>) {
+    std::vector<std::string> les;
+    les.reserve(bounds_.size() + 1);
+    for (double b : bounds_) {
+      std::string le;
+      AppendLe(&le, b);
+      les.push_back(std::move(le));
+    }
+    les.emplace_back("le=\"+Inf\"");
+    Histogram::Snapshot snap;
+    for (std::size_t s = 0; s < series_.size(); ++s) {
+      const std::string& labels = keys_[s].rendered;
+      series_[s]->Collect(&snap);
+      for (std::size_t b = 0; b < les.size(); ++b) {
+        out->append(name_);
+        out->append("_bucket{");
+        if (!labels.empty()) {
+          out->append(labels);
+          out->push_back(',');
+        }
+        out->append(les[b]);
+        out->append("} ");
+        detail::AppendValue(out, static_cast<double>(snap.cumulative[b]));
+        out->push_back('\n');
+      }
+      AppendSeriesStart(out, name_, "_sum", labels);
+      detail::AppendValue(out, snap.sum);
+      out->push_back('\n');
+      AppendSeriesStart(out, name_, "_count", labels);
+      detail::AppendValue(out, static_cast<double>(snap.count));
+      out->push_back('\n');
+    }
+  } else {
+    for (std::size_t s = 0; s < series_.size(); ++s) {
+      AppendSeriesStart(out, name_, "", keys_[s].rendered);
+      detail::AppendValue(out, series_[s]->Value());
+      out->push_back('\n');
+    }
+  }
+}
+
+template <typename T>
+void Family<T>::AppendPrometheus(
+    std::vector<prometheus::MetricFamily>* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (keys_.empty()) return;
+  prometheus::MetricFamily fam;
+  fam.name = name_;
+  fam.help = help_;
+  fam.type = PromType(type_);
+  fam.metric.reserve(series_.size());
+  for (std::size_t s = 0; s < series_.size(); ++s) {
+    prometheus::ClientMetric m;
+    m.label = PromLabels(keys_[s]);
+    if constexpr (std::is_same_v<T, Histogram>) {
+      Histogram::Snapshot snap = series_[s]->Collect();
+      m.histogram.sample_count = snap.count;
+      m.histogram.sample_sum = snap.sum;
+      for (std::size_t b = 0; b < snap.cumulative.size(); ++b) {
+        prometheus::ClientMetric::Bucket bucket;
+        bucket.cumulative_count = snap.cumulative[b];
+        bucket.upper_bound = b < bounds_.size()
+                                 ? bounds_[b]
+                                 : std::numeric_limits<double>::infinity();
+        m.histogram.bucket.push_back(bucket);
+      }
+    } else if constexpr (std::is_same_v<T, Counter>) {
+      m.counter.value = series_[s]->Value();
+    } else {
+      m.gauge.value = series_[s]->Value();
+    }
+    fam.metric.push_back(std::move(m));
+  }
+  out->push_back(std::move(fam));
+}
+
+template class Family<Counter>;
+template class Family<Gauge>;
+template class Family<UpDownGauge>;
+template class Family<Histogram>;
+
+// ---------------------------------------------------------------- registry
+
+Registry::Registry() : Registry(Options{}) {}
+
+Registry::Registry(Options options) : options_(options) {
+  if (options_.max_series_per_family == 0) {
+    throw ConfigError("mlmon: Registry::Options::max_series_per_family must be > 0");
+  }
+}
+
+Registry::~Registry() = default;
+
+template <typename T>
+Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
+                              MetricType type,
+                              const std::vector<std::string>& label_names,
+                              std::vector<double> bounds) {
+  if (!IsValidMetricName(name)) {
+    throw ConfigError(fmt::format("mlmon: invalid metric name '{}'", name));
+  }
+  std::set<std::string> seen;
+  for (const auto& l : label_names) {
+    if (!IsValidLabelName(l)) {
+      throw ConfigError(
+          fmt::format("mlmon: invalid label name '{}' on metric '{}'", l, name));
+    }
+    if (type == MetricType::kHistogram && l == "le") {
+      throw ConfigError(fmt::format(
+          "mlmon: histogram '{}' may not have a label named 'le'", name));
+    }
+    if (!seen.insert(l).second) {
+      throw ConfigError(
+          fmt::format("mlmon: label '{}' repeated on metric '{}'", l, name));
+    }
+  }
+  if (type == MetricType::kHistogram) ValidateBucketBounds(bounds);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = families_.find(name);
+  if (it != families_.end()) {
+    auto* existing = dynamic_cast<Family<T>*>(it->second.get());
+    if (existing == nullptr || existing->type() != type ||
+        existing->label_names() != label_names ||
+        existing->bounds_ != bounds) {
+      throw ConfigError(fmt::format(
+          "mlmon: metric '{}' is already registered with another type, other "
+          "labels ({}) or other buckets",
+          name, fmt::join(it->second->label_names(), ", ")));
+    }
+    return *existing;
+  }
+  // Prometheus' suffixes must not collide with a histogram's series.
+  std::unique_ptr<Family<T>> fam(new Family<T>(this, name, help, type,
+                                               label_names,
+                                               options_.max_series_per_family,
+                                               std::move(bounds)));
+  Family<T>& ref = *fam;
+  families_.emplace(name, std::move(fam));
+  return ref;
+}
+
+Family<Counter>& Registry::AddCounter(
+    const std::string& name, const std::string& help,
+    const std::vector<std::string>& label_names) {
+  return GetOrAdd<Counter>(name, help, MetricType::kCounter, label_names, {});
+}
+
+Family<Gauge>& Registry::AddGauge(const std::string& name,
+                                  const std::string& help,
+                                  const std::vector<std::string>& label_names) {
+  return GetOrAdd<Gauge>(name, help, MetricType::kGauge, label_names, {});
+}
+
+Family<UpDownGauge>& Registry::AddUpDownGauge(
+    const std::string& name, const std::string& help,
+    const std::vector<std::string>& label_names) {
+  return GetOrAdd<UpDownGauge>(name, help, MetricType::kGauge, label_names, {});
+}
+
+Family<Histogram>& Registry::AddHistogram(
+    const std::string& name, const std::string& help,
+    const std::vector<std::string>& label_names,
+    std::vector<double> upper_bounds) {
+  return GetOrAdd<Histogram>(name, help, MetricType::kHistogram, label_names,
+                             std::move(upper_bounds));
+}
+
+detail::DropSink* Registry::DropsFor(const std::string& model,
+                                     const std::string& version) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = drops_.find({model, version});
+    if (it != drops_.end()) return it->second.get();
+  }
+  auto& fam = AddCounter("mlmon_dropped_total",
+                         "Values the library refused on the hot path, by reason.",
+                         {"model", "version", "reason"});
+  auto sink = std::make_unique<detail::DropSink>();
+  for (std::size_t r = 0; r < kNumDropReasons; ++r) {
+    // The drop counters themselves never drop (they only add 1).
+    std::size_t i = fam.FindOrAdd(
+        {model, version, DropReasonName(static_cast<DropReason>(r))},
+        [&](detail::DropSink*) {
+          fam.series_.push_back(std::make_unique<Counter>(nullptr));
+        });
+    std::lock_guard<std::mutex> lock(fam.mu_);
+    sink->by_reason[r] = fam.series_[i].get();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = drops_.emplace(std::make_pair(model, version), std::move(sink));
+  return it->second.get();
+}
+
+void Registry::CountOverflow(const std::string& model,
+                             const std::string& version,
+                             const std::string& metric) {
+  if (metric == "mlmon_label_overflow_total") return;  // never recurse
+  auto& fam = AddCounter("mlmon_label_overflow_total",
+                         "Label values folded into the __overflow__ series "
+                         "because a family reached its cardinality cap.",
+                         {"model", "version", "metric"});
+  fam.Add({model, version, metric}).Increment();
+}
+
+std::vector<detail::FamilyBase*> Registry::Families() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<detail::FamilyBase*> out;
+  out.reserve(families_.size());
+  for (const auto& [name, fam] : families_) out.push_back(fam.get());
+  return out;
+}
+
+void Registry::WriteText(std::string* out) const {
+  for (const auto* fam : Families()) fam->AppendText(out);
+  std::vector<std::shared_ptr<prometheus::Collectable>> live;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& weak : attached_) {
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (const auto& c : live) mlmon::WriteText(c->Collect(), out);
+}
+
+std::string Registry::TextExposition() const {
+  std::string out;
+  WriteText(&out);
+  return out;
+}
+
+std::vector<prometheus::MetricFamily> Registry::Collect() const {
+  std::vector<prometheus::MetricFamily> out;
+  for (const auto* fam : Families()) fam->AppendPrometheus(&out);
+  return out;
+}
+
+void Registry::Attach(std::weak_ptr<prometheus::Collectable> collectable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  attached_.push_back(std::move(collectable));
+}
+
+// ---------------------------------------------------- prometheus-cpp text
+
+namespace {
+
+void AppendPromLabels(std::string* out,
+                      const std::vector<prometheus::ClientMetric::Label>& labels,
+                      const char* extra_name, double extra_value,
+                      bool has_extra) {
+  if (labels.empty() && !has_extra) return;
+  out->push_back('{');
+  bool first = true;
+  for (const auto& l : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(l.name);
+    out->append("=\"");
+    detail::AppendEscapedLabelValue(out, l.value);
+    out->push_back('"');
+  }
+  if (has_extra) {
+    if (!first) out->push_back(',');
+    out->append(extra_name);
+    out->append("=\"");
+    detail::AppendValue(out, extra_value);
+    out->push_back('"');
+  }
+  out->push_back('}');
+}
+
+void AppendPromSample(std::string* out, const std::string& name,
+                      const char* suffix, const prometheus::ClientMetric& m,
+                      double value, bool le = false, double le_value = 0) {
+  out->append(name);
+  out->append(suffix);
+  AppendPromLabels(out, m.label, "le", le_value, le);
+  out->push_back(' ');
+  detail::AppendValue(out, value);
+  out->push_back('\n');
+}
+
+}  // namespace
+
+void WriteText(const std::vector<prometheus::MetricFamily>& families,
+               std::string* out) {
+  for (const auto& fam : families) {
+    if (fam.metric.empty() || !IsValidMetricName(fam.name)) continue;
+    out->append("# HELP ");
+    out->append(fam.name);
+    out->push_back(' ');
+    detail::AppendEscapedHelp(out, fam.help);
+    out->append("\n# TYPE ");
+    out->append(fam.name);
+    switch (fam.type) {
+      case prometheus::MetricType::Counter: out->append(" counter\n"); break;
+      case prometheus::MetricType::Gauge: out->append(" gauge\n"); break;
+      case prometheus::MetricType::Histogram: out->append(" histogram\n"); break;
+      case prometheus::MetricType::Summary: out->append(" summary\n"); break;
+      default: out->append(" untyped\n"); break;
+    }
+    for (const auto& m : fam.metric) {
+      switch (fam.type) {
+        case prometheus::MetricType::Counter:
+          AppendPromSample(out, fam.name, "", m, m.counter.value);
+          break;
+        case prometheus::MetricType::Gauge:
+          AppendPromSample(out, fam.name, "", m, m.gauge.value);
+          break;
+        case prometheus::MetricType::Untyped:
+          AppendPromSample(out, fam.name, "", m, m.untyped.value);
+          break;
+        case prometheus::MetricType::Histogram: {
+          bool has_inf = false;
+          for (const auto& b : m.histogram.bucket) {
+            has_inf = has_inf || std::isinf(b.upper_bound);
+            AppendPromSample(out, fam.name, "_bucket", m,
+                             static_cast<double>(b.cumulative_count), true,
+                             b.upper_bound);
+          }
+          if (!has_inf) {
+            AppendPromSample(out, fam.name, "_bucket", m,
+                             static_cast<double>(m.histogram.sample_count),
+                             true, std::numeric_limits<double>::infinity());
+          }
+          AppendPromSample(out, fam.name, "_sum", m, m.histogram.sample_sum);
+          AppendPromSample(out, fam.name, "_count", m,
+                           static_cast<double>(m.histogram.sample_count));
+          break;
+        }
+        case prometheus::MetricType::Summary: {
+          for (const auto& q : m.summary.quantile) {
+            out->append(fam.name);
+            AppendPromLabels(out, m.label, "quantile", q.quantile, true);
+            out->push_back(' ');
+            detail::AppendValue(out, q.value);
+            out->push_back('\n');
+          }
+          AppendPromSample(out, fam.name, "_sum", m, m.summary.sample_sum);
+          AppendPromSample(out, fam.name, "_count", m,
+                           static_cast<double>(m.summary.sample_count));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace mlmon

@@ -1,0 +1,73 @@
+#include "mlmon/detail/text_format.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace mlmon {
+namespace detail {
+namespace {
+
+std::string Label(std::string_view v) {
+  std::string out;
+  AppendEscapedLabelValue(&out, v);
+  return out;
+}
+std::string Help(std::string_view v) {
+  std::string out;
+  AppendEscapedHelp(&out, v);
+  return out;
+}
+std::string Value(double v) {
+  std::string out;
+  AppendValue(&out, v);
+  return out;
+}
+
+TEST(TextFormatTest, EscapesLabelValues) {
+  EXPECT_EQ(Label(R"(a"b)"), R"(a\"b)");
+  EXPECT_EQ(Label("a\\b"), "a\\\\b");
+  EXPECT_EQ(Label("a\nb"), "a\\nb");
+  EXPECT_EQ(Label("plain"), "plain");
+}
+
+TEST(TextFormatTest, HelpKeepsQuotesButEscapesBackslashAndNewline) {
+  EXPECT_EQ(Help("say \"hi\"\\\n"), "say \"hi\"\\\\\\n");
+}
+
+TEST(TextFormatTest, KeepsValidMultibyteUtf8) {
+  const std::string s = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
+  EXPECT_EQ(Label(s), s);
+  EXPECT_TRUE(IsValidUtf8(s));
+}
+
+TEST(TextFormatTest, ReplacesInvalidUtf8) {
+  const std::string kFffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(Label("a\xFF" "b"), "a" + kFffd + "b");          // invalid byte
+  EXPECT_EQ(Label("\xC3"), kFffd);                           // truncated
+  EXPECT_EQ(Label("\xC0\xAF"), kFffd + kFffd);               // overlong
+  EXPECT_EQ(Label("\xED\xA0\x80"), kFffd + kFffd + kFffd);   // surrogate
+  EXPECT_EQ(Label("\xF4\x90\x80\x80"), kFffd + kFffd + kFffd + kFffd);  // >U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_TRUE(IsValidUtf8(Label("x\xFE\xFFy")));
+}
+
+TEST(TextFormatTest, FormatsValues) {
+  EXPECT_EQ(Value(0), "0");
+  EXPECT_EQ(Value(42), "42");
+  EXPECT_EQ(Value(-7), "-7");
+  EXPECT_EQ(Value(0.25), "0.25");
+  EXPECT_EQ(Value(1e300), "1e+300");
+  EXPECT_EQ(Value(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(Value(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(Value(std::nan("")), "NaN");
+  // Round trip of an arbitrary double.
+  const double x = 0.1 + 0.2;
+  EXPECT_EQ(std::stod(Value(x)), x);
+  EXPECT_EQ(std::stod(Value(9007199254740993.0)), 9007199254740993.0);
+}
+
+}  // namespace
+}  // namespace detail
+}  // namespace mlmon
