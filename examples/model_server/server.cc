@@ -1,0 +1,137 @@
+#include "server.h"
+
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <vector>
+
+namespace mlmon_example {
+
+namespace {
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+mlmon::HttpServerOptions HttpOptions(int port) {
+  mlmon::HttpServerOptions o;
+  o.port = port;
+  return o;
+}
+
+mlmon::GoldenSignalsOptions SignalOptions(const mlmon::Clock* clock) {
+  mlmon::GoldenSignalsOptions o;
+  o.clock = clock;
+  return o;
+}
+
+}  // namespace
+
+std::string DefaultModelPath() {
+  if (const char* env = std::getenv("MLMON_EXAMPLE_MODEL")) return env;
+  return MLMON_EXAMPLE_MODEL_PATH;
+}
+
+ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
+    : model_(LogisticModel::Load(options.model_path.empty()
+                                     ? DefaultModelPath()
+                                     : options.model_path)),
+      signals_(registry, model_.name(), options.version,
+               SignalOptions(options.clock)),
+      predict_(signals_.AddEndpoint("predict")),
+      bad_request_(predict_.BindErrorReason("bad_request")),
+      http_(HttpOptions(options.port), registry) {
+  http_.AddRoute("POST", "/v1/predict",
+                 [this](const mlmon::HttpRequest& r) { return Predict(r); },
+                 [] {
+                   mlmon::RouteOptions o;
+                   o.max_body_bytes = 64 * 1024;
+                   return o;
+                 }());
+}
+
+mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
+  mlmon::RequestGuard guard(predict_);
+  auto bad = [&](const std::string& detail) {
+    guard.Fail(bad_request_);
+    return mlmon::ProblemResponse(400, "Bad prediction request", detail);
+  };
+  // One parser per server thread: parsing allocates only while it grows.
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string body(request.body);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(body).get(doc) != simdjson::SUCCESS) {
+    return bad("body is not JSON");
+  }
+  simdjson::ondemand::object root;
+  if (doc.get_object().get(root) != simdjson::SUCCESS) {
+    return bad("body must be a JSON object");
+  }
+  std::string id;
+  std::vector<double> values(model_.features().size(),
+                             std::numeric_limits<double>::quiet_NaN());
+  bool has_features = false;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return bad("malformed key");
+    }
+    if (key == "id") {
+      std::string_view v;
+      if (field.value().get_string().get(v) != simdjson::SUCCESS || v.empty()) {
+        return bad("'id' must be a non-empty string");
+      }
+      id.assign(v);
+    } else if (key == "features") {
+      simdjson::ondemand::object features;
+      if (field.value().get_object().get(features) != simdjson::SUCCESS) {
+        return bad("'features' must be an object of numbers");
+      }
+      has_features = true;
+      for (auto f : features) {
+        std::string_view name;
+        double v;
+        if (f.unescaped_key().get(name) != simdjson::SUCCESS ||
+            f.value().get_double().get(v) != simdjson::SUCCESS) {
+          return bad("feature values must be numbers");
+        }
+        int i = model_.IndexOf(name);
+        if (i >= 0) values[static_cast<std::size_t>(i)] = v;
+      }
+    }
+  }
+  if (id.empty()) return bad("missing 'id'");
+  if (!has_features) return bad("missing 'features'");
+  const double score = model_.Score(values.data());
+  mlmon::HttpResponse response;
+  response.content_type = "application/json";
+  response.body = "{\"id\":";
+  AppendJsonString(&response.body, id);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, ",\"score\":%.17g}", score);
+  response.body.append(buf);
+  return response;
+}
+
+}  // namespace mlmon_example

@@ -1,0 +1,23 @@
+#ifndef MLMON_TOOLS_MLMON_COMMANDS_H_
+#define MLMON_TOOLS_MLMON_COMMANDS_H_
+
+// Subcommands of the `mlmon` tool. Each Add*Command registers its options on
+// `app` and returns the flag-holder the main function runs when chosen.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace mlmon_cli {
+
+/// A registered subcommand: run it when `sub->parsed()`.
+struct Command {
+  CLI::App* sub = nullptr;
+  std::function<int()> run;
+};
+
+Command AddDemoCommand(CLI::App& app);
+
+}  // namespace mlmon_cli
+
+#endif  // MLMON_TOOLS_MLMON_COMMANDS_H_

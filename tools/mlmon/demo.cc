@@ -1,0 +1,192 @@
+// `mlmon demo`: the example model server in-process, synthetic traffic, and a
+// live summary read back from the registry.
+#include <mlmon/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.h"
+#include "http_client.h"
+#include "server.h"
+#include "traffic.h"
+
+namespace mlmon_cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnSignal(int) { g_interrupted.store(true); }
+
+struct DemoOptions {
+  int port = 8080;
+  double duration = 120;  // seconds; 0 = until Ctrl-C
+  double rate = 200;      // requests per second, all clients together
+  int clients = 2;
+  double bad_request_share = 0.01;
+  std::string model_path;
+};
+
+// What the summary line shows, read from the registry like a scrape would.
+struct Totals {
+  double ok = 0, error = 0, in_flight = 0;
+  std::vector<double> bounds;
+  std::vector<double> cumulative;
+};
+
+Totals ReadTotals(const mlmon::Registry& registry) {
+  Totals t;
+  for (const auto& fam : registry.Collect()) {
+    for (const auto& m : fam.metric) {
+      std::string status;
+      for (const auto& l : m.label) {
+        if (l.name == "status") status = l.value;
+      }
+      if (fam.name == "mlmon_requests_total") {
+        (status == "ok" ? t.ok : t.error) += m.counter.value;
+      } else if (fam.name == "mlmon_requests_in_flight") {
+        t.in_flight += m.gauge.value;
+      } else if (fam.name == "mlmon_request_duration_seconds") {
+        t.bounds.clear();
+        t.cumulative.clear();
+        for (const auto& b : m.histogram.bucket) {
+          t.bounds.push_back(b.upper_bound);
+          t.cumulative.push_back(static_cast<double>(b.cumulative_count));
+        }
+      }
+    }
+  }
+  return t;
+}
+
+// Quantile over the bucket deltas between two reads, interpolated within the
+// bucket like PromQL's histogram_quantile.
+double Quantile(double q, const Totals& now, const Totals& before) {
+  if (now.cumulative.empty()) return NAN;
+  std::vector<double> c = now.cumulative;
+  if (before.cumulative.size() == c.size()) {
+    for (std::size_t i = 0; i < c.size(); ++i) c[i] -= before.cumulative[i];
+  }
+  const double total = c.back();
+  if (total <= 0) return NAN;
+  const double rank = q * total;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (c[i] >= rank) {
+      if (std::isinf(now.bounds[i])) return now.bounds[i - 1];
+      const double lo = i == 0 ? 0 : now.bounds[i - 1];
+      const double below = i == 0 ? 0 : c[i - 1];
+      const double in_bucket = c[i] - below;
+      return lo + (now.bounds[i] - lo) * (rank - below) / in_bucket;
+    }
+  }
+  return NAN;
+}
+
+void Client(int index, const DemoOptions& o, int port,
+            std::atomic<bool>& stop) {
+  mlmon_example::TrafficGenerator gen(1000 + static_cast<std::uint64_t>(index));
+  std::mt19937_64 rng(77 + static_cast<std::uint64_t>(index));
+  std::bernoulli_distribution bad(o.bad_request_share);
+  const auto period = std::chrono::duration<double>(
+      static_cast<double>(o.clients) / o.rate);
+  auto next = std::chrono::steady_clock::now();
+  for (long n = 0; !stop.load(); ++n) {
+    const std::string id = "c" + std::to_string(index) + "-" + std::to_string(n);
+    std::string body = mlmon_example::TrafficGenerator::PredictBody(id, gen.Next());
+    if (bad(rng)) body = "{\"id\":\"" + id + "\",\"features\":\"oops\"}";
+    mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/predict", body,
+                           {{"Content-Type", "application/json"}}, 5000);
+    next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
+    std::this_thread::sleep_until(next);
+  }
+}
+
+int RunDemo(const DemoOptions& o) {
+  mlmon::Registry registry;
+  mlmon_example::ServerOptions server_options;
+  server_options.port = o.port;
+  server_options.model_path = o.model_path;
+  mlmon_example::ModelServer server(registry, server_options);
+  server.Start();
+  const int port = server.port();
+  std::printf("mlmon demo: model '%s' serving on http://127.0.0.1:%d\n"
+              "  metrics:  curl -s http://127.0.0.1:%d/metrics\n"
+              "  predict:  curl -s http://127.0.0.1:%d/v1/predict -d "
+              "'{\"id\":\"x\",\"features\":{\"amount_usd\":40}}'\n"
+              "  %g requests/s from %d clients, %s; Ctrl-C stops\n",
+              server.model().name().c_str(), port, port, port, o.rate,
+              o.clients,
+              o.duration > 0
+                  ? ("for " + std::to_string(static_cast<int>(o.duration)) + " s").c_str()
+                  : "until interrupted");
+  std::fflush(stdout);
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < o.clients; ++i) {
+    clients.emplace_back(Client, i, std::cref(o), port, std::ref(stop));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Totals before = ReadTotals(registry);
+  auto last = start;
+  while (!g_interrupted.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const bool done = o.duration > 0 && elapsed >= o.duration;
+    if (now - last >= std::chrono::seconds(1) || done) {
+      Totals t = ReadTotals(registry);
+      const double dt = std::chrono::duration<double>(now - last).count();
+      const double reqs = (t.ok + t.error) - (before.ok + before.error);
+      const double errs = t.error - before.error;
+      std::printf("  t=%5.1fs  %6.1f req/s  errors %5.2f%%  p99 %7.2f ms  "
+                  "in flight %g  total %g\n",
+                  elapsed, reqs / dt, reqs > 0 ? 100.0 * errs / reqs : 0.0,
+                  1000.0 * Quantile(0.99, t, before), t.in_flight,
+                  t.ok + t.error);
+      std::fflush(stdout);
+      before = std::move(t);
+      last = now;
+    }
+    if (done) break;
+  }
+  stop.store(true);
+  for (auto& c : clients) c.join();
+  server.Stop();
+  Totals t = ReadTotals(registry);
+  std::printf("demo finished: %g requests (%g errors)\n", t.ok + t.error,
+              t.error);
+  return 0;
+}
+
+}  // namespace
+
+Command AddDemoCommand(CLI::App& app) {
+  auto opts = std::make_shared<DemoOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "demo", "Serve the example fraud model, drive synthetic traffic at it "
+              "and print a live summary");
+  sub->add_option("--port", opts->port, "Port to serve on (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  sub->add_option("--duration", opts->duration,
+                  "Seconds to run (0: until Ctrl-C)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--rate", opts->rate, "Requests per second")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--clients", opts->clients, "Concurrent clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--model", opts->model_path, "Model file (fraud_model.txt)");
+  return Command{sub, [opts] { return RunDemo(*opts); }};
+}
+
+}  // namespace mlmon_cli

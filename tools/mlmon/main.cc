@@ -1,0 +1,32 @@
+// mlmon: the command-line companion of the mlmon library.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "commands.h"
+#include "mlmon/errors.h"
+#include "mlmon/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mlmon " MLMON_VERSION_STRING
+               ": monitor ML models in production with Prometheus"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", MLMON_VERSION_STRING);
+  std::vector<mlmon_cli::Command> commands;
+  commands.push_back(mlmon_cli::AddDemoCommand(app));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    for (auto& c : commands) {
+      if (c.sub->parsed()) return c.run();
+    }
+  } catch (const mlmon::ConfigError& e) {
+    std::fprintf(stderr, "mlmon: configuration error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mlmon: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
