@@ -1,0 +1,143 @@
+#ifndef MLMON_HTTP_SERVER_H_
+#define MLMON_HTTP_SERVER_H_
+
+/// \file
+/// The embedded HTTP endpoint (target `mlmon::http`, libmicrohttpd):
+/// `GET /metrics`, `GET /healthz` and routes the host adds.
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mlmon {
+
+class Registry;
+
+/// One HTTP request as a route handler sees it.
+struct HttpRequest {
+  std::string method;  ///< e.g. "GET", as sent
+  std::string path;    ///< percent-decoded path without the query string
+  std::string query;   ///< raw query string after '?', not decoded; "" if none
+  /// Request headers; names lower-cased, repeated headers joined with ", ".
+  std::map<std::string, std::string> headers;
+  std::string body;  ///< at most the route's `max_body_bytes`
+};
+
+/// What a route handler answers.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  /// Extra response headers, sent in order.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// An RFC 9457 `application/problem+json` response:
+/// `{"type":"about:blank","title":...,"status":...,"detail":...}`, with
+/// `title` and `detail` JSON-escaped (invalid UTF-8 replaced by U+FFFD).
+HttpResponse ProblemResponse(int status, std::string_view title,
+                             std::string_view detail);
+
+/// Handles one request. May throw: the server answers 500 problem+json and
+/// keeps serving. Called on a server thread, possibly concurrently with
+/// itself: handlers must be thread-safe.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+/// Per-route limits and policy.
+struct RouteOptions {
+  /// A larger `Content-Length` is answered 413 before the body is read. A
+  /// chunked body is never buffered beyond the limit: it is answered 413 if
+  /// it ends within 64 KiB past the limit, else the connection is closed.
+  std::size_t max_body_bytes = 1 << 20;
+  /// Require the server's bearer token or basic credentials, when configured.
+  bool require_auth = false;
+};
+
+/// Options of `HttpServer`.
+struct HttpServerOptions {
+  /// IPv4 or IPv6 literal to listen on.
+  std::string bind_address = "127.0.0.1";
+  /// 0 picks an ephemeral port; read it back with `HttpServer::port()`.
+  int port = 0;
+  /// Size of the libmicrohttpd thread pool (at least 1).
+  unsigned threads = 2;
+  /// Open connections at most; beyond it new clients wait in the listen
+  /// backlog. At least `threads`.
+  unsigned max_connections = 128;
+  /// Idle connections are closed after this many seconds (at least 1), so
+  /// idle clients cannot starve a scrape.
+  unsigned connection_timeout_seconds = 10;
+  /// If set, `/metrics` (and routes with `require_auth`) need
+  /// `Authorization: Bearer <token>`.
+  std::string bearer_token;
+  /// If `basic_auth_user` is set, HTTP basic credentials are accepted too.
+  std::string basic_auth_user, basic_auth_password;
+  /// Whether `/metrics` requires auth when credentials are configured.
+  bool metrics_require_auth = true;
+};
+
+/// An HTTP/1.1 server on libmicrohttpd (internal epoll thread pool) that
+/// serves `GET /metrics` from a `Registry` (Prometheus text 0.0.4),
+/// `GET /healthz` (`ok`), and routes added with `AddRoute()`.
+///
+/// Routes match the exact path (query string excluded). A known path with
+/// another method gets 405 with `Allow`; an unknown path 404; a body over the
+/// route's limit 413; a missing or wrong credential 401 with
+/// `WWW-Authenticate`; a throwing handler 500. Error bodies are
+/// `application/problem+json`. `HEAD` is answered by `GET` routes.
+/// The server never writes to stderr and never raises SIGPIPE.
+///
+/// Thread safety: thread-safe after `Start()`; `AddRoute()` only before
+/// `Start()`. The registry must outlive the server.
+///
+/// **Example**:
+///
+///     mlmon::Registry registry;
+///     mlmon::HttpServer server({}, registry);
+///     server.Start();
+///     int port = server.port();  // scrape http://127.0.0.1:<port>/metrics
+class HttpServer {
+ public:
+  /// \throw mlmon::ConfigError naming the value if an option is invalid
+  /// (address not an IP literal, port out of range, zero threads,
+  /// `max_connections < threads`, zero timeout, basic password without user).
+  HttpServer(HttpServerOptions options, const Registry& registry);
+  /// Stops the server.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Serves `handler` for `method` on the exact `path`; replaces an existing
+  /// route with the same method and path (the built-in ones included).
+  /// REQUIRES: the server is not running.
+  /// \throw mlmon::ConfigError if the server is running, `method` is empty
+  /// or `path` does not start with '/'.
+  void AddRoute(std::string method, std::string path, HttpHandler handler,
+                RouteOptions options = {});
+
+  /// Binds and starts serving.
+  /// \throw mlmon::ConfigError naming `address:port` if the socket cannot be
+  /// bound (e.g. port in use) or the server cannot start, or if it is
+  /// already running.
+  void Start();
+  /// Stops accepting, finishes in-flight handlers and closes the socket.
+  /// Idempotent.
+  void Stop() noexcept;
+
+  /// The bound port while running (the ephemeral one if `port` was 0), the
+  /// configured port otherwise.
+  int port() const noexcept;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mlmon
+
+#endif  // MLMON_HTTP_SERVER_H_

@@ -1,0 +1,714 @@
+#include "mlmon/http_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#include "mlmon/errors.h"
+#include "mlmon/registry.h"
+
+namespace mlmon {
+namespace {
+
+constexpr char kMetricsContentType[] =
+    "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kProblemContentType[] = "application/problem+json";
+// How much of a chunked body beyond the route's limit is read and discarded
+// so that the client still gets a 413; past it the connection is closed.
+constexpr std::size_t kMaxDiscardBytes = std::size_t{64} << 10;
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+  }
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if it is invalid
+// (overlong forms, surrogates and code points above U+10FFFF are invalid).
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) {
+    return static_cast<unsigned char>(s[i + k]);
+  };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  std::size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (b(1) < lo || b(1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (b(k) < 0x80 || b(k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// Appends `s` as a JSON string literal (quotes included).
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const std::size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out->append("\xEF\xBF\xBD");  // U+FFFD
+        ++i;
+      } else {
+        out->append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          out->append(fmt::format("\\u{:04x}", c));
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out->push_back('"');
+}
+
+// Compares in time that depends only on the lengths, not on the contents
+// (credentials must not leak a matching prefix through timing).
+bool ConstantTimeEquals(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? a[i] : 0;
+    const unsigned char y = i < b.size() ? b[i] : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[v & 63] : '=');
+  }
+  return out;
+}
+
+char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// If `value` is "<scheme> <credentials>" (scheme case-insensitive), sets
+// `credentials` to the rest with surrounding blanks trimmed and returns true.
+bool StripScheme(std::string_view value, std::string_view scheme,
+                 std::string_view* credentials) {
+  if (value.size() <= scheme.size() || value[scheme.size()] != ' ') {
+    return false;
+  }
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    if (AsciiLower(value[i]) != AsciiLower(scheme[i])) return false;
+  }
+  std::string_view rest = value.substr(scheme.size());
+  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) {
+    rest.remove_prefix(1);
+  }
+  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) {
+    rest.remove_suffix(1);
+  }
+  *credentials = rest;
+  return true;
+}
+
+// 413; the connection is closed after it, as the body was not read.
+HttpResponse TooLarge(std::size_t limit) {
+  HttpResponse response = ProblemResponse(
+      413, ReasonPhrase(413),
+      fmt::format("request body exceeds the limit of {} bytes", limit));
+  response.headers.emplace_back("Connection", "close");
+  return response;
+}
+
+void NoLog(void*, const char*, va_list) {}
+
+// Blocks SIGPIPE in the calling thread for its lifetime and restores the
+// previous mask after; threads created meanwhile inherit the blocked mask.
+class ScopedBlockSigpipe {
+ public:
+  ScopedBlockSigpipe() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    ok_ = pthread_sigmask(SIG_BLOCK, &set, &old_) == 0;
+  }
+  ~ScopedBlockSigpipe() {
+    if (ok_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedBlockSigpipe(const ScopedBlockSigpipe&) = delete;
+  ScopedBlockSigpipe& operator=(const ScopedBlockSigpipe&) = delete;
+
+ private:
+  sigset_t old_;
+  bool ok_;
+};
+
+}  // namespace
+
+HttpResponse ProblemResponse(int status, std::string_view title,
+                             std::string_view detail) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = kProblemContentType;
+  std::string& b = response.body;
+  b.reserve(64 + title.size() + detail.size());
+  b.append("{\"type\":\"about:blank\",\"title\":");
+  AppendJsonString(&b, title);
+  b.append(fmt::format(",\"status\":{},\"detail\":", status));
+  AppendJsonString(&b, detail);
+  b.append("}\n");
+  return response;
+}
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, const Registry& registry);
+  ~Impl() { Stop(); }
+
+  void AddRoute(std::string method, std::string path, HttpHandler handler,
+                RouteOptions options);
+  void Start();
+  void Stop() noexcept;
+  int port() const noexcept { return port_.load(std::memory_order_acquire); }
+
+ private:
+  struct Route {
+    HttpHandler handler;
+    RouteOptions options;
+  };
+  // Per-request state, created by the URI log callback (the first callback
+  // of every request) and deleted by the completion callback.
+  struct RequestState {
+    std::string query;
+    const Route* route = nullptr;
+    bool started = false;       // prechecks passed or refused
+    bool too_large = false;     // a chunked body crossed the limit
+    std::size_t discarded = 0;  // body bytes dropped since then
+    HttpRequest request;
+  };
+
+  static void* OnUri(void* cls, const char* uri, MHD_Connection* connection);
+  static void OnCompleted(void* cls, MHD_Connection* connection, void** con_cls,
+                          MHD_RequestTerminationCode code);
+  static MHD_Result OnAccess(void* cls, MHD_Connection* connection,
+                             const char* url, const char* method,
+                             const char* version, const char* upload_data,
+                             std::size_t* upload_data_size, void** con_cls);
+
+  MHD_Result Handle(MHD_Connection* connection, const char* url,
+                    const char* method, const char* upload_data,
+                    std::size_t* upload_data_size, RequestState* state);
+  // Routes, authenticates and checks the declared body size; returns false
+  // and fills `refusal` if the request is refused before its body is read.
+  bool Precheck(MHD_Connection* connection, const char* url, const char* method,
+                RequestState* state, HttpResponse* refusal) const;
+  bool Authorized(MHD_Connection* connection) const;
+  HttpResponse Unauthorized() const;
+  HttpResponse Dispatch(const RequestState& state) const;
+  static MHD_Result Queue(MHD_Connection* connection, HttpResponse response);
+  std::string Where() const {
+    return fmt::format("{}:{}", options_.bind_address, options_.port);
+  }
+
+  const HttpServerOptions options_;
+  const Registry& registry_;
+  const std::string expected_basic_;  // base64("user:password"), or ""
+  // path -> method -> route. Written only while stopped; read-only while the
+  // daemon runs (MHD_start_daemon/MHD_stop_daemon order the accesses).
+  std::map<std::string, std::map<std::string, Route>> routes_;
+  std::mutex mu_;                 // serialises Start/Stop/AddRoute
+  MHD_Daemon* daemon_ = nullptr;  // guarded by mu_
+  std::atomic<int> port_;
+};
+
+HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
+    : options_(std::move(options)),
+      registry_(registry),
+      expected_basic_(options_.basic_auth_user.empty()
+                          ? std::string()
+                          : Base64(options_.basic_auth_user + ":" +
+                                   options_.basic_auth_password)),
+      port_(options_.port) {
+  in6_addr scratch;
+  if (inet_pton(AF_INET, options_.bind_address.c_str(), &scratch) != 1 &&
+      inet_pton(AF_INET6, options_.bind_address.c_str(), &scratch) != 1) {
+    throw ConfigError(fmt::format(
+        "HttpServer: bind_address \"{}\" is not an IPv4 or IPv6 literal",
+        options_.bind_address));
+  }
+  if (options_.port < 0 || options_.port > 65535) {
+    throw ConfigError(fmt::format("HttpServer: port {} is outside [0, 65535]",
+                                  options_.port));
+  }
+  if (options_.threads == 0) {
+    throw ConfigError("HttpServer: threads is 0, need at least 1");
+  }
+  if (options_.max_connections < options_.threads) {
+    throw ConfigError(
+        fmt::format("HttpServer: max_connections {} is below threads {}",
+                    options_.max_connections, options_.threads));
+  }
+  if (options_.connection_timeout_seconds == 0) {
+    throw ConfigError(
+        "HttpServer: connection_timeout_seconds is 0, need at least 1");
+  }
+  if (options_.basic_auth_user.empty() &&
+      !options_.basic_auth_password.empty()) {
+    throw ConfigError(
+        "HttpServer: basic_auth_password set without "
+        "basic_auth_user");
+  }
+  if (options_.basic_auth_user.find(':') != std::string::npos) {
+    throw ConfigError(
+        fmt::format("HttpServer: basic_auth_user \"{}\" contains ':'",
+                    options_.basic_auth_user));
+  }
+  AddRoute(
+      "GET", "/metrics",
+      [this](const HttpRequest&) {
+        HttpResponse response;
+        response.content_type = kMetricsContentType;
+        registry_.WriteText(&response.body);
+        return response;
+      },
+      RouteOptions{0, options_.metrics_require_auth});
+  AddRoute(
+      "GET", "/healthz",
+      [](const HttpRequest&) {
+        HttpResponse response;
+        response.body = "ok\n";
+        return response;
+      },
+      RouteOptions{0, false});
+}
+
+void HttpServer::Impl::AddRoute(std::string method, std::string path,
+                                HttpHandler handler, RouteOptions options) {
+  if (method.empty()) {
+    throw ConfigError(
+        fmt::format("HttpServer: empty method for route \"{}\"", path));
+  }
+  if (path.empty() || path.front() != '/') {
+    throw ConfigError(fmt::format(
+        "HttpServer: route path \"{}\" does not start with '/'", path));
+  }
+  if (!handler) {
+    throw ConfigError(
+        fmt::format("HttpServer: empty handler for {} {}", method, path));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (daemon_ != nullptr) {
+    throw ConfigError(
+        fmt::format("HttpServer: AddRoute({} {}) after Start()", method, path));
+  }
+  routes_[std::move(path)][std::move(method)] =
+      Route{std::move(handler), options};
+}
+
+void HttpServer::Impl::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (daemon_ != nullptr) {
+    throw ConfigError(fmt::format("HttpServer: already running on {}:{}",
+                                  options_.bind_address, port()));
+  }
+  // Bind the socket ourselves: errors name the address and errno.
+  sockaddr_storage address{};
+  socklen_t address_len;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+  const auto port = static_cast<std::uint16_t>(options_.port);
+  if (inet_pton(AF_INET, options_.bind_address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    address_len = sizeof(sockaddr_in);
+  } else {
+    inet_pton(AF_INET6, options_.bind_address.c_str(), &v6->sin6_addr);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    address_len = sizeof(sockaddr_in6);
+  }
+  const int fd =
+      socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw ConfigError(
+        fmt::format("HttpServer: cannot create a socket for {}: {}", Where(),
+                    std::strerror(errno)));
+  }
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (address.ss_family == AF_INET6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), address_len) != 0 ||
+      listen(fd, SOMAXCONN) != 0) {
+    const int error = errno;
+    close(fd);
+    throw ConfigError(fmt::format("HttpServer: cannot listen on {}: {}",
+                                  Where(), std::strerror(error)));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  const int bound_port =
+      ntohs(bound.ss_family == AF_INET
+                ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+  flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
+               ? MHD_USE_EPOLL
+               : MHD_USE_AUTO;
+  if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  MHD_Daemon* daemon;
+  {
+    // MHD sends with MSG_NOSIGNAL on Linux; blocking SIGPIPE in the threads
+    // it creates (they inherit our mask) covers every other platform path.
+    ScopedBlockSigpipe block_sigpipe;
+    daemon = MHD_start_daemon(
+        flags, 0, nullptr, nullptr, &Impl::OnAccess, this,
+        MHD_OPTION_EXTERNAL_LOGGER, &NoLog, nullptr, MHD_OPTION_LISTEN_SOCKET,
+        static_cast<MHD_socket>(fd), MHD_OPTION_THREAD_POOL_SIZE,
+        static_cast<unsigned>(options_.threads > 1 ? options_.threads : 0),
+        MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, options_.connection_timeout_seconds,
+        MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUri, this,
+        MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, this, MHD_OPTION_END);
+  }
+  if (daemon == nullptr) {
+    close(fd);
+    throw ConfigError(fmt::format(
+        "HttpServer: libmicrohttpd failed to start on {} (threads {}, "
+        "max_connections {})",
+        Where(), options_.threads, options_.max_connections));
+  }
+  daemon_ = daemon;
+  port_.store(bound_port, std::memory_order_release);
+}
+
+void HttpServer::Impl::Stop() noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (daemon_ == nullptr) return;
+  MHD_stop_daemon(daemon_);  // joins the threads and closes the socket
+  daemon_ = nullptr;
+  port_.store(options_.port, std::memory_order_release);
+}
+
+void* HttpServer::Impl::OnUri(void*, const char* uri, MHD_Connection*) {
+  auto* state = new (std::nothrow) RequestState;
+  if (state != nullptr) {
+    const char* q = std::strchr(uri, '?');
+    if (q != nullptr) state->query = q + 1;
+  }
+  return state;
+}
+
+void HttpServer::Impl::OnCompleted(void*, MHD_Connection*, void** con_cls,
+                                   MHD_RequestTerminationCode) {
+  delete static_cast<RequestState*>(*con_cls);
+  *con_cls = nullptr;
+}
+
+MHD_Result HttpServer::Impl::OnAccess(void* cls, MHD_Connection* connection,
+                                      const char* url, const char* method,
+                                      const char* /*version*/,
+                                      const char* upload_data,
+                                      std::size_t* upload_data_size,
+                                      void** con_cls) {
+  auto* state = static_cast<RequestState*>(*con_cls);
+  if (state == nullptr) return MHD_NO;  // out of memory: close
+  try {
+    return static_cast<Impl*>(cls)->Handle(connection, url, method, upload_data,
+                                           upload_data_size, state);
+  } catch (...) {
+    return MHD_NO;  // e.g. bad_alloc: close the connection, keep serving
+  }
+}
+
+MHD_Result HttpServer::Impl::Handle(MHD_Connection* connection, const char* url,
+                                    const char* method, const char* upload_data,
+                                    std::size_t* upload_data_size,
+                                    RequestState* state) {
+  if (!state->started) {
+    state->started = true;
+    HttpResponse refusal;
+    if (!Precheck(connection, url, method, state, &refusal)) {
+      return Queue(connection, std::move(refusal));
+    }
+    return MHD_YES;  // MHD answers `Expect: 100-continue` and reads the body
+  }
+  if (*upload_data_size != 0) {
+    const std::size_t size = *upload_data_size;
+    *upload_data_size = 0;
+    const std::size_t limit = state->route->options.max_body_bytes;
+    if (!state->too_large && size <= limit - state->request.body.size()) {
+      state->request.body.append(upload_data, size);
+      return MHD_YES;
+    }
+    // A chunked body crossed the limit. MHD cannot answer in the middle of a
+    // body: discard a bounded overshoot so the 413 can be sent when the body
+    // ends, and beyond that close the connection without an answer.
+    if (!state->too_large) {
+      state->too_large = true;
+      state->request.body = std::string();
+    }
+    state->discarded += size;
+    return state->discarded <= kMaxDiscardBytes ? MHD_YES : MHD_NO;
+  }
+  if (state->too_large) {
+    return Queue(connection, TooLarge(state->route->options.max_body_bytes));
+  }
+  return Queue(connection, Dispatch(*state));
+}
+
+bool HttpServer::Impl::Precheck(MHD_Connection* connection, const char* url,
+                                const char* method, RequestState* state,
+                                HttpResponse* refusal) const {
+  HttpRequest& request = state->request;
+  request.method = method;
+  request.path = url;
+  request.query = std::move(state->query);
+  const auto path_it = routes_.find(request.path);
+  if (path_it == routes_.end()) {
+    *refusal =
+        ProblemResponse(404, ReasonPhrase(404),
+                        fmt::format("no route for path \"{}\"", request.path));
+    return false;
+  }
+  const auto& methods = path_it->second;
+  auto route_it = methods.find(request.method);
+  if (route_it == methods.end() && request.method == "HEAD") {
+    route_it = methods.find("GET");
+  }
+  if (route_it == methods.end()) {
+    std::string allow;
+    for (const auto& [name, route] : methods) {
+      if (!allow.empty()) allow.append(", ");
+      allow.append(name);
+      if (name == "GET" && methods.count("HEAD") == 0) allow.append(", HEAD");
+    }
+    *refusal = ProblemResponse(
+        405, ReasonPhrase(405),
+        fmt::format("method {} not allowed on \"{}\"; allowed: {}",
+                    request.method, request.path, allow));
+    refusal->headers.emplace_back("Allow", std::move(allow));
+    return false;
+  }
+  state->route = &route_it->second;
+  if (state->route->options.require_auth && !Authorized(connection)) {
+    *refusal = Unauthorized();
+    return false;
+  }
+  const char* length = MHD_lookup_connection_value(
+      connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (length != nullptr) {
+    // MHD has already rejected a malformed Content-Length with 400.
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long n = std::strtoull(length, &end, 10);
+    if (errno == ERANGE || n > state->route->options.max_body_bytes) {
+      *refusal = TooLarge(state->route->options.max_body_bytes);
+      return false;
+    }
+    request.body.reserve(static_cast<std::size_t>(n));
+  }
+  MHD_get_connection_values(
+      connection, MHD_HEADER_KIND,
+      [](void* cls, MHD_ValueKind, const char* key,
+         const char* value) -> MHD_Result {
+        auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
+        std::string name(key);
+        std::transform(name.begin(), name.end(), name.begin(), AsciiLower);
+        auto [it, inserted] = headers->emplace(std::move(name), value);
+        if (!inserted) it->second.append(", ").append(value);
+        return MHD_YES;
+      },
+      &request.headers);
+  return true;
+}
+
+bool HttpServer::Impl::Authorized(MHD_Connection* connection) const {
+  if (options_.bearer_token.empty() && expected_basic_.empty()) return true;
+  const char* header = MHD_lookup_connection_value(
+      connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (header == nullptr) return false;
+  std::string_view credentials;
+  if (!options_.bearer_token.empty() &&
+      StripScheme(header, "Bearer", &credentials)) {
+    return ConstantTimeEquals(credentials, options_.bearer_token);
+  }
+  if (!expected_basic_.empty() && StripScheme(header, "Basic", &credentials)) {
+    return ConstantTimeEquals(credentials, expected_basic_);
+  }
+  return false;
+}
+
+HttpResponse HttpServer::Impl::Unauthorized() const {
+  HttpResponse response =
+      ProblemResponse(401, ReasonPhrase(401), "missing or invalid credentials");
+  if (!options_.bearer_token.empty()) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mlmon\"");
+  }
+  if (!expected_basic_.empty()) {
+    response.headers.emplace_back("WWW-Authenticate",
+                                  "Basic realm=\"mlmon\", charset=\"UTF-8\"");
+  }
+  return response;
+}
+
+HttpResponse HttpServer::Impl::Dispatch(const RequestState& state) const {
+  try {
+    return state.route->handler(state.request);
+  } catch (const std::exception& e) {
+    return ProblemResponse(
+        500, ReasonPhrase(500),
+        fmt::format("handler for {} {} failed: {}", state.request.method,
+                    state.request.path, e.what()));
+  } catch (...) {
+    return ProblemResponse(
+        500, ReasonPhrase(500),
+        fmt::format("handler for {} {} failed", state.request.method,
+                    state.request.path));
+  }
+}
+
+MHD_Result HttpServer::Impl::Queue(MHD_Connection* connection,
+                                   HttpResponse response) {
+  // Hand the body to MHD without copying; MHD frees it with the response.
+  auto* body = new std::string(std::move(response.body));
+  MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(
+      body->size(), body->data(),
+      [](void* cls) { delete static_cast<std::string*>(cls); }, body);
+  if (r == nullptr) {
+    delete body;
+    return MHD_NO;
+  }
+  const char* bad_header = nullptr;
+  if (!response.content_type.empty() &&
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                              response.content_type.c_str()) != MHD_YES) {
+    bad_header = MHD_HTTP_HEADER_CONTENT_TYPE;
+  }
+  for (const auto& [name, value] : response.headers) {
+    if (bad_header == nullptr &&
+        MHD_add_response_header(r, name.c_str(), value.c_str()) != MHD_YES) {
+      bad_header = name.c_str();
+    }
+  }
+  if (bad_header != nullptr) {
+    // E.g. a handler set Content-Length or a value with a newline.
+    HttpResponse error = ProblemResponse(
+        500, ReasonPhrase(500),
+        fmt::format("handler returned an invalid \"{}\" header", bad_header));
+    MHD_destroy_response(r);
+    return Queue(connection, std::move(error));
+  }
+  const bool valid_status = response.status >= 100 && response.status <= 999;
+  const MHD_Result result = MHD_queue_response(
+      connection, static_cast<unsigned>(valid_status ? response.status : 500),
+      r);
+  MHD_destroy_response(r);
+  return result;
+}
+
+HttpServer::HttpServer(HttpServerOptions options, const Registry& registry)
+    : impl_(std::make_unique<Impl>(std::move(options), registry)) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::AddRoute(std::string method, std::string path,
+                          HttpHandler handler, RouteOptions options) {
+  impl_->AddRoute(std::move(method), std::move(path), std::move(handler),
+                  options);
+}
+
+void HttpServer::Start() { impl_->Start(); }
+
+void HttpServer::Stop() noexcept { impl_->Stop(); }
+
+int HttpServer::port() const noexcept { return impl_->port(); }
+
+}  // namespace mlmon
