@@ -21,6 +21,7 @@
 #include <mutex>
 #include <utility>
 
+#include "mlmon/detail/text_format.h"
 #include "mlmon/errors.h"
 #include "mlmon/registry.h"
 
@@ -59,86 +60,6 @@ const char* ReasonPhrase(int status) {
   }
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if it is invalid
-// (overlong forms, surrogates and code points above U+10FFFF are invalid).
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) {
-    return static_cast<unsigned char>(s[i + k]);
-  };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  std::size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (b(k) < 0x80 || b(k) > 0xBF) return 0;
-  }
-  return n;
-}
-
-// Appends `s` as a JSON string literal (quotes included).
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const std::size_t n = Utf8SequenceLength(s, i);
-      if (n == 0) {
-        out->append("\xEF\xBF\xBD");  // U+FFFD
-        ++i;
-      } else {
-        out->append(s.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out->append(fmt::format("\\u{:04x}", c));
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  out->push_back('"');
-}
 
 // Compares in time that depends only on the lengths, not on the contents
 // (credentials must not leak a matching prefix through timing).
@@ -237,9 +158,9 @@ HttpResponse ProblemResponse(int status, std::string_view title,
   std::string& b = response.body;
   b.reserve(64 + title.size() + detail.size());
   b.append("{\"type\":\"about:blank\",\"title\":");
-  AppendJsonString(&b, title);
+  detail::AppendJsonString(&b, title);
   b.append(fmt::format(",\"status\":{},\"detail\":", status));
-  AppendJsonString(&b, detail);
+  detail::AppendJsonString(&b, detail);
   b.append("}\n");
   return response;
 }

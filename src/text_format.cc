@@ -81,6 +81,42 @@ void AppendEscapedHelp(std::string* out, std::string_view v) {
   AppendEscaped<false>(out, v);
 }
 
+void AppendJsonString(std::string* out, std::string_view v) {
+  out->push_back('"');
+  std::size_t i = 0;
+  while (i < v.size()) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (c >= 0x80) {
+      const std::size_t len = Utf8SequenceLength(v, i);
+      if (len == 0) {
+        out->append(kReplacement);
+        ++i;
+      } else {
+        out->append(v.data() + i, len);
+        i += len;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", c);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out->push_back('"');
+}
+
 bool IsValidUtf8(std::string_view v) noexcept {
   for (std::size_t i = 0; i < v.size();) {
     std::size_t len = Utf8SequenceLength(v, i);

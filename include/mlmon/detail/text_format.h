@@ -18,6 +18,9 @@ void AppendEscapedHelp(std::string* out, std::string_view v);
 /// Appends a sample value: integers without exponent, `NaN`, `+Inf`, `-Inf`,
 /// otherwise the shortest representation that round-trips.
 void AppendValue(std::string* out, double v);
+/// Appends `v` as a JSON string literal (quotes included): `"`, `\` and
+/// control characters escaped; invalid UTF-8 replaced by U+FFFD.
+void AppendJsonString(std::string* out, std::string_view v);
 /// True if `v` is valid UTF-8.
 bool IsValidUtf8(std::string_view v) noexcept;
 

@@ -1,0 +1,344 @@
+#ifndef MLMON_OUTCOME_TRACKER_H_
+#define MLMON_OUTCOME_TRACKER_H_
+
+/// \file
+/// Outcome monitoring: store each prediction, join its (often delayed) true
+/// outcome, and export evaluation metrics — raw, aggregatable counters and
+/// in-process windowed quality gauges.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mlmon/clock.h"
+#include "mlmon/registry.h"
+
+namespace mlmon {
+
+/// What became of one outcome.
+enum class OutcomeResult {
+  kMatched,    ///< joined with its prediction (or self-contained) and counted
+  kUnmatched,  ///< no pending prediction: never seen, evicted, or expired
+  kDuplicate,  ///< the prediction already had its outcome: not counted again
+  kInvalid,    ///< refused: bad id or value for the task; nothing consumed
+};
+
+/// The `result` label value of `r`: `"matched"`, `"unmatched"`, ...
+const char* OutcomeResultName(OutcomeResult r) noexcept;
+
+/// The `window` label of a duration, in its largest exact unit: 86400 s ->
+/// `"1d"`, 3600 s -> `"1h"`, 1800 s -> `"30m"`, 5400 s -> `"90m"`, 45 s ->
+/// `"45s"`. \throw mlmon::ConfigError if `d` is not positive.
+std::string FormatDuration(std::chrono::seconds d);
+
+/// Bounds of `mlmon_outcome_delay_seconds`: 1 s to 7 days.
+const std::vector<double>& DefaultOutcomeDelayBuckets();
+/// Bounds of `mlmon_outcome_score`: 0.05, 0.1, ..., 0.95, 1.
+const std::vector<double>& DefaultOutcomeScoreBuckets();
+/// Bounds of `mlmon_absolute_error`: 0.001 to 1000 in 1-2.5-5 steps.
+const std::vector<double>& DefaultAbsoluteErrorBuckets();
+
+/// Set-up configuration of an `OutcomeTracker`. Validated by the tracker's
+/// constructor.
+struct OutcomeSpec {
+  enum class Task { kBinary, kMulticlass, kRegression, kRanking };
+
+  Task task = Task::kBinary;
+  /// Binary: decision thresholds, each in (0, 1), unique, at most 16. A score
+  /// is predicted positive iff `score >= threshold` (scikit-learn's rule).
+  std::vector<double> thresholds = {0.5};
+  /// Multiclass: the class names, non-empty, unique, at most `kMaxClasses`
+  /// and at most `max_series_per_family` confusion cells (classes^2).
+  std::vector<std::string> classes;
+  /// Ranking: the k of hit@k, each in [1, `kMaxK`], unique.
+  std::vector<std::size_t> k = {1, 3, 10};
+  /// How long a prediction waits for its outcome (> 0).
+  std::chrono::seconds outcome_ttl = std::chrono::hours(24 * 7);
+  /// Predictions (and matched tombstones) held at most, in [1, 1e8].
+  std::size_t pending_capacity = 1000000;
+  /// Windows of the `mlmon_model_quality` gauges (each >= 1 s, distinct
+  /// labels, at most 8; may be empty).
+  std::vector<std::chrono::seconds> windows = {std::chrono::hours(1),
+                                               std::chrono::hours(24)};
+  /// Also export `window="all"`: everything since the tracker was created
+  /// (what `mlmon replay` reports).
+  bool all_time_window = false;
+  /// Time slices per window, in [1, 3600]: a window covers the current slice
+  /// and the `slices_per_window - 1` before it.
+  std::size_t slices_per_window = 60;
+  /// Binary: score bins per class per slice for AUC, in [16, 65536].
+  std::size_t auc_bins = 1024;
+  /// Histogram bounds (must match across replicas and models in a registry).
+  std::vector<double> delay_buckets = DefaultOutcomeDelayBuckets();
+  std::vector<double> score_buckets = DefaultOutcomeScoreBuckets();
+  std::vector<double> error_buckets = DefaultAbsoluteErrorBuckets();
+  /// Ranking: bounds of `mlmon_outcome_rank`; empty = 1, 2, ..., max(k).
+  std::vector<double> rank_buckets;
+
+  static constexpr std::size_t kMaxClasses = 100;
+  static constexpr std::size_t kMaxK = 100;
+};
+
+/// The `AucBin` of a score: bins uniform in logit(score) over
+/// [-kAucLogitRange, kAucLogitRange] (scores 6e-6 .. 1-6e-6), so scores near
+/// 0 or 1 keep their resolution. Scores outside land in the end bins.
+inline constexpr double kAucLogitRange = 12.0;
+std::size_t AucBin(double score, std::size_t bins) noexcept;
+/// AUC (Mann–Whitney) from per-bin counts of positives and negatives, pairs
+/// in the same bin counted half. NaN without both classes.
+double AucFromBins(const std::uint64_t* positive, const std::uint64_t* negative,
+                   std::size_t bins) noexcept;
+
+/// Running sums of binary outcomes, from which every binary quality metric is
+/// exact except AUC (binned; within ~0.002 of exact with 1024 bins).
+///
+/// Thread safety: thread-compatible.
+struct BinaryStats {
+  struct Confusion {
+    std::uint64_t tp = 0, fp = 0, fn = 0, tn = 0;
+  };
+  BinaryStats() = default;
+  BinaryStats(std::vector<double> thresholds, std::size_t auc_bins);
+
+  /// Adds one (score, actual) pair. REQUIRES: score in [0, 1].
+  void Add(double score, bool actual) noexcept;
+  /// Adds `other`. REQUIRES: same thresholds and bins.
+  void Merge(const BinaryStats& other) noexcept;
+  /// Back to zero, keeping thresholds and bins (no allocation).
+  void Reset() noexcept;
+
+  std::vector<double> thresholds;
+  std::vector<Confusion> confusion;  ///< one per threshold
+  std::vector<std::uint64_t> positive_bins, negative_bins;  ///< by AucBin
+  double brier_sum = 0;     ///< sum of (actual - score)^2
+  double log_loss_sum = 0;  ///< sum of -log(p of actual), p clipped
+  std::uint64_t count = 0;
+};
+
+/// Probabilities are clipped to [kLogLossEps, 1 - kLogLossEps] for log loss.
+inline constexpr double kLogLossEps = 1e-15;
+
+/// Binary quality. Precision, recall and F1 follow scikit-learn with
+/// `zero_division=0`. With no samples every value is NaN; AUC is NaN unless
+/// both classes are present.
+struct BinaryQuality {
+  struct AtThreshold {
+    double threshold, precision, recall, f1, accuracy;
+  };
+  std::vector<AtThreshold> at_threshold;
+  double auc, brier, log_loss;
+  std::uint64_t count;
+};
+BinaryQuality QualityFromStats(const BinaryStats& stats);
+
+/// Running sums of regression outcomes.
+///
+/// Thread safety: thread-compatible.
+struct RegressionStats {
+  void Add(double predicted, double actual) noexcept;
+  void Merge(const RegressionStats& other) noexcept;
+  void Reset() noexcept { *this = RegressionStats(); }
+  double abs_sum = 0;  ///< sum |actual - predicted|
+  double sq_sum = 0;   ///< sum (actual - predicted)^2
+  double ape_sum = 0;  ///< sum |actual - predicted| / max(|actual|, DBL_EPSILON)
+  std::uint64_t count = 0;
+};
+
+/// Regression quality as scikit-learn computes it (`mean_absolute_error`,
+/// sqrt of `mean_squared_error`, `mean_absolute_percentage_error`, which is
+/// a fraction, not a percentage). NaN with no samples.
+struct RegressionQuality {
+  double mae, rmse, mape;
+  std::uint64_t count;
+};
+RegressionQuality QualityFromStats(const RegressionStats& stats);
+
+/// Running counts of multiclass outcomes (classes by index).
+///
+/// Thread safety: thread-compatible.
+struct MulticlassStats {
+  MulticlassStats() = default;
+  explicit MulticlassStats(std::size_t num_classes);
+  /// REQUIRES: both indexes < number of classes.
+  void Add(std::size_t predicted, std::size_t actual) noexcept;
+  void Merge(const MulticlassStats& other) noexcept;
+  void Reset() noexcept;
+  std::vector<std::uint64_t> tp, fp, fn;  ///< per class
+  std::uint64_t correct = 0, count = 0;
+};
+
+/// Multiclass quality: accuracy, and macro precision/recall/F1 averaged (as
+/// scikit-learn does with `labels=None`) over the classes that occur as
+/// actual or predicted; per class `zero_division=0`. NaN with no samples.
+struct MulticlassQuality {
+  double accuracy, macro_precision, macro_recall, macro_f1;
+  std::uint64_t count;
+};
+MulticlassQuality QualityFromStats(const MulticlassStats& stats);
+
+/// Running counts of ranking outcomes.
+///
+/// Thread safety: thread-compatible.
+struct RankingStats {
+  RankingStats() = default;
+  /// REQUIRES: `k` non-empty.
+  explicit RankingStats(std::vector<std::size_t> k);
+  /// `rank` is the 1-based rank of the true item; 0 or > max(k) = not in the
+  /// kept list.
+  void Add(std::size_t rank) noexcept;
+  void Merge(const RankingStats& other) noexcept;
+  void Reset() noexcept;
+  std::vector<std::size_t> k;
+  std::vector<std::uint64_t> hits;  ///< per k: rank <= k
+  double reciprocal_rank_sum = 0;   ///< 1/rank, 0 when not in the list
+  std::uint64_t count = 0;
+};
+
+/// Ranking quality: hit rate per k, and MRR truncated at max(k). NaN with no
+/// samples.
+struct RankingQuality {
+  std::vector<double> hit_rate;  ///< per k
+  double mrr;
+  std::uint64_t count;
+};
+RankingQuality QualityFromStats(const RankingStats& stats);
+
+/// Joins predictions with their delayed true outcomes for one model version
+/// and exports the evaluation metrics (all with labels `model`, `version`):
+///
+/// - feedback accounting: `mlmon_outcomes_total{result}`,
+///   `mlmon_predictions_expired_total`, `mlmon_pending_predictions`,
+///   `mlmon_pending_evicted_total`, `mlmon_outcome_delay_seconds`,
+///   `mlmon_last_outcome_timestamp_seconds`;
+/// - aggregatable raw metrics: `mlmon_confusion_total{threshold,predicted,
+///   actual}` (binary: per threshold, `"0"`/`"1"`; multiclass: class names and
+///   `threshold=""`), `mlmon_outcome_score{actual}` (binary),
+///   `mlmon_absolute_error` and `mlmon_squared_error_total` (regression),
+///   `mlmon_outcome_rank` (ranking; max(k)+1 when the true item was not in the
+///   kept list);
+/// - windowed gauges `mlmon_model_quality{metric,window,threshold,k}`, set by
+///   `Tick()`. Labels that do not apply are `""`: `threshold` is set only on
+///   binary precision/recall/f1/accuracy, `k` only on `hit_rate`. Metrics:
+///   binary precision, recall, f1, accuracy, auc, brier, log_loss;
+///   multiclass accuracy, precision, recall, f1 (macro); regression mae,
+///   rmse, mape; ranking hit_rate, mrr; and for every task `samples`, the
+///   outcomes in the window. An undefined value (no samples, or AUC with one
+///   class) is exported as 0: gate alerts on `metric="samples"`.
+///
+/// Joining. `RecordPrediction` stores the prediction in a bounded, sharded
+/// pending store (ids up to `kMaxIdBytes`, kept inline). `RecordOutcome`
+/// takes it out; a matched id stays as a tombstone until its TTL ends, so a
+/// repeated outcome is `kDuplicate` and never counted twice. A full store
+/// evicts the oldest entry of the id's shard. Predicting an id that is still
+/// pending replaces its score; predicting an id that already has its outcome
+/// is refused.
+///
+/// Windows. Each window is a ring of `slices_per_window` time slices of
+/// running sums. An outcome lands in the slice of the time it is matched
+/// (the tracker's monotonic clock), not of the prediction.
+///
+/// Thread safety: thread-safe.
+/// Hot path: `RecordPrediction` / `RecordRanking` are noexcept and
+/// allocation-free; they take no lock but the id's pending-store shard spin
+/// lock, held for one hash probe and a copy of the entry (tens of ns).
+/// Ingest path: `RecordOutcome` / `RecordLabeled*` are noexcept and
+/// allocation-free; they take the shard spin lock, then each window's mutex
+/// for one slice update (never taken by `RecordPrediction`). `Tick()` takes
+/// each shard lock for at most 256 expiries at a time and each window mutex
+/// while it sums the window's slices.
+///
+/// **Example**:
+///
+///     mlmon::Registry registry;
+///     mlmon::OutcomeSpec spec;
+///     spec.thresholds = {0.3, 0.5};
+///     mlmon::OutcomeTracker outcomes(registry, "fraud", "v7", spec);
+///     outcomes.RecordPrediction("tx-1", 0.91);           // inference thread
+///     auto r = outcomes.RecordOutcome("tx-1", 1.0);      // feedback, later
+///     outcomes.Tick();                                   // every few seconds
+class OutcomeTracker {
+ public:
+  /// Longest prediction id; longer ids are dropped and counted
+  /// (`mlmon_dropped_total{reason="id_too_long"}`).
+  static constexpr std::size_t kMaxIdBytes = 64;
+
+  /// `clock` (SteadyClock when null) must outlive the tracker.
+  /// \throw mlmon::ConfigError naming the bad `OutcomeSpec` field and value,
+  /// or if `model` is empty, or if the registry refuses a family (e.g. other
+  /// bucket bounds already registered under the same name).
+  OutcomeTracker(Registry& registry, std::string model, std::string version,
+                 OutcomeSpec spec, const Clock* clock = nullptr);
+  ~OutcomeTracker();
+  OutcomeTracker(const OutcomeTracker&) = delete;
+  OutcomeTracker& operator=(const OutcomeTracker&) = delete;
+
+  /// Binary (score in [0, 1]) or regression (finite value) prediction.
+  /// Returns false if dropped: empty id (`invalid_value`), id too long,
+  /// NaN/Inf, a binary score outside [0, 1] (`invalid_value`), the wrong
+  /// task, or an id that already has its outcome (`invalid_value`).
+  bool RecordPrediction(std::string_view id, double score) noexcept;
+  /// Multiclass prediction. An unknown class is dropped and counted
+  /// (`unknown_name`).
+  bool RecordPrediction(std::string_view id,
+                        std::string_view predicted_class) noexcept;
+  /// Ranking prediction: keeps (hashes of) the first max(k) of `n` items.
+  bool RecordRanking(std::string_view id, const std::string_view* items,
+                     std::size_t n) noexcept;
+
+  /// Joins a numeric outcome: binary 0 or 1 (anything else is kInvalid), or
+  /// the regression value. `outcome_unix_ts` is when the outcome happened
+  /// (seconds since the Unix epoch; NaN = now), for the delay histogram.
+  [[nodiscard]] OutcomeResult RecordOutcome(
+      std::string_view id, double outcome,
+      double outcome_unix_ts =
+          std::numeric_limits<double>::quiet_NaN()) noexcept;
+  /// Joins a multiclass label or, for ranking, the id of the chosen item.
+  [[nodiscard]] OutcomeResult RecordOutcome(
+      std::string_view id, std::string_view label,
+      double outcome_unix_ts =
+          std::numeric_limits<double>::quiet_NaN()) noexcept;
+
+  /// Self-contained outcomes, no join (feedback that reached another
+  /// replica carries the prediction): binary (score, 0/1) or regression
+  /// (predicted, actual). Same metrics as a match, without delay.
+  [[nodiscard]] OutcomeResult RecordLabeled(double score,
+                                            double outcome) noexcept;
+  /// Multiclass self-contained outcome.
+  [[nodiscard]] OutcomeResult RecordLabeled(
+      std::string_view predicted_class, std::string_view actual_class) noexcept;
+  /// Ranking self-contained outcome.
+  [[nodiscard]] OutcomeResult RecordLabeledRanking(
+      const std::string_view* items, std::size_t n,
+      std::string_view chosen) noexcept;
+
+  /// Counts an outcome the caller could not even parse (e.g. a malformed
+  /// feedback line) in `mlmon_outcomes_total{result="invalid"}`.
+  void CountInvalidOutcome() noexcept;
+
+  /// Off the hot path (a window thread or the scrape calls it, e.g. every
+  /// few seconds): expires predictions past their TTL, retires old window
+  /// slices and recomputes the windowed quality gauges.
+  void Tick();
+
+  /// Predictions waiting for an outcome.
+  std::size_t pending() const noexcept;
+  /// Bytes reserved by the pending store (allocated at construction; pages
+  /// are touched as entries are first used).
+  std::size_t pending_store_bytes() const noexcept;
+  const OutcomeSpec& spec() const noexcept;
+  const std::string& model() const noexcept;
+  const std::string& version() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mlmon
+
+#endif  // MLMON_OUTCOME_TRACKER_H_

@@ -1,0 +1,136 @@
+// Proves OutcomeTracker's per-request calls allocate nothing for ids up to
+// kMaxIdBytes: operator new is replaced by a counting version, and the count
+// must not move across recording calls. (Its own executable: it replaces
+// the global operator new.)
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "mlmon/outcome_tracker.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}
+
+// GCC 12 at -O2 inlines these into callers and then mistakes the malloc/free
+// pairing for a new/free mismatch.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace mlmon {
+namespace {
+
+using Task = OutcomeSpec::Task;
+
+// Ids built before counting starts; the longest is kMaxIdBytes.
+std::vector<std::string> Ids(int n) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    std::string id = "request-" + std::to_string(i);
+    if (i % 10 == 0) id.resize(OutcomeTracker::kMaxIdBytes, 'x');
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+TEST(OutcomeAllocationTest, BinaryAndRegressionCallsAllocateNothing) {
+  Registry registry;
+  FakeClock clock;
+  OutcomeSpec binary;
+  binary.pending_capacity = 500;  // evictions on the way
+  OutcomeTracker b(registry, "b", "1", binary, &clock);
+  OutcomeSpec regression;
+  regression.task = Task::kRegression;
+  OutcomeTracker r(registry, "r", "1", regression, &clock);
+  const auto ids = Ids(1000);
+  const std::string too_long(OutcomeTracker::kMaxIdBytes + 1, 'z');
+  // First calls on this thread lease the metric cells' slot (set-up).
+  b.RecordPrediction("warm", 0.5);
+  (void)b.RecordOutcome("warm", 1.0);
+  r.RecordPrediction("warm", 1.0);
+  (void)r.RecordOutcome("warm", 2.0);
+
+  const long before = g_allocations.load();
+  for (const std::string& id : ids) {
+    b.RecordPrediction(id, 0.75);
+    r.RecordPrediction(id, 10.0);
+  }
+  for (const std::string& id : ids) {
+    (void)b.RecordOutcome(id, 1.0);
+    (void)b.RecordOutcome(id, 1.0);  // duplicate or unmatched
+    (void)r.RecordOutcome(id, 12.0, clock.UnixSeconds());
+    (void)b.RecordLabeled(0.25, 0.0);
+    (void)r.RecordLabeled(1.0, 3.0);
+  }
+  b.RecordPrediction(too_long, 0.5);
+  b.RecordPrediction("nan", std::numeric_limits<double>::quiet_NaN());
+  (void)b.RecordOutcome("x", 0.5);
+  (void)b.RecordOutcome(too_long, 1.0);
+  EXPECT_EQ(g_allocations.load(), before);
+  // And the counting itself works (the test can fail).
+  auto* p = new int(1);
+  EXPECT_GT(g_allocations.load(), before);
+  delete p;
+  EXPECT_EQ(b.pending(), 0u);
+}
+
+TEST(OutcomeAllocationTest, MulticlassAndRankingCallsAllocateNothing) {
+  Registry registry;
+  FakeClock clock;
+  OutcomeSpec multiclass;
+  multiclass.task = Task::kMulticlass;
+  multiclass.classes = {"cat", "dog", "bird"};
+  OutcomeTracker m(registry, "m", "1", multiclass, &clock);
+  OutcomeSpec ranking;
+  ranking.task = Task::kRanking;
+  OutcomeTracker k(registry, "k", "1", ranking, &clock);
+  const auto ids = Ids(1000);
+  const std::string_view items[] = {"a", "b", "c", "d", "e", "f",
+                                    "g", "h", "i", "j", "k", "l"};
+  m.RecordPrediction("warm", std::string_view("cat"));
+  (void)m.RecordOutcome("warm", std::string_view("cat"));
+  k.RecordRanking("warm", items, 12);
+  (void)k.RecordOutcome("warm", std::string_view("c"));
+
+  const long before = g_allocations.load();
+  for (const std::string& id : ids) {
+    m.RecordPrediction(id, std::string_view("dog"));
+    m.RecordPrediction(id, std::string_view("unknown class"));
+    k.RecordRanking(id, items, 12);
+  }
+  for (const std::string& id : ids) {
+    (void)m.RecordOutcome(id, std::string_view("bird"));
+    (void)k.RecordOutcome(id, std::string_view("e"));
+    (void)m.RecordLabeled(std::string_view("cat"), std::string_view("dog"));
+    (void)k.RecordLabeledRanking(items, 12, "z");
+  }
+  EXPECT_EQ(g_allocations.load(), before);
+}
+
+}  // namespace
+}  // namespace mlmon

@@ -1,0 +1,238 @@
+#include "internal/pending_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mlmon {
+namespace internal {
+namespace {
+
+using Put = PendingStore::PutStatus;
+using Take = PendingStore::TakeStatus;
+
+constexpr std::int64_t kTtl = 1000;
+
+PendingStore::Options Opts(std::size_t capacity, std::size_t shards = 0) {
+  PendingStore::Options o;
+  o.capacity = capacity;
+  o.ttl_nanos = kTtl;
+  o.payload_bytes = sizeof(double);
+  o.shards = shards;
+  return o;
+}
+
+PendingStore::PutResult PutScore(PendingStore& s, const std::string& id,
+                                 double score, std::int64_t now = 0) {
+  return s.Put(id, now, &score);
+}
+
+Take TakeScore(PendingStore& s, const std::string& id, double* score = nullptr,
+               std::int64_t now = 0) {
+  double v = -1;
+  std::int64_t created = -1;
+  Take t = s.Take(id, now, &v, &created);
+  if (score != nullptr) *score = v;
+  return t;
+}
+
+TEST(PendingStoreTest, TakeMatchesOnceThenReportsDuplicate) {
+  PendingStore s(Opts(16));
+  EXPECT_EQ(PutScore(s, "a", 0.25).status, Put::kInserted);
+  EXPECT_EQ(s.pending(), 1u);
+  double score = 0;
+  EXPECT_EQ(TakeScore(s, "a", &score), Take::kMatched);
+  EXPECT_EQ(score, 0.25);
+  EXPECT_EQ(s.pending(), 0u);
+  EXPECT_EQ(s.size(), 1u);  // the tombstone
+  EXPECT_EQ(TakeScore(s, "a"), Take::kDuplicate);
+}
+
+TEST(PendingStoreTest, TakeOfUnknownIdIsNotFound) {
+  PendingStore s(Opts(16));
+  EXPECT_EQ(TakeScore(s, "nope"), Take::kNotFound);
+  PutScore(s, "ab", 1);
+  EXPECT_EQ(TakeScore(s, "a"), Take::kNotFound);
+  EXPECT_EQ(TakeScore(s, "abc"), Take::kNotFound);
+}
+
+TEST(PendingStoreTest, FullStoreEvictsOldestEntry) {
+  PendingStore s(Opts(4));
+  ASSERT_EQ(s.num_shards(), 1u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(PutScore(s, "id" + std::to_string(i), i).evicted_pending);
+  }
+  auto r = PutScore(s, "id4", 4);
+  EXPECT_EQ(r.status, Put::kInserted);
+  EXPECT_TRUE(r.evicted_pending);
+  EXPECT_EQ(s.pending(), 4u);
+  EXPECT_EQ(TakeScore(s, "id0"), Take::kNotFound);
+  double score = 0;
+  EXPECT_EQ(TakeScore(s, "id1", &score), Take::kMatched);
+  EXPECT_EQ(score, 1);
+}
+
+TEST(PendingStoreTest, EvictingATombstoneIsNotAPendingEviction) {
+  PendingStore s(Opts(2));
+  PutScore(s, "a", 1);
+  PutScore(s, "b", 2);
+  ASSERT_EQ(TakeScore(s, "a"), Take::kMatched);
+  auto r = PutScore(s, "c", 3);  // evicts tombstone "a"
+  EXPECT_FALSE(r.evicted_pending);
+  EXPECT_EQ(TakeScore(s, "a"), Take::kNotFound);  // never matched twice
+  EXPECT_EQ(TakeScore(s, "b"), Take::kMatched);
+}
+
+TEST(PendingStoreTest, ReplacingAPendingIdKeepsOneEntryWithTheNewPayload) {
+  PendingStore s(Opts(8));
+  PutScore(s, "a", 1, 0);
+  EXPECT_EQ(PutScore(s, "a", 2, 10).status, Put::kReplaced);
+  EXPECT_EQ(s.pending(), 1u);
+  double score = 0;
+  EXPECT_EQ(TakeScore(s, "a", &score, 20), Take::kMatched);
+  EXPECT_EQ(score, 2);
+}
+
+TEST(PendingStoreTest, PutAfterMatchIsRefusedUntilTheTombstoneExpires) {
+  PendingStore s(Opts(8));
+  PutScore(s, "a", 1, 0);
+  ASSERT_EQ(TakeScore(s, "a", nullptr, 1), Take::kMatched);
+  EXPECT_EQ(PutScore(s, "a", 2, 2).status, Put::kAlreadyMatched);
+  EXPECT_EQ(PutScore(s, "a", 2, kTtl).status, Put::kInserted);
+  EXPECT_EQ(s.pending(), 1u);
+}
+
+TEST(PendingStoreTest, TakeAfterTtlReportsExpiredAndRemoves) {
+  PendingStore s(Opts(8));
+  PutScore(s, "a", 1, 0);
+  EXPECT_EQ(TakeScore(s, "a", nullptr, kTtl), Take::kExpired);
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_EQ(s.pending(), 0u);
+  EXPECT_EQ(TakeScore(s, "a", nullptr, kTtl), Take::kNotFound);
+}
+
+TEST(PendingStoreTest, ExpireRemovesEntriesPastTtlOldestFirst) {
+  PendingStore s(Opts(10000));
+  for (int i = 0; i < 1000; ++i) PutScore(s, "old" + std::to_string(i), 0, 0);
+  for (int i = 0; i < 10; ++i) PutScore(s, "new" + std::to_string(i), 0, 500);
+  ASSERT_EQ(TakeScore(s, "old7", nullptr, 1), Take::kMatched);
+  auto r = s.Expire(kTtl - 1);
+  EXPECT_EQ(r.pending + r.matched, 0u);
+  r = s.Expire(kTtl);
+  EXPECT_EQ(r.pending, 999u);  // more than one batch
+  EXPECT_EQ(r.matched, 1u);
+  EXPECT_EQ(s.size(), 10u);
+  EXPECT_EQ(TakeScore(s, "new3", nullptr, kTtl), Take::kMatched);
+}
+
+TEST(PendingStoreTest, ManyIdsSurviveRandomRemovals) {
+  // Exercises the index's backward-shift deletion under heavy probing.
+  // One shard, so the whole capacity is usable (with several shards each
+  // holds capacity / shards).
+  const int n = 50000;
+  PendingStore s(Opts(n, 1));
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    ids.push_back("prediction-" + std::to_string(i * 7919));
+    ASSERT_FALSE(PutScore(s, ids.back(), i).evicted_pending) << i;
+  }
+  EXPECT_EQ(s.pending(), static_cast<std::size_t>(n));
+  std::mt19937 rng(1);
+  std::vector<bool> taken(n, false);
+  for (int i = 0; i < n / 2; ++i) {
+    const int j = static_cast<int>(rng() % n);
+    double score = -1;
+    EXPECT_EQ(TakeScore(s, ids[j], &score),
+              taken[j] ? Take::kDuplicate : Take::kMatched);
+    if (!taken[j]) {
+      EXPECT_EQ(score, j);
+    }
+    taken[j] = true;
+  }
+  // Expire everything, then every id is unknown and the store is empty.
+  s.Expire(kTtl);
+  EXPECT_EQ(s.size(), 0u);
+  for (int i = 0; i < n; i += 97) {
+    EXPECT_EQ(TakeScore(s, ids[i], nullptr, kTtl), Take::kNotFound);
+  }
+  // Reuse of the freed entries.
+  for (int i = 0; i < n; ++i) PutScore(s, ids[i], -i, kTtl);
+  for (int i = 0; i < n; i += 13) {
+    double score = 0;
+    EXPECT_EQ(TakeScore(s, ids[i], &score, kTtl), Take::kMatched);
+    EXPECT_EQ(score, -i);
+  }
+}
+
+TEST(PendingStoreTest, IdsOfMaxLengthAndBinaryBytesAreDistinct) {
+  PendingStore s(Opts(64));
+  const std::string a(PendingStore::kMaxIdBytes, 'x');
+  std::string b = a;
+  b.back() = 'y';
+  const std::string with_nul("a\0b", 3);
+  PutScore(s, a, 1);
+  PutScore(s, b, 2);
+  PutScore(s, with_nul, 3);
+  double score = 0;
+  EXPECT_EQ(TakeScore(s, b, &score), Take::kMatched);
+  EXPECT_EQ(score, 2);
+  EXPECT_EQ(TakeScore(s, std::string("a\0c", 3)), Take::kNotFound);
+  EXPECT_EQ(TakeScore(s, with_nul, &score), Take::kMatched);
+  EXPECT_EQ(score, 3);
+  EXPECT_EQ(TakeScore(s, a, &score), Take::kMatched);
+  EXPECT_EQ(score, 1);
+}
+
+TEST(PendingStoreTest, OneMillionEntriesFitIn128MiB) {
+  EXPECT_EQ(PendingStore::EntryStride(8), 96u);
+  EXPECT_EQ(PendingStore::BytesPerEntry(8), 112u);
+  PendingStore s(Opts(1000000));
+  EXPECT_EQ(s.num_shards(), 64u);
+  EXPECT_LE(s.reserved_bytes(), 128u * 1024 * 1024);
+}
+
+TEST(PendingStoreTest, HashSpreadsSimilarIds) {
+  std::set<std::uint64_t> hashes;
+  std::set<std::uint64_t> top_bits;
+  for (int i = 0; i < 10000; ++i) {
+    const std::uint64_t h = HashId("req-" + std::to_string(i));
+    hashes.insert(h);
+    top_bits.insert(h >> 58);
+  }
+  EXPECT_EQ(hashes.size(), 10000u);
+  EXPECT_EQ(top_bits.size(), 64u);  // every shard used
+  EXPECT_NE(HashId(""), HashId(std::string(1, '\0')));
+}
+
+TEST(PendingStoreTest, ConcurrentTakesOfOneIdMatchExactlyOnce) {
+  PendingStore s(Opts(4096));
+  const int ids = 500, threads = 4;
+  for (int i = 0; i < ids; ++i) PutScore(s, "id" + std::to_string(i), i);
+  std::atomic<int> matched{0}, duplicate{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = 0; i < ids; ++i) {
+        switch (TakeScore(s, "id" + std::to_string(i))) {
+          case Take::kMatched: ++matched; break;
+          case Take::kDuplicate: ++duplicate; break;
+          default: ADD_FAILURE(); break;
+        }
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  EXPECT_EQ(matched.load(), ids);
+  EXPECT_EQ(duplicate.load(), ids * (threads - 1));
+  EXPECT_EQ(s.pending(), 0u);
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace mlmon
