@@ -17,6 +17,8 @@ struct Command {
 };
 
 Command AddDemoCommand(CLI::App& app);
+Command AddCheckConfigCommand(CLI::App& app);
+Command AddReplayCommand(CLI::App& app);
 
 }  // namespace mlmon_cli
 

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", MLMON_VERSION_STRING);
   std::vector<mlmon_cli::Command> commands;
   commands.push_back(mlmon_cli::AddDemoCommand(app));
+  commands.push_back(mlmon_cli::AddReplayCommand(app));
+  commands.push_back(mlmon_cli::AddCheckConfigCommand(app));
   CLI11_PARSE(app, argc, argv);
   try {
     for (auto& c : commands) {

@@ -1,0 +1,92 @@
+#ifndef MLMON_MODEL_MONITOR_H_
+#define MLMON_MODEL_MONITOR_H_
+
+/// \file
+/// `ModelMonitor`: the signals of one model version, built from a
+/// `MonitorSpec`. A thin composition: each signal works alone too.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mlmon/golden_signals.h"
+#include "mlmon/monitor_spec.h"
+#include "mlmon/outcome_tracker.h"
+#include "mlmon/registry.h"
+
+namespace mlmon {
+
+/// Golden signals (with every endpoint of the spec bound) and outcome
+/// tracking of one model version, with constant labels `model`, `version`.
+///
+/// Thread safety: thread-safe.
+///
+/// **Example**:
+///
+///     mlmon::Registry registry;
+///     mlmon::ModelMonitor monitor(registry,
+///                                 mlmon::LoadMonitorSpec("monitor.yaml"));
+///     mlmon::Endpoint& predict = monitor.endpoint("predict");
+///     {
+///       mlmon::RequestGuard guard(predict);
+///       double score = Predict(request);
+///       monitor.outcomes().RecordPrediction(request.id, score);
+///     }
+class ModelMonitor {
+ public:
+  /// \throw mlmon::ConfigError naming the bad value of `spec`.
+  ModelMonitor(Registry& registry, MonitorSpec spec,
+               const Clock* clock = nullptr);
+
+  GoldenSignals& signals() noexcept { return signals_; }
+  OutcomeTracker& outcomes() noexcept { return outcomes_; }
+  /// A bound endpoint (one of `spec.endpoints`, or a new one: set-up call).
+  Endpoint& endpoint(const std::string& name) {
+    return signals_.AddEndpoint(name);
+  }
+  const MonitorSpec& spec() const noexcept { return spec_; }
+
+  /// Off-hot-path upkeep: expiry and windowed gauges.
+  void Tick() { outcomes_.Tick(); }
+
+ private:
+  MonitorSpec spec_;
+  GoldenSignals signals_;
+  OutcomeTracker outcomes_;
+};
+
+/// Calls `Tick()`-like upkeep functions every `period` on its own thread (the
+/// window ticker of DESIGN.md), until destroyed. Exceptions from a task are
+/// swallowed (the library never crashes its host).
+///
+/// Thread safety: thread-safe.
+class Ticker {
+ public:
+  explicit Ticker(std::chrono::milliseconds period = std::chrono::seconds(1));
+  ~Ticker();
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+
+  /// Adds a task. The task must stay valid until the ticker is destroyed.
+  void Add(std::function<void()> task);
+  /// Runs every task once, now, on the caller's thread.
+  void RunOnce();
+
+ private:
+  void Loop();
+  std::chrono::milliseconds period_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::vector<std::function<void()>> tasks_;
+  std::thread thread_;
+};
+
+}  // namespace mlmon
+
+#endif  // MLMON_MODEL_MONITOR_H_

@@ -1,0 +1,71 @@
+#ifndef MLMON_MONITOR_SPEC_H_
+#define MLMON_MONITOR_SPEC_H_
+
+/// \file
+/// `MonitorSpec`: one model's monitoring configuration, in C++ or YAML
+/// (`monitor.yaml`). The library, `mlmon replay`, `mlmon rules` and
+/// `mlmon dashboard` all read this one struct, so alerts always match what is
+/// exported.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mlmon/buckets.h"
+#include "mlmon/outcome_tracker.h"
+
+namespace mlmon {
+
+/// Configuration of one monitored model version.
+///
+/// YAML keys (all but `model` optional; unknown keys are an error):
+///
+///     model: fraud                 # required, the `model` label
+///     version: "2024-06-01"        # the `version` label (default "1")
+///     endpoints: [predict]         # golden-signal endpoints to bind
+///     latency_buckets: [0.001, 0.01, 0.1, 1]   # seconds
+///     task: binary                 # binary | multiclass | regression | ranking
+///     thresholds: [0.3, 0.5]       # binary decision thresholds
+///     classes: [cat, dog]          # multiclass labels
+///     k: [1, 3, 10]                # ranking hit@k
+///     outcome_ttl: 7d              # s, m, h, d or w
+///     pending_capacity: 1000000
+///     windows: [1h, 1d]            # windows of mlmon_model_quality
+///     slices_per_window: 60
+///     auc_bins: 1024
+///     delay_buckets / score_buckets / error_buckets / rank_buckets: [...]
+///
+/// Thread safety: a plain value type (thread-compatible).
+struct MonitorSpec {
+  std::string model;
+  std::string version = "1";
+  std::vector<std::string> endpoints = {"predict"};
+  std::vector<double> latency_buckets = DefaultLatencyBuckets();
+  OutcomeSpec outcome;
+  /// Where the spec came from (a file name), for messages.
+  std::string source = "<c++>";
+};
+
+/// Parses `monitor.yaml` text.
+/// \throw mlmon::ConfigError naming the source, line, key and bad value.
+MonitorSpec ParseMonitorSpec(std::string_view yaml,
+                             const std::string& source = "<string>");
+
+/// Reads and parses a `monitor.yaml` file.
+/// \throw mlmon::ConfigError if the file cannot be read or is invalid.
+MonitorSpec LoadMonitorSpec(const std::string& path);
+
+/// Checks everything the library would check when building monitors from
+/// `spec` (it builds them on a scratch registry).
+/// \throw mlmon::ConfigError naming the bad value.
+void ValidateMonitorSpec(const MonitorSpec& spec);
+
+/// Parses a duration such as `45s`, `30m`, `12h`, `7d`, `2w` (a bare number
+/// is seconds).
+/// \throw mlmon::ConfigError naming the text if it is not a positive duration.
+std::chrono::seconds ParseDuration(std::string_view text);
+
+}  // namespace mlmon
+
+#endif  // MLMON_MONITOR_SPEC_H_

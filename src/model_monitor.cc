@@ -1,0 +1,67 @@
+#include "mlmon/model_monitor.h"
+
+#include <utility>
+
+namespace mlmon {
+
+namespace {
+GoldenSignalsOptions SignalOptions(const MonitorSpec& spec, const Clock* clock) {
+  GoldenSignalsOptions o;
+  o.latency_buckets = spec.latency_buckets;
+  o.clock = clock;
+  return o;
+}
+}  // namespace
+
+ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
+                           const Clock* clock)
+    : spec_(std::move(spec)),
+      signals_(registry, spec_.model, spec_.version, SignalOptions(spec_, clock)),
+      outcomes_(registry, spec_.model, spec_.version, spec_.outcome, clock) {
+  for (const auto& e : spec_.endpoints) signals_.AddEndpoint(e);
+}
+
+Ticker::Ticker(std::chrono::milliseconds period) : period_(period) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Ticker::~Ticker() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Ticker::Add(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tasks_.push_back(std::move(task));
+}
+
+void Ticker::RunOnce() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks = tasks_;
+  }
+  for (auto& t : tasks) {
+    try {
+      t();
+    } catch (...) {
+      // Upkeep must never take the host down; the next tick retries.
+    }
+  }
+}
+
+void Ticker::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    if (cv_.wait_for(lock, period_, [this] { return stop_; })) break;
+    lock.unlock();
+    RunOnce();
+    lock.lock();
+  }
+}
+
+}  // namespace mlmon

@@ -1,0 +1,215 @@
+#include "mlmon/monitor_spec.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "mlmon/golden_signals.h"
+#include "mlmon/registry.h"
+
+namespace mlmon {
+
+namespace {
+
+// Error context: "monitor.yaml:12: key 'windows': ..."
+class Parser {
+ public:
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
+                         const std::string& why) const {
+    const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+    throw ConfigError(fmt::format("{}:{}: key '{}': {}", source_, line, key, why));
+  }
+
+  std::string Scalar(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) Fail(n, key, "expected a single value");
+    return n.Scalar();
+  }
+
+  double Number(const YAML::Node& n, const std::string& key) const {
+    const std::string s = Scalar(n, key);
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE ||
+        !std::isfinite(v)) {
+      Fail(n, key, fmt::format("'{}' is not a finite number", s));
+    }
+    return v;
+  }
+
+  std::size_t Count(const YAML::Node& n, const std::string& key) const {
+    const double v = Number(n, key);
+    if (v < 0 || v != std::floor(v) || v > 1e15) {
+      Fail(n, key, fmt::format("'{}' is not a non-negative integer", Scalar(n, key)));
+    }
+    return static_cast<std::size_t>(v);
+  }
+
+  std::vector<double> Numbers(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsSequence()) Fail(n, key, "expected a list of numbers");
+    std::vector<double> out;
+    for (const auto& e : n) out.push_back(Number(e, key));
+    return out;
+  }
+
+  std::vector<std::string> Strings(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsSequence()) Fail(n, key, "expected a list");
+    std::vector<std::string> out;
+    for (const auto& e : n) out.push_back(Scalar(e, key));
+    return out;
+  }
+
+  std::chrono::seconds Duration(const YAML::Node& n, const std::string& key) const {
+    try {
+      return ParseDuration(Scalar(n, key));
+    } catch (const ConfigError& e) {
+      Fail(n, key, e.what());
+    }
+  }
+
+  std::vector<double> Buckets(const YAML::Node& n, const std::string& key) const {
+    std::vector<double> b = Numbers(n, key);
+    try {
+      ValidateBucketBounds(b);
+    } catch (const ConfigError& e) {
+      Fail(n, key, e.what());
+    }
+    return b;
+  }
+
+ private:
+  std::string source_;
+};
+
+OutcomeSpec::Task ParseTask(const Parser& p, const YAML::Node& n) {
+  const std::string s = p.Scalar(n, "task");
+  if (s == "binary") return OutcomeSpec::Task::kBinary;
+  if (s == "multiclass") return OutcomeSpec::Task::kMulticlass;
+  if (s == "regression") return OutcomeSpec::Task::kRegression;
+  if (s == "ranking") return OutcomeSpec::Task::kRanking;
+  p.Fail(n, "task",
+         fmt::format("'{}' is not one of binary, multiclass, regression, ranking", s));
+}
+
+}  // namespace
+
+std::chrono::seconds ParseDuration(std::string_view text) {
+  std::string s(text);
+  std::size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) != 0)) ++i;
+  const std::string digits = s.substr(0, i), unit = s.substr(i);
+  long long mult = 0;
+  if (unit.empty() || unit == "s") mult = 1;
+  else if (unit == "m") mult = 60;
+  else if (unit == "h") mult = 3600;
+  else if (unit == "d") mult = 86400;
+  else if (unit == "w") mult = 7 * 86400;
+  if (digits.empty() || digits.size() > 12 || mult == 0 ||
+      std::stoll(digits) <= 0) {
+    throw ConfigError(fmt::format(
+        "'{}' is not a positive duration like 45s, 30m, 12h, 7d or 2w", s));
+  }
+  return std::chrono::seconds(std::stoll(digits) * mult);
+}
+
+MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}:{}: invalid YAML: {}", source,
+                                  e.mark.line + 1, e.msg));
+  }
+  if (!root.IsMap()) {
+    throw ConfigError(fmt::format("{}: expected a mapping of keys (model: ..., task: ...)", source));
+  }
+  Parser p(source);
+  MonitorSpec spec;
+  spec.source = source;
+  OutcomeSpec& o = spec.outcome;
+  bool has_model = false;
+  std::set<std::string> seen;
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (!seen.insert(key).second) p.Fail(kv.first, key, "given twice");
+    if (key == "model") {
+      spec.model = p.Scalar(v, key);
+      if (spec.model.empty()) p.Fail(v, key, "must not be empty");
+      has_model = true;
+    } else if (key == "version") {
+      spec.version = p.Scalar(v, key);
+    } else if (key == "endpoints") {
+      spec.endpoints = p.Strings(v, key);
+    } else if (key == "latency_buckets") {
+      spec.latency_buckets = p.Buckets(v, key);
+    } else if (key == "task") {
+      o.task = ParseTask(p, v);
+    } else if (key == "thresholds") {
+      o.thresholds = p.Numbers(v, key);
+    } else if (key == "classes") {
+      o.classes = p.Strings(v, key);
+    } else if (key == "k") {
+      if (!v.IsSequence()) p.Fail(v, key, "expected a list of integers");
+      o.k.clear();
+      for (const auto& e : v) o.k.push_back(p.Count(e, key));
+    } else if (key == "outcome_ttl") {
+      o.outcome_ttl = p.Duration(v, key);
+    } else if (key == "pending_capacity") {
+      o.pending_capacity = p.Count(v, key);
+    } else if (key == "windows") {
+      if (!v.IsSequence()) p.Fail(v, key, "expected a list of durations");
+      o.windows.clear();
+      for (const auto& e : v) o.windows.push_back(p.Duration(e, key));
+    } else if (key == "slices_per_window") {
+      o.slices_per_window = p.Count(v, key);
+    } else if (key == "auc_bins") {
+      o.auc_bins = p.Count(v, key);
+    } else if (key == "delay_buckets") {
+      o.delay_buckets = p.Buckets(v, key);
+    } else if (key == "score_buckets") {
+      o.score_buckets = p.Buckets(v, key);
+    } else if (key == "error_buckets") {
+      o.error_buckets = p.Buckets(v, key);
+    } else if (key == "rank_buckets") {
+      o.rank_buckets = p.Buckets(v, key);
+    } else {
+      p.Fail(kv.first, key, "unknown key");
+    }
+  }
+  if (!has_model) {
+    throw ConfigError(fmt::format("{}: key 'model' is required", source));
+  }
+  return spec;
+}
+
+MonitorSpec LoadMonitorSpec(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("cannot read config file '{}'", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ParseMonitorSpec(ss.str(), path);
+}
+
+void ValidateMonitorSpec(const MonitorSpec& spec) {
+  try {
+    Registry scratch;
+    GoldenSignalsOptions gso;
+    gso.latency_buckets = spec.latency_buckets;
+    GoldenSignals signals(scratch, spec.model, spec.version, gso);
+    for (const auto& e : spec.endpoints) signals.AddEndpoint(e);
+    OutcomeTracker tracker(scratch, spec.model, spec.version, spec.outcome);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: {}", spec.source, e.what()));
+  }
+}
+
+}  // namespace mlmon

@@ -1,0 +1,117 @@
+// POST /v1/outcomes over real HTTP: every status of the feedback protocol,
+// and the metric series it moves (never double counted).
+#include "mlmon/feedback_endpoint.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "http_client.h"
+#include "mlmon/registry.h"
+
+namespace mlmon {
+namespace {
+
+using ::testing::HasSubstr;
+using tools::HttpCall;
+using tools::HttpResult;
+
+double Sample(const Registry& r, const std::string& series) {
+  const std::string text = r.TextExposition();
+  auto pos = text.find("\n" + series + " ");
+  if (pos == std::string::npos) return -1;
+  pos += series.size() + 2;
+  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
+}
+
+class FeedbackEndpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ingest_.AddTracker(tracker_);
+    HttpServerOptions o;
+    o.bearer_token = "s3cret";
+    server_ = std::make_unique<HttpServer>(o, registry_);
+    FeedbackOptions f;
+    f.max_body_bytes = 4096;
+    AddFeedbackRoute(*server_, ingest_, f);
+    server_->Start();
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(tracker_.RecordPrediction("p" + std::to_string(i), i % 2 ? 0.9 : 0.2));
+    }
+  }
+  HttpResult Post(const std::string& body, const std::string& type,
+                  const std::string& token = "s3cret") {
+    std::vector<std::pair<std::string, std::string>> h = {{"Content-Type", type}};
+    if (!token.empty()) h.push_back({"Authorization", "Bearer " + token});
+    return HttpCall("127.0.0.1", server_->port(), "POST", "/v1/outcomes", body, h);
+  }
+  double Outcomes(const std::string& result) {
+    return Sample(registry_, R"(mlmon_outcomes_total{model="fraud",version="1",result=")" +
+                                 result + "\"}");
+  }
+
+  FakeClock clock_;
+  Registry registry_;
+  OutcomeTracker tracker_{registry_, "fraud", "1", OutcomeSpec{}, &clock_};
+  OutcomeIngest ingest_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(FeedbackEndpointTest, NdjsonBatchIsAccountedPerLineAndMovesSeries) {
+  HttpResult r = Post(
+      "{\"id\":\"p1\",\"outcome\":1}\n{\"id\":\"p2\",\"outcome\":0}\n"
+      "{\"id\":\"zz\",\"outcome\":1}\n{\"id\":\"p3\",\"outcome\":\"yes\"}\n",
+      "application/x-ndjson");
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  EXPECT_EQ(r.headers["content-type"], "application/json");
+  EXPECT_EQ(r.body,
+            R"({"matched":2,"unmatched":1,"duplicate":0,"invalid":1,"errors":[{"line":4,"detail":"invalid outcome for model 'fraud': expected 0, 1, true or false"}]})");
+  EXPECT_EQ(Outcomes("matched"), 2);
+  EXPECT_EQ(Outcomes("unmatched"), 1);
+  EXPECT_EQ(Outcomes("invalid"), 1);
+  // p1 (score 0.9, actual 1) is a true positive at 0.5; p2 (0.2, 0) a true negative.
+  EXPECT_EQ(Sample(registry_, R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"), 1);
+  EXPECT_EQ(Sample(registry_, R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="0",actual="0"})"), 1);
+}
+
+TEST_F(FeedbackEndpointTest, ResendingNeverCountsTwice) {
+  const std::string body = "[{\"id\":\"p5\",\"outcome\":1},{\"id\":\"p7\",\"outcome\":true}]";
+  HttpResult first = Post(body, "application/json; charset=utf-8");
+  HttpResult again = Post(body, "application/json");
+  ASSERT_EQ(first.status, 200);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_THAT(first.body, HasSubstr("\"matched\":2,"));
+  EXPECT_THAT(again.body, HasSubstr("\"matched\":0,\"unmatched\":0,\"duplicate\":2,"));
+  EXPECT_EQ(Outcomes("matched"), 2);
+  EXPECT_EQ(Outcomes("duplicate"), 2);
+  EXPECT_EQ(Sample(registry_, R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"), 2);
+}
+
+TEST_F(FeedbackEndpointTest, MalformedJsonIs400NamingTheLine) {
+  HttpResult r = Post("[{\"id\":\"p1\",\n\"outcome\":1},\n{oops}]", "application/json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.headers["content-type"], "application/problem+json");
+  EXPECT_THAT(r.body, HasSubstr("line "));
+  HttpResult nd = Post("this is\nnot json\n", "application/x-ndjson");
+  EXPECT_EQ(nd.status, 400);
+  EXPECT_THAT(nd.body, HasSubstr("line 1"));
+  EXPECT_LE(Outcomes("matched"), 0);  // nothing recorded at all
+}
+
+TEST_F(FeedbackEndpointTest, AuthMethodSizeAndMediaType) {
+  const std::string ok = "{\"id\":\"p1\",\"outcome\":1}";
+  EXPECT_EQ(Post(ok, "application/json", "").status, 401);
+  EXPECT_EQ(Post(ok, "application/json", "wrong").status, 401);
+  EXPECT_EQ(Post(ok, "text/plain").status, 415);
+  EXPECT_EQ(Post(ok, "").status, 415);
+  EXPECT_EQ(HttpCall("127.0.0.1", server_->port(), "GET", "/v1/outcomes", "",
+                     {{"Authorization", "Bearer s3cret"}})
+                .status,
+            405);
+  EXPECT_EQ(Post(std::string(5000, ' ') + ok, "application/json").status, 413);
+  EXPECT_LE(Outcomes("matched"), 0);  // none of the refused requests counted
+  EXPECT_EQ(Post(ok, "application/json").status, 200);
+  EXPECT_EQ(Outcomes("matched"), 1);
+}
+
+}  // namespace
+}  // namespace mlmon

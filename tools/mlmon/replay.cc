@@ -1,0 +1,203 @@
+// `mlmon replay`: the batch path. Joins logged predictions and outcomes with
+// the live path's code (OutcomeIngest + OutcomeTracker) and writes the
+// resulting metrics as Prometheus text, to stdout, a node_exporter textfile,
+// or a Pushgateway.
+#include <mlmon/model_monitor.h>
+#include <mlmon/monitor_spec.h>
+#include <mlmon/outcome_ingest.h>
+#include <mlmon/registry.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "http_client.h"
+
+namespace mlmon_cli {
+namespace {
+
+struct ReplayOptions {
+  std::string config, predictions, outcomes, out, push, job = "mlmon_replay";
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void ReportErrors(const std::string& file, const mlmon::IngestReport& report) {
+  for (const auto& e : report.errors) {
+    std::fprintf(stderr, "%s:%zu: %s\n", file.c_str(), e.line, e.detail.c_str());
+  }
+  if (report.invalid > report.errors.size()) {
+    std::fprintf(stderr, "%s: ... and %zu more invalid lines\n", file.c_str(),
+                 report.invalid - report.errors.size());
+  }
+}
+
+// One timeline event: a prediction or an outcome, by index.
+struct Step {
+  double ts;
+  bool outcome;
+  std::size_t index;
+};
+
+void WriteAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
+  }
+}
+
+// PUT the text to <url>/metrics/job/<job>/model/<model>.
+void Push(const std::string& url, const std::string& job,
+          const std::string& model, const std::string& text) {
+  const std::string prefix = "http://";
+  if (url.rfind(prefix, 0) != 0) {
+    throw mlmon::ConfigError("--push '" + url + "' must start with http://");
+  }
+  std::string rest = url.substr(prefix.size());
+  std::string base_path;
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    base_path = rest.substr(slash);
+    rest = rest.substr(0, slash);
+  }
+  while (!base_path.empty() && base_path.back() == '/') base_path.pop_back();
+  const auto colon = rest.rfind(':');
+  const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  const int port = colon == std::string::npos ? 80 : std::atoi(rest.c_str() + colon + 1);
+  if (host.empty() || port <= 0 || port > 65535) {
+    throw mlmon::ConfigError("--push '" + url + "' is not http://host:port");
+  }
+  const std::string target = base_path + "/metrics/job/" + job + "/model/" + model;
+  auto r = mlmon::tools::HttpCall(host, port, "PUT", target, text,
+                                  {{"Content-Type", "text/plain; version=0.0.4"}});
+  if (!r.error.empty() || r.status / 100 != 2) {
+    throw std::runtime_error("push to " + url + target + " failed: " +
+                             (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body
+                                              : r.error));
+  }
+}
+
+int RunReplay(const ReplayOptions& o) {
+  mlmon::MonitorSpec spec = mlmon::LoadMonitorSpec(o.config);
+  // Replay: quality over everything replayed (window="all").
+  spec.outcome.windows.clear();
+  spec.outcome.all_time_window = true;
+  // Every logged prediction must be able to wait for its outcome.
+  const std::string pred_text = ReadFile(o.predictions);
+  const std::string out_text = o.outcomes.empty() ? "" : ReadFile(o.outcomes);
+
+  mlmon::IngestReport pred_report, out_report;
+  std::vector<mlmon::PredictionEvent> predictions;
+  std::vector<mlmon::OutcomeEvent> outcomes;
+  mlmon::ParsePredictions(pred_text, &predictions, &pred_report);
+  mlmon::ParseOutcomes(out_text, mlmon::BodyFormat::kNdjson, &outcomes, &out_report);
+
+  // The timeline: by timestamp; predictions without one first, outcomes
+  // without one last; at equal times a prediction comes before an outcome.
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  std::vector<Step> steps;
+  steps.reserve(predictions.size() + outcomes.size());
+  double t0 = kInf;
+  for (std::size_t i = 0; i < predictions.size(); ++i) {
+    const double ts = predictions[i].ts;
+    steps.push_back({std::isnan(ts) ? -kInf : ts, false, i});
+    if (!std::isnan(ts)) t0 = std::min(t0, ts);
+  }
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const double ts = outcomes[i].ts;
+    steps.push_back({std::isnan(ts) ? kInf : ts, true, i});
+    if (!std::isnan(ts)) t0 = std::min(t0, ts);
+  }
+  std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) {
+    if (a.ts != b.ts) return a.ts < b.ts;
+    return !a.outcome && b.outcome;
+  });
+  if (!std::isfinite(t0)) t0 = 0;
+
+  // Time is the logs' time: the clock follows the timeline.
+  mlmon::FakeClock clock(0, t0);
+  mlmon::Registry registry;
+  mlmon::ModelMonitor monitor(registry, spec, &clock);
+  mlmon::OutcomeIngest ingest;
+  ingest.AddTracker(monitor.outcomes());
+  // Outcome lines that did not parse count as invalid, as on the live path.
+  ingest.CountUnparsed(out_report.invalid);
+  double now = t0;
+  double last_tick = t0;
+  for (const Step& s : steps) {
+    if (std::isfinite(s.ts) && s.ts > now) {
+      clock.Advance(std::chrono::nanoseconds(
+          static_cast<std::int64_t>(std::llround((s.ts - now) * 1e9))));
+      now = s.ts;
+      if (now - last_tick >= 60) {  // expire on the logs' time as we go
+        monitor.Tick();
+        last_tick = now;
+      }
+    }
+    if (s.outcome) {
+      ingest.Apply(outcomes[s.index], &out_report);
+    } else {
+      ingest.Apply(predictions[s.index], &pred_report);
+    }
+  }
+  monitor.Tick();
+
+  ReportErrors(o.predictions, pred_report);
+  if (!o.outcomes.empty()) ReportErrors(o.outcomes, out_report);
+  std::fprintf(stderr,
+               "replayed %zu predictions (%zu refused) and %zu outcome lines: "
+               "matched %zu, unmatched %zu, duplicate %zu, invalid %zu; %zu "
+               "predictions still pending\n",
+               predictions.size(), pred_report.invalid,
+               outcomes.size() + out_report.malformed, out_report.matched,
+               out_report.unmatched, out_report.duplicate, out_report.invalid,
+               monitor.outcomes().pending());
+
+  const std::string text = registry.TextExposition();
+  if (!o.out.empty()) WriteAtomically(o.out, text);
+  if (!o.push.empty()) Push(o.push, o.job, spec.model, text);
+  if (o.out.empty() && o.push.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+Command AddReplayCommand(CLI::App& app) {
+  auto o = std::make_shared<ReplayOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "replay",
+      "Join logged predictions and outcomes and compute the outcome metrics "
+      "(window=\"all\") as Prometheus text");
+  sub->add_option("--config", o->config, "monitor.yaml")->required();
+  sub->add_option("--predictions", o->predictions, "Predictions, NDJSON")->required();
+  sub->add_option("--outcomes", o->outcomes, "Outcomes, NDJSON (feedback shape)");
+  sub->add_option("--out", o->out,
+                  "Write to this file atomically (node_exporter textfile)");
+  sub->add_option("--push", o->push, "Push to this Pushgateway (http://host:port)");
+  sub->add_option("--job", o->job, "Pushgateway job name")->capture_default_str();
+  return Command{sub, [o] { return RunReplay(*o); }};
+}
+
+}  // namespace mlmon_cli
