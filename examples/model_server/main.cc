@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     mlmon_example::ServerOptions options;
     options.port = port < 0 ? 0 : port;
     options.model_path = model_path;
+    options.start_ticker = port >= 0;
     mlmon_example::ModelServer server(registry, options);
     if (port < 0) {  // self-test: no port bound
       mlmon::HttpRequest r;

@@ -40,28 +40,36 @@ mlmon::HttpServerOptions HttpOptions(int port) {
   return o;
 }
 
-mlmon::GoldenSignalsOptions SignalOptions(const mlmon::Clock* clock) {
-  mlmon::GoldenSignalsOptions o;
-  o.clock = clock;
-  return o;
-}
-
 }  // namespace
 
 std::string DefaultModelPath() {
   if (const char* env = std::getenv("MLMON_EXAMPLE_MODEL")) return env;
-  return MLMON_EXAMPLE_MODEL_PATH;
+  return MLMON_EXAMPLE_DIR "/fraud_model.txt";
+}
+
+std::string DefaultMonitorPath() {
+  if (const char* env = std::getenv("MLMON_EXAMPLE_MONITOR")) return env;
+  return MLMON_EXAMPLE_DIR "/monitor.yaml";
 }
 
 ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
     : model_(LogisticModel::Load(options.model_path.empty()
                                      ? DefaultModelPath()
                                      : options.model_path)),
-      signals_(registry, model_.name(), options.version,
-               SignalOptions(options.clock)),
-      predict_(signals_.AddEndpoint("predict")),
+      monitor_(registry,
+               mlmon::LoadMonitorSpec(options.monitor_path.empty()
+                                          ? DefaultMonitorPath()
+                                          : options.monitor_path),
+               options.clock),
+      predict_(monitor_.endpoint("predict")),
       bad_request_(predict_.BindErrorReason("bad_request")),
       http_(HttpOptions(options.port), registry) {
+  ingest_.AddTracker(monitor_.outcomes());
+  mlmon::AddFeedbackRoute(http_, ingest_);
+  if (options.start_ticker) {
+    ticker_ = std::make_unique<mlmon::Ticker>();
+    ticker_->Add([this] { monitor_.Tick(); });
+  }
   http_.AddRoute("POST", "/v1/predict",
                  [this](const mlmon::HttpRequest& r) { return Predict(r); },
                  [] {
@@ -124,6 +132,8 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   if (id.empty()) return bad("missing 'id'");
   if (!has_features) return bad("missing 'features'");
   const double score = model_.Score(values.data());
+  // Keep the prediction until its outcome arrives (POST /v1/outcomes).
+  monitor_.outcomes().RecordPrediction(id, score);
   mlmon::HttpResponse response;
   response.content_type = "application/json";
   response.body = "{\"id\":";

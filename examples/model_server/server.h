@@ -2,11 +2,14 @@
 #define MLMON_EXAMPLES_MODEL_SERVER_SERVER_H_
 
 // The example model server: POST /v1/predict scores a transaction with the
-// fraud model; every call is wrapped in an mlmon::RequestGuard; /metrics and
-// /healthz are served on the same port by mlmon::HttpServer.
+// fraud model; every call is wrapped in an mlmon::RequestGuard and every
+// prediction recorded for its outcome; POST /v1/outcomes takes the outcomes;
+// /metrics and /healthz are served on the same port by mlmon::HttpServer.
 
-#include <mlmon/golden_signals.h>
+#include <mlmon/feedback_endpoint.h>
 #include <mlmon/http_server.h>
+#include <mlmon/model_monitor.h>
+#include <mlmon/outcome_ingest.h>
 #include <mlmon/registry.h>
 
 #include <memory>
@@ -18,9 +21,11 @@ namespace mlmon_example {
 
 struct ServerOptions {
   int port = 0;
-  std::string model_path;   // fraud_model.txt
-  std::string version = "1";
+  std::string model_path;    // fraud_model.txt (default: DefaultModelPath())
+  std::string monitor_path;  // monitor.yaml (default: DefaultMonitorPath())
   const mlmon::Clock* clock = nullptr;
+  /// Tick the windowed gauges on a background thread every second.
+  bool start_ticker = true;
 };
 
 /// Thread safety: thread-safe after Start().
@@ -33,21 +38,25 @@ class ModelServer {
   void Stop() noexcept { http_.Stop(); }
   int port() const noexcept { return http_.port(); }
   const LogisticModel& model() const noexcept { return model_; }
-  mlmon::GoldenSignals& signals() noexcept { return signals_; }
+  mlmon::ModelMonitor& monitor() noexcept { return monitor_; }
 
   /// Scores one request body (the route handler, usable without HTTP).
   mlmon::HttpResponse Predict(const mlmon::HttpRequest& request);
 
  private:
   LogisticModel model_;
-  mlmon::GoldenSignals signals_;
+  mlmon::ModelMonitor monitor_;
   mlmon::Endpoint& predict_;
   mlmon::ErrorReason bad_request_;
+  mlmon::OutcomeIngest ingest_;
   mlmon::HttpServer http_;
+  std::unique_ptr<mlmon::Ticker> ticker_;
 };
 
 /// Default model file: $MLMON_EXAMPLE_MODEL, else the source tree's copy.
 std::string DefaultModelPath();
+/// Default monitor.yaml: $MLMON_EXAMPLE_MONITOR, else the source tree's copy.
+std::string DefaultMonitorPath();
 
 }  // namespace mlmon_example
 

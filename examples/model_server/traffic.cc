@@ -18,11 +18,11 @@ Transaction TrafficGenerator::Next() {
     return static_cast<double>(std::poisson_distribution<int>(mean)(rng_));
   };
   if (t.fraud) {
-    t.amount_usd = lognormal(5.0, 1.0);
-    t.account_age_days = exponential(60);
-    t.tx_last_24h = poisson(6);
-    t.distance_km = exponential(400);
-    t.session_seconds = lognormal(std::log(40.0), 0.6);
+    t.amount_usd = lognormal(4.2, 1.0);
+    t.account_age_days = exponential(300);
+    t.tx_last_24h = poisson(3);
+    t.distance_km = exponential(60);
+    t.session_seconds = lognormal(std::log(150.0), 0.6);
   } else {
     t.amount_usd = lognormal(3.5, 1.0);
     t.account_age_days = exponential(800);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,12 +29,15 @@ struct DemoOptions {
   double rate = 200;      // requests per second, all clients together
   int clients = 2;
   double bad_request_share = 0.01;
+  double outcome_delay = 2;     // seconds from prediction to outcome
+  double outcome_share = 0.9;   // share of predictions whose outcome comes
   std::string model_path;
 };
 
 // What the summary line shows, read from the registry like a scrape would.
 struct Totals {
-  double ok = 0, error = 0, in_flight = 0;
+  double ok = 0, error = 0, in_flight = 0, matched = 0;
+  double precision = NAN, recall = NAN, auc = NAN;
   std::vector<double> bounds;
   std::vector<double> cumulative;
 };
@@ -46,7 +50,20 @@ Totals ReadTotals(const mlmon::Registry& registry) {
       for (const auto& l : m.label) {
         if (l.name == "status") status = l.value;
       }
-      if (fam.name == "mlmon_requests_total") {
+      std::string result, metric, window, threshold;
+      for (const auto& l : m.label) {
+        if (l.name == "result") result = l.value;
+        if (l.name == "metric") metric = l.value;
+        if (l.name == "window") window = l.value;
+        if (l.name == "threshold") threshold = l.value;
+      }
+      if (fam.name == "mlmon_outcomes_total" && result == "matched") {
+        t.matched += m.counter.value;
+      } else if (fam.name == "mlmon_model_quality" && window == "1m") {
+        if (metric == "precision" && threshold == "0.5") t.precision = m.gauge.value;
+        if (metric == "recall" && threshold == "0.5") t.recall = m.gauge.value;
+        if (metric == "auc") t.auc = m.gauge.value;
+      } else if (fam.name == "mlmon_requests_total") {
         (status == "ok" ? t.ok : t.error) += m.counter.value;
       } else if (fam.name == "mlmon_requests_in_flight") {
         t.in_flight += m.gauge.value;
@@ -86,20 +103,55 @@ double Quantile(double q, const Totals& now, const Totals& before) {
   return NAN;
 }
 
+// An outcome the downstream system will report later.
+struct Pending {
+  std::chrono::steady_clock::time_point due;
+  std::string id;
+  bool fraud;
+};
+
+// Posts the outcomes that are due as one NDJSON batch.
+void SendDueOutcomes(int port, std::deque<Pending>* pending, bool all) {
+  const auto now = std::chrono::steady_clock::now();
+  std::string body;
+  while (!pending->empty() && (all || pending->front().due <= now)) {
+    body += "{\"id\":\"" + pending->front().id + "\",\"outcome\":" +
+            (pending->front().fraud ? "1" : "0") + "}\n";
+    pending->pop_front();
+  }
+  if (body.empty()) return;
+  mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/outcomes", body,
+                         {{"Content-Type", "application/x-ndjson"}}, 5000);
+}
+
 void Client(int index, const DemoOptions& o, int port,
             std::atomic<bool>& stop) {
   mlmon_example::TrafficGenerator gen(1000 + static_cast<std::uint64_t>(index));
   std::mt19937_64 rng(77 + static_cast<std::uint64_t>(index));
   std::bernoulli_distribution bad(o.bad_request_share);
+  std::bernoulli_distribution reported(o.outcome_share);
   const auto period = std::chrono::duration<double>(
       static_cast<double>(o.clients) / o.rate);
+  const auto delay = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(o.outcome_delay));
+  std::deque<Pending> pending;
   auto next = std::chrono::steady_clock::now();
+  auto next_outcomes = next;
   for (long n = 0; !stop.load(); ++n) {
     const std::string id = "c" + std::to_string(index) + "-" + std::to_string(n);
-    std::string body = mlmon_example::TrafficGenerator::PredictBody(id, gen.Next());
+    const mlmon_example::Transaction t = gen.Next();
+    std::string body = mlmon_example::TrafficGenerator::PredictBody(id, t);
     if (bad(rng)) body = "{\"id\":\"" + id + "\",\"features\":\"oops\"}";
-    mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/predict", body,
-                           {{"Content-Type", "application/json"}}, 5000);
+    auto r = mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/predict",
+                                    body, {{"Content-Type", "application/json"}},
+                                    5000);
+    if (r.status == 200 && reported(rng)) {
+      pending.push_back({std::chrono::steady_clock::now() + delay, id, t.fraud});
+    }
+    if (std::chrono::steady_clock::now() >= next_outcomes) {
+      SendDueOutcomes(port, &pending, false);
+      next_outcomes += std::chrono::milliseconds(500);
+    }
     next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
     std::this_thread::sleep_until(next);
   }
@@ -145,11 +197,11 @@ int RunDemo(const DemoOptions& o) {
       const double dt = std::chrono::duration<double>(now - last).count();
       const double reqs = (t.ok + t.error) - (before.ok + before.error);
       const double errs = t.error - before.error;
-      std::printf("  t=%5.1fs  %6.1f req/s  errors %5.2f%%  p99 %7.2f ms  "
-                  "in flight %g  total %g\n",
+      std::printf("  t=%5.1fs  %6.1f req/s  errors %5.2f%%  p99 %6.2f ms  "
+                  "outcomes %6g  1m: precision %.3f recall %.3f auc %.3f\n",
                   elapsed, reqs / dt, reqs > 0 ? 100.0 * errs / reqs : 0.0,
-                  1000.0 * Quantile(0.99, t, before), t.in_flight,
-                  t.ok + t.error);
+                  1000.0 * Quantile(0.99, t, before), t.matched, t.precision,
+                  t.recall, t.auc);
       std::fflush(stdout);
       before = std::move(t);
       last = now;
@@ -160,8 +212,8 @@ int RunDemo(const DemoOptions& o) {
   for (auto& c : clients) c.join();
   server.Stop();
   Totals t = ReadTotals(registry);
-  std::printf("demo finished: %g requests (%g errors)\n", t.ok + t.error,
-              t.error);
+  std::printf("demo finished: %g requests (%g errors), %g outcomes matched\n",
+              t.ok + t.error, t.error, t.matched);
   return 0;
 }
 
@@ -186,6 +238,14 @@ Command AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   sub->add_option("--model", opts->model_path, "Model file (fraud_model.txt)");
+  sub->add_option("--outcome-delay", opts->outcome_delay,
+                  "Seconds before a prediction's outcome is posted")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--outcome-share", opts->outcome_share,
+                  "Share of predictions whose outcome is ever posted")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   return Command{sub, [opts] { return RunDemo(*opts); }};
 }
 
