@@ -876,7 +876,10 @@ void OutcomeTracker::Impl::BindFamilies(Registry& registry) {
 
 bool OutcomeTracker::Impl::Store(std::string_view id,
                                  const void* payload) noexcept {
-  const PendingStore::PutResult r = store.Put(id, Now(), payload);
+  const std::uint64_t h = internal::HashId(id);
+  store.Prefetch(h);  // the index miss overlaps with the clock read
+  const std::int64_t now = Now();
+  const PendingStore::PutResult r = store.Put(id, h, now, payload);
   if (r.status == PendingStore::PutStatus::kAlreadyMatched) {
     Drop(DropReason::kInvalidValue);
     return false;
@@ -909,9 +912,11 @@ void OutcomeTracker::Impl::NoteOutcomeTime(double unix_ts) noexcept {
 OutcomeResult OutcomeTracker::Impl::Join(std::string_view id,
                                          double outcome_unix_ts, void* payload,
                                          std::int64_t* now) noexcept {
+  const std::uint64_t h = internal::HashId(id);
+  store.Prefetch(h);
   *now = Now();
   std::int64_t created = 0;
-  switch (store.Take(id, *now, payload, &created)) {
+  switch (store.Take(id, h, *now, payload, &created)) {
     case PendingStore::TakeStatus::kNotFound:
       return Count(OutcomeResult::kUnmatched);
     case PendingStore::TakeStatus::kDuplicate:

@@ -296,11 +296,18 @@ bool RemoveEntry(ShardT& sh, const ShardOps& ops, std::uint32_t e,
 
 }  // namespace
 
+void PendingStore::Prefetch(std::uint64_t hash) const noexcept {
+  const Shard& sh = ShardFor(hash);
+  // index and mask are fixed at construction: reading them unlocked is safe.
+  __builtin_prefetch(&sh.index[static_cast<std::uint32_t>(hash) & sh.mask]);
+}
+
 PendingStore::PutResult PendingStore::Put(std::string_view id,
+                                          std::uint64_t h,
                                           std::int64_t now_nanos,
                                           const void* payload) noexcept {
   assert(!id.empty() && id.size() <= kMaxIdBytes);
-  const std::uint64_t h = HashId(id);
+  assert(h == HashId(id));
   const auto tag = static_cast<std::uint32_t>(h);
   Shard& sh = ShardFor(h);
   const ShardOps ops = OpsFor(sh, stride_);
@@ -359,11 +366,12 @@ PendingStore::PutResult PendingStore::Put(std::string_view id,
 }
 
 PendingStore::TakeStatus PendingStore::Take(std::string_view id,
+                                            std::uint64_t h,
                                             std::int64_t now_nanos,
                                             void* payload_out,
                                             std::int64_t* created_nanos) noexcept {
   assert(!id.empty() && id.size() <= kMaxIdBytes);
-  const std::uint64_t h = HashId(id);
+  assert(h == HashId(id));
   const auto tag = static_cast<std::uint32_t>(h);
   Shard& sh = ShardFor(h);
   const ShardOps ops = OpsFor(sh, stride_);

@@ -142,20 +142,23 @@ class RequestGuard {
       : endpoint_(endpoint),
         uncaught_(std::uncaught_exceptions()),
         start_(endpoint.Now()) {
-    endpoint_.in_flight_->Increment();
+    endpoint_.in_flight_->AddAt(detail::CurrentSlot(), 1.0);
   }
   ~RequestGuard() {
     const std::int64_t end = endpoint_.Now();
-    endpoint_.latency_->Observe(static_cast<double>(end - start_) * 1e-9);
-    endpoint_.in_flight_->Decrement();
+    // One slot look-up for the whole destructor. Not cached from the
+    // constructor: the guard may be destroyed on another thread.
+    const int slot = detail::CurrentSlot();
+    endpoint_.latency_->ObserveAt(slot, static_cast<double>(end - start_) * 1e-9);
+    endpoint_.in_flight_->AddAt(slot, -1.0);
     if (failure_ == nullptr && std::uncaught_exceptions() > uncaught_) {
       failure_ = endpoint_.exception_;
     }
     if (failure_ == nullptr) {
-      endpoint_.ok_->Increment();
+      endpoint_.ok_->IncrementAt(slot);
     } else {
-      endpoint_.error_->Increment();
-      failure_->Increment();
+      endpoint_.error_->IncrementAt(slot);
+      failure_->IncrementAt(slot);
     }
   }
   RequestGuard(const RequestGuard&) = delete;

@@ -67,6 +67,10 @@ class Counter {
   double Value() const noexcept { return detail::SumDouble(cells_.ref(), 0); }
 
  private:
+  friend class RequestGuard;
+  void IncrementAt(int slot) noexcept {
+    detail::AddDoubleAt(slot, cells_.ref(), 0, 1.0);
+  }
   void Drop(DropReason r) noexcept {
     if (drops_ != nullptr) drops_->Drop(r);
   }
@@ -136,6 +140,10 @@ class UpDownGauge {
   double Value() const noexcept { return detail::SumDouble(cells_.ref(), 0); }
 
  private:
+  friend class RequestGuard;
+  void AddAt(int slot, double v) noexcept {
+    detail::AddDoubleAt(slot, cells_.ref(), 0, v);
+  }
   detail::CellBlock cells_;
   detail::DropSink* drops_;
 };
@@ -191,20 +199,28 @@ class Histogram {
   const std::vector<double>& upper_bounds() const noexcept { return bounds_; }
 
  private:
+  // Index of the first bound >= v (bounds.size() for the +Inf bucket): a
+  // branch-free binary search, so the cost depends only on the number of
+  // bounds, not on the value (no mispredicted branches on varied values).
   std::size_t BucketIndex(double v) const noexcept {
-    const double* b = bounds_.data();
-    const std::size_t n = bounds_.size();
-    if (n <= 32) {
-      std::size_t i = 0;  // branch-free: count the bounds below v
-      for (std::size_t j = 0; j < n; ++j) i += (v > b[j]);
-      return i;
+    const double* base = bounds_.data();
+    std::size_t len = bounds_.size();
+    while (len > 1) {
+      const std::size_t half = len / 2;
+      base += (base[half - 1] < v) ? half : 0;
+      len -= half;
     }
-    std::size_t lo = 0, hi = n;  // first bound >= v
-    while (lo < hi) {
-      std::size_t mid = (lo + hi) / 2;
-      if (b[mid] < v) lo = mid + 1; else hi = mid;
+    return static_cast<std::size_t>(base - bounds_.data()) + (*base < v);
+  }
+
+  friend class RequestGuard;
+  void ObserveAt(int slot, double value) noexcept {
+    if (__builtin_expect(!std::isfinite(value), 0)) {
+      if (drops_ != nullptr) drops_->Drop(detail::NonFiniteReason(value));
+      return;
     }
-    return lo;
+    detail::AddOneAndDoubleAt(slot, cells_.ref(), BucketIndex(value),
+                              num_buckets_, value);
   }
 
   std::vector<double> bounds_;

@@ -118,13 +118,28 @@ class PendingStore {
   /// Stores a pending prediction for `id` made at `now_nanos`.
   /// REQUIRES: 0 < id.size() <= kMaxIdBytes; `payload` has payload_bytes.
   PutResult Put(std::string_view id, std::int64_t now_nanos,
+                const void* payload) noexcept {
+    return Put(id, HashId(id), now_nanos, payload);
+  }
+  /// The same with `hash == HashId(id)` computed by the caller (who may have
+  /// called `Prefetch(hash)` and done other work meanwhile).
+  PutResult Put(std::string_view id, std::uint64_t hash, std::int64_t now_nanos,
                 const void* payload) noexcept;
+
+  /// Starts loading the index cache line a Put/Take of `hash` probes first,
+  /// so the miss overlaps with the caller's work (e.g. reading the clock).
+  void Prefetch(std::uint64_t hash) const noexcept;
 
   /// Matches `id`. On kMatched copies the payload to `payload_out` and the
   /// prediction time to `*created_nanos`.
   /// REQUIRES: 0 < id.size() <= kMaxIdBytes.
   TakeStatus Take(std::string_view id, std::int64_t now_nanos,
-                  void* payload_out, std::int64_t* created_nanos) noexcept;
+                  void* payload_out, std::int64_t* created_nanos) noexcept {
+    return Take(id, HashId(id), now_nanos, payload_out, created_nanos);
+  }
+  TakeStatus Take(std::string_view id, std::uint64_t hash,
+                  std::int64_t now_nanos, void* payload_out,
+                  std::int64_t* created_nanos) noexcept;
 
   /// Removes every entry whose TTL ended at or before `now_nanos`, oldest
   /// first, `kExpireBatch` per lock hold.

@@ -82,9 +82,9 @@ inline Cell* CellAt(int slot, CellRef ref, std::size_t i) noexcept {
          ref.offset + i;
 }
 
-/// Adds 1 to integer cell `i` of `ref` in the caller's slot.
-inline void AddOne(CellRef ref, std::size_t i) noexcept {
-  int s = CurrentSlot();
+/// Adds 1 to integer cell `i` of `ref` in slot `s`.
+/// REQUIRES: `s` is the calling thread's slot (`CurrentSlot()`).
+inline void AddOneAt(int s, CellRef ref, std::size_t i) noexcept {
   Cell* c = CellAt(s, ref, i);
   if (s != kSharedSlot) {
     c->store(c->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -93,11 +93,8 @@ inline void AddOne(CellRef ref, std::size_t i) noexcept {
   }
 }
 
-/// Adds `v` to floating-point cell `i` of `ref` in the caller's slot.
-inline void AddDouble(CellRef ref, std::size_t i, double v) noexcept {
-  int s = CurrentSlot();
-  Cell* c = CellAt(s, ref, i);
-  if (s != kSharedSlot) {
+inline void AddDoubleToCell(bool exclusive, Cell* c, double v) noexcept {
+  if (exclusive) {
     c->store(DoubleToBits(BitsToDouble(c->load(std::memory_order_relaxed)) + v),
              std::memory_order_relaxed);
   } else {
@@ -108,27 +105,38 @@ inline void AddDouble(CellRef ref, std::size_t i, double v) noexcept {
   }
 }
 
-/// Adds 1 to integer cell `i` and `v` to floating-point cell `j` of `ref`
-/// with one slot look-up (histogram observe).
-inline void AddOneAndDouble(CellRef ref, std::size_t i, std::size_t j,
-                            double v) noexcept {
-  int s = CurrentSlot();
+/// Adds `v` to floating-point cell `i` of `ref` in slot `s`.
+/// REQUIRES: `s` is the calling thread's slot.
+inline void AddDoubleAt(int s, CellRef ref, std::size_t i, double v) noexcept {
+  AddDoubleToCell(s != kSharedSlot, CellAt(s, ref, i), v);
+}
+
+/// Adds 1 to integer cell `i` and `v` to floating-point cell `j` of `ref` in
+/// slot `s` (histogram observe). REQUIRES: `s` is the calling thread's slot.
+inline void AddOneAndDoubleAt(int s, CellRef ref, std::size_t i, std::size_t j,
+                              double v) noexcept {
   Cell* base = CellAt(s, ref, 0);
+  const bool exclusive = s != kSharedSlot;
   Cell* ci = base + i;
-  Cell* cj = base + j;
-  if (s != kSharedSlot) {
+  if (exclusive) {
     ci->store(ci->load(std::memory_order_relaxed) + 1,
               std::memory_order_relaxed);
-    cj->store(
-        DoubleToBits(BitsToDouble(cj->load(std::memory_order_relaxed)) + v),
-        std::memory_order_relaxed);
   } else {
     ci->fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t old = cj->load(std::memory_order_relaxed);
-    while (!cj->compare_exchange_weak(old, DoubleToBits(BitsToDouble(old) + v),
-                                      std::memory_order_relaxed)) {
-    }
   }
+  AddDoubleToCell(exclusive, base + j, v);
+}
+
+/// The same, in the caller's slot.
+inline void AddOne(CellRef ref, std::size_t i) noexcept {
+  AddOneAt(CurrentSlot(), ref, i);
+}
+inline void AddDouble(CellRef ref, std::size_t i, double v) noexcept {
+  AddDoubleAt(CurrentSlot(), ref, i, v);
+}
+inline void AddOneAndDouble(CellRef ref, std::size_t i, std::size_t j,
+                            double v) noexcept {
+  AddOneAndDoubleAt(CurrentSlot(), ref, i, j, v);
 }
 
 /// Sum of integer cell `i` over all slots. Off the hot path.
