@@ -5,6 +5,17 @@
 namespace mlmon {
 
 namespace {
+ReferenceProfile LoadReference(const MonitorSpec& spec) {
+  if (spec.reference_path.empty()) return ReferenceProfile();
+  return ReferenceProfile::Load(spec.reference_path);
+}
+
+HeuristicsOptions HeuristicOptions(const MonitorSpec& spec) {
+  HeuristicsOptions o;
+  o.value_buckets = spec.heuristic_value_buckets;
+  return o;
+}
+
 GoldenSignalsOptions SignalOptions(const MonitorSpec& spec, const Clock* clock) {
   GoldenSignalsOptions o;
   o.latency_buckets = spec.latency_buckets;
@@ -16,8 +27,14 @@ GoldenSignalsOptions SignalOptions(const MonitorSpec& spec, const Clock* clock) 
 ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
                            const Clock* clock)
     : spec_(std::move(spec)),
+      reference_(LoadReference(spec_)),
       signals_(registry, spec_.model, spec_.version, SignalOptions(spec_, clock)),
-      outcomes_(registry, spec_.model, spec_.version, spec_.outcome, clock) {
+      outcomes_(registry, spec_.model, spec_.version, spec_.outcome, clock),
+      distribution_(registry, spec_.model, spec_.version, spec_.distribution,
+                    spec_.reference_path.empty() ? nullptr : &reference_, clock),
+      features_(registry, spec_.model, spec_.version, spec_.features,
+                spec_.reference_path.empty() ? nullptr : &reference_, clock),
+      heuristics_(registry, spec_.model, spec_.version, HeuristicOptions(spec_)) {
   for (const auto& e : spec_.endpoints) signals_.AddEndpoint(e);
 }
 

@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "mlmon/golden_signals.h"
+#include "mlmon/model_monitor.h"
 #include "mlmon/registry.h"
 
 namespace mlmon {
@@ -89,6 +89,106 @@ class Parser {
   std::string source_;
 };
 
+std::vector<std::chrono::seconds> Durations(const Parser& p, const YAML::Node& v,
+                                            const std::string& key) {
+  if (!v.IsSequence()) p.Fail(v, key, "expected a list of durations");
+  std::vector<std::chrono::seconds> out;
+  for (const auto& e : v) out.push_back(p.Duration(e, key));
+  return out;
+}
+
+void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
+                       bool* value_range_set) {
+  if (!node.IsMap()) p.Fail(node, "distribution", "expected a mapping");
+  for (const auto& kv : node) {
+    const std::string key = "distribution." + kv.first.as<std::string>();
+    const std::string k = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (k == "value_range") {
+      const std::string s = p.Scalar(v, key);
+      if (s == "unit_interval") {
+        d->value_range = ResponseSpec::ValueRange::kUnitInterval;
+      } else if (s == "unbounded") {
+        d->value_range = ResponseSpec::ValueRange::kUnbounded;
+      } else {
+        p.Fail(v, key, fmt::format("'{}' is not unit_interval or unbounded", s));
+      }
+      *value_range_set = true;
+    } else if (k == "buckets") {
+      d->score_buckets = p.Buckets(v, key);
+    } else if (k == "classes") {
+      d->classes = p.Strings(v, key);
+    } else if (k == "decision_threshold") {
+      d->decision_threshold = p.Number(v, key);
+    } else if (k == "items_buckets") {
+      d->items_buckets = p.Buckets(v, key);
+    } else if (k == "windows") {
+      d->windows = Durations(p, v, key);
+    } else if (k == "slices_per_window") {
+      d->slices_per_window = p.Count(v, key);
+    } else if (k == "fine_bins") {
+      d->fine_bins = p.Count(v, key);
+    } else {
+      p.Fail(kv.first, key, "unknown key");
+    }
+  }
+}
+
+void ParseFeatures(const Parser& p, const YAML::Node& node, FeatureSpec* f) {
+  if (!node.IsMap()) p.Fail(node, "features", "expected a mapping");
+  for (const auto& kv : node) {
+    const std::string k = kv.first.as<std::string>();
+    const std::string key = "features." + k;
+    const YAML::Node& v = kv.second;
+    if (k == "numeric" || k == "categorical") {
+      if (!v.IsSequence()) p.Fail(v, key, "expected a list of features");
+      for (const auto& item : v) {
+        if (!item.IsMap()) p.Fail(item, key, "expected {name: ..., ...}");
+        std::string name;
+        FeatureSpec::Numeric num;
+        FeatureSpec::Categorical cat;
+        for (const auto& fkv : item) {
+          const std::string fk = fkv.first.as<std::string>();
+          const std::string fkey = key + "." + fk;
+          if (fk == "name") {
+            name = p.Scalar(fkv.second, fkey);
+          } else if (k == "numeric" && fk == "min") {
+            num.min = p.Number(fkv.second, fkey);
+          } else if (k == "numeric" && fk == "max") {
+            num.max = p.Number(fkv.second, fkey);
+          } else if (k == "numeric" && fk == "buckets") {
+            num.buckets = p.Buckets(fkv.second, fkey);
+          } else if (k == "categorical" && fk == "max_categories") {
+            cat.max_categories = p.Count(fkv.second, fkey);
+          } else {
+            p.Fail(fkv.first, fkey, "unknown key");
+          }
+        }
+        if (name.empty()) p.Fail(item, key + ".name", "is required");
+        if (k == "numeric") {
+          num.name = name;
+          f->numeric.push_back(std::move(num));
+        } else {
+          cat.name = name;
+          f->categorical.push_back(std::move(cat));
+        }
+      }
+    } else if (k == "windows") {
+      f->windows = Durations(p, v, key);
+    } else if (k == "slices_per_window") {
+      f->slices_per_window = p.Count(v, key);
+    } else {
+      p.Fail(kv.first, key, "unknown key");
+    }
+  }
+}
+
+// The directory of `source` (for relative paths in the file), or "".
+std::string DirectoryOf(const std::string& source) {
+  const auto slash = source.rfind('/');
+  return slash == std::string::npos ? "" : source.substr(0, slash + 1);
+}
+
 OutcomeSpec::Task ParseTask(const Parser& p, const YAML::Node& n) {
   const std::string s = p.Scalar(n, "task");
   if (s == "binary") return OutcomeSpec::Task::kBinary;
@@ -136,6 +236,7 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
   spec.source = source;
   OutcomeSpec& o = spec.outcome;
   bool has_model = false;
+  bool value_range_set = false;
   std::set<std::string> seen;
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
@@ -181,9 +282,37 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
       o.error_buckets = p.Buckets(v, key);
     } else if (key == "rank_buckets") {
       o.rank_buckets = p.Buckets(v, key);
+    } else if (key == "reference") {
+      const std::string path = p.Scalar(v, key);
+      if (path.empty()) p.Fail(v, key, "must not be empty");
+      spec.reference_path =
+          path[0] == '/' ? path : DirectoryOf(source) + path;
+    } else if (key == "distribution") {
+      ParseDistribution(p, v, &spec.distribution, &value_range_set);
+    } else if (key == "features") {
+      ParseFeatures(p, v, &spec.features);
+    } else if (key == "heuristics") {
+      if (!v.IsMap()) p.Fail(v, key, "expected a mapping");
+      for (const auto& hkv : v) {
+        const std::string hk = hkv.first.as<std::string>();
+        if (hk == "value_buckets") {
+          spec.heuristic_value_buckets = p.Buckets(hkv.second, "heuristics." + hk);
+        } else {
+          p.Fail(hkv.first, "heuristics." + hk, "unknown key");
+        }
+      }
     } else {
       p.Fail(kv.first, key, "unknown key");
     }
+  }
+  // Defaults that follow the task: regression values are unbounded, and a
+  // multiclass model counts its predicted classes.
+  if (!value_range_set && o.task != OutcomeSpec::Task::kBinary) {
+    spec.distribution.value_range = ResponseSpec::ValueRange::kUnbounded;
+  }
+  if (spec.distribution.classes.empty() &&
+      o.task == OutcomeSpec::Task::kMulticlass) {
+    spec.distribution.classes = o.classes;
   }
   if (!has_model) {
     throw ConfigError(fmt::format("{}: key 'model' is required", source));
@@ -202,11 +331,7 @@ MonitorSpec LoadMonitorSpec(const std::string& path) {
 void ValidateMonitorSpec(const MonitorSpec& spec) {
   try {
     Registry scratch;
-    GoldenSignalsOptions gso;
-    gso.latency_buckets = spec.latency_buckets;
-    GoldenSignals signals(scratch, spec.model, spec.version, gso);
-    for (const auto& e : spec.endpoints) signals.AddEndpoint(e);
-    OutcomeTracker tracker(scratch, spec.model, spec.version, spec.outcome);
+    ModelMonitor monitor(scratch, spec);
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("{}: {}", spec.source, e.what()));
   }

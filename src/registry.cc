@@ -169,14 +169,49 @@ std::vector<prometheus::ClientMetric::Label> FamilyBase::PromLabels(
 
 template <typename T>
 T& Family<T>::Add(const std::vector<std::string>& label_values) {
+  return AddWithBounds(label_values, nullptr);
+}
+
+template <typename T>
+template <typename U, typename>
+T& Family<T>::Add(const std::vector<std::string>& label_values,
+                  const std::vector<double>& bounds) {
+  return AddWithBounds(label_values, &bounds);
+}
+
+template <typename T>
+T& Family<T>::AddWithBounds(const std::vector<std::string>& label_values,
+                            const std::vector<double>* bounds) {
+  if constexpr (std::is_same_v<T, Histogram>) {
+    if (bounds == nullptr && bounds_.empty()) {
+      throw ConfigError(fmt::format(
+          "mlmon: histogram '{}' has bounds per series: Add() needs them",
+          name_));
+    }
+    if (bounds != nullptr && !bounds_.empty() && *bounds != bounds_) {
+      throw ConfigError(fmt::format(
+          "mlmon: histogram '{}' has bounds [{}]; a series cannot have [{}]",
+          name_, fmt::join(bounds_, ", "), fmt::join(*bounds, ", ")));
+    }
+    if (bounds != nullptr) ValidateBucketBounds(*bounds);
+  }
   std::size_t i = FindOrAdd(label_values, [&](detail::DropSink* drops) {
     if constexpr (std::is_same_v<T, Histogram>) {
-      series_.push_back(std::make_unique<Histogram>(bounds_, drops));
+      series_.push_back(std::make_unique<Histogram>(
+          bounds != nullptr ? *bounds : bounds_, drops));
     } else {
       series_.push_back(std::make_unique<T>(drops));
     }
   });
   std::lock_guard<std::mutex> lock(mu_);
+  if constexpr (std::is_same_v<T, Histogram>) {
+    if (bounds != nullptr && series_[i]->upper_bounds() != *bounds) {
+      throw ConfigError(fmt::format(
+          "mlmon: histogram '{}' {{{}}} exists with bounds [{}], not [{}]",
+          name_, keys_[i].rendered, fmt::join(series_[i]->upper_bounds(), ", "),
+          fmt::join(*bounds, ", ")));
+    }
+  }
   return *series_[i];
 }
 
@@ -209,16 +244,21 @@ void Family<T>::AppendText(std::string* out) const {
   AppendHelpType(out);
   if constexpr (std::is_same_v<T, Histogram>) {
     std::vector<std::string> les;
-    les.reserve(bounds_.size() + 1);
-    for (double b : bounds_) {
-      std::string le;
-      AppendLe(&le, b);
-      les.push_back(std::move(le));
-    }
-    les.emplace_back("le=\"+Inf\"");
+    auto render_les = [&les](const std::vector<double>& bounds) {
+      les.clear();
+      les.reserve(bounds.size() + 1);
+      for (double b : bounds) {
+        std::string le;
+        AppendLe(&le, b);
+        les.push_back(std::move(le));
+      }
+      les.emplace_back("le=\"+Inf\"");
+    };
+    if (!bounds_.empty()) render_les(bounds_);  // shared by every series
     Histogram::Snapshot snap;
     for (std::size_t s = 0; s < series_.size(); ++s) {
       const std::string& labels = keys_[s].rendered;
+      if (bounds_.empty()) render_les(series_[s]->upper_bounds());
       series_[s]->Collect(&snap);
       for (std::size_t b = 0; b < les.size(); ++b) {
         out->append(name_);
@@ -268,8 +308,9 @@ void Family<T>::AppendPrometheus(
       for (std::size_t b = 0; b < snap.cumulative.size(); ++b) {
         prometheus::ClientMetric::Bucket bucket;
         bucket.cumulative_count = snap.cumulative[b];
-        bucket.upper_bound = b < bounds_.size()
-                                 ? bounds_[b]
+        const auto& bounds = series_[s]->upper_bounds();
+        bucket.upper_bound = b < bounds.size()
+                                 ? bounds[b]
                                  : std::numeric_limits<double>::infinity();
         m.histogram.bucket.push_back(bucket);
       }
@@ -287,6 +328,8 @@ template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<UpDownGauge>;
 template class Family<Histogram>;
+template Histogram& Family<Histogram>::Add<Histogram, void>(
+    const std::vector<std::string>&, const std::vector<double>&);
 
 // ---------------------------------------------------------------- registry
 
@@ -323,7 +366,10 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
           fmt::format("mlmon: label '{}' repeated on metric '{}'", l, name));
     }
   }
-  if (type == MetricType::kHistogram) ValidateBucketBounds(bounds);
+  // Histograms: empty bounds = bounds per series (3-argument AddHistogram).
+  if (type == MetricType::kHistogram && !bounds.empty()) {
+    ValidateBucketBounds(bounds);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = families_.find(name);
   if (it != families_.end()) {
@@ -370,8 +416,16 @@ Family<Histogram>& Registry::AddHistogram(
     const std::string& name, const std::string& help,
     const std::vector<std::string>& label_names,
     std::vector<double> upper_bounds) {
+  ValidateBucketBounds(upper_bounds);
   return GetOrAdd<Histogram>(name, help, MetricType::kHistogram, label_names,
                              std::move(upper_bounds));
+}
+
+Family<Histogram>& Registry::AddHistogram(
+    const std::string& name, const std::string& help,
+    const std::vector<std::string>& label_names) {
+  return GetOrAdd<Histogram>(name, help, MetricType::kHistogram, label_names,
+                             {});
 }
 
 detail::DropSink* Registry::DropsFor(const std::string& model,

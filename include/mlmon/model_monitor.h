@@ -14,15 +14,21 @@
 #include <thread>
 #include <vector>
 
+#include "mlmon/feature_monitor.h"
 #include "mlmon/golden_signals.h"
+#include "mlmon/heuristics.h"
 #include "mlmon/monitor_spec.h"
 #include "mlmon/outcome_tracker.h"
+#include "mlmon/reference_profile.h"
 #include "mlmon/registry.h"
+#include "mlmon/response_distribution.h"
 
 namespace mlmon {
 
-/// Golden signals (with every endpoint of the spec bound) and outcome
-/// tracking of one model version, with constant labels `model`, `version`.
+/// Every signal of one model version, built from its `MonitorSpec`: golden
+/// signals (every endpoint of the spec bound), outcome tracking, the response
+/// distribution, input features and quality heuristics, with constant labels
+/// `model`, `version`, and drift against the spec's reference profile.
 ///
 /// Thread safety: thread-safe.
 ///
@@ -39,25 +45,40 @@ namespace mlmon {
 ///     }
 class ModelMonitor {
  public:
-  /// \throw mlmon::ConfigError naming the bad value of `spec`.
+  /// Loads `spec.reference_path` if set.
+  /// \throw mlmon::ConfigError naming the bad value of `spec`, or a reference
+  /// profile that cannot be read or does not match the spec.
   ModelMonitor(Registry& registry, MonitorSpec spec,
                const Clock* clock = nullptr);
 
   GoldenSignals& signals() noexcept { return signals_; }
   OutcomeTracker& outcomes() noexcept { return outcomes_; }
+  ResponseDistribution& distribution() noexcept { return distribution_; }
+  FeatureMonitor& features() noexcept { return features_; }
+  Heuristics& heuristics() noexcept { return heuristics_; }
+  /// The loaded reference profile (empty if none was configured).
+  const ReferenceProfile& reference() const noexcept { return reference_; }
   /// A bound endpoint (one of `spec.endpoints`, or a new one: set-up call).
   Endpoint& endpoint(const std::string& name) {
     return signals_.AddEndpoint(name);
   }
   const MonitorSpec& spec() const noexcept { return spec_; }
 
-  /// Off-hot-path upkeep: expiry and windowed gauges.
-  void Tick() { outcomes_.Tick(); }
+  /// Off-hot-path upkeep: expiry, windowed gauges and drift scores.
+  void Tick() {
+    outcomes_.Tick();
+    distribution_.Tick();
+    features_.Tick();
+  }
 
  private:
   MonitorSpec spec_;
+  ReferenceProfile reference_;
   GoldenSignals signals_;
   OutcomeTracker outcomes_;
+  ResponseDistribution distribution_;
+  FeatureMonitor features_;
+  Heuristics heuristics_;
 };
 
 /// Calls `Tick()`-like upkeep functions every `period` on its own thread (the

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "mlmon/buckets.h"
+#include "mlmon/feature_monitor.h"
 #include "mlmon/outcome_tracker.h"
+#include "mlmon/response_distribution.h"
 
 namespace mlmon {
 
@@ -35,6 +37,23 @@ namespace mlmon {
 ///     slices_per_window: 60
 ///     auc_bins: 1024
 ///     delay_buckets / score_buckets / error_buckets / rank_buckets: [...]
+///     reference: reference.json    # training profile (relative to this file)
+///     distribution:                # the response distribution
+///       value_range: unit_interval # or unbounded (default by task)
+///       buckets: [0.1, 0.2, ...]   # mlmon_prediction_score bounds
+///       classes: [cat, dog]        # mlmon_predictions_total{class}
+///       decision_threshold: 0.5
+///       items_buckets: [0, 1, 5, 10]
+///       windows: [5m, 1h]
+///       fine_bins: 2000
+///     features:
+///       numeric:
+///         - {name: amount_usd, min: 0, max: 100000, buckets: [10, 100]}
+///       categorical:
+///         - {name: country, max_categories: 50}
+///       windows: [5m, 1h]
+///     heuristics:
+///       value_buckets: [1, 2, 3, 5, 10]
 ///
 /// Thread safety: a plain value type (thread-compatible).
 struct MonitorSpec {
@@ -43,6 +62,13 @@ struct MonitorSpec {
   std::vector<std::string> endpoints = {"predict"};
   std::vector<double> latency_buckets = DefaultLatencyBuckets();
   OutcomeSpec outcome;
+  ResponseSpec distribution;
+  FeatureSpec features;
+  /// Bounds of `mlmon_heuristic_value`.
+  std::vector<double> heuristic_value_buckets = {0, 1, 2, 3, 4, 5, 10, 20, 50, 100};
+  /// Reference profile file (resolved against the YAML file's directory);
+  /// empty: no drift scores.
+  std::string reference_path;
   /// Where the spec came from (a file name), for messages.
   std::string source = "<c++>";
 };

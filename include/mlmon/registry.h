@@ -97,6 +97,17 @@ class Family final : public detail::FamilyBase {
   /// family's label names.
   T& Add(const std::vector<std::string>& label_values);
 
+  /// Histograms only: the series for `label_values` with its own `bounds`
+  /// (families made by the 3-argument `AddHistogram`, whose series each have
+  /// their bounds, e.g. one per feature); on a family with fixed bounds,
+  /// `bounds` must equal them.
+  /// \throw mlmon::ConfigError if the bounds are invalid or differ from the
+  /// family's or from the existing series' bounds.
+  template <typename U = T,
+            typename = std::enable_if_t<std::is_same_v<U, Histogram>>>
+  T& Add(const std::vector<std::string>& label_values,
+         const std::vector<double>& bounds);
+
   void AppendText(std::string* out) const override;
   void AppendPrometheus(
       std::vector<prometheus::MetricFamily>* out) const override;
@@ -109,7 +120,9 @@ class Family final : public detail::FamilyBase {
       : FamilyBase(registry, std::move(name), std::move(help), type,
                    std::move(label_names), max_series),
         bounds_(std::move(bounds)) {}
-  std::vector<double> bounds_;                 // histograms only
+  T& AddWithBounds(const std::vector<std::string>& label_values,
+                   const std::vector<double>* bounds);
+  std::vector<double> bounds_;  // histograms: empty = bounds per series
   std::vector<std::unique_ptr<T>> series_;     // guarded by mu_
 };
 
@@ -161,6 +174,11 @@ class Registry : public prometheus::Collectable {
                                   const std::string& help,
                                   const std::vector<std::string>& label_names,
                                   std::vector<double> upper_bounds);
+  /// A histogram family whose series each bring their bounds
+  /// (`Family<Histogram>::Add(labels, bounds)`).
+  Family<Histogram>& AddHistogram(const std::string& name,
+                                  const std::string& help,
+                                  const std::vector<std::string>& label_names);
 
   /// Appends every family, then every attached prometheus-cpp collectable,
   /// in the Prometheus text format 0.0.4. Safe to call while recording.

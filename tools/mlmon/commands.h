@@ -19,6 +19,7 @@ struct Command {
 Command AddDemoCommand(CLI::App& app);
 Command AddCheckConfigCommand(CLI::App& app);
 Command AddReplayCommand(CLI::App& app);
+Command AddProfileCommand(CLI::App& app);
 
 }  // namespace mlmon_cli
 

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   std::vector<mlmon_cli::Command> commands;
   commands.push_back(mlmon_cli::AddDemoCommand(app));
   commands.push_back(mlmon_cli::AddReplayCommand(app));
+  commands.push_back(mlmon_cli::AddProfileCommand(app));
   commands.push_back(mlmon_cli::AddCheckConfigCommand(app));
   CLI11_PARSE(app, argc, argv);
   try {

@@ -1,0 +1,84 @@
+#ifndef MLMON_REFERENCE_PROFILE_H_
+#define MLMON_REFERENCE_PROFILE_H_
+
+/// \file
+/// Reference profiles: the training distribution of each monitored signal
+/// (the score, each feature), which drift is measured against. Stored as JSON
+/// (format documented in docs/reference-profile.md):
+///
+///     {"format": "mlmon-reference/1",
+///      "model": "fraud",
+///      "signals": {
+///        "score": {"type": "numeric", "bounds": [0.05, 0.1, ...],
+///                  "counts": [12, 40, ..., 3]},
+///        "amount_usd": {"type": "numeric", "bounds": [...], "counts": [...],
+///                       "log10_bounds": [...], "log10_counts": [...]},
+///        "country": {"type": "categorical",
+///                    "counts": {"US": 1200, "DE": 300}}}}
+///
+/// Numeric bins follow Prometheus histograms: `bounds` are upper bounds
+/// (inclusive), `+Inf` is implicit, so `counts` has `bounds.size() + 1`
+/// entries (the last one counts values above the last bound).
+/// `log10_bounds`/`log10_counts` (optional) bin log10(|x|) of non-zero values
+/// the same way (the magnitude profile that exposes unit changes).
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mlmon {
+
+/// One numeric binning: upper bounds and counts (bounds.size() + 1).
+struct BinnedCounts {
+  std::vector<double> bounds;
+  std::vector<double> counts;
+};
+
+/// The reference distribution of one signal.
+struct SignalProfile {
+  enum class Type { kNumeric, kCategorical };
+  Type type = Type::kNumeric;
+  BinnedCounts numeric;                   ///< kNumeric
+  BinnedCounts log10;                     ///< kNumeric, optional (empty)
+  std::map<std::string, double> categories;  ///< kCategorical
+};
+
+/// A whole reference profile.
+///
+/// Thread safety: a value type (thread-compatible).
+struct ReferenceProfile {
+  std::string model;
+  std::map<std::string, SignalProfile> signals;
+
+  /// \throw mlmon::ConfigError naming the file and the bad field (bad JSON,
+  /// unknown format, counts/bounds size mismatch, negative or non-finite
+  /// counts, bounds not strictly increasing, unknown type).
+  static ReferenceProfile Load(const std::string& path);
+  /// The same, from JSON text; `source` names it in messages.
+  static ReferenceProfile Parse(const std::string& json,
+                                const std::string& source = "<string>");
+  /// JSON text in the documented format (stable key order).
+  std::string ToJson() const;
+  /// Writes `ToJson()` to `path` atomically (temporary file + rename).
+  /// \throw mlmon::ConfigError if the file cannot be written.
+  void Save(const std::string& path) const;
+
+  /// The numeric profile of `signal` checked against the configured bounds.
+  /// \throw mlmon::ConfigError naming the signal if it is missing, not
+  /// numeric, or binned on other bounds than `bounds`.
+  const BinnedCounts& NumericFor(const std::string& signal,
+                                 const std::vector<double>& bounds) const;
+  /// The categorical profile of `signal`.
+  /// \throw mlmon::ConfigError naming the signal if missing or not
+  /// categorical.
+  const std::map<std::string, double>& CategoriesFor(
+      const std::string& signal) const;
+};
+
+/// Bounds of the log10-magnitude histogram of numeric features: integer
+/// decades -9 .. 12 (a value x != 0 lands in the bin of log10(|x|)).
+const std::vector<double>& DefaultLog10Bounds();
+
+}  // namespace mlmon
+
+#endif  // MLMON_REFERENCE_PROFILE_H_

@@ -1,0 +1,227 @@
+#include "mlmon/heuristics.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace mlmon {
+
+namespace {
+
+// Pairs the worker evaluates before it looks at stop and flush requests.
+constexpr std::size_t kBatch = 256;
+// The worker polls an empty ring every kMinPoll, backing off to kMaxPoll
+// while it stays empty (producers never signal: that could block).
+constexpr std::chrono::milliseconds kMinPoll{1};
+constexpr std::chrono::milliseconds kMaxPoll{20};
+constexpr std::size_t kMaxQueueCapacity = std::size_t{1} << 20;
+
+}  // namespace
+
+// ---------------------------------------------------------------- Heuristics
+
+Heuristics::Heuristics(Registry& registry, std::string model,
+                       std::string version, HeuristicsOptions options)
+    : registry_(registry),
+      model_(std::move(model)),
+      version_(std::move(version)) {
+  if (model_.empty()) {
+    throw ConfigError("mlmon: Heuristics model name must not be empty");
+  }
+  ValidateBucketBounds(options.value_buckets);
+  checks_family_ = &registry_.AddCounter(
+      "mlmon_heuristic_checks_total",
+      "Evaluations of boolean quality heuristics, by heuristic and result "
+      "(pass, fail).",
+      {"model", "version", "heuristic", "result"});
+  values_family_ = &registry_.AddHistogram(
+      "mlmon_heuristic_value",
+      "Values of numeric quality heuristics (e.g. the rank of the user's "
+      "favourite carousel), by heuristic.",
+      {"model", "version", "heuristic"}, std::move(options.value_buckets));
+}
+
+Heuristics::~Heuristics() = default;
+
+// REQUIRES: mu_ held.
+void Heuristics::Reserve(const std::string& name, const char* what) {
+  if (name.empty()) {
+    throw ConfigError(fmt::format(
+        "mlmon: empty heuristic {} name for model '{}' version '{}'", what,
+        model_, version_));
+  }
+  if (checks_.count(name) != 0 || values_.count(name) != 0) {
+    throw ConfigError(fmt::format(
+        "mlmon: heuristic '{}' of model '{}' version '{}' is already "
+        "registered (as a {}); heuristic names must be unique",
+        name, model_, version_, checks_.count(name) != 0 ? "check" : "value"));
+  }
+}
+
+HeuristicCheck& Heuristics::AddCheck(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Reserve(name, "check");
+  Counter& pass = checks_family_->Add({model_, version_, name, "pass"});
+  Counter& fail = checks_family_->Add({model_, version_, name, "fail"});
+  std::unique_ptr<HeuristicCheck> check(new HeuristicCheck(name, &pass, &fail));
+  HeuristicCheck& ref = *check;
+  checks_.emplace(name, std::move(check));
+  return ref;
+}
+
+HeuristicValue& Heuristics::AddValue(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Reserve(name, "value");
+  Histogram& histogram = values_family_->Add({model_, version_, name});
+  std::unique_ptr<HeuristicValue> value(new HeuristicValue(name, &histogram));
+  HeuristicValue& ref = *value;
+  values_.emplace(name, std::move(value));
+  return ref;
+}
+
+// ---------------------------------------------------------------- RunnerCore
+
+namespace detail {
+
+RunnerCore::RunnerCore(Heuristics& heuristics, const RunnerOptions& options)
+    : heuristics_(heuristics),
+      options_(options),
+      clock_(options.clock != nullptr ? options.clock
+                                      : &SteadyClock::Instance()) {
+  if (options_.queue_capacity < 2 ||
+      options_.queue_capacity > kMaxQueueCapacity) {
+    throw ConfigError(fmt::format(
+        "mlmon: RunnerOptions.queue_capacity must be in [2, {}], got {} "
+        "(model '{}')",
+        kMaxQueueCapacity, options_.queue_capacity, heuristics_.model()));
+  }
+  if (options_.sample_every < 1) {
+    throw ConfigError(fmt::format(
+        "mlmon: RunnerOptions.sample_every must be >= 1, got {} (model '{}')",
+        options_.sample_every, heuristics_.model()));
+  }
+  if (options_.budget.count() < 0) {
+    throw ConfigError(fmt::format(
+        "mlmon: RunnerOptions.budget must be >= 0 ns, got {} ns (model '{}')",
+        options_.budget.count(), heuristics_.model()));
+  }
+  Registry& registry = heuristics_.registry();
+  drops_ = registry.DropsFor(heuristics_.model(), heuristics_.version());
+  failures_family_ = &registry.AddCounter(
+      "mlmon_hook_failures_total",
+      "User callbacks (hooks) that threw; their result was not recorded.",
+      {"model", "version", "hook"});
+  slow_family_ = &registry.AddCounter(
+      "mlmon_hook_slow_total",
+      "User callbacks (hooks) that ran longer than their budget; their "
+      "result was still recorded.",
+      {"model", "version", "hook"});
+}
+
+RunnerCore::~RunnerCore() {
+  // The derived destructor stopped the worker; this only covers a derived
+  // constructor that threw after StartWorker() (it does not today).
+  StopWorker();
+}
+
+RunnerCore::HookStats RunnerCore::BindHook(const std::string& name) {
+  const std::string& model = heuristics_.model();
+  const std::string& version = heuristics_.version();
+  return HookStats{&failures_family_->Add({model, version, name}),
+                   &slow_family_->Add({model, version, name})};
+}
+
+void RunnerCore::CheckCallable(const std::string& name, bool empty) const {
+  if (empty) {
+    throw ConfigError(fmt::format(
+        "mlmon: empty callback for heuristic '{}' of model '{}' version '{}'",
+        name, heuristics_.model(), heuristics_.version()));
+  }
+}
+
+void RunnerCore::HookEnd(const HookStats& hook, std::int64_t start,
+                         bool threw) noexcept {
+  const std::int64_t elapsed = clock_->NowNanos() - start;
+  if (elapsed > options_.budget.count()) hook.slow->Increment();
+  if (threw) {
+    hook.failures->Increment();
+    drops_->Drop(DropReason::kHookFailure);
+  }
+}
+
+void RunnerCore::StartWorker() {
+  thread_ = std::thread([this] { WorkerLoop(); });
+}
+
+void RunnerCore::AddProcessed(std::size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  processed_ += n;
+  done_.notify_all();
+}
+
+void RunnerCore::WorkerLoop() {
+  std::chrono::milliseconds idle = kMinPoll;
+  for (;;) {
+    const std::size_t n = ProcessSome(kBatch);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (n > 0) {
+      processed_ += n;
+      done_.notify_all();
+      idle = kMinPoll;
+    }
+    if (stop_) break;
+    if (n > 0) continue;
+    if (flush_target_ > processed_) {
+      // A Flush() waits for a pair that a producer claimed and has not
+      // published yet: it is being moved in right now.
+      lock.unlock();
+      std::this_thread::yield();
+      continue;
+    }
+    wake_.wait_for(lock, idle,
+                   [&] { return stop_ || flush_target_ > processed_; });
+    idle = std::min(idle * 2, kMaxPoll);
+  }
+  // Stopping: evaluate everything claimed so far. Destruction must not race
+  // with Submit(), so nothing is claimed after this.
+  const std::uint64_t target = Claimed();
+  std::uint64_t processed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    processed = processed_;
+  }
+  while (processed < target) {
+    const std::size_t n = ProcessSome(kBatch);
+    if (n == 0) {
+      std::this_thread::yield();
+      continue;
+    }
+    processed += n;
+    AddProcessed(n);
+  }
+}
+
+void RunnerCore::StopWorker() noexcept {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RunnerCore::FlushWorker() {
+  // Every pair whose Submit() returned true before this point has a number
+  // below `target` (coherence of the ring's claim counter).
+  const std::uint64_t target = Claimed();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (processed_ >= target) return;
+  flush_target_ = std::max(flush_target_, target);
+  wake_.notify_all();
+  done_.wait(lock, [&] { return processed_ >= target; });
+}
+
+}  // namespace detail
+}  // namespace mlmon

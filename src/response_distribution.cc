@@ -1,0 +1,584 @@
+#include "mlmon/response_distribution.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "mlmon/detail/cells.h"
+#include "mlmon/detail/window_snapshots.h"
+#include "mlmon/drift.h"
+#include "mlmon/outcome_tracker.h"  // FormatDuration
+
+namespace mlmon {
+
+namespace {
+
+using ValueRange = ResponseSpec::ValueRange;
+
+constexpr long long kMaxSeconds = 3650LL * 86400;  // 10 years
+constexpr std::size_t kMinFineBins = 10;
+constexpr const char* kStatNames[] = {"p50", "p90", "p99", "mean"};
+constexpr double kQuantiles[] = {0.5, 0.9, 0.99};
+constexpr std::size_t kNumStats = 4;
+
+// Magnitude bins per sign of the kUnbounded scheme:
+// ceil(ln(kLogMax / kLogMin) / ln(kLogGamma)) = 2442.
+std::size_t LogBinsPerSign() {
+  return static_cast<std::size_t>(
+      std::ceil(std::log(ResponseSpec::kLogMax / ResponseSpec::kLogMin) /
+                std::log(ResponseSpec::kLogGamma)));
+}
+
+[[noreturn]] void BadSpec(const std::string& model, const std::string& what) {
+  throw ConfigError(
+      fmt::format("mlmon: ResponseSpec.{} (model '{}')", what, model));
+}
+
+void CheckBuckets(const std::string& model, const char* field,
+                  const std::vector<double>& b) {
+  try {
+    ValidateBucketBounds(b);
+  } catch (const ConfigError& e) {
+    BadSpec(model, fmt::format("{}: {}", field, e.what()));
+  }
+}
+
+void ValidateSpec(const ResponseSpec& s, const std::string& model,
+                  const Registry& registry) {
+  if (s.value_range != ValueRange::kUnitInterval &&
+      s.value_range != ValueRange::kUnbounded) {
+    BadSpec(model, fmt::format("value_range = {} is not a known range",
+                               static_cast<int>(s.value_range)));
+  }
+  CheckBuckets(model, "score_buckets", s.score_buckets);
+  CheckBuckets(model, "items_buckets", s.items_buckets);
+  if (s.classes.size() > ResponseSpec::kMaxClasses) {
+    BadSpec(model, fmt::format("classes has {} values, more than {}",
+                               s.classes.size(), ResponseSpec::kMaxClasses));
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < s.classes.size(); ++i) {
+    const std::string& c = s.classes[i];
+    if (c.empty()) BadSpec(model, fmt::format("classes[{}] is empty", i));
+    if (c == ResponseDistribution::kOtherClass || c == "__overflow__") {
+      BadSpec(model, fmt::format("classes[{}] = '{}' is reserved", i, c));
+    }
+    if (!seen.insert(c).second) {
+      BadSpec(model, fmt::format("classes[{}] = '{}' is repeated", i, c));
+    }
+  }
+  const std::size_t cap = registry.options().max_series_per_family;
+  if (s.classes.size() + 1 > cap) {
+    BadSpec(model,
+            fmt::format("classes has {} values: with '{}' they exceed "
+                        "Registry::Options::max_series_per_family = {}",
+                        s.classes.size(), ResponseDistribution::kOtherClass,
+                        cap));
+  }
+  if (!(s.decision_threshold > 0.0 && s.decision_threshold < 1.0)) {
+    BadSpec(model, fmt::format("decision_threshold = {} is not in (0, 1)",
+                               s.decision_threshold));
+  }
+  if (s.windows.size() > ResponseSpec::kMaxWindows) {
+    BadSpec(model, fmt::format("windows has {} values, more than {}",
+                               s.windows.size(), ResponseSpec::kMaxWindows));
+  }
+  std::set<std::string> labels;
+  for (std::size_t i = 0; i < s.windows.size(); ++i) {
+    const long long w = s.windows[i].count();
+    if (w <= 0 || w > kMaxSeconds) {
+      BadSpec(model,
+              fmt::format("windows[{}] = {}s is not in [1s, 3650d]", i, w));
+    }
+    if (!labels.insert(FormatDuration(s.windows[i])).second) {
+      BadSpec(model, fmt::format("windows[{}] = {}s is repeated", i, w));
+    }
+  }
+  if (s.slices_per_window < 1 || s.slices_per_window > 3600) {
+    BadSpec(model, fmt::format("slices_per_window = {} is not in [1, 3600]",
+                               s.slices_per_window));
+  }
+  if (s.value_range == ValueRange::kUnitInterval &&
+      (s.fine_bins < kMinFineBins ||
+       s.fine_bins > ResponseSpec::kMaxFineBins)) {
+    BadSpec(model, fmt::format("fine_bins = {} is not in [{}, {}]",
+                               s.fine_bins, kMinFineBins,
+                               ResponseSpec::kMaxFineBins));
+  }
+}
+
+const ResponseSpec& Validated(const ResponseSpec& s, const std::string& model,
+                              const Registry& registry) {
+  if (model.empty()) throw ConfigError("mlmon: model name must not be empty");
+  ValidateSpec(s, model, registry);
+  return s;
+}
+
+// FNV-1a, for the class-name table (set-up and ObserveClass).
+std::uint64_t HashName(std::string_view s) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// Class name -> index, built at set-up; look-ups never allocate.
+class NameIndex {
+ public:
+  void Build(const std::vector<std::string>& names) {
+    names_ = names;
+    std::size_t size = 8;
+    while (size < 4 * names.size()) size *= 2;
+    slots_.assign(size, 0);
+    mask_ = size - 1;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      std::size_t pos = HashName(names[i]) & mask_;
+      while (slots_[pos] != 0) pos = (pos + 1) & mask_;
+      slots_[pos] = static_cast<std::uint32_t>(i + 1);
+    }
+  }
+  // The index of `name`, or -1. The table is at most a quarter full, so a
+  // probe ends at an empty slot.
+  int Find(std::string_view name) const noexcept {
+    for (std::size_t pos = HashName(name) & mask_;; pos = (pos + 1) & mask_) {
+      const std::uint32_t s = slots_[pos];
+      if (s == 0) return -1;
+      if (names_[s - 1] == name) return static_cast<int>(s - 1);
+    }
+  }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<std::uint32_t> slots_;
+  std::size_t mask_ = 0;
+};
+
+// The value at 0-based rank `r` of the sorted values, each replaced by the
+// representative of its fine bin. REQUIRES: r < sum(counts).
+double ValueAtRank(const double* counts, const double* reps, std::size_t n,
+                   double r) noexcept {
+  double seen = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    seen += counts[i];
+    if (r < seen) return reps[i];
+  }
+  // Only reachable through rounding of non-integer counts.
+  for (std::size_t i = n; i-- > 0;) {
+    if (counts[i] > 0) return reps[i];
+  }
+  return reps[n - 1];
+}
+
+// numpy.quantile(method="linear") over the binned values.
+double BinnedQuantile(const double* counts, const double* reps, std::size_t n,
+                      double total, double q) noexcept {
+  const double h = (total - 1) * q;
+  const double k = std::floor(h);
+  const double f = h - k;
+  const double lo = ValueAtRank(counts, reps, n, k);
+  if (f == 0.0 || k + 1 >= total) return lo;
+  const double hi = ValueAtRank(counts, reps, n, k + 1);
+  return lo + f * (hi - lo);
+}
+
+}  // namespace
+
+const std::vector<double>& DefaultPredictionScoreBuckets() {
+  static const std::vector<double> kBounds = [] {
+    std::vector<double> b(20);
+    // (i + 1) / 20.0 is the double nearest to the decimal bound; repeated
+    // addition (LinearBuckets) would give 0.15000000000000002.
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      b[i] = static_cast<double>(i + 1) / 20.0;
+    }
+    return b;
+  }();
+  return kBounds;
+}
+
+const std::vector<double>& DefaultResponseItemsBuckets() {
+  static const std::vector<double> kBounds = {0, 1, 2, 3, 5, 10, 20, 50, 100};
+  return kBounds;
+}
+
+struct ResponseDistribution::Impl {
+  Impl(Registry& registry, std::string model_in, std::string version_in,
+       ResponseSpec spec_in, const ReferenceProfile* reference,
+       const Clock* clock_in);
+
+  void Drop(DropReason r) noexcept { drops->Drop(r); }
+  void ObserveScore(double x) noexcept;
+  void Tick();
+
+  const std::string model, version;
+  const ResponseSpec spec;
+  const Clock& clock;
+  const bool unit;
+  // kUnitInterval: fine bins. kUnbounded: magnitude bins per sign.
+  const std::size_t bins;
+  const double bins_d;          // kUnitInterval: bins as a double
+  const double log_min;         // kUnbounded: ln(kLogMin)
+  const double inv_log_gamma;   // kUnbounded: 1 / ln(kLogGamma)
+  // Fine-bin cells. kUnitInterval: [bin 0 .. bins-1, sum]. kUnbounded:
+  // `fine` = [zero, positive magnitude bins 0 .. bins-1, sum] and `negative`
+  // = [negative magnitude bins 0 .. bins-1] (two blocks: a block holds at
+  // most detail::kChunkCells cells).
+  detail::CellBlock fine;
+  std::unique_ptr<detail::CellBlock> negative;
+  detail::CellRef fine_ref{}, negative_ref{};
+  std::size_t sum_index = 0;
+
+  detail::DropSink* drops = nullptr;
+  Histogram* score_hist = nullptr;
+  Histogram* items_hist = nullptr;
+  Counter* empty = nullptr;
+  // mlmon_predictions_total series: [0] = __other__, then the bound names.
+  std::vector<Counter*> class_counters;
+  NameIndex names;  // bound names -> index into class_counters - 1
+  // ObserveScore's class when no classes are configured ("0"/"1" by
+  // threshold; both "" for kUnbounded); null when classes are configured.
+  Counter* by_threshold[2] = {nullptr, nullptr};
+
+  // Window thread state, guarded by tick_mu.
+  std::mutex tick_mu;
+  std::size_t num_fine = 0;   // fine bins, ascending by value
+  std::vector<double> reps;   // representative value per fine bin
+  std::size_t num_score = 0;  // score buckets incl. +Inf
+  detail::WindowSnapshots windows;  // read: [fine..., sum, score buckets...]
+  std::vector<double> reference_counts;  // empty without a reference
+  std::vector<std::uint64_t> ints;
+  std::vector<double> read, counts;
+  Histogram::Snapshot score_snapshot;
+  struct WindowGauges {
+    Gauge* stat[kNumStats];
+    Gauge* drift[kNumDriftMethods];
+  };
+  std::vector<WindowGauges> gauges;
+
+ private:
+  static std::size_t FineCells(const ResponseSpec& s, std::size_t bins) {
+    return s.value_range == ValueRange::kUnitInterval ? bins + 1 : bins + 2;
+  }
+  static std::size_t Bins(const ResponseSpec& s) {
+    return s.value_range == ValueRange::kUnitInterval ? s.fine_bins
+                                                      : LogBinsPerSign();
+  }
+  static std::size_t NumFine(const ResponseSpec& s) {
+    return s.value_range == ValueRange::kUnitInterval
+               ? s.fine_bins
+               : 2 * LogBinsPerSign() + 1;
+  }
+  void BindFamilies(Registry& registry);
+};
+
+ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
+                                 std::string version_in, ResponseSpec spec_in,
+                                 const ReferenceProfile* reference,
+                                 const Clock* clock_in)
+    : model(std::move(model_in)),
+      version(std::move(version_in)),
+      spec(Validated(spec_in, model, registry)),
+      clock(clock_in != nullptr ? *clock_in : SteadyClock::Instance()),
+      unit(spec.value_range == ValueRange::kUnitInterval),
+      bins(Bins(spec)),
+      bins_d(static_cast<double>(bins)),
+      log_min(std::log(ResponseSpec::kLogMin)),
+      inv_log_gamma(1.0 / std::log(ResponseSpec::kLogGamma)),
+      fine(FineCells(spec, bins)),
+      num_fine(NumFine(spec)),
+      num_score(spec.score_buckets.size() + 1),
+      windows(NumFine(spec) + 1 + spec.score_buckets.size() + 1, spec.windows,
+              spec.slices_per_window) {
+  fine_ref = fine.ref();
+  sum_index = fine.size() - 1;
+  if (!unit) {
+    negative = std::make_unique<detail::CellBlock>(bins);
+    negative_ref = negative->ref();
+  }
+  if (reference != nullptr) {
+    try {
+      reference_counts = reference->NumericFor("score", spec.score_buckets).counts;
+    } catch (const ConfigError& e) {
+      // The message names the profile and the signal; it may lack our prefix.
+      const std::string what = e.what();
+      if (what.rfind("mlmon:", 0) == 0) throw;
+      throw ConfigError("mlmon: " + what);
+    }
+    if (reference_counts.size() != num_score) {
+      throw ConfigError(fmt::format(
+          "mlmon: reference profile of model '{}': signal 'score' has {} "
+          "counts, expected {}",
+          model, reference_counts.size(), num_score));
+    }
+  }
+  // Representative values, ascending.
+  reps.resize(num_fine);
+  if (unit) {
+    for (std::size_t i = 0; i < bins; ++i) {
+      reps[i] = (static_cast<double>(i) + 0.5) / bins_d;
+    }
+  } else {
+    const double g = ResponseSpec::kLogGamma;
+    for (std::size_t i = 0; i < bins; ++i) {
+      // Magnitude bin i = [a, a g), a = kLogMin g^i: 2 a g / (1 + g).
+      const double m = ResponseSpec::kLogMin *
+                       std::pow(g, static_cast<double>(i) + 1) * 2 / (1 + g);
+      reps[bins - 1 - i] = -m;
+      reps[bins + 1 + i] = m;
+    }
+    reps[bins] = 0.0;
+  }
+  const std::size_t width = num_fine + 1 + num_score;
+  ints.resize(std::max(fine.size(), bins));
+  read.resize(width);
+  counts.resize(width);
+  BindFamilies(registry);
+}
+
+void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
+  const std::vector<std::string> mv = {"model", "version"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> v = {model, version};
+    v.insert(v.end(), extra.begin(), extra.end());
+    return v;
+  };
+  auto names_of = [&](std::vector<std::string> extra) {
+    std::vector<std::string> v = mv;
+    v.insert(v.end(), extra.begin(), extra.end());
+    return v;
+  };
+  drops = registry.DropsFor(model, version);
+
+  score_hist = &registry
+                    .AddHistogram("mlmon_prediction_score",
+                                  "Prediction scores (binary score, "
+                                  "regression value).",
+                                  mv, spec.score_buckets)
+                    .Add(with({}));
+  items_hist = &registry
+                    .AddHistogram("mlmon_response_items",
+                                  "Items returned per response (ranking).", mv,
+                                  spec.items_buckets)
+                    .Add(with({}));
+  empty = &registry
+               .AddCounter("mlmon_empty_responses_total",
+                           "Empty responses; share = this / "
+                           "mlmon_predictions_total.",
+                           mv)
+               .Add(with({}));
+
+  auto& predictions = registry.AddCounter(
+      "mlmon_predictions_total",
+      "Predictions by class (binary without configured classes: score >= "
+      "decision threshold is \"1\"; names not bound at set-up count as "
+      "__other__).",
+      names_of({"class"}));
+  std::vector<std::string> bound = spec.classes;
+  if (bound.empty()) {
+    bound = unit ? std::vector<std::string>{"0", "1"}
+                 : std::vector<std::string>{""};
+  }
+  class_counters.push_back(&predictions.Add(with({kOtherClass})));
+  for (const std::string& c : bound) {
+    class_counters.push_back(&predictions.Add(with({c})));
+  }
+  names.Build(bound);
+  if (spec.classes.empty()) {
+    by_threshold[0] = class_counters[1];
+    by_threshold[1] = class_counters[unit ? 2 : 1];
+  }
+
+  if (spec.windows.empty()) return;
+  auto& window_stats = registry.AddGauge(
+      "mlmon_prediction_score_window",
+      "Prediction score statistics over a sliding window (quantiles from fine "
+      "bins, exact mean), recomputed by Tick(); not updated while a window "
+      "is empty.",
+      names_of({"stat", "window"}));
+  Family<Gauge>* drift = nullptr;
+  if (!reference_counts.empty()) {
+    drift = &registry.AddGauge(
+        "mlmon_drift_score",
+        "Distance of the current window from the reference distribution, by "
+        "signal and method (psi, js, linf, ks).",
+        names_of({"signal", "method", "window"}));
+  }
+  for (const auto& w : spec.windows) {
+    const std::string label = FormatDuration(w);
+    WindowGauges g{};
+    for (std::size_t s = 0; s < kNumStats; ++s) {
+      g.stat[s] = &window_stats.Add(with({kStatNames[s], label}));
+    }
+    if (drift != nullptr) {
+      for (std::size_t m = 0; m < kNumDriftMethods; ++m) {
+        g.drift[m] = &drift->Add(with(
+            {"score", DriftMethodName(static_cast<DriftMethod>(m)), label}));
+      }
+    }
+    gauges.push_back(g);
+  }
+}
+
+void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
+  Counter* cls;
+  if (unit) {
+    if (__builtin_expect(!(x >= 0.0 && x <= 1.0), 0)) {
+      Drop(std::isfinite(x) ? DropReason::kInvalidValue
+                            : detail::NonFiniteReason(x));
+      return;
+    }
+    std::size_t i = static_cast<std::size_t>(x * bins_d);
+    if (i >= bins) i = bins - 1;  // x == 1
+    detail::AddOneAndDouble(fine_ref, i, sum_index, x);
+    cls = by_threshold[x >= spec.decision_threshold];
+  } else {
+    if (__builtin_expect(!std::isfinite(x), 0)) {
+      Drop(detail::NonFiniteReason(x));
+      return;
+    }
+    const double a = std::fabs(x);
+    if (a < ResponseSpec::kLogMin) {
+      detail::AddOneAndDouble(fine_ref, 0, sum_index, x);  // the zero bin
+    } else {
+      double k = (std::log(a) - log_min) * inv_log_gamma;
+      // Rounding may give a hair below 0 at kLogMin; clamp both ends.
+      k = std::min(std::max(k, 0.0), bins_d - 1);
+      const std::size_t i = static_cast<std::size_t>(k);
+      if (x > 0) {
+        detail::AddOneAndDouble(fine_ref, i + 1, sum_index, x);
+      } else {
+        const int s = detail::CurrentSlot();
+        detail::AddOneAt(s, negative_ref, i);
+        detail::AddDoubleAt(s, fine_ref, sum_index, x);
+      }
+    }
+    cls = by_threshold[0];
+  }
+  score_hist->Observe(x);
+  if (cls != nullptr) cls->Increment();
+}
+
+void ResponseDistribution::Impl::Tick() {
+  std::lock_guard<std::mutex> lock(tick_mu);
+  const std::int64_t now = clock.NowNanos();
+  // Read: fine bins ascending, the sum, then the score buckets.
+  if (unit) {
+    detail::SumInts(fine_ref, bins, ints.data());
+    for (std::size_t i = 0; i < bins; ++i) {
+      read[i] = static_cast<double>(ints[i]);
+    }
+  } else {
+    detail::SumInts(negative_ref, bins, ints.data());
+    for (std::size_t i = 0; i < bins; ++i) {
+      read[bins - 1 - i] = static_cast<double>(ints[i]);
+    }
+    detail::SumInts(fine_ref, bins + 1, ints.data());
+    for (std::size_t i = 0; i <= bins; ++i) {
+      read[bins + i] = static_cast<double>(ints[i]);
+    }
+  }
+  read[num_fine] = detail::SumDouble(fine_ref, sum_index);
+  score_hist->Collect(&score_snapshot);
+  std::uint64_t previous = 0;
+  for (std::size_t b = 0; b < num_score; ++b) {
+    read[num_fine + 1 + b] =
+        static_cast<double>(score_snapshot.cumulative[b] - previous);
+    previous = score_snapshot.cumulative[b];
+  }
+  windows.Tick(now, read);
+
+  for (std::size_t w = 0; w < gauges.size(); ++w) {
+    windows.WindowCounts(w, &counts);
+    const WindowGauges& g = gauges[w];
+    double total = 0;
+    for (std::size_t i = 0; i < num_fine; ++i) total += counts[i];
+    if (total > 0) {
+      for (std::size_t q = 0; q < 3; ++q) {
+        g.stat[q]->Set(BinnedQuantile(counts.data(), reps.data(), num_fine,
+                                      total, kQuantiles[q]));
+      }
+      const double mean = counts[num_fine] / total;
+      if (std::isfinite(mean)) g.stat[3]->Set(mean);
+    }
+    if (reference_counts.empty()) continue;
+    const DriftScores d = ComputeDrift(counts.data() + num_fine + 1,
+                                       reference_counts.data(), num_score);
+    for (std::size_t m = 0; m < kNumDriftMethods; ++m) {
+      // NaN (an empty side) would count as a drop in Gauge::Set: skip it.
+      if (std::isfinite(d.value[m])) g.drift[m]->Set(d.value[m]);
+    }
+  }
+}
+
+ResponseDistribution::ResponseDistribution(Registry& registry,
+                                           std::string model,
+                                           std::string version,
+                                           ResponseSpec spec,
+                                           const ReferenceProfile* reference,
+                                           const Clock* clock)
+    : impl_(std::make_unique<Impl>(registry, std::move(model),
+                                   std::move(version), std::move(spec),
+                                   reference, clock)) {}
+
+ResponseDistribution::~ResponseDistribution() = default;
+
+ResponseDistribution::ClassHandle ResponseDistribution::Class(
+    std::string_view name) const {
+  if (name == kOtherClass) return ClassHandle(0);
+  const int i = impl_->names.Find(name);
+  if (i < 0) {
+    throw ConfigError(fmt::format(
+        "mlmon: class '{}' is not bound for model '{}' (ResponseSpec.classes)",
+        name, impl_->model));
+  }
+  return ClassHandle(static_cast<std::uint32_t>(i + 1));
+}
+
+void ResponseDistribution::ObserveScore(double score) noexcept {
+  impl_->ObserveScore(score);
+}
+
+void ResponseDistribution::ObserveClass(ClassHandle c) noexcept {
+  const auto& counters = impl_->class_counters;
+  // A foreign handle beyond this object's classes counts as __other__.
+  counters[c.index_ < counters.size() ? c.index_ : 0]->Increment();
+}
+
+void ResponseDistribution::ObserveClass(std::string_view name) noexcept {
+  const int i = impl_->names.Find(name);
+  impl_->class_counters[static_cast<std::size_t>(i + 1)]->Increment();
+}
+
+void ResponseDistribution::ObserveItems(std::size_t n) noexcept {
+  impl_->items_hist->Observe(static_cast<double>(n));
+  if (n == 0) impl_->empty->Increment();
+}
+
+void ResponseDistribution::ObserveEmpty() noexcept {
+  impl_->empty->Increment();
+}
+
+void ResponseDistribution::Tick() { impl_->Tick(); }
+
+std::size_t ResponseDistribution::num_fine_bins() const noexcept {
+  return impl_->num_fine;
+}
+const ResponseSpec& ResponseDistribution::spec() const noexcept {
+  return impl_->spec;
+}
+const std::string& ResponseDistribution::model() const noexcept {
+  return impl_->model;
+}
+const std::string& ResponseDistribution::version() const noexcept {
+  return impl_->version;
+}
+
+}  // namespace mlmon

@@ -1,0 +1,627 @@
+#include "mlmon/feature_monitor.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mlmon/drift.h"
+
+namespace mlmon {
+namespace {
+
+using std::chrono::seconds;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Hot-path calls are noexcept (STYLE.md §5).
+static_assert(noexcept(std::declval<FeatureMonitor&>().Observe(
+    std::declval<const FeatureVector&>())));
+static_assert(noexcept(std::declval<FeatureVector&>().Set(FeatureHandle(), 1.0)));
+static_assert(noexcept(std::declval<FeatureVector&>().SetCategory(
+    FeatureHandle(), std::string_view())));
+static_assert(noexcept(std::declval<FeatureVector&>().Set(std::string_view(), 1.0)));
+static_assert(noexcept(std::declval<FeatureVector&>().SetCategory(
+    std::string_view(), std::string_view())));
+static_assert(noexcept(std::declval<FeatureVector&>().Clear()));
+
+double StatusCount(Registry& r, const std::string& feature,
+                   const std::string& status, const std::string& model = "m") {
+  return r
+      .AddCounter("mlmon_feature_values_total", "",
+                  {"model", "version", "feature", "status"})
+      .Add({model, "1", feature, status})
+      .Value();
+}
+
+double Dropped(Registry& r, const std::string& reason) {
+  return r.AddCounter("mlmon_dropped_total", "", {"model", "version", "reason"})
+      .Add({"m", "1", reason})
+      .Value();
+}
+
+double Drift(Registry& r, const std::string& signal, const std::string& method,
+             const std::string& window) {
+  return r
+      .AddGauge("mlmon_drift_score", "",
+                {"model", "version", "signal", "method", "window"})
+      .Add({"m", "1", signal, method, window})
+      .Value();
+}
+
+// The value of the sample line `series` in a text exposition (NaN if absent).
+double Sample(const std::string& text, const std::string& series) {
+  const std::string key = "\n" + series + " ";
+  const std::size_t at = ("\n" + text).find(key);
+  if (at == std::string::npos) return kNaN;
+  return std::stod(text.substr(at + key.size() - 1));
+}
+
+std::vector<double> Bin(const std::vector<double>& values,
+                        const std::vector<double>& bounds) {
+  std::vector<double> counts(bounds.size() + 1, 0.0);
+  for (double v : values) {
+    counts[std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin()] +=
+        1;
+  }
+  return counts;
+}
+
+std::vector<double> Log10Of(const std::vector<double>& values) {
+  std::vector<double> out;
+  for (double v : values) {
+    if (v != 0) out.push_back(std::log10(std::fabs(v)));
+  }
+  return out;
+}
+
+// PSI as documented in drift.h (proportions floored at 1e-4), computed here
+// independently.
+double ExpectedPsi(const std::vector<double>& current,
+                   const std::vector<double>& reference) {
+  double tc = 0, tr = 0;
+  for (double c : current) tc += c;
+  for (double r : reference) tr += r;
+  double psi = 0;
+  for (std::size_t i = 0; i < current.size(); ++i) {
+    const double p = std::max(current[i] / tc, 1e-4);
+    const double q = std::max(reference[i] / tr, 1e-4);
+    psi += (p - q) * std::log(p / q);
+  }
+  return psi;
+}
+
+void ExpectConfigError(const std::function<void()>& f,
+                       const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "no ConfigError; expected one naming '" << needle << "'";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
+        << e.what();
+  }
+}
+
+SignalProfile NumericProfile(const std::vector<double>& bounds,
+                             const std::vector<double>& values) {
+  SignalProfile p;
+  p.type = SignalProfile::Type::kNumeric;
+  p.numeric = {bounds, Bin(values, bounds)};
+  p.log10 = {DefaultLog10Bounds(), Bin(Log10Of(values), DefaultLog10Bounds())};
+  return p;
+}
+
+SignalProfile CategoricalProfile(std::map<std::string, double> counts) {
+  SignalProfile p;
+  p.type = SignalProfile::Type::kCategorical;
+  p.categories = std::move(counts);
+  return p;
+}
+
+// x: numeric in [0, 10] on {1, 5, 10}; c: categorical {a, b}.
+struct Small {
+  Small() {
+    spec.numeric.push_back({"x", 0, 10, {1, 5, 10}});
+    spec.categorical.push_back({"c"});
+    profile.signals["x"] = NumericProfile({1, 5, 10}, {0.5, 3, 7, 20});
+    profile.signals["c"] = CategoricalProfile({{"a", 5}, {"b", 3}});
+  }
+  FeatureSpec spec;
+  ReferenceProfile profile;
+  FakeClock clock;
+};
+
+TEST(FeatureMonitorTest, CountsEachStatusExactly) {
+  Registry registry;
+  Small s;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  const FeatureHandle x = mon.Find("x"), c = mon.Find("c");
+  ASSERT_TRUE(x.valid());
+  ASSERT_TRUE(c.valid());
+  FeatureVector v = mon.NewVector();
+  auto observe = [&](double xv, const char* cv) {
+    v.Clear();
+    if (!std::isnan(xv) || std::string(cv) == "nan") v.Set(x, xv);
+    if (cv[0] != '\0' && std::string(cv) != "nan") v.SetCategory(c, cv);
+    mon.Observe(v);
+  };
+  observe(kNaN, "");          // x missing, c missing
+  observe(kNaN, "nan");       // x nan (set), c missing
+  observe(kInf, "a");         // x nan (+Inf), c ok
+  observe(-kInf, "b");        // x nan (-Inf), c ok
+  observe(11, "zzz");         // x out_of_range, c unseen
+  observe(-0.5, "A");         // x out_of_range, c unseen (case matters)
+  observe(0, "a");            // x ok (min is inclusive)
+  observe(10, "a");           // x ok (max is inclusive)
+  observe(3, "");             // x ok, c missing
+  EXPECT_EQ(StatusCount(registry, "x", "missing"), 1);
+  EXPECT_EQ(StatusCount(registry, "x", "nan"), 3);
+  EXPECT_EQ(StatusCount(registry, "x", "out_of_range"), 2);
+  EXPECT_EQ(StatusCount(registry, "x", "ok"), 3);
+  EXPECT_EQ(StatusCount(registry, "c", "missing"), 3);
+  EXPECT_EQ(StatusCount(registry, "c", "unseen"), 2);
+  EXPECT_EQ(StatusCount(registry, "c", "ok"), 4);
+  // Only the statuses that apply are exported.
+  const std::string text = registry.TextExposition();
+  EXPECT_EQ(text.find("feature=\"x\",status=\"unseen\""), std::string::npos);
+  EXPECT_EQ(text.find("feature=\"c\",status=\"nan\""), std::string::npos);
+  // NaN values are counted as a status, not as a drop.
+  EXPECT_EQ(Dropped(registry, "nan"), 0);
+}
+
+TEST(FeatureMonitorTest, HistogramBucketsAreExact) {
+  Registry registry;
+  Small s;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  FeatureVector v = mon.NewVector();
+  // 11 is out of range and still observed; NaN and missing are not.
+  for (double x : {0.5, 1.0, 1.0001, 5.0, 10.0, 11.0, 0.0, -3.0, kNaN}) {
+    v.Clear();
+    v.Set("x", x);
+    mon.Observe(v);
+  }
+  v.Clear();
+  mon.Observe(v);
+  const std::string t = registry.TextExposition();
+  const std::string p = "mlmon_feature_value_bucket{model=\"m\",version=\"1\",feature=\"x\",";
+  EXPECT_EQ(Sample(t, p + "le=\"1\"}"), 4);   // 0.5, 1, 0, -3
+  EXPECT_EQ(Sample(t, p + "le=\"5\"}"), 6);   // + 1.0001, 5
+  EXPECT_EQ(Sample(t, p + "le=\"10\"}"), 7);  // + 10
+  EXPECT_EQ(Sample(t, p + "le=\"+Inf\"}"), 8);
+  EXPECT_EQ(Sample(t, "mlmon_feature_value_count{model=\"m\",version=\"1\",feature=\"x\"}"), 8);
+  EXPECT_DOUBLE_EQ(
+      Sample(t, "mlmon_feature_value_sum{model=\"m\",version=\"1\",feature=\"x\"}"),
+      0.5 + 1 + 1.0001 + 5 + 10 + 11 + 0 - 3);
+  EXPECT_EQ(t.find("# TYPE mlmon_feature_value histogram"),
+            t.rfind("# TYPE mlmon_feature_value histogram"));
+  // Magnitudes: log10 |x| of the 7 non-zero observed values, on decades.
+  const std::string q = "mlmon_feature_magnitude_bucket{model=\"m\",version=\"1\",feature=\"x\",";
+  EXPECT_EQ(Sample(t, q + "le=\"-1\"}"), 0);
+  EXPECT_EQ(Sample(t, q + "le=\"0\"}"), 2);  // 0.5 (-0.30), 1 (0)
+  EXPECT_EQ(Sample(t, q + "le=\"1\"}"), 6);  // 1.0001, 5, 10 (1), 3
+  EXPECT_EQ(Sample(t, q + "le=\"2\"}"), 7);  // 11
+  EXPECT_EQ(Sample(t, q + "le=\"+Inf\"}"), 7);
+}
+
+TEST(FeatureMonitorTest, UnknownNamesAndWrongTypesAreDroppedAndCounted) {
+  Registry registry;
+  Small s;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  EXPECT_FALSE(mon.Find("nope").valid());
+  FeatureVector v = mon.NewVector();
+  v.Set("nope", 1.0);
+  v.SetCategory("nope", "a");
+  v.Set(mon.Find("nope"), 1.0);
+  v.SetCategory(FeatureHandle(), "a");
+  EXPECT_EQ(Dropped(registry, "unknown_name"), 4);
+  v.Set("c", 1.0);          // a number on a categorical feature
+  v.SetCategory("x", "a");  // a category on a numeric feature
+  v.Set(mon.Find("c"), 2.0);
+  EXPECT_EQ(Dropped(registry, "invalid_value"), 3);
+  EXPECT_FALSE(v.IsSet(mon.Find("x")));
+  EXPECT_FALSE(v.IsSet(mon.Find("c")));
+  mon.Observe(v);
+  EXPECT_EQ(StatusCount(registry, "x", "missing"), 1);
+  EXPECT_EQ(StatusCount(registry, "c", "missing"), 1);
+  EXPECT_EQ(StatusCount(registry, "x", "ok"), 0);
+}
+
+TEST(FeatureMonitorTest, VectorOfAnotherMonitorIsDropped) {
+  Registry registry;
+  Small s;
+  FeatureMonitor a(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  FeatureMonitor b(registry, "m2", "1", s.spec, &s.profile, &s.clock);
+  FeatureVector v = b.NewVector();
+  v.Set("x", 1.0);
+  a.Observe(v);
+  EXPECT_EQ(Dropped(registry, "invalid_value"), 1);
+  EXPECT_EQ(StatusCount(registry, "x", "ok"), 0);
+  b.Observe(v);
+  EXPECT_EQ(StatusCount(registry, "x", "ok", "m2"), 1);
+  // Both monitors' value histograms are in one family block.
+  const std::string t = registry.TextExposition();
+  EXPECT_EQ(t.find("# TYPE mlmon_feature_value histogram"),
+            t.rfind("# TYPE mlmon_feature_value histogram"));
+  EXPECT_NE(t.find("mlmon_feature_value_count{model=\"m2\""), std::string::npos);
+}
+
+TEST(FeatureMonitorTest, SetKeepsLastValueAndClearResets) {
+  Registry registry;
+  Small s;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  FeatureVector v = mon.NewVector();
+  v.Set("x", 100.0);
+  v.Set("x", 2.0);
+  EXPECT_TRUE(v.IsSet(mon.Find("x")));
+  mon.Observe(v);
+  v.Clear();
+  EXPECT_FALSE(v.IsSet(mon.Find("x")));
+  mon.Observe(v);
+  EXPECT_EQ(StatusCount(registry, "x", "ok"), 1);
+  EXPECT_EQ(StatusCount(registry, "x", "out_of_range"), 0);
+  EXPECT_EQ(StatusCount(registry, "x", "missing"), 1);
+}
+
+TEST(FeatureMonitorTest, CategoriesBeyondTheCapAreUnseen) {
+  Registry registry;
+  FakeClock clock;
+  FeatureSpec spec;
+  spec.categorical.push_back({"country", 2});
+  ReferenceProfile profile;
+  profile.signals["country"] =
+      CategoricalProfile({{"DE", 5}, {"FR", 1}, {"US", 10}});
+  FeatureMonitor mon(registry, "m", "1", spec, &profile, &clock);
+  FeatureVector v = mon.NewVector();
+  mon.Tick();
+  auto feed = [&](const char* c, int n) {
+    for (int i = 0; i < n; ++i) {
+      v.Clear();
+      v.SetCategory("country", c);
+      mon.Observe(v);
+    }
+  };
+  feed("US", 10);
+  feed("DE", 5);
+  feed("FR", 1);  // third most frequent: beyond the cap of 2
+  EXPECT_EQ(StatusCount(registry, "country", "ok"), 15);
+  EXPECT_EQ(StatusCount(registry, "country", "unseen"), 1);
+  clock.Advance(seconds(5));
+  mon.Tick();
+  // The reference's capped mass is its unseen share: same distribution.
+  EXPECT_NEAR(Drift(registry, "country", "linf", "5m"), 0.0, 1e-12);
+  EXPECT_EQ(registry.TextExposition().find("signal=\"country\",method=\"psi\""),
+            std::string::npos);  // categorical: linf only
+  feed("XX", 16);  // all unseen now: window 5m = 16 US/DE/FR + 16 unseen
+  clock.Advance(seconds(5));
+  mon.Tick();
+  // current: US 10/32, DE 5/32, unseen 17/32; reference: 10/16, 5/16, 1/16.
+  EXPECT_NEAR(Drift(registry, "country", "linf", "5m"),
+              17.0 / 32 - 1.0 / 16, 1e-12);
+}
+
+TEST(FeatureMonitorTest, WithoutReferenceCategoriesAreOkAndNoDriftIsExported) {
+  Registry registry;
+  FakeClock clock;
+  FeatureSpec spec;
+  spec.numeric.push_back({"x", kNaN, kNaN, {1, 2}});
+  spec.categorical.push_back({"c"});
+  FeatureMonitor mon(registry, "m", "1", spec, nullptr, &clock);
+  FeatureVector v = mon.NewVector();
+  v.Set("x", 1.5);
+  v.SetCategory("c", "anything");
+  mon.Observe(v);
+  mon.Tick();
+  clock.Advance(seconds(5));
+  mon.Tick();
+  EXPECT_EQ(StatusCount(registry, "c", "ok"), 1);
+  EXPECT_EQ(StatusCount(registry, "x", "ok"), 1);  // no range: always ok
+  EXPECT_EQ(registry.TextExposition().find("mlmon_drift_score"),
+            std::string::npos);
+}
+
+TEST(FeatureMonitorTest, EmptyBucketsAreTakenFromTheReference) {
+  Registry registry;
+  FeatureSpec spec;
+  spec.numeric.push_back({"x", kNaN, kNaN, {}});
+  ReferenceProfile profile;
+  profile.signals["x"] = NumericProfile({2, 4}, {1, 3, 5});
+  FeatureMonitor mon(registry, "m", "1", spec, &profile);
+  FeatureVector v = mon.NewVector();
+  v.Set("x", 3.0);
+  mon.Observe(v);
+  EXPECT_EQ(Sample(registry.TextExposition(),
+                   "mlmon_feature_value_bucket{model=\"m\",version=\"1\","
+                   "feature=\"x\",le=\"4\"}"),
+            1);
+}
+
+// The seconds -> milliseconds bug: the same lognormal sample, x1000.
+TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
+  const std::vector<double> kSessionBounds = {1,   2,   5,    10,   20,   50,
+                                              100, 200, 500, 1000, 2000, 5000};
+  const std::vector<double> kAgeBounds = {10, 20, 30, 40, 50, 60, 70, 80, 90};
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> session(std::log(60.0), 1.0);
+  std::normal_distribution<double> age(40, 12);
+  auto draw = [&](auto& dist, int n) {
+    std::vector<double> v(n);
+    for (double& x : v) x = dist(rng);
+    return v;
+  };
+  ReferenceProfile profile;
+  profile.signals["session_seconds"] =
+      NumericProfile(kSessionBounds, draw(session, 20000));
+  profile.signals["age"] = NumericProfile(kAgeBounds, draw(age, 20000));
+
+  Registry registry;
+  FakeClock clock;
+  FeatureSpec spec;
+  spec.numeric.push_back({"session_seconds", 0, kNaN, kSessionBounds});
+  spec.numeric.push_back({"age", 0, 130, kAgeBounds});
+  FeatureMonitor mon(registry, "m", "1", spec, &profile, &clock);
+  const FeatureHandle hs = mon.Find("session_seconds"), ha = mon.Find("age");
+  FeatureVector v = mon.NewVector();
+  auto feed = [&](const std::vector<double>& s, const std::vector<double>& a) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      v.Clear();
+      v.Set(hs, s[i]);
+      v.Set(ha, a[i]);
+      mon.Observe(v);
+    }
+  };
+  const auto& ref_s = profile.signals["session_seconds"];
+  const auto& ref_a = profile.signals["age"];
+  const auto& l10 = DefaultLog10Bounds();
+
+  // Phase 1: seconds, as in training.
+  mon.Tick();
+  const auto s1 = draw(session, 3000), a1 = draw(age, 3000);
+  feed(s1, a1);
+  clock.Advance(seconds(5));
+  mon.Tick();
+  const double psi1 = Drift(registry, "session_seconds:log10", "psi", "5m");
+  EXPECT_NEAR(psi1, ExpectedPsi(Bin(Log10Of(s1), l10), ref_s.log10.counts), 1e-9);
+  EXPECT_LT(psi1, 0.1);
+  EXPECT_LT(Drift(registry, "session_seconds", "psi", "5m"), 0.1);
+  EXPECT_LT(Drift(registry, "age", "psi", "5m"), 0.1);
+
+  // The 5m window passes without data: it forgets phase 1, and the gauges
+  // of an empty window keep their last value.
+  for (int i = 0; i < 60; ++i) {
+    clock.Advance(seconds(5));
+    mon.Tick();
+  }
+  EXPECT_EQ(Drift(registry, "session_seconds:log10", "psi", "5m"), psi1);
+
+  // Phase 2: the field switched to milliseconds.
+  auto s2 = draw(session, 3000);
+  for (double& x : s2) x *= 1000;
+  const auto a2 = draw(age, 3000);
+  feed(s2, a2);
+  clock.Advance(seconds(5));
+  mon.Tick();
+  const double psi_log10 = Drift(registry, "session_seconds:log10", "psi", "5m");
+  const double psi_value = Drift(registry, "session_seconds", "psi", "5m");
+  // Only phase 2 is in the 5m window.
+  EXPECT_NEAR(psi_log10, ExpectedPsi(Bin(Log10Of(s2), l10), ref_s.log10.counts),
+              1e-9);
+  EXPECT_NEAR(psi_value,
+              ExpectedPsi(Bin(s2, kSessionBounds), ref_s.numeric.counts), 1e-9);
+  EXPECT_GT(psi_log10, 0.25);
+  EXPECT_GT(psi_value, 0.25);
+  EXPECT_NEAR(Drift(registry, "age", "psi", "5m"),
+              ExpectedPsi(Bin(a2, kAgeBounds), ref_a.numeric.counts), 1e-9);
+  EXPECT_LT(Drift(registry, "age", "psi", "5m"), 0.1);
+  EXPECT_LT(Drift(registry, "age:log10", "psi", "5m"), 0.1);
+  // The 1h window holds both phases.
+  std::vector<double> both = s1;
+  both.insert(both.end(), s2.begin(), s2.end());
+  EXPECT_NEAR(Drift(registry, "session_seconds:log10", "psi", "1h"),
+              ExpectedPsi(Bin(Log10Of(both), l10), ref_s.log10.counts), 1e-9);
+  // The other methods are exported too.
+  const DriftScores expected =
+      ComputeDrift(Bin(Log10Of(s2), l10), ref_s.log10.counts);
+  for (auto m : {DriftMethod::kJs, DriftMethod::kLinf, DriftMethod::kKs}) {
+    EXPECT_NEAR(Drift(registry, "session_seconds:log10", DriftMethodName(m), "5m"),
+                expected[m], 1e-12);
+  }
+  // The values are also out of range? No: only min is set, so none are.
+  EXPECT_EQ(StatusCount(registry, "session_seconds", "ok"), 6000);
+}
+
+TEST(FeatureMonitorTest, ProfileWithoutLog10CountsSkipsTheMagnitudeSignal) {
+  Registry registry;
+  FakeClock clock;
+  FeatureSpec spec;
+  spec.numeric.push_back({"x", kNaN, kNaN, {1, 2}});
+  ReferenceProfile profile;
+  profile.signals["x"] = NumericProfile({1, 2}, {0.5, 1.5, 3});
+  profile.signals["x"].log10 = {};
+  FeatureMonitor mon(registry, "m", "1", spec, &profile, &clock);
+  FeatureVector v = mon.NewVector();
+  mon.Tick();
+  v.Set("x", 1.5);
+  mon.Observe(v);
+  clock.Advance(seconds(5));
+  mon.Tick();
+  const std::string t = registry.TextExposition();
+  EXPECT_NE(t.find("signal=\"x\",method=\"psi\",window=\"5m\""), std::string::npos);
+  EXPECT_EQ(t.find("x:log10"), std::string::npos);
+}
+
+TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
+  Registry registry;
+  auto make = [&](std::function<void(FeatureSpec&)> edit,
+                  const ReferenceProfile* profile = nullptr) {
+    return [&registry, edit, profile] {
+      FeatureSpec spec;
+      spec.numeric.push_back({"ok_feature", kNaN, kNaN, {1, 2}});
+      edit(spec);
+      FeatureMonitor mon(registry, "m", "1", spec, profile);
+    };
+  };
+  ExpectConfigError(make([](FeatureSpec& s) {
+                      s.numeric.push_back({"dup", kNaN, kNaN, {1}});
+                      s.categorical.push_back({"dup"});
+                    }),
+                    "'dup' is repeated");
+  ExpectConfigError(
+      make([](FeatureSpec& s) { s.numeric.push_back({"rng", 5, 1, {1}}); }),
+      "'rng'): min = 5 is greater than max = 1");
+  ExpectConfigError(
+      make([](FeatureSpec& s) { s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}}); }),
+      "'bk').buckets");
+  ExpectConfigError(
+      make([](FeatureSpec& s) { s.numeric.push_back({"nob", kNaN, kNaN, {}}); }),
+      "feature 'nob': buckets is empty");
+  ExpectConfigError(
+      make([](FeatureSpec& s) { s.categorical.push_back({"cat", 0}); }),
+      "'cat').max_categories = 0");
+  ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = ""; }),
+                    "numeric[0].name = '' is empty");
+  ExpectConfigError(
+      make([](FeatureSpec& s) { s.numeric[0].name = "__overflow__"; }),
+      "'__overflow__' starts with '__'");
+  ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = "a:log10"; }),
+                    "'a:log10' ends with ':log10'");
+  ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = "a\nb"; }),
+                    "control character");
+  ExpectConfigError(make([](FeatureSpec& s) {
+                      s.windows = {seconds(60), std::chrono::minutes(1)};
+                    }),
+                    "windows[1] = 60s is repeated");
+  ExpectConfigError(make([](FeatureSpec& s) { s.slices_per_window = 0; }),
+                    "slices_per_window = 0");
+}
+
+TEST(FeatureMonitorTest, NoFeaturesIsAValidNoOp) {
+  // A model without configured features (ModelMonitor builds one anyway).
+  Registry registry;
+  FeatureMonitor mon(registry, "m", "1", FeatureSpec{});
+  FeatureVector v = mon.NewVector();
+  v.Set("anything", 1.0);  // unknown: dropped and counted
+  mon.Observe(v);
+  mon.Tick();
+  EXPECT_NE(registry.TextExposition().find(
+                R"(mlmon_dropped_total{model="m",version="1",reason="unknown_name"} 1)"),
+            std::string::npos);
+}
+
+TEST(FeatureMonitorTest, ReferenceMismatchThrowsConfigErrorNamingTheFeature) {
+  Registry registry;
+  ReferenceProfile profile;
+  profile.signals["amount"] = NumericProfile({1, 10, 100}, {5, 50});
+  profile.signals["country"] = CategoricalProfile({{"US", 1}});
+  auto build = [&](FeatureSpec spec) {
+    return [&registry, &profile, spec] {
+      FeatureMonitor mon(registry, "m", "1", spec, &profile);
+    };
+  };
+  FeatureSpec missing;
+  missing.numeric.push_back({"latency", kNaN, kNaN, {1}});
+  ExpectConfigError(build(missing), "feature 'latency'");
+  FeatureSpec other_bounds;
+  other_bounds.numeric.push_back({"amount", kNaN, kNaN, {1, 10, 1000}});
+  ExpectConfigError(build(other_bounds), "feature 'amount'");
+  FeatureSpec wrong_type;
+  wrong_type.categorical.push_back({"amount"});
+  ExpectConfigError(build(wrong_type), "feature 'amount'");
+  FeatureSpec missing_cat;
+  missing_cat.categorical.push_back({"device"});
+  ExpectConfigError(build(missing_cat), "feature 'device'");
+  profile.signals["amount"].log10.bounds = {0, 1, 2};
+  profile.signals["amount"].log10.counts = {1, 1, 1, 1};
+  FeatureSpec log10;
+  log10.numeric.push_back({"amount", kNaN, kNaN, {1, 10, 100}});
+  ExpectConfigError(build(log10), "feature 'amount': reference log10 bins");
+  profile.signals["empty"] = NumericProfile({1}, {});
+  FeatureSpec empty;
+  empty.numeric.push_back({"empty", kNaN, kNaN, {1}});
+  ExpectConfigError(build(empty), "feature 'empty': the reference has no");
+}
+
+TEST(FeatureMonitorTest, RecreatedMonitorReusesItsRegistrySeries) {
+  // Series belong to the registry (they outlive the monitor, like every
+  // registry instrument); a new monitor of the same model and version binds
+  // the same series, so counts continue instead of restarting.
+  Registry registry;
+  Small s;
+  {
+    FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+    FeatureVector v = mon.NewVector();
+    v.Set("x", 2.0);
+    mon.Observe(v);
+  }
+  const std::string before = registry.TextExposition();
+  EXPECT_NE(before.find("mlmon_feature_value_count{model=\"m\",version=\"1\",feature=\"x\"} 1"),
+            std::string::npos)
+      << before;
+  FeatureMonitor again(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  FeatureVector v = again.NewVector();
+  v.Set("x", 2.0);
+  again.Observe(v);
+  const std::string after = registry.TextExposition();
+  EXPECT_NE(after.find("mlmon_feature_value_count{model=\"m\",version=\"1\",feature=\"x\"} 2"),
+            std::string::npos)
+      << after;
+}
+
+TEST(FeatureMonitorConcurrencyTest, ExactTotalsWhileTickAndScrapesRun) {
+  Registry registry;
+  Small s;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  constexpr int kThreads = 4, kPerThread = 20000;
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      FeatureVector v = mon.NewVector();
+      const FeatureHandle x = mon.Find("x");
+      for (int i = 0; i < kPerThread; ++i) {
+        v.Clear();
+        if (i % 4 != 0) v.Set(x, (i % 4 == 3) ? 20.0 : 2.0 + t);
+        v.SetCategory("c", i % 2 == 0 ? "a" : "new");
+        mon.Observe(v);
+      }
+      done.fetch_add(1);
+    });
+  }
+  std::string text;
+  for (int tick = 0; done.load() < kThreads; ++tick) {
+    if (tick < 3000) s.clock.Advance(seconds(1));  // stay inside the 1h window
+    mon.Tick();
+    text.clear();
+    registry.WriteText(&text);
+    // Scrapes are self-consistent: +Inf bucket == count.
+    const std::string p = "{model=\"m\",version=\"1\",feature=\"x\"";
+    EXPECT_EQ(Sample(text, "mlmon_feature_value_bucket" + p + ",le=\"+Inf\"}"),
+              Sample(text, "mlmon_feature_value_count" + p + "}"));
+  }
+  for (auto& th : threads) th.join();
+  constexpr double kTotal = kThreads * kPerThread;
+  EXPECT_EQ(StatusCount(registry, "x", "missing"), kTotal / 4);
+  EXPECT_EQ(StatusCount(registry, "x", "ok"), kTotal / 2);
+  EXPECT_EQ(StatusCount(registry, "x", "out_of_range"), kTotal / 4);
+  EXPECT_EQ(StatusCount(registry, "c", "ok"), kTotal / 2);
+  EXPECT_EQ(StatusCount(registry, "c", "unseen"), kTotal / 2);
+  EXPECT_EQ(Sample(registry.TextExposition(),
+                   "mlmon_feature_value_count{model=\"m\",version=\"1\","
+                   "feature=\"x\"}"),
+            kTotal * 3 / 4);
+  // After one more slice, the 1h window holds everything: c is half a, half
+  // unseen; the reference is 5/8 a, 3/8 b.
+  s.clock.Advance(seconds(60));
+  mon.Tick();
+  EXPECT_NEAR(Drift(registry, "c", "linf", "1h"), 0.5, 1e-12);
+}
+
+}  // namespace
+}  // namespace mlmon

@@ -1,0 +1,165 @@
+// Proves the heuristics hot path allocates nothing: operator new is replaced
+// by a version that counts, per thread, and the count of the recording thread
+// must not move across Record/Observe/Submit. (Per thread, because the
+// runner's worker thread is free to allocate.)
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mlmon/heuristics.h"
+
+namespace {
+thread_local long t_allocations = 0;  // constant-initialised, no TLS guard
+}
+
+void* operator new(std::size_t n) {
+  ++t_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  ++t_allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+  return operator new(n, t);
+}
+// Over-aligned: the ring's 64-byte-aligned slots.
+void* operator new(std::size_t n, std::align_val_t a) {
+  ++t_allocations;
+  const std::size_t al = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return operator new(n, a);
+}
+// GCC 12 under -fsanitize=thread wrongly reports these as mismatched.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+#pragma GCC diagnostic pop
+
+namespace mlmon {
+namespace {
+
+// Trivially movable request/response.
+struct PlainRequest {
+  std::int64_t user = 0;
+  double features[4] = {};
+};
+using PlainResponse = std::array<int, 8>;
+static_assert(std::is_trivially_move_constructible_v<PlainRequest> &&
+              std::is_trivially_move_assignable_v<PlainRequest>);
+
+TEST(HeuristicsAllocationTest, RecordAndObserveAllocateNothing) {
+  Registry registry;
+  Heuristics heuristics(registry, "m", "1");
+  HeuristicCheck& check = heuristics.AddCheck("c");
+  HeuristicValue& value = heuristics.AddValue("v");
+  check.Record(true);  // first call on this thread leases a slot (set-up)
+
+  const long before = t_allocations;
+  for (int i = 0; i < 1000; ++i) {
+    check.Record(i % 2 == 0);
+    value.Observe(i * 0.1);
+    value.Observe(std::numeric_limits<double>::quiet_NaN());  // dropped
+  }
+  EXPECT_EQ(t_allocations, before);
+  auto* p = new int(1);  // and the counting works
+  EXPECT_GT(t_allocations, before);
+  delete p;
+}
+
+TEST(HeuristicsAllocationTest, SubmitOfTriviallyMovablePairAllocatesNothing) {
+  Registry registry;
+  Heuristics heuristics(registry, "m", "1");
+  auto runner =
+      heuristics.MakeRunner<PlainRequest, PlainResponse>(RunnerOptions{4096});
+  runner->AddCheck("c", [](const PlainRequest& q, const PlainResponse& r) {
+    return q.user >= 0 && r[0] >= 0;
+  });
+  runner->Submit(PlainRequest{}, PlainResponse{});  // warm-up (slot lease)
+  runner->Flush();
+
+  std::vector<PlainRequest> requests(1000);
+  std::vector<PlainResponse> responses(1000);
+  for (int i = 0; i < 1000; ++i) requests[i].user = i;
+  const long before = t_allocations;
+  int accepted = 0;
+  for (int i = 0; i < 1000; ++i) {
+    accepted += runner->Submit(std::move(requests[i]), std::move(responses[i]));
+  }
+  EXPECT_EQ(t_allocations, before);
+  runner->Flush();
+  EXPECT_EQ(accepted, 1000);
+}
+
+TEST(HeuristicsAllocationTest,
+     SubmitOfPrebuiltStringsAndVectorsAllocatesNothing) {
+  Registry registry;
+  Heuristics heuristics(registry, "m", "1");
+  auto runner = heuristics.MakeRunner<std::string, std::vector<std::string>>(
+      RunnerOptions{4096});
+  runner->AddValue("items",
+                   [](const std::string&, const std::vector<std::string>& r) {
+                     return static_cast<double>(r.size());
+                   });
+  runner->Submit(std::string(), std::vector<std::string>());  // warm-up
+  runner->Flush();
+
+  std::vector<std::string> requests;
+  std::vector<std::vector<std::string>> responses;
+  for (int i = 0; i < 1000; ++i) {
+    requests.push_back("user-" + std::to_string(i) + std::string(40, 'x'));
+    responses.push_back({"a-long-carousel-name-" + std::to_string(i), "b"});
+  }
+  const long before = t_allocations;
+  int accepted = 0;
+  for (int i = 0; i < 1000; ++i) {
+    accepted += runner->Submit(std::move(requests[i]), std::move(responses[i]));
+  }
+  EXPECT_EQ(t_allocations, before);
+  runner->Flush();
+  EXPECT_EQ(accepted, 1000);
+}
+
+TEST(HeuristicsAllocationTest, UnsampledAndRefusedSubmitsAllocateNothing) {
+  Registry registry;
+  Heuristics heuristics(registry, "m", "1");
+  // No callbacks and no Flush: the ring fills after 2 pairs in the worst
+  // case; the rest are refused (queue_full) or not sampled.
+  auto runner =
+      heuristics.MakeRunner<std::string, std::vector<int>>(RunnerOptions{2, 3});
+  std::vector<std::string> requests(1000, std::string(50, 'r'));
+  std::vector<std::vector<int>> responses(1000, std::vector<int>(10, 1));
+  runner->Submit(std::string(), std::vector<int>());  // warm-up
+  heuristics.AddCheck("warm").Record(true);  // leases this thread's slot
+  const long before = t_allocations;
+  for (int i = 0; i < 1000; ++i) {
+    runner->Submit(std::move(requests[i]), std::move(responses[i]));
+  }
+  EXPECT_EQ(t_allocations, before);
+}
+
+}  // namespace
+}  // namespace mlmon
