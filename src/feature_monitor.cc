@@ -1,5 +1,7 @@
 #include "mlmon/feature_monitor.h"
 
+#include <cassert>
+
 #include <fmt/format.h>
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
@@ -273,6 +275,11 @@ struct FeatureMonitor::Impl {
     Histogram* value;
     Histogram* magnitude;
     Counter* status[kNumStatuses];
+    // The same instruments' cells, side by side: Observe touches no
+    // instrument object, only these refs and the cells.
+    detail::CellRef status_cells[kNumStatuses];
+    detail::CellRef value_cells, magnitude_cells;
+    std::size_t value_sum, magnitude_sum;  // cell index of each sum
   };
   struct CategoricalHot {
     detail::CellRef cells;  // known categories, then unseen
@@ -453,8 +460,8 @@ FeatureMonitor::FeatureMonitor(Registry& registry, std::string model,
   if (!spec.numeric.empty()) {
     magnitudes = &registry.AddHistogram(
         "mlmon_feature_magnitude",
-        "log10(|value|) of non-zero numeric feature values (ok and "
-        "out_of_range): unit changes move it by decades.",
+        "Decade ceil(log10(|value|)) of non-zero numeric feature values (ok "
+        "and out_of_range): unit changes move it by decades.",
         {"model", "version", "feature"}, DefaultLog10Bounds());
   }
   Family<Gauge>* drift = nullptr;
@@ -510,7 +517,14 @@ FeatureMonitor::FeatureMonitor(Registry& registry, std::string model,
     h.magnitude = &magnitudes->Add({im.model, im.version, f.name});
     for (int s : {kOk, kMissing, kNaN, kOutOfRange}) {
       h.status[s] = &statuses.Add({im.model, im.version, f.name, kStatusNames[s]});
+      h.status_cells[s] = h.status[s]->cell_ref();
     }
+    h.value_cells = h.value->cell_ref();
+    h.value_sum = h.value->upper_bounds().size() + 1;
+    h.magnitude_cells = h.magnitude->cell_ref();
+    h.magnitude_sum = h.magnitude->upper_bounds().size() + 1;
+    assert(h.magnitude->upper_bounds().front() == -9.0 &&
+           h.magnitude->upper_bounds().size() == 22);
     im.numeric.push_back(h);
     if (drift != nullptr) {
       add_target(Impl::DriftTarget::Source::kValue, i, nplans[i].reference,
@@ -571,35 +585,44 @@ void FeatureMonitor::Observe(const FeatureVector& f) noexcept {
   }
   const std::uint64_t* present = f.present_.data();
   const std::size_t n = im.numeric.size();
+  // One slot look-up for every instrument this vector touches.
+  const int slot = detail::CurrentSlot();
   for (std::size_t i = 0; i < n; ++i) {
     const Impl::NumericHot& h = im.numeric[i];
     if (!((present[i >> 6] >> (i & 63)) & 1)) {
-      h.status[kMissing]->Increment();
+      detail::AddDoubleAt(slot, h.status_cells[kMissing], 0, 1.0);
       continue;
     }
     const double v = f.values_[i];
     if (__builtin_expect(!std::isfinite(v), 0)) {
-      h.status[kNaN]->Increment();
+      detail::AddDoubleAt(slot, h.status_cells[kNaN], 0, 1.0);
       continue;
     }
     // Out-of-range values are still observed: the histograms then show
     // where they went (a unit change is out of range *and* drifts).
-    h.status[(v < h.lo || v > h.hi) ? kOutOfRange : kOk]->Increment();
-    h.value->Observe(v);
-    if (v != 0.0) h.magnitude->Observe(std::log10(std::fabs(v)));
+    detail::AddDoubleAt(slot, h.status_cells[(v < h.lo || v > h.hi) ? kOutOfRange : kOk],
+                        0, 1.0);
+    detail::AddOneAndDoubleAt(slot, h.value_cells, h.value->BucketOf(v),
+                              h.value_sum, v);
+    if (v != 0.0) {
+      const double d = MagnitudeDecade(v);
+      // Decades are the bounds -9..12 themselves: bucket = d + 9 (13: +Inf).
+      detail::AddOneAndDoubleAt(slot, h.magnitude_cells,
+                                static_cast<std::size_t>(d + 9.0),
+                                h.magnitude_sum, d);
+    }
   }
-  const int slot = detail::CurrentSlot();
   for (std::size_t c = 0; c < im.categorical.size(); ++c) {
     const Impl::CategoricalHot& h = im.categorical[c];
     const std::size_t i = n + c;
     if (!((present[i >> 6] >> (i & 63)) & 1)) {
-      h.status[kMissing]->Increment();
+      h.status[kMissing]->IncrementAt(slot);
       continue;
     }
     const std::uint32_t id = f.category_ids_[c];
     detail::AddOneAt(slot, h.cells, id);
     h.status[h.has_vocabulary && id == h.unseen_id ? kUnseen : kOk]
-        ->Increment();
+        ->IncrementAt(slot);
   }
 }
 

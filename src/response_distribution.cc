@@ -238,6 +238,12 @@ struct ResponseDistribution::Impl {
 
   detail::DropSink* drops = nullptr;
   Histogram* score_hist = nullptr;
+  // kUnitInterval: the score bucket of each fine bin (of its midpoint), when
+  // every score bucket is wider than a fine bin, so a value is at most one
+  // bucket off the table and two compares make it exact. Empty otherwise.
+  std::vector<std::uint16_t> fine_to_bucket;
+  const double* score_bounds = nullptr;
+  std::size_t num_score_bounds = 0;
   Histogram* items_hist = nullptr;
   Counter* empty = nullptr;
   // mlmon_predictions_total series: [0] = __other__, then the bound names.
@@ -363,6 +369,25 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
                                   "regression value).",
                                   mv, spec.score_buckets)
                     .Add(with({}));
+  if (unit) {
+    // The fine-bin -> score-bucket table, if every bucket is wider than a
+    // fine bin (then the table is off by at most one bucket).
+    const auto& b = spec.score_buckets;
+    bool wide = b.size() < 65535;
+    for (std::size_t k = 1; k < b.size() && wide; ++k) {
+      wide = b[k] - b[k - 1] > 1.0 / bins_d;
+    }
+    if (wide) {
+      score_bounds = b.data();
+      num_score_bounds = b.size();
+      fine_to_bucket.resize(bins);
+      for (std::size_t i = 0; i < bins; ++i) {
+        const double mid = (static_cast<double>(i) + 0.5) / bins_d;
+        fine_to_bucket[i] = static_cast<std::uint16_t>(
+            std::lower_bound(b.begin(), b.end(), mid) - b.begin());
+      }
+    }
+  }
   items_hist = &registry
                     .AddHistogram("mlmon_response_items",
                                   "Items returned per response (ranking).", mv,
@@ -429,6 +454,8 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
 
 void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
   Counter* cls;
+  // One slot look-up for every cell this observation touches.
+  const int slot = detail::CurrentSlot();
   if (unit) {
     if (__builtin_expect(!(x >= 0.0 && x <= 1.0), 0)) {
       Drop(std::isfinite(x) ? DropReason::kInvalidValue
@@ -437,8 +464,20 @@ void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
     }
     std::size_t i = static_cast<std::size_t>(x * bins_d);
     if (i >= bins) i = bins - 1;  // x == 1
-    detail::AddOneAndDouble(fine_ref, i, sum_index, x);
+    detail::AddOneAndDoubleAt(slot, fine_ref, i, sum_index, x);
     cls = by_threshold[x >= spec.decision_threshold];
+    if (!fine_to_bucket.empty()) {
+      // The score bucket from the fine bin: no search on the hot path.
+      std::size_t j = fine_to_bucket[i];
+      if (j > 0 && x <= score_bounds[j - 1]) {
+        --j;
+      } else if (j < num_score_bounds && x > score_bounds[j]) {
+        ++j;
+      }
+      score_hist->ObserveBucketAt(slot, j, x);
+      if (cls != nullptr) cls->IncrementAt(slot);
+      return;
+    }
   } else {
     if (__builtin_expect(!std::isfinite(x), 0)) {
       Drop(detail::NonFiniteReason(x));
@@ -446,24 +485,23 @@ void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
     }
     const double a = std::fabs(x);
     if (a < ResponseSpec::kLogMin) {
-      detail::AddOneAndDouble(fine_ref, 0, sum_index, x);  // the zero bin
+      detail::AddOneAndDoubleAt(slot, fine_ref, 0, sum_index, x);  // zero bin
     } else {
       double k = (std::log(a) - log_min) * inv_log_gamma;
       // Rounding may give a hair below 0 at kLogMin; clamp both ends.
       k = std::min(std::max(k, 0.0), bins_d - 1);
       const std::size_t i = static_cast<std::size_t>(k);
       if (x > 0) {
-        detail::AddOneAndDouble(fine_ref, i + 1, sum_index, x);
+        detail::AddOneAndDoubleAt(slot, fine_ref, i + 1, sum_index, x);
       } else {
-        const int s = detail::CurrentSlot();
-        detail::AddOneAt(s, negative_ref, i);
-        detail::AddDoubleAt(s, fine_ref, sum_index, x);
+        detail::AddOneAt(slot, negative_ref, i);
+        detail::AddDoubleAt(slot, fine_ref, sum_index, x);
       }
     }
     cls = by_threshold[0];
   }
-  score_hist->Observe(x);
-  if (cls != nullptr) cls->Increment();
+  score_hist->ObserveAt(slot, x);
+  if (cls != nullptr) cls->IncrementAt(slot);
 }
 
 void ResponseDistribution::Impl::Tick() {

@@ -92,8 +92,11 @@ double ExpectedPsi(const std::vector<double>& current,
   for (double r : reference) tr += r;
   double psi = 0;
   for (std::size_t i = 0; i < current.size(); ++i) {
-    const double p = std::max(current[i] / tc, 1e-4);
-    const double q = std::max(reference[i] / tr, 1e-4);
+    // The task's definition: only proportions of 0 become 1e-4.
+    double p = current[i] / tc;
+    double q = reference[i] / tr;
+    if (p == 0) p = 1e-4;
+    if (q == 0) q = 1e-4;
     psi += (p - q) * std::log(p / q);
   }
   return psi;

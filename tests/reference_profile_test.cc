@@ -1,6 +1,9 @@
 #include "mlmon/reference_profile.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
 #include <unistd.h>
 
 #include <cmath>
@@ -439,6 +442,39 @@ TEST(ReferenceProfileTest, CategoricalProfiles) {
   const ReferenceProfile e = ReferenceProfile::Parse(
       Profile(R"("c": {"type": "categorical", "counts": {}})"));
   EXPECT_TRUE(e.CategoriesFor("c").empty());
+}
+
+}  // namespace
+}  // namespace mlmon
+
+namespace mlmon {
+namespace {
+
+// MagnitudeDecade against its definition (smallest k with |x| <= 10^k,
+// clamped to [-9, 13]) computed the slow way, over 30 decades and the edges.
+TEST(MagnitudeDecadeTest, MatchesTheDefinition) {
+  static const double kPow10[22] = {1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2,
+                                    1e-1, 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                    1e7,  1e8,  1e9,  1e10, 1e11, 1e12};
+  auto slow = [](double x) {
+    const double a = std::fabs(x);
+    for (int k = -9; k <= 12; ++k) {
+      if (a <= kPow10[k + 9]) return static_cast<double>(k);
+    }
+    return 13.0;
+  };
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> exponent(-25, 16);
+  for (int i = 0; i < 200000; ++i) {
+    const double x = std::pow(10.0, exponent(rng)) * (i % 2 ? -1 : 1);
+    ASSERT_EQ(MagnitudeDecade(x), slow(x)) << x;
+  }
+  for (double x : {1e-9, 1e-8, 0.1, 1.0, 10.0, 1e12, 1e13, 5e-324, 1.7e308,
+                   std::nextafter(1.0, 2.0), std::nextafter(1e12, 0.0), -3.0}) {
+    EXPECT_EQ(MagnitudeDecade(x), slow(x)) << x;
+  }
+  // A unit change of x1000 moves the decade by exactly 3.
+  EXPECT_EQ(MagnitudeDecade(250.0) - MagnitudeDecade(0.25), 3.0);
 }
 
 }  // namespace

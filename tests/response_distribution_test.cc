@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "mlmon/detail/text_format.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -800,6 +802,41 @@ TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
                 .Add({"m", "1", "mean", "1h"})
                 .Value(),
             sum / static_cast<double>(kTotal));
+}
+
+}  // namespace
+}  // namespace mlmon
+
+namespace mlmon {
+namespace {
+
+// The hot path finds the score bucket through the fine bins; values on and
+// next to every bound must land exactly where a plain Histogram puts them.
+TEST(ResponseDistributionBucketTest, FineBinShortcutMatchesHistogramOnBounds) {
+  Registry registry;
+  ResponseSpec spec;  // 20 buckets of 0.05, 2000 fine bins
+  ResponseDistribution dist(registry, "m", "1", spec);
+  Histogram plain(spec.score_buckets);
+  std::vector<double> values = {0.0, 1.0, 0.5};
+  for (double b : spec.score_buckets) {
+    values.push_back(b);
+    values.push_back(std::nextafter(b, 0.0));
+    values.push_back(std::min(1.0, std::nextafter(b, 2.0)));
+  }
+  for (int i = 0; i <= 2000; ++i) values.push_back(i / 2000.0);
+  for (double v : values) {
+    dist.ObserveScore(v);
+    plain.Observe(v);
+  }
+  const Histogram::Snapshot want = plain.Collect();
+  const std::string text = registry.TextExposition();
+  for (std::size_t b = 0; b < spec.score_buckets.size(); ++b) {
+    std::string le;
+    detail::AppendValue(&le, spec.score_buckets[b]);
+    const std::string series = "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",le=\"" +
+                               le + "\"} " + std::to_string(want.cumulative[b]) + "\n";
+    EXPECT_NE(text.find(series), std::string::npos) << series;
+  }
 }
 
 }  // namespace

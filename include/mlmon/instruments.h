@@ -66,11 +66,17 @@ class Counter {
   /// The current total. Off the hot path (sums every thread's stripe).
   double Value() const noexcept { return detail::SumDouble(cells_.ref(), 0); }
 
- private:
-  friend class RequestGuard;
+  /// `Increment()` with the caller's slot already looked up, for recorders
+  /// that update several instruments per call (one look-up for all).
+  /// REQUIRES: `slot == detail::CurrentSlot()` on the calling thread.
   void IncrementAt(int slot) noexcept {
     detail::AddDoubleAt(slot, cells_.ref(), 0, 1.0);
   }
+  /// Where the counter's cells are (a double in cell 0), for composite
+  /// recorders that keep many instruments' refs side by side.
+  detail::CellRef cell_ref() const noexcept { return cells_.ref(); }
+
+ private:
   void Drop(DropReason r) noexcept {
     if (drops_ != nullptr) drops_->Drop(r);
   }
@@ -201,7 +207,7 @@ class Histogram {
  private:
   // Index of the first bound >= v (bounds.size() for the +Inf bucket): a
   // branch-free binary search, so the cost depends only on the number of
-  // bounds, not on the value (no mispredicted branches on varied values).
+  // bounds, not on the value.
   std::size_t BucketIndex(double v) const noexcept {
     const double* base = bounds_.data();
     std::size_t len = bounds_.size();
@@ -213,7 +219,9 @@ class Histogram {
     return static_cast<std::size_t>(base - bounds_.data()) + (*base < v);
   }
 
-  friend class RequestGuard;
+ public:
+  /// `Observe()` with the caller's slot already looked up (see
+  /// `Counter::IncrementAt`). REQUIRES: `slot == detail::CurrentSlot()`.
   void ObserveAt(int slot, double value) noexcept {
     if (__builtin_expect(!std::isfinite(value), 0)) {
       if (drops_ != nullptr) drops_->Drop(detail::NonFiniteReason(value));
@@ -223,6 +231,20 @@ class Histogram {
                               num_buckets_, value);
   }
 
+  /// `ObserveAt()` for a caller that already knows the bucket (e.g. from a
+  /// finer binning of its own). REQUIRES: `value` is finite and `bucket` is
+  /// the index of the first bound >= value (`upper_bounds().size()` for
+  /// +Inf); `slot == detail::CurrentSlot()`.
+  void ObserveBucketAt(int slot, std::size_t bucket, double value) noexcept {
+    detail::AddOneAndDoubleAt(slot, cells_.ref(), bucket, num_buckets_, value);
+  }
+  /// The bucket `Observe(value)` would use (bounds.size() for +Inf).
+  std::size_t BucketOf(double value) const noexcept { return BucketIndex(value); }
+  /// Cell layout, for composite recorders: bucket counts (integers) in cells
+  /// [0, bounds + 1), the sum (a double) in cell `bounds + 1`.
+  detail::CellRef cell_ref() const noexcept { return cells_.ref(); }
+
+ private:
   std::vector<double> bounds_;
   std::size_t num_buckets_;  // bounds + the +Inf bucket; cell index of sum
   detail::CellBlock cells_;  // [bucket counts..., sum]

@@ -22,6 +22,9 @@
 /// `log10_bounds`/`log10_counts` (optional) bin log10(|x|) of non-zero values
 /// the same way (the magnitude profile that exposes unit changes).
 
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -78,6 +81,29 @@ struct ReferenceProfile {
 /// Bounds of the log10-magnitude histogram of numeric features: integer
 /// decades -9 .. 12 (a value x != 0 lands in the bin of log10(|x|)).
 const std::vector<double>& DefaultLog10Bounds();
+
+/// The decade of a value for the magnitude histogram: the smallest integer k
+/// in [-9, 12] with |x| <= 10^k, or 13 above 10^12. Observing k puts |x| in
+/// the same bin of `DefaultLog10Bounds()` as log10(|x|) would (up to the
+/// rounding of 10^k), without computing a logarithm: the binary exponent
+/// gives a first guess that is never too high, and at most a few compares
+/// with powers of ten finish it. REQUIRES: x != 0 and finite.
+inline double MagnitudeDecade(double x) noexcept {
+  static constexpr double kPow10[22] = {
+      1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1,
+      1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12};
+  const double a = x < 0 ? -x : x;
+  std::uint64_t bits;
+  std::memcpy(&bits, &a, sizeof bits);
+  const int e2 = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
+  // floor(e2 * log10(2)) from below (78913 / 2^18 < log10(2)): a >= 2^e2 >=
+  // 10^k, so the decade is k or above.
+  int k = (e2 * 78913) >> 18;
+  if (k < -9) k = -9;
+  if (k > 13) k = 13;
+  while (k <= 12 && a > kPow10[k + 9]) ++k;
+  return static_cast<double>(k);
+}
 
 }  // namespace mlmon
 

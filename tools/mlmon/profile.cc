@@ -142,7 +142,8 @@ int RunProfile(const ProfileOptions& o) {
                     values);
     std::vector<double> magnitudes;
     for (double v : values) {
-      if (v != 0) magnitudes.push_back(std::log10(std::fabs(v)));
+      // The same decade the live FeatureMonitor observes.
+      if (v != 0) magnitudes.push_back(mlmon::MagnitudeDecade(v));
     }
     p.log10 = Bin(mlmon::DefaultLog10Bounds(), magnitudes);
     profile.signals[f.name] = std::move(p);
