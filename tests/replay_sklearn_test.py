@@ -209,6 +209,63 @@ def multiclass(workdir):
                       predicted=names[pp], actual=names[a]), cm[a][pp], f"mc cell {a},{pp}", rel=0)
 
 
+def drift_after_profile(workdir):
+    """mlmon profile on the training scores, then mlmon replay of a test set
+    shifted on purpose: the drift scores equal an independent computation
+    (numpy, scipy) from the same bins."""
+    from scipy.spatial.distance import jensenshannon
+    x, y = datasets.load_breast_cancer(return_X_y=True)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.5, random_state=11)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(xtr, ytr)
+    train_scores = model.predict_proba(xtr)[:, 1]
+    shifted = xte.copy()
+    shifted[:, 0] *= 1.5   # 'mean radius' scaled on purpose
+    shifted[:, 20] *= 1.5  # 'worst radius'
+    scores = model.predict_proba(shifted)[:, 1]
+    bounds = [i / 20 for i in range(1, 21)]
+    config = "model: bc\ntask: binary\nreference: reference.json\n"
+    cfg = os.path.join(workdir, "monitor.yaml")
+    with open(cfg, "w") as f:
+        f.write(config)
+    training = os.path.join(workdir, "training.ndjson")
+    write_ndjson(training, [{"id": f"t{i}", "score": float(s)} for i, s in enumerate(train_scores)])
+    p = subprocess.run([MLMON, "profile", "--config", cfg, "--input", training,
+                        "--out", os.path.join(workdir, "reference.json")],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"mlmon profile exit {p.returncode}: {p.stderr}")
+    preds = os.path.join(workdir, "predictions.ndjson")
+    outs = os.path.join(workdir, "outcomes.ndjson")
+    write_ndjson(preds, [{"ts": T0 + i, "id": f"s{i}", "score": float(s)} for i, s in enumerate(scores)])
+    write_ndjson(outs, [])
+    text, _ = run_replay(workdir, config, preds, outs)
+    smp = samples(text)
+
+    def binned(values):
+        counts = np.zeros(len(bounds) + 1)
+        for v in values:
+            counts[np.searchsorted(bounds, v, side="left")] += 1  # first bound >= v
+        return counts
+
+    with open(os.path.join(workdir, "reference.json")) as f:
+        ref = np.array(json.load(f)["signals"]["score"]["counts"], dtype=float)
+    close(float(ref.sum()), len(train_scores), "profile counts every training score", rel=0)
+    check(np.array_equal(ref, binned(train_scores)), "profile bins = numpy bins")
+    cur = binned(scores)
+    p_, q_ = cur / cur.sum(), ref / ref.sum()
+    pf, qf = np.where(p_ == 0, 1e-4, p_), np.where(q_ == 0, 1e-4, q_)
+    expected = {
+        "psi": float(np.sum((pf - qf) * np.log(pf / qf))),
+        "js": float(jensenshannon(p_, q_, base=2) ** 2),
+        "linf": float(np.max(np.abs(p_ - q_))),
+        "ks": float(np.max(np.abs(np.cumsum(p_) - np.cumsum(q_)))),
+    }
+    for method, want in expected.items():
+        got = get(smp, "mlmon_drift_score", model="bc", version="1", signal="score",
+                  method=method, window="all")
+        close(got, want, f"replay drift {method}", rel=1e-9, abs_tol=1e-12)
+    check(expected["psi"] > 0.1, f"the shift is visible (psi {expected['psi']})")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -258,7 +315,8 @@ def textfile_and_pushgateway(workdir):
 
 def main():
     with tempfile.TemporaryDirectory() as d:
-        for case in (binary, regression, multiclass, textfile_and_pushgateway):
+        for case in (binary, regression, multiclass, drift_after_profile,
+                     textfile_and_pushgateway):
             sub = os.path.join(d, case.__name__)
             os.mkdir(sub)
             case(sub)

@@ -2,6 +2,7 @@
 // the live path's code (OutcomeIngest + OutcomeTracker) and writes the
 // resulting metrics as Prometheus text, to stdout, a node_exporter textfile,
 // or a Pushgateway.
+#include <mlmon/drift.h>
 #include <mlmon/model_monitor.h>
 #include <mlmon/monitor_spec.h>
 #include <mlmon/outcome_ingest.h>
@@ -99,11 +100,50 @@ void Push(const std::string& url, const std::string& job,
   }
 }
 
+// mlmon_drift_score{signal="score",window="all"}: the replayed scores on the
+// configured buckets against the reference profile, when one is configured.
+void WriteScoreDrift(mlmon::Registry& registry, mlmon::ModelMonitor& monitor,
+                     const std::vector<mlmon::PredictionEvent>& predictions) {
+  const mlmon::MonitorSpec& spec = monitor.spec();
+  if (spec.reference_path.empty()) return;
+  const std::vector<double>& bounds = spec.distribution.score_buckets;
+  const mlmon::BinnedCounts& ref = monitor.reference().NumericFor("score", bounds);
+  std::vector<double> counts(bounds.size() + 1, 0.0);
+  bool any = false;
+  for (const auto& p : predictions) {
+    if (p.kind != mlmon::PredictionEvent::Kind::kScore &&
+        p.kind != mlmon::PredictionEvent::Kind::kValue) {
+      continue;
+    }
+    // Histogram semantics: the first bound >= value, else +Inf.
+    counts[static_cast<std::size_t>(
+        std::lower_bound(bounds.begin(), bounds.end(), p.number) - bounds.begin())] += 1;
+    any = true;
+  }
+  if (!any) return;
+  const mlmon::DriftScores d = mlmon::ComputeDrift(counts, ref.counts);
+  auto& family = registry.AddGauge(
+      "mlmon_drift_score",
+      "Distance of the current window from the reference distribution, by "
+      "signal and method (psi, js, linf, ks).",
+      {"model", "version", "signal", "method", "window"});
+  for (std::size_t k = 0; k < mlmon::kNumDriftMethods; ++k) {
+    if (!std::isfinite(d.value[k])) continue;
+    family
+        .Add({spec.model, spec.version, "score",
+              mlmon::DriftMethodName(static_cast<mlmon::DriftMethod>(k)), "all"})
+        .Set(d.value[k]);
+  }
+}
+
 int RunReplay(const ReplayOptions& o) {
   mlmon::MonitorSpec spec = mlmon::LoadMonitorSpec(o.config);
   // Replay: quality over everything replayed (window="all").
   spec.outcome.windows.clear();
   spec.outcome.all_time_window = true;
+  // Drift in replay is computed once, over everything replayed (below).
+  spec.distribution.windows.clear();
+  spec.features.windows.clear();
   // Every logged prediction must be able to wait for its outcome.
   const std::string pred_text = ReadFile(o.predictions);
   const std::string out_text = o.outcomes.empty() ? "" : ReadFile(o.outcomes);
@@ -159,10 +199,18 @@ int RunReplay(const ReplayOptions& o) {
     if (s.outcome) {
       ingest.Apply(outcomes[s.index], &out_report);
     } else {
-      ingest.Apply(predictions[s.index], &pred_report);
+      const mlmon::PredictionEvent& p = predictions[s.index];
+      const std::size_t refused = pred_report.invalid;
+      ingest.Apply(p, &pred_report);
+      if (pred_report.invalid == refused &&
+          (p.kind == mlmon::PredictionEvent::Kind::kScore ||
+           p.kind == mlmon::PredictionEvent::Kind::kValue)) {
+        monitor.distribution().ObserveScore(p.number);
+      }
     }
   }
   monitor.Tick();
+  WriteScoreDrift(registry, monitor, predictions);
 
   ReportErrors(o.predictions, pred_report);
   if (!o.outcomes.empty()) ReportErrors(o.outcomes, out_report);
