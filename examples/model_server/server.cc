@@ -64,6 +64,7 @@ ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
       predict_(monitor_.endpoint("predict")),
       bad_request_(predict_.BindErrorReason("bad_request")),
       http_(HttpOptions(options.port), registry) {
+  risky_not_safe_ = &monitor_.heuristics().AddCheck("risky_transaction_not_safe");
   ingest_.AddTracker(monitor_.outcomes());
   mlmon::AddFeedbackRoute(http_, ingest_);
   if (options.start_ticker) {
@@ -99,6 +100,9 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   std::string id;
   std::vector<double> values(model_.features().size(),
                              std::numeric_limits<double>::quiet_NaN());
+  // Input monitoring: one vector per request here for brevity; a server that
+  // cares about allocations keeps one per worker thread (NewVector once).
+  mlmon::FeatureVector inputs = monitor_.features().NewVector();
   bool has_features = false;
   for (auto field : root) {
     std::string_view key;
@@ -126,14 +130,25 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
         }
         int i = model_.IndexOf(name);
         if (i >= 0) values[static_cast<std::size_t>(i)] = v;
+        inputs.Set(name, v);  // an unknown name is counted, not thrown
       }
     }
   }
   if (id.empty()) return bad("missing 'id'");
   if (!has_features) return bad("missing 'features'");
   const double score = model_.Score(values.data());
+  monitor_.features().Observe(inputs);            // missing / range / drift
+  monitor_.distribution().ObserveScore(score);    // score histogram, drift
   // Keep the prediction until its outcome arrives (POST /v1/outcomes).
   monitor_.outcomes().RecordPrediction(id, score);
+  // A quality heuristic from the fraud team: a transaction from a brand-new
+  // account far from home should never look perfectly safe.
+  const int age = model_.IndexOf("account_age_days");
+  const int dist = model_.IndexOf("distance_km");
+  if (age >= 0 && dist >= 0 && values[static_cast<std::size_t>(age)] < 7 &&
+      values[static_cast<std::size_t>(dist)] > 500) {
+    risky_not_safe_->Record(score >= 0.01);
+  }
   mlmon::HttpResponse response;
   response.content_type = "application/json";
   response.body = "{\"id\":";

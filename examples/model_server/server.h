@@ -48,6 +48,7 @@ class ModelServer {
   mlmon::ModelMonitor monitor_;
   mlmon::Endpoint& predict_;
   mlmon::ErrorReason bad_request_;
+  mlmon::HeuristicCheck* risky_not_safe_ = nullptr;
   mlmon::OutcomeIngest ingest_;
   mlmon::HttpServer http_;
   std::unique_ptr<mlmon::Ticker> ticker_;

@@ -1,5 +1,6 @@
 // `mlmon demo`: the example model server in-process, synthetic traffic, and a
 // live summary read back from the registry.
+#include <mlmon/outcome_tracker.h>
 #include <mlmon/registry.h>
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <deque>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +34,9 @@ struct DemoOptions {
   double outcome_delay = 2;     // seconds from prediction to outcome
   double outcome_share = 0.9;   // share of predictions whose outcome comes
   std::string model_path;
+  std::string fault = "none";   // none | unit-change
+  std::string emit_training;    // write training lines here and exit
+  long emit_count = 20000;
 };
 
 // What the summary line shows, read from the registry like a scrape would.
@@ -139,7 +144,10 @@ void Client(int index, const DemoOptions& o, int port,
   auto next_outcomes = next;
   for (long n = 0; !stop.load(); ++n) {
     const std::string id = "c" + std::to_string(index) + "-" + std::to_string(n);
-    const mlmon_example::Transaction t = gen.Next();
+    mlmon_example::Transaction t = gen.Next();
+    // The silent failure of the talk: an upstream service starts sending
+    // the session length in milliseconds.
+    if (o.fault == "unit-change") t.session_seconds *= 1000.0;
     std::string body = mlmon_example::TrafficGenerator::PredictBody(id, t);
     if (bad(rng)) body = "{\"id\":\"" + id + "\",\"features\":\"oops\"}";
     auto r = mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/predict",
@@ -157,7 +165,39 @@ void Client(int index, const DemoOptions& o, int port,
   }
 }
 
+// Writes `n` training lines ({"id", "score", "features"}) drawn from the
+// traffic process and scored by the model, for `mlmon profile`.
+int EmitTraining(const DemoOptions& o) {
+  const mlmon_example::LogisticModel model = mlmon_example::LogisticModel::Load(
+      o.model_path.empty() ? mlmon_example::DefaultModelPath() : o.model_path);
+  std::FILE* out = std::fopen(o.emit_training.c_str(), "w");
+  if (out == nullptr) throw std::runtime_error("cannot write '" + o.emit_training + "'");
+  mlmon_example::TrafficGenerator gen(20261126);
+  std::vector<double> values(model.features().size());
+  for (long n = 0; n < o.emit_count; ++n) {
+    const mlmon_example::Transaction t = gen.Next();
+    const double raw[] = {t.amount_usd, t.account_age_days, t.tx_last_24h,
+                          t.distance_km, t.session_seconds};
+    const char* names[] = {"amount_usd", "account_age_days", "tx_last_24h",
+                           "distance_km", "session_seconds"};
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = NAN;
+    for (int k = 0; k < 5; ++k) {
+      const int i = model.IndexOf(names[k]);
+      if (i >= 0) values[static_cast<std::size_t>(i)] = raw[k];
+    }
+    std::fprintf(out,
+                 "{\"id\":\"train-%ld\",\"score\":%.17g,\"features\":{\"amount_usd\":%.17g,"
+                 "\"account_age_days\":%.17g,\"tx_last_24h\":%.17g,\"distance_km\":%.17g,"
+                 "\"session_seconds\":%.17g}}\n",
+                 n, model.Score(values.data()), raw[0], raw[1], raw[2], raw[3], raw[4]);
+  }
+  std::fclose(out);
+  std::printf("wrote %ld training lines to %s\n", o.emit_count, o.emit_training.c_str());
+  return 0;
+}
+
 int RunDemo(const DemoOptions& o) {
+  if (!o.emit_training.empty()) return EmitTraining(o);
   mlmon::Registry registry;
   mlmon_example::ServerOptions server_options;
   server_options.port = o.port;
@@ -211,9 +251,33 @@ int RunDemo(const DemoOptions& o) {
   stop.store(true);
   for (auto& c : clients) c.join();
   server.Stop();
+  server.monitor().Tick();
   Totals t = ReadTotals(registry);
   std::printf("demo finished: %g requests (%g errors), %g outcomes matched\n",
               t.ok + t.error, t.error, t.matched);
+  // Input and output drift against the training profile, shortest window.
+  std::string drift;
+  const std::string window =
+      mlmon::FormatDuration(server.monitor().spec().features.windows.empty()
+                                ? std::chrono::seconds(60)
+                                : server.monitor().spec().features.windows[0]);
+  for (const auto& fam : registry.Collect()) {
+    if (fam.name != "mlmon_drift_score") continue;
+    for (const auto& m : fam.metric) {
+      std::string signal, method, w;
+      for (const auto& l : m.label) {
+        if (l.name == "signal") signal = l.value;
+        if (l.name == "method") method = l.value;
+        if (l.name == "window") w = l.value;
+      }
+      if (method == "psi" && w == window) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, " %s=%.4f", signal.c_str(), m.gauge.value);
+        drift += buf;
+      }
+    }
+  }
+  std::printf("drift psi (window %s):%s\n", window.c_str(), drift.c_str());
   return 0;
 }
 
@@ -238,6 +302,16 @@ Command AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   sub->add_option("--model", opts->model_path, "Model file (fraud_model.txt)");
+  sub->add_option("--fault", opts->fault,
+                  "Failure to reproduce: none, unit-change (session length "
+                  "sent in milliseconds)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "unit-change"}));
+  sub->add_option("--emit-training", opts->emit_training,
+                  "Write training lines (for mlmon profile) to this file and exit");
+  sub->add_option("--emit-count", opts->emit_count, "Lines for --emit-training")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   sub->add_option("--outcome-delay", opts->outcome_delay,
                   "Seconds before a prediction's outcome is posted")
       ->capture_default_str()
