@@ -15,49 +15,7 @@
 
 #include "mlmon/heuristics.h"
 
-namespace {
-thread_local long t_allocations = 0;  // constant-initialised, no TLS guard
-}
-
-void* operator new(std::size_t n) {
-  ++t_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  ++t_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return operator new(n, t);
-}
-// Over-aligned: the ring's 64-byte-aligned slots.
-void* operator new(std::size_t n, std::align_val_t a) {
-  ++t_allocations;
-  const std::size_t al = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return operator new(n, a);
-}
-// GCC 12 under -fsanitize=thread wrongly reports these as mismatched.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-#pragma GCC diagnostic pop
+#include "counting_new.h"
 
 namespace mlmon {
 namespace {
@@ -78,15 +36,15 @@ TEST(HeuristicsAllocationTest, RecordAndObserveAllocateNothing) {
   HeuristicValue& value = heuristics.AddValue("v");
   check.Record(true);  // first call on this thread leases a slot (set-up)
 
-  const long before = t_allocations;
+  const long before = mlmon_test::Allocations();
   for (int i = 0; i < 1000; ++i) {
     check.Record(i % 2 == 0);
     value.Observe(i * 0.1);
     value.Observe(std::numeric_limits<double>::quiet_NaN());  // dropped
   }
-  EXPECT_EQ(t_allocations, before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
   auto* p = new int(1);  // and the counting works
-  EXPECT_GT(t_allocations, before);
+  EXPECT_GT(mlmon_test::Allocations(), before);
   delete p;
 }
 
@@ -104,12 +62,12 @@ TEST(HeuristicsAllocationTest, SubmitOfTriviallyMovablePairAllocatesNothing) {
   std::vector<PlainRequest> requests(1000);
   std::vector<PlainResponse> responses(1000);
   for (int i = 0; i < 1000; ++i) requests[i].user = i;
-  const long before = t_allocations;
+  const long before = mlmon_test::Allocations();
   int accepted = 0;
   for (int i = 0; i < 1000; ++i) {
     accepted += runner->Submit(std::move(requests[i]), std::move(responses[i]));
   }
-  EXPECT_EQ(t_allocations, before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
   runner->Flush();
   EXPECT_EQ(accepted, 1000);
 }
@@ -133,12 +91,12 @@ TEST(HeuristicsAllocationTest,
     requests.push_back("user-" + std::to_string(i) + std::string(40, 'x'));
     responses.push_back({"a-long-carousel-name-" + std::to_string(i), "b"});
   }
-  const long before = t_allocations;
+  const long before = mlmon_test::Allocations();
   int accepted = 0;
   for (int i = 0; i < 1000; ++i) {
     accepted += runner->Submit(std::move(requests[i]), std::move(responses[i]));
   }
-  EXPECT_EQ(t_allocations, before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
   runner->Flush();
   EXPECT_EQ(accepted, 1000);
 }
@@ -154,11 +112,11 @@ TEST(HeuristicsAllocationTest, UnsampledAndRefusedSubmitsAllocateNothing) {
   std::vector<std::vector<int>> responses(1000, std::vector<int>(10, 1));
   runner->Submit(std::string(), std::vector<int>());  // warm-up
   heuristics.AddCheck("warm").Record(true);  // leases this thread's slot
-  const long before = t_allocations;
+  const long before = mlmon_test::Allocations();
   for (int i = 0; i < 1000; ++i) {
     runner->Submit(std::move(requests[i]), std::move(responses[i]));
   }
-  EXPECT_EQ(t_allocations, before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
 }
 
 }  // namespace

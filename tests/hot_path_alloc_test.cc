@@ -10,31 +10,7 @@
 #include "mlmon/golden_signals.h"
 #include "mlmon/registry.h"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return operator new(n, t);
-}
-// GCC 12 under -fsanitize=thread wrongly reports these as mismatched.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
+#include "counting_new.h"
 
 namespace mlmon {
 namespace {
@@ -49,7 +25,7 @@ TEST(HotPathAllocationTest, RecordingCallsAllocateNothing) {
   Gauge& gauge = signals.queue_depth();
   counter.Increment();  // first call on this thread leases a slot (set-up)
 
-  const long before = g_allocations.load();
+  const long before = mlmon_test::Allocations();
   for (int i = 0; i < 1000; ++i) {
     {
       RequestGuard guard(ep);
@@ -63,14 +39,14 @@ TEST(HotPathAllocationTest, RecordingCallsAllocateNothing) {
   }
   try {
     RequestGuard guard(ep);
-    const long mid = g_allocations.load();
+    const long mid = mlmon_test::Allocations();
     EXPECT_EQ(mid, before);
   } catch (...) {
   }
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
   // And the counting itself works (the test can fail).
   auto* p = new int(1);
-  EXPECT_GT(g_allocations.load(), before);
+  EXPECT_GT(mlmon_test::Allocations(), before);
   delete p;
   EXPECT_EQ(counter.Value(), 1001);
 }

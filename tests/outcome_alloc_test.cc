@@ -14,33 +14,7 @@
 
 #include "mlmon/outcome_tracker.h"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-// GCC 12 at -O2 inlines these into callers and then mistakes the malloc/free
-// pairing for a new/free mismatch.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return operator new(n, t);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "counting_new.h"
 
 namespace mlmon {
 namespace {
@@ -75,7 +49,7 @@ TEST(OutcomeAllocationTest, BinaryAndRegressionCallsAllocateNothing) {
   r.RecordPrediction("warm", 1.0);
   (void)r.RecordOutcome("warm", 2.0);
 
-  const long before = g_allocations.load();
+  const long before = mlmon_test::Allocations();
   for (const std::string& id : ids) {
     b.RecordPrediction(id, 0.75);
     r.RecordPrediction(id, 10.0);
@@ -91,10 +65,10 @@ TEST(OutcomeAllocationTest, BinaryAndRegressionCallsAllocateNothing) {
   b.RecordPrediction("nan", std::numeric_limits<double>::quiet_NaN());
   (void)b.RecordOutcome("x", 0.5);
   (void)b.RecordOutcome(too_long, 1.0);
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
   // And the counting itself works (the test can fail).
   auto* p = new int(1);
-  EXPECT_GT(g_allocations.load(), before);
+  EXPECT_GT(mlmon_test::Allocations(), before);
   delete p;
   EXPECT_EQ(b.pending(), 0u);
 }
@@ -117,7 +91,7 @@ TEST(OutcomeAllocationTest, MulticlassAndRankingCallsAllocateNothing) {
   k.RecordRanking("warm", items, 12);
   (void)k.RecordOutcome("warm", std::string_view("c"));
 
-  const long before = g_allocations.load();
+  const long before = mlmon_test::Allocations();
   for (const std::string& id : ids) {
     m.RecordPrediction(id, std::string_view("dog"));
     m.RecordPrediction(id, std::string_view("unknown class"));
@@ -129,7 +103,7 @@ TEST(OutcomeAllocationTest, MulticlassAndRankingCallsAllocateNothing) {
     (void)m.RecordLabeled(std::string_view("cat"), std::string_view("dog"));
     (void)k.RecordLabeledRanking(items, 12, "z");
   }
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
 }
 
 }  // namespace

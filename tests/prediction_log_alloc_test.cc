@@ -15,52 +15,7 @@
 #include "mlmon/prediction_log.h"
 #include "mlmon/registry.h"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-// GCC inlines the replacements below and then flags `free` on a pointer from
-// `operator new` (a false positive: both sides are replaced together).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return operator new(n, t);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const std::size_t align = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return operator new(n, a);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
+#include "counting_new.h"
 
 namespace mlmon {
 namespace {
@@ -87,7 +42,7 @@ TEST(PredictionLogAllocationTest, LogCallsAllocateNothing) {
                                "p-5", "p-6", "p-7", "p-8", "p-9"};
     const double nan = std::numeric_limits<double>::quiet_NaN();
 
-    const long before = g_allocations.load();
+    const long before = mlmon_test::Allocations();
     int accepted = 0;
     for (int i = 0; i < 1000; ++i) {  // fills the ring: queue_full too
       const std::string& id = ids[i % 10];
@@ -100,15 +55,15 @@ TEST(PredictionLogAllocationTest, LogCallsAllocateNothing) {
       log.LogPrediction(long_id, 0.5);  // id_too_long (if sampled)
       log.LogPrediction(id, nan);       // nan (if sampled)
     }
-    const long after = g_allocations.load();
+    const long after = mlmon_test::Allocations();
     EXPECT_EQ(after, before);
     EXPECT_GT(accepted, 0);
     EXPECT_LT(accepted, 6000);  // some ids are not sampled, the ring fills
   }
   // And the counting itself works (the test can fail).
-  const long before = g_allocations.load();
+  const long before = mlmon_test::Allocations();
   auto* p = new int(1);
-  EXPECT_GT(g_allocations.load(), before);
+  EXPECT_GT(mlmon_test::Allocations(), before);
   delete p;
   std::filesystem::remove_all(dir);
 }

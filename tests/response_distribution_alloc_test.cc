@@ -14,33 +14,7 @@
 
 #include "mlmon/response_distribution.h"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-// GCC 12 at -O2 inlines these into callers and then mistakes the malloc/free
-// pairing for a new/free mismatch.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return operator new(n, t);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "counting_new.h"
 
 namespace mlmon {
 namespace {
@@ -68,7 +42,7 @@ TEST(ResponseDistributionAllocationTest, RecordingCallsAllocateNothing) {
   // The first call on this thread leases the metric cells' slot (set-up).
   b.ObserveScore(0.5);
 
-  const long before = g_allocations.load();
+  const long before = mlmon_test::Allocations();
   for (int i = 0; i < 10000; ++i) {
     const double s = (i % 101) / 100.0;
     b.ObserveScore(s);
@@ -87,16 +61,16 @@ TEST(ResponseDistributionAllocationTest, RecordingCallsAllocateNothing) {
   // Dropped values take the counting path.
   for (double bad : {kNaN, kInf, -kInf, 1.5, -0.5}) b.ObserveScore(bad);
   for (double bad : {kNaN, kInf}) r.ObserveScore(bad);
-  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(mlmon_test::Allocations(), before);
 
   // Tick may allocate (off the hot path); afterwards recording still does not.
   b.Tick();
   r.Tick();
-  const long after_tick = g_allocations.load();
+  const long after_tick = mlmon_test::Allocations();
   b.ObserveScore(0.25);
   r.ObserveScore(-3.0);
   m.ObserveClass("class-3");
-  EXPECT_EQ(g_allocations.load(), after_tick);
+  EXPECT_EQ(mlmon_test::Allocations(), after_tick);
 }
 
 }  // namespace
