@@ -1,6 +1,7 @@
 #include "mlmon/monitor_spec.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -199,6 +200,106 @@ OutcomeSpec::Task ParseTask(const Parser& p, const YAML::Node& n) {
          fmt::format("'{}' is not one of binary, multiclass, regression, ranking", s));
 }
 
+// The `slo:` section. Values are checked here (with their line); checks that
+// need the rest of the spec (thresholds, task) are in ValidateSloSpec.
+void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
+  if (!node.IsMap()) p.Fail(node, "slo", "expected a mapping");
+  const auto ratio = [&p](const YAML::Node& v, const std::string& key) {
+    const double x = p.Number(v, key);
+    if (x < 0 || x > 1) p.Fail(v, key, fmt::format("{} is not in [0, 1]", x));
+    return x;
+  };
+  const auto positive = [&p](const YAML::Node& v, const std::string& key) {
+    const double x = p.Number(v, key);
+    if (x <= 0) p.Fail(v, key, fmt::format("{} is not positive", x));
+    return x;
+  };
+  const auto slo_key = [&p](const YAML::Node& k, const std::string& key) {
+    const std::string name = k.as<std::string>();
+    for (const auto& known : kSloKeys) {
+      if (name == known) return name;
+    }
+    p.Fail(k, key, fmt::format("'{}' is not an objective ({})", name,
+                               fmt::join(kSloKeys, ", ")));
+  };
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    const std::string k = kv.first.as<std::string>();
+    const std::string key = "slo." + k;
+    const YAML::Node& v = kv.second;
+    if (!seen.insert(k).second) p.Fail(kv.first, key, "given twice");
+    if (k == "latency_p99_seconds") {
+      slo->latency_p99_seconds = positive(v, key);
+    } else if (k == "error_ratio") {
+      slo->error_ratio = ratio(v, key);
+    } else if (k == "min_precision") {
+      if (!v.IsMap()) p.Fail(v, key, "expected {threshold: ..., value: ..., window: ...}");
+      SloSpec::Precision prec;
+      bool has_value = false;
+      for (const auto& pkv : v) {
+        const std::string pk = pkv.first.as<std::string>();
+        const std::string pkey = key + "." + pk;
+        if (pk == "threshold") {
+          prec.threshold = p.Number(pkv.second, pkey);
+        } else if (pk == "value") {
+          prec.value = ratio(pkv.second, pkey);
+          if (prec.value == 0) p.Fail(pkv.second, pkey, "0 can never be violated");
+          has_value = true;
+        } else if (pk == "window") {
+          prec.window = p.Duration(pkv.second, pkey);
+        } else {
+          p.Fail(pkv.first, pkey, "unknown key");
+        }
+      }
+      if (!has_value) p.Fail(v, key + ".value", "is required");
+      slo->min_precision = prec;
+    } else if (k == "max_empty_share") {
+      slo->max_empty_share = ratio(v, key);
+    } else if (k == "max_drift_psi") {
+      slo->max_drift_psi = positive(v, key);
+    } else if (k == "max_feature_problem_ratio") {
+      slo->max_feature_problem_ratio = ratio(v, key);
+    } else if (k == "max_heuristic_failure_ratio") {
+      slo->max_heuristic_failure_ratio = ratio(v, key);
+    } else if (k == "max_outcome_staleness") {
+      slo->max_outcome_staleness = p.Duration(v, key);
+    } else if (k == "for") {
+      if (v.IsScalar()) {
+        slo->for_duration = p.Duration(v, key);
+      } else if (v.IsMap()) {
+        for (const auto& fkv : v) {
+          const std::string fk = fkv.first.as<std::string>();
+          const std::string fkey = key + "." + fk;
+          if (fk == "default") {
+            slo->for_duration = p.Duration(fkv.second, fkey);
+          } else {
+            slo->for_overrides[slo_key(fkv.first, fkey)] =
+                p.Duration(fkv.second, fkey);
+          }
+        }
+      } else {
+        p.Fail(v, key, "expected a duration or {default: 5m, <objective>: 30m}");
+      }
+    } else if (k == "severity") {
+      if (!v.IsMap()) p.Fail(v, key, "expected {<objective>: page|ticket}");
+      for (const auto& skv : v) {
+        const std::string skey = key + "." + skv.first.as<std::string>();
+        const std::string name = slo_key(skv.first, skey);
+        const std::string level = p.Scalar(skv.second, skey);
+        if (level != "page" && level != "ticket") {
+          p.Fail(skv.second, skey, fmt::format("'{}' is not page or ticket", level));
+        }
+        slo->severity[name] = level;
+      }
+    } else if (k == "runbook_url") {
+      slo->runbook_url = p.Scalar(v, key);
+      if (slo->runbook_url.empty()) p.Fail(v, key, "must not be empty");
+    } else {
+      p.Fail(kv.first, key, "unknown key");
+    }
+  }
+}
+
 }  // namespace
 
 std::chrono::seconds ParseDuration(std::string_view text) {
@@ -291,6 +392,8 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
       ParseDistribution(p, v, &spec.distribution, &value_range_set);
     } else if (key == "features") {
       ParseFeatures(p, v, &spec.features);
+    } else if (key == "slo") {
+      ParseSlo(p, v, &spec.slo);
     } else if (key == "heuristics") {
       if (!v.IsMap()) p.Fail(v, key, "expected a mapping");
       for (const auto& hkv : v) {
@@ -335,6 +438,7 @@ void ValidateMonitorSpec(const MonitorSpec& spec) {
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("{}: {}", spec.source, e.what()));
   }
+  ValidateSloSpec(spec);  // names the source itself
 }
 
 }  // namespace mlmon

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mlmon/alerting.h"
 #include "mlmon/buckets.h"
 #include "mlmon/feature_monitor.h"
 #include "mlmon/outcome_tracker.h"
@@ -54,6 +55,18 @@ namespace mlmon {
 ///       windows: [5m, 1h]
 ///     heuristics:
 ///       value_buckets: [1, 2, 3, 5, 10]
+///     slo:                         # alerts of `mlmon rules` (see SloSpec)
+///       latency_p99_seconds: 0.25
+///       error_ratio: 0.01
+///       min_precision: {threshold: 0.5, value: 0.8, window: 1h}
+///       max_empty_share: 0.2
+///       max_drift_psi: 0.25
+///       max_feature_problem_ratio: 0.05
+///       max_heuristic_failure_ratio: 0.1
+///       max_outcome_staleness: 2h
+///       for: 5m                    # or {default: 5m, max_drift_psi: 30m}
+///       severity: {max_drift_psi: page}
+///       runbook_url: docs/runbook.md
 ///
 /// Thread safety: a plain value type (thread-compatible).
 struct MonitorSpec {
@@ -69,6 +82,8 @@ struct MonitorSpec {
   /// Reference profile file (resolved against the YAML file's directory);
   /// empty: no drift scores.
   std::string reference_path;
+  /// Service-level objectives: the alerts of `mlmon rules`.
+  SloSpec slo;
   /// Where the spec came from (a file name), for messages.
   std::string source = "<c++>";
 };
@@ -83,7 +98,8 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml,
 MonitorSpec LoadMonitorSpec(const std::string& path);
 
 /// Checks everything the library would check when building monitors from
-/// `spec` (it builds them on a scratch registry).
+/// `spec` (it builds them on a scratch registry), and `spec.slo`
+/// (`ValidateSloSpec`).
 /// \throw mlmon::ConfigError naming the bad value.
 void ValidateMonitorSpec(const MonitorSpec& spec);
 

@@ -20,6 +20,8 @@ Command AddDemoCommand(CLI::App& app);
 Command AddCheckConfigCommand(CLI::App& app);
 Command AddReplayCommand(CLI::App& app);
 Command AddProfileCommand(CLI::App& app);
+Command AddRulesCommand(CLI::App& app);
+Command AddDashboardCommand(CLI::App& app);
 
 }  // namespace mlmon_cli
 

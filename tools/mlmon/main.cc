@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   commands.push_back(mlmon_cli::AddReplayCommand(app));
   commands.push_back(mlmon_cli::AddProfileCommand(app));
   commands.push_back(mlmon_cli::AddCheckConfigCommand(app));
+  commands.push_back(mlmon_cli::AddRulesCommand(app));
+  commands.push_back(mlmon_cli::AddDashboardCommand(app));
   CLI11_PARSE(app, argc, argv);
   try {
     for (auto& c : commands) {
