@@ -8,8 +8,6 @@
 #include <mlmon/outcome_ingest.h>
 #include <mlmon/registry.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +20,7 @@
 
 #include "commands.h"
 #include "http_client.h"
+#include "output.h"
 
 namespace mlmon_cli {
 namespace {
@@ -54,21 +53,6 @@ struct Step {
   bool outcome;
   std::size_t index;
 };
-
-void WriteAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
-  }
-}
 
 // PUT the text to <url>/metrics/job/<job>/model/<model>.
 void Push(const std::string& url, const std::string& job,
@@ -224,10 +208,12 @@ int RunReplay(const ReplayOptions& o) {
                monitor.outcomes().pending());
 
   const std::string text = registry.TextExposition();
-  if (!o.out.empty()) WriteAtomically(o.out, text);
-  if (!o.push.empty()) Push(o.push, o.job, spec.model, text);
-  if (o.out.empty() && o.push.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
-  return 0;
+  if (!o.push.empty()) {
+    if (!o.out.empty()) WriteAtomically(o.out, text);
+    Push(o.push, o.job, spec.model, text);
+    return 0;
+  }
+  return WriteOutput(o.out, text);
 }
 
 }  // namespace
