@@ -2,10 +2,14 @@
 
 #include <simdjson.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <limits>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace mlmon_example {
@@ -40,7 +44,21 @@ mlmon::HttpServerOptions HttpOptions(int port) {
   return o;
 }
 
+constexpr const char* kFaultNames[] = {"none", "unit-change", "aggressive-filter",
+                                       "broken-dependency", "slow", "errors"};
+
 }  // namespace
+
+const char* FaultName(Fault f) noexcept {
+  return kFaultNames[static_cast<int>(f)];
+}
+
+Fault ParseFault(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(kFaultNames)); ++i) {
+    if (name == kFaultNames[i]) return static_cast<Fault>(i);
+  }
+  throw std::invalid_argument("unknown fault '" + std::string(name) + "'");
+}
 
 std::string DefaultModelPath() {
   if (const char* env = std::getenv("MLMON_EXAMPLE_MODEL")) return env;
@@ -63,6 +81,7 @@ ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
                options.clock),
       predict_(monitor_.endpoint("predict")),
       bad_request_(predict_.BindErrorReason("bad_request")),
+      model_error_(predict_.BindErrorReason("model_error")),
       http_(HttpOptions(options.port), registry) {
   risky_not_safe_ = &monitor_.heuristics().AddCheck("risky_transaction_not_safe");
   ingest_.AddTracker(monitor_.outcomes());
@@ -136,11 +155,31 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   }
   if (id.empty()) return bad("missing 'id'");
   if (!has_features) return bad("missing 'features'");
-  const double score = model_.Score(values.data());
+  const Fault fault = this->fault();
+  const std::uint64_t n = requests_.fetch_add(1, std::memory_order_relaxed);
+  if (fault == Fault::kSlow) {  // the demo's slow feature store
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  if (fault == Fault::kErrors && n % 4 == 0) {
+    guard.Fail(model_error_);
+    return mlmon::ProblemResponse(500, "Model backend failed",
+                                  "the scoring backend did not answer");
+  }
+  double score = model_.Score(values.data());
+  // The demo's broken dependency: classes in the other order.
+  if (fault == Fault::kBrokenDependency) score = 1.0 - score;
   monitor_.features().Observe(inputs);            // missing / range / drift
   monitor_.distribution().ObserveScore(score);    // score histogram, drift
   // Keep the prediction until its outcome arrives (POST /v1/outcomes).
   monitor_.outcomes().RecordPrediction(id, score);
+  // Post-filter (business rule): transactions below the minimum review
+  // amount get no score back. An empty response is counted: a filter that
+  // turns aggressive shows as a rising empty share.
+  const double min_review_usd = fault == Fault::kAggressiveFilter ? 100.0 : 1.0;
+  const int amount = model_.IndexOf("amount_usd");
+  const bool filtered =
+      amount >= 0 && values[static_cast<std::size_t>(amount)] < min_review_usd;
+  if (filtered) monitor_.distribution().ObserveEmpty();
   // A quality heuristic from the fraud team: a transaction from a brand-new
   // account far from home should never look perfectly safe.
   const int age = model_.IndexOf("account_age_days");
@@ -153,6 +192,10 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   response.content_type = "application/json";
   response.body = "{\"id\":";
   AppendJsonString(&response.body, id);
+  if (filtered) {
+    response.body.append(",\"score\":null,\"filtered\":\"below_min_review_amount\"}");
+    return response;
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, ",\"score\":%.17g}", score);
   response.body.append(buf);

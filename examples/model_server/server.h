@@ -12,12 +12,40 @@
 #include <mlmon/outcome_ingest.h>
 #include <mlmon/registry.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "model.h"
 
 namespace mlmon_example {
+
+/// A silent failure the demo reproduces (`mlmon demo --fault`). None of them
+/// raises a latency or error alert by itself except `kSlow` and `kErrors`.
+enum class Fault {
+  kNone,
+  /// Upstream sends the session length in milliseconds (client side: the
+  /// server sees the inputs change).
+  kUnitChange,
+  /// The post-filter's minimum review amount is read in cents as dollars
+  /// (100 instead of 1): most responses come back empty.
+  kAggressiveFilter,
+  /// An unpinned label-encoder upgrade flipped the class order: the model
+  /// returns P(legitimate) where P(fraud) was expected.
+  kBrokenDependency,
+  /// A feature-store lookup on the request path now takes 150 ms.
+  kSlow,
+  /// The model backend fails one request in four (HTTP 500).
+  kErrors,
+};
+
+/// "none", "unit-change", "aggressive-filter", "broken-dependency", "slow",
+/// "errors".
+const char* FaultName(Fault f) noexcept;
+/// \throw std::invalid_argument naming `name` if it is not a FaultName.
+Fault ParseFault(std::string_view name);
 
 struct ServerOptions {
   int port = 0;
@@ -40,6 +68,10 @@ class ModelServer {
   const LogisticModel& model() const noexcept { return model_; }
   mlmon::ModelMonitor& monitor() noexcept { return monitor_; }
 
+  /// Switches the reproduced failure (the demo turns it on mid-run).
+  void SetFault(Fault f) noexcept { fault_.store(f, std::memory_order_relaxed); }
+  Fault fault() const noexcept { return fault_.load(std::memory_order_relaxed); }
+
   /// Scores one request body (the route handler, usable without HTTP).
   mlmon::HttpResponse Predict(const mlmon::HttpRequest& request);
 
@@ -48,6 +80,9 @@ class ModelServer {
   mlmon::ModelMonitor monitor_;
   mlmon::Endpoint& predict_;
   mlmon::ErrorReason bad_request_;
+  mlmon::ErrorReason model_error_;
+  std::atomic<Fault> fault_{Fault::kNone};
+  std::atomic<std::uint64_t> requests_{0};
   mlmon::HeuristicCheck* risky_not_safe_ = nullptr;
   mlmon::OutcomeIngest ingest_;
   mlmon::HttpServer http_;

@@ -34,7 +34,9 @@ struct DemoOptions {
   double outcome_delay = 2;     // seconds from prediction to outcome
   double outcome_share = 0.9;   // share of predictions whose outcome comes
   std::string model_path;
-  std::string fault = "none";   // none | unit-change
+  std::string config_path;      // monitor.yaml (default: the example's)
+  std::string fault = "none";   // see mlmon_example::Fault
+  double fault_after = 0;       // seconds into the run
   std::string emit_training;    // write training lines here and exit
   long emit_count = 20000;
 };
@@ -130,7 +132,7 @@ void SendDueOutcomes(int port, std::deque<Pending>* pending, bool all) {
 }
 
 void Client(int index, const DemoOptions& o, int port,
-            std::atomic<bool>& stop) {
+            const std::atomic<bool>& unit_change, std::atomic<bool>& stop) {
   mlmon_example::TrafficGenerator gen(1000 + static_cast<std::uint64_t>(index));
   std::mt19937_64 rng(77 + static_cast<std::uint64_t>(index));
   std::bernoulli_distribution bad(o.bad_request_share);
@@ -147,7 +149,7 @@ void Client(int index, const DemoOptions& o, int port,
     mlmon_example::Transaction t = gen.Next();
     // The silent failure of the talk: an upstream service starts sending
     // the session length in milliseconds.
-    if (o.fault == "unit-change") t.session_seconds *= 1000.0;
+    if (unit_change.load(std::memory_order_relaxed)) t.session_seconds *= 1000.0;
     std::string body = mlmon_example::TrafficGenerator::PredictBody(id, t);
     if (bad(rng)) body = "{\"id\":\"" + id + "\",\"features\":\"oops\"}";
     auto r = mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/predict",
@@ -202,6 +204,8 @@ int RunDemo(const DemoOptions& o) {
   mlmon_example::ServerOptions server_options;
   server_options.port = o.port;
   server_options.model_path = o.model_path;
+  server_options.monitor_path = o.config_path;
+  const mlmon_example::Fault fault = mlmon_example::ParseFault(o.fault);
   mlmon_example::ModelServer server(registry, server_options);
   server.Start();
   const int port = server.port();
@@ -220,9 +224,23 @@ int RunDemo(const DemoOptions& o) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::atomic<bool> stop{false};
+  std::atomic<bool> unit_change{false};
+  bool fault_on = false;
+  auto start_fault = [&](double elapsed) {
+    fault_on = true;
+    if (fault == mlmon_example::Fault::kUnitChange) {
+      unit_change.store(true);
+    } else {
+      server.SetFault(fault);
+    }
+    std::printf("  t=%5.1fs  fault on: %s\n", elapsed, o.fault.c_str());
+    std::fflush(stdout);
+  };
+  if (fault != mlmon_example::Fault::kNone && o.fault_after <= 0) start_fault(0);
   std::vector<std::thread> clients;
   for (int i = 0; i < o.clients; ++i) {
-    clients.emplace_back(Client, i, std::cref(o), port, std::ref(stop));
+    clients.emplace_back(Client, i, std::cref(o), port, std::cref(unit_change),
+                         std::ref(stop));
   }
   const auto start = std::chrono::steady_clock::now();
   Totals before = ReadTotals(registry);
@@ -232,6 +250,10 @@ int RunDemo(const DemoOptions& o) {
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const bool done = o.duration > 0 && elapsed >= o.duration;
+    if (!fault_on && fault != mlmon_example::Fault::kNone &&
+        elapsed >= o.fault_after) {
+      start_fault(elapsed);
+    }
     if (now - last >= std::chrono::seconds(1) || done) {
       Totals t = ReadTotals(registry);
       const double dt = std::chrono::duration<double>(now - last).count();
@@ -302,11 +324,22 @@ Command AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   sub->add_option("--model", opts->model_path, "Model file (fraud_model.txt)");
+  sub->add_option("--config", opts->config_path,
+                  "monitor.yaml of the model (default: the example's)")
+      ->check(CLI::ExistingFile);
   sub->add_option("--fault", opts->fault,
-                  "Failure to reproduce: none, unit-change (session length "
-                  "sent in milliseconds)")
+                  "Failure to reproduce: none; unit-change (session length "
+                  "sent in milliseconds); aggressive-filter (post-filter "
+                  "empties most responses); broken-dependency (scores "
+                  "inverted, precision collapses once outcomes arrive); slow "
+                  "(+150 ms per request); errors (1 request in 4 fails)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "unit-change"}));
+      ->check(CLI::IsMember({"none", "unit-change", "aggressive-filter",
+                             "broken-dependency", "slow", "errors"}));
+  sub->add_option("--fault-after", opts->fault_after,
+                  "Seconds into the run when the fault starts")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--emit-training", opts->emit_training,
                   "Write training lines (for mlmon profile) to this file and exit");
   sub->add_option("--emit-count", opts->emit_count, "Lines for --emit-training")
