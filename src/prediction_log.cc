@@ -167,32 +167,23 @@ enum class PredictionLog::Kind : std::uint8_t {
   kOutcomeLabel,
 };
 
-// One queued record, inline and fixed-size (kSlotBytes).
-//
-// Memory protocol (Vyukov's bounded queue, with a single consumer). For the
-// record numbered `pos` (claimed from enqueue_pos_), slot `pos % capacity`:
-//   seq == pos             free: the producer of `pos` may claim it;
-//   seq == pos + 1         published: the consumer may read record `pos`;
-//   seq == pos + capacity  consumed: free for record `pos + capacity`.
-// A producer acquire-loads `seq == pos` (synchronising with the consumer's
-// release store, so the consumer's reads of the previous record are done),
-// claims `pos` by CAS on enqueue_pos_, writes the payload with plain stores,
-// then release-stores `pos + 1`. The consumer acquire-loads `pos + 1` (so it
-// sees the payload), reads it, then release-stores `pos + capacity`. If
-// `seq < pos` the slot still holds the record of the previous lap: the ring
-// is full and the producer drops instead of waiting.
+// One queued record, inline and fixed-size, written in place into its ring
+// slot by the producer (detail::MpscRing::TryPushWith, Vyukov's bounded
+// queue: a full ring drops instead of waiting) and formatted in place by the
+// writer (TryPopWith). The ring slot is the 8-byte sequence number followed
+// by the record, cache-line aligned: kSlotBytes in all.
 //
 // Layout: a score record whose id has at most 35 bytes lies entirely in the
-// first cache line of its slot.
-struct alignas(64) PredictionLog::Slot {
-  std::atomic<std::uint64_t> seq;
+// first cache line of its slot (id at offset 21 of the record, 29 of the
+// slot).
+struct PredictionLog::Record {
   double ts;
   double number;           // score, value or numeric outcome
   std::uint16_t text_len;  // label bytes, or all items' bytes
   std::uint8_t kind;
   std::uint8_t id_len;
   std::uint8_t num_items;
-  char id[kMaxIdBytes];  // at offset 29: a short id shares the first line
+  char id[kMaxIdBytes];
   std::uint16_t item_len[kMaxItems];
   char text[kMaxItemsBytes];  // the label, or the items back to back
 };
@@ -202,7 +193,6 @@ struct PredictionLog::Writer {
   // Held by whoever consumes the ring (the writer thread, or Flush()/Stop()
   // when there is none): guards everything up to `closed`.
   std::mutex io_mu;
-  std::uint64_t consume_pos = 0;  // next record to read
   Stream streams[2];              // [0] predictions, [1] outcomes
   std::string line;               // scratch
   std::string prediction_fields;  // `,"model":"..","version":".."`
@@ -229,8 +219,11 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
       options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock
                                        : &SteadyClock::Instance()) {
-  static_assert(sizeof(Slot) == kSlotBytes, "update kSlotBytes");
-  static_assert(offsetof(Slot, id) == 29, "update the layout comment");
+  // A ring slot is the 8-byte sequence number and the record, rounded up to
+  // a cache line.
+  static_assert((8 + sizeof(Record) + 63) / 64 * 64 == kSlotBytes,
+                "update kSlotBytes");
+  static_assert(offsetof(Record, id) == 21, "update the layout comment");
   static_assert(kMaxItemsBytes <= UINT16_MAX && kMaxIdBytes <= UINT8_MAX &&
                     kMaxItems <= UINT8_MAX,
                 "slot field widths");
@@ -324,11 +317,7 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
   AppendJsonString(&w->outcome_fields, model_);
 
   drops_ = registry.DropsFor(model_, version_);
-  capacity_ = o.queue_capacity;
-  slots_.reset(new Slot[capacity_]);
-  for (std::size_t i = 0; i < capacity_; ++i) {
-    slots_[i].seq.store(i, std::memory_order_relaxed);
-  }
+  ring_ = std::make_unique<detail::MpscRing<Record>>(o.queue_capacity);
   writer_ = std::move(w);
   if (o.start_writer) {
     writer_->running = true;
@@ -389,48 +378,30 @@ bool PredictionLog::Push(Kind kind, std::string_view id, double number,
     }
   }
 
-  // Claim record number `pos` (see Slot).
-  std::uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
-  Slot* slot;
-  for (;;) {
-    slot = &slots_[pos % capacity_];
-    const std::uint64_t seq = slot->seq.load(std::memory_order_acquire);
-    const auto diff =
-        static_cast<std::int64_t>(seq) - static_cast<std::int64_t>(pos);
-    if (diff == 0) {
-      if (enqueue_pos_.compare_exchange_weak(pos, pos + 1,
-                                             std::memory_order_relaxed)) {
-        break;
+  const bool pushed = ring_->TryPushWith([&](Record& r) noexcept {
+    r.ts = unix_ts;
+    r.number = number;
+    r.kind = static_cast<std::uint8_t>(kind);
+    r.id_len = static_cast<std::uint8_t>(id.size());
+    std::memcpy(r.id, id.data(), id.size());
+    if (kind == Kind::kItems) {
+      std::size_t off = 0;
+      for (std::size_t k = 0; k < n; ++k) {
+        r.item_len[k] = static_cast<std::uint16_t>(items[k].size());
+        if (!items[k].empty()) {
+          std::memcpy(r.text + off, items[k].data(), items[k].size());
+        }
+        off += items[k].size();
       }
-    } else if (diff < 0) {
-      return Drop(DropReason::kQueueFull);  // the writer is a lap behind
+      r.num_items = static_cast<std::uint8_t>(n);
+      r.text_len = static_cast<std::uint16_t>(off);
     } else {
-      pos = enqueue_pos_.load(std::memory_order_relaxed);  // lost a race
+      if (!text.empty()) std::memcpy(r.text, text.data(), text.size());
+      r.text_len = static_cast<std::uint16_t>(text.size());
+      r.num_items = 0;
     }
-  }
-  slot->ts = unix_ts;
-  slot->number = number;
-  slot->kind = static_cast<std::uint8_t>(kind);
-  slot->id_len = static_cast<std::uint8_t>(id.size());
-  std::memcpy(slot->id, id.data(), id.size());
-  if (kind == Kind::kItems) {
-    std::size_t off = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-      slot->item_len[k] = static_cast<std::uint16_t>(items[k].size());
-      if (!items[k].empty()) {
-        std::memcpy(slot->text + off, items[k].data(), items[k].size());
-      }
-      off += items[k].size();
-    }
-    slot->num_items = static_cast<std::uint8_t>(n);
-    slot->text_len = static_cast<std::uint16_t>(off);
-  } else {
-    if (!text.empty()) std::memcpy(slot->text, text.data(), text.size());
-    slot->text_len = static_cast<std::uint16_t>(text.size());
-    slot->num_items = 0;
-  }
-  slot->seq.store(pos + 1, std::memory_order_release);  // publish
-  return true;
+  });
+  return pushed || Drop(DropReason::kQueueFull);  // the writer is a lap behind
 }
 
 bool PredictionLog::LogPrediction(std::string_view id, double score,
@@ -463,56 +434,54 @@ bool PredictionLog::LogOutcomeLabel(std::string_view id, std::string_view label,
 // REQUIRES: writer_->io_mu held.
 bool PredictionLog::TryConsumeOne() {
   Writer& w = *writer_;
-  Slot& s = slots_[w.consume_pos % capacity_];
-  if (s.seq.load(std::memory_order_acquire) != w.consume_pos + 1) {
-    return false;  // empty, or the producer has not published yet
-  }
-  const auto kind = static_cast<Kind>(s.kind);
-  const bool outcome = kind >= Kind::kOutcome;
   std::string& l = w.line;
-  l.clear();
-  l.append("{\"ts\":");
-  AppendJsonNumber(&l, s.ts);
-  l.append(",\"id\":");
-  AppendJsonString(&l, std::string_view(s.id, s.id_len));
-  l.append(outcome ? w.outcome_fields : w.prediction_fields);
-  const std::string_view text(s.text, s.text_len);
-  switch (kind) {
-    case Kind::kScore:
-      l.append(",\"score\":");
-      AppendJsonNumber(&l, s.number);
-      break;
-    case Kind::kValue:
-      l.append(",\"value\":");
-      AppendJsonNumber(&l, s.number);
-      break;
-    case Kind::kOutcome:
-      l.append(",\"outcome\":");
-      AppendJsonNumber(&l, s.number);
-      break;
-    case Kind::kLabel:
-      l.append(",\"label\":");
-      AppendJsonString(&l, text);
-      break;
-    case Kind::kOutcomeLabel:
-      l.append(",\"outcome\":");
-      AppendJsonString(&l, text);
-      break;
-    case Kind::kItems: {
-      l.append(",\"items\":[");
-      std::size_t off = 0;
-      for (std::size_t k = 0; k < s.num_items; ++k) {
-        if (k > 0) l.push_back(',');
-        AppendJsonString(&l, text.substr(off, s.item_len[k]));
-        off += s.item_len[k];
+  bool outcome = false;
+  const bool popped = ring_->TryPopWith([&](const Record& s) {
+    const auto kind = static_cast<Kind>(s.kind);
+    outcome = kind >= Kind::kOutcome;
+    l.clear();
+    l.append("{\"ts\":");
+    AppendJsonNumber(&l, s.ts);
+    l.append(",\"id\":");
+    AppendJsonString(&l, std::string_view(s.id, s.id_len));
+    l.append(outcome ? w.outcome_fields : w.prediction_fields);
+    const std::string_view text(s.text, s.text_len);
+    switch (kind) {
+      case Kind::kScore:
+        l.append(",\"score\":");
+        AppendJsonNumber(&l, s.number);
+        break;
+      case Kind::kValue:
+        l.append(",\"value\":");
+        AppendJsonNumber(&l, s.number);
+        break;
+      case Kind::kOutcome:
+        l.append(",\"outcome\":");
+        AppendJsonNumber(&l, s.number);
+        break;
+      case Kind::kLabel:
+        l.append(",\"label\":");
+        AppendJsonString(&l, text);
+        break;
+      case Kind::kOutcomeLabel:
+        l.append(",\"outcome\":");
+        AppendJsonString(&l, text);
+        break;
+      case Kind::kItems: {
+        l.append(",\"items\":[");
+        std::size_t off = 0;
+        for (std::size_t k = 0; k < s.num_items; ++k) {
+          if (k > 0) l.push_back(',');
+          AppendJsonString(&l, text.substr(off, s.item_len[k]));
+          off += s.item_len[k];
+        }
+        l.push_back(']');
+        break;
       }
-      l.push_back(']');
-      break;
     }
-  }
-  l.append("}\n");
-  s.seq.store(w.consume_pos + capacity_, std::memory_order_release);  // free
-  ++w.consume_pos;
+    l.append("}\n");
+  });
+  if (!popped) return false;  // empty, or the producer has not published yet
   if (!w.closed) w.streams[outcome ? 1 : 0].Append(l);
   return true;
 }
@@ -521,7 +490,7 @@ bool PredictionLog::TryConsumeOne() {
 // for producers that claimed a slot and have not published it yet.
 // REQUIRES: writer_->io_mu held.
 void PredictionLog::DrainThrough(std::uint64_t target) {
-  while (writer_->consume_pos < target) {
+  while (ring_->popped() < target) {
     if (!TryConsumeOne()) std::this_thread::yield();
   }
 }
@@ -547,7 +516,7 @@ void PredictionLog::WriterLoop() {
     {
       std::lock_guard<std::mutex> lock(w.io_mu);
       while (n < kBatch && TryConsumeOne()) ++n;
-      consumed = w.consume_pos;
+      consumed = ring_->popped();
       now = SteadyTime::now();
       if (now >= next_flush || (flush_pending && consumed >= target)) {
         for (Stream& st : w.streams) st.WriteOut();
@@ -577,9 +546,9 @@ void PredictionLog::WriterLoop() {
   std::uint64_t consumed;
   {
     std::lock_guard<std::mutex> lock(w.io_mu);
-    DrainThrough(enqueue_pos_.load(std::memory_order_acquire));
+    DrainThrough(ring_->claimed());
     for (Stream& st : w.streams) st.WriteOut();
-    consumed = w.consume_pos;
+    consumed = ring_->popped();
   }
   std::lock_guard<std::mutex> lock(w.state_mu);
   w.flushed_through = std::max(w.flushed_through, consumed);
@@ -590,8 +559,8 @@ void PredictionLog::WriterLoop() {
 void PredictionLog::Flush() {
   Writer& w = *writer_;
   // Every record whose Log* call returned before this point has a number
-  // below `target` (coherence of enqueue_pos_).
-  const std::uint64_t target = enqueue_pos_.load(std::memory_order_acquire);
+  // below `target` (coherence of the ring's claim counter).
+  const std::uint64_t target = ring_->claimed();
   {
     std::unique_lock<std::mutex> lock(w.state_mu);
     if (w.running) {
@@ -622,7 +591,7 @@ void PredictionLog::Stop() {
   if (w.thread.joinable()) w.thread.join();
   std::lock_guard<std::mutex> lock(w.io_mu);
   if (w.closed) return;
-  DrainThrough(enqueue_pos_.load(std::memory_order_acquire));
+  DrainThrough(ring_->claimed());
   for (Stream& st : w.streams) {
     st.WriteOut();
     st.Close();

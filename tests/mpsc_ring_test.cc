@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -91,6 +93,48 @@ TEST(MpscRingTest, PopLeavesTheSlotOwningNothing) {
   EXPECT_EQ(out, std::vector<int>(10, 2));
   ASSERT_TRUE(ring.TryPop(&out));
   EXPECT_EQ(out, std::vector<int>(10, 3));
+}
+
+struct Big {
+  int len = 0;
+  char bytes[256];
+};
+
+TEST(MpscRingTest, PushWithFillsInPlaceAndPopWithReadsInPlace) {
+  MpscRing<Big> ring(2);
+  auto fill = [](const char* text) {
+    return [text](Big& b) noexcept {
+      b.len = static_cast<int>(std::strlen(text));
+      std::memcpy(b.bytes, text, static_cast<std::size_t>(b.len));
+    };
+  };
+  EXPECT_TRUE(ring.TryPushWith(fill("first")));
+  EXPECT_TRUE(ring.TryPushWith(fill("second")));
+  bool called = false;
+  EXPECT_FALSE(ring.TryPushWith([&](Big&) noexcept { called = true; }));
+  EXPECT_FALSE(called) << "a full ring must not call the fill function";
+  std::vector<std::string> seen;
+  auto read = [&](Big& b) { seen.emplace_back(b.bytes, static_cast<std::size_t>(b.len)); };
+  EXPECT_TRUE(ring.TryPopWith(read));
+  EXPECT_TRUE(ring.TryPushWith(fill("third")));  // the freed slot
+  EXPECT_TRUE(ring.TryPopWith(read));
+  EXPECT_TRUE(ring.TryPopWith(read));
+  EXPECT_FALSE(ring.TryPopWith(read));
+  EXPECT_EQ(seen, (std::vector<std::string>{"first", "second", "third"}));
+  EXPECT_EQ(ring.claimed(), 3u);
+  EXPECT_EQ(ring.popped(), 3u);
+}
+
+TEST(MpscRingTest, ThrowingConsumerLeavesTheValueInTheRing) {
+  MpscRing<int> ring(4);
+  int v = 7;
+  ASSERT_TRUE(ring.TryPush(std::move(v)));
+  EXPECT_THROW(ring.TryPopWith([](int&) { throw std::runtime_error("disk full"); }),
+               std::runtime_error);
+  EXPECT_EQ(ring.popped(), 0u);
+  int out = 0;
+  EXPECT_TRUE(ring.TryPop(&out));
+  EXPECT_EQ(out, 7);
 }
 
 TEST(MpscRingTest, RejectsCapacityBelowTwo) {

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "mlmon/clock.h"
+#include "mlmon/detail/mpsc_ring.h"
 #include "mlmon/registry.h"
 
 namespace mlmon {
@@ -185,7 +186,7 @@ class PredictionLog {
   const std::string& version() const noexcept { return version_; }
 
  private:
-  struct Slot;
+  struct Record;
   struct Writer;
   enum class Kind : std::uint8_t;
 
@@ -205,13 +206,8 @@ class PredictionLog {
   detail::DropSink* drops_;
   bool sample_all_;
   std::uint64_t sample_threshold_;
-  std::size_t capacity_;
-  // slots_[pos % capacity_] holds record number `pos`; see Slot::seq.
-  std::unique_ptr<Slot[]> slots_;
-  // Next record number to claim. Producers claim with a relaxed CAS (it only
-  // arbitrates ownership; the payload is ordered by Slot::seq). Flush() reads
-  // it as the number of records claimed before the call.
-  alignas(64) std::atomic<std::uint64_t> enqueue_pos_{0};
+  // The queue of records (Vyukov's bounded MPSC ring, filled in place).
+  std::unique_ptr<detail::MpscRing<Record>> ring_;
   // False once Stop() began; read relaxed by producers (a late record is
   // dropped as queue_full).
   alignas(64) std::atomic<bool> accepting_{true};

@@ -33,8 +33,9 @@ namespace detail {
 /// back the consumer (not other producers) until it resumes; meanwhile the
 /// ring may fill and refuse pushes.
 ///
-/// Thread safety: `TryPush()` and `claimed()` are thread-safe; `TryPop()`
-/// and `popped()` must be called by one thread at a time (the consumer).
+/// Thread safety: `TryPush()`, `TryPushWith()` and `claimed()` are
+/// thread-safe; `TryPop()`, `TryPopWith()` and `popped()` must be called by
+/// one thread at a time (the consumer).
 /// Destruction must not race with any call.
 /// Hot path: `TryPush()` is noexcept, lock-free (one CAS, retried only when
 /// another producer wins the same slot), allocation-free, and never blocks.
@@ -70,6 +71,18 @@ class MpscRing {
   /// Moves `value` into the ring and returns true, or returns false, leaving
   /// `value` untouched, if the ring is full.
   bool TryPush(T&& value) noexcept {
+    return TryPushWith([&value](T& slot) noexcept { slot = std::move(value); });
+  }
+
+  /// Claims a free slot and calls `fill(T&)` on its value in place, then
+  /// publishes it; returns false without calling `fill` if the ring is full.
+  /// For large trivially copyable records: the producer writes only the
+  /// bytes it needs, with no copy through a temporary.
+  /// REQUIRES: `fill` does not throw.
+  template <typename Fill>
+  bool TryPushWith(Fill&& fill) noexcept {
+    static_assert(noexcept(fill(std::declval<T&>())),
+                  "MpscRing::TryPushWith: the fill function must be noexcept");
     std::uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     Slot* slot;
     for (;;) {
@@ -90,7 +103,7 @@ class MpscRing {
         pos = enqueue_pos_.load(std::memory_order_relaxed);
       }
     }
-    slot->value = std::move(value);
+    fill(slot->value);
     slot->seq.store(pos + 1, std::memory_order_release);  // publish
     return true;
   }
@@ -100,17 +113,28 @@ class MpscRing {
   /// published yet (`claimed() > popped()` tells the two apart).
   /// REQUIRES: called by the consumer only; `out` is not null.
   bool TryPop(T* out) noexcept {
+    return TryPopWith([out](T& value) noexcept {
+      // Move-construct out of the slot so the slot is left owning nothing,
+      // then hand the value over; `*out`'s previous value dies here, on the
+      // consumer thread.
+      T taken(std::move(value));
+      *out = std::move(taken);
+    });
+  }
+
+  /// Calls `consume(T&)` on the oldest published value in place, then frees
+  /// its slot and returns true; returns false (without calling `consume`)
+  /// if the ring is empty or its oldest claimed value is not published yet.
+  /// If `consume` throws, the value stays in the ring (the next call sees it
+  /// again) and the exception propagates.
+  /// REQUIRES: called by the consumer only.
+  template <typename Consume>
+  bool TryPopWith(Consume&& consume) {
     Slot& slot = slots_[dequeue_pos_ % capacity_];
     if (slot.seq.load(std::memory_order_acquire) != dequeue_pos_ + 1) {
       return false;
     }
-    {
-      // Move-construct out of the slot so the slot is left owning nothing,
-      // then hand the value over; `*out`'s previous value dies here, on the
-      // consumer thread.
-      T taken(std::move(slot.value));
-      *out = std::move(taken);
-    }
+    consume(slot.value);
     slot.seq.store(dequeue_pos_ + capacity_, std::memory_order_release);
     ++dequeue_pos_;
     return true;
