@@ -57,8 +57,12 @@ std::string ReadNonEmptyString(od::value v, const char* key, std::string* out) {
 }
 
 // Parses one outcome object. Returns "" or the reason it is refused.
-std::string ParseOutcomeObject(od::object obj, OutcomeEvent* e) {
-  bool has_outcome = false;
+// Walks one object's fields: reads the fields every event has ("id",
+// "model", "ts") into `e` and hands any other key to `other(key, value)`,
+// which returns an error message or "". Returns the first error, "missing
+// 'id'", or "" when the object is good so far.
+template <typename Event, typename Other>
+std::string ParseEventObject(od::object obj, Event* e, Other&& other) {
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
@@ -73,83 +77,81 @@ std::string ParseOutcomeObject(od::object obj, OutcomeEvent* e) {
       err = ReadNonEmptyString(v, "model", &e->model);
     } else if (key == "ts") {
       err = ReadTs(v, &e->ts);
-    } else if (key == "outcome") {
-      has_outcome = true;
-      od::json_type t;
-      if (v.type().get(t) != simdjson::SUCCESS) return "malformed 'outcome'";
-      if (t == od::json_type::number) {
-        double d = 0;
-        if (v.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d)) {
-          err = "'outcome' must be a finite number";
-        }
-        e->outcome = d;
-      } else if (t == od::json_type::boolean) {
-        bool b = false;
-        if (v.get_bool().get(b) != simdjson::SUCCESS) err = "malformed 'outcome'";
-        e->outcome = b ? 1.0 : 0.0;
-      } else if (t == od::json_type::string) {
-        e->is_label = true;
-        err = ReadNonEmptyString(v, "outcome", &e->label);
-      } else {
-        err = "'outcome' must be a number, a bool or a string";
-      }
+    } else {
+      err = other(key, v);
     }
-    // Other keys (e.g. "score" of a self-contained outcome) are ignored.
     if (!err.empty()) return err;
   }
   if (e->id.empty()) return "missing 'id'";
+  return {};
+}
+
+std::string ParseOutcomeObject(od::object obj, OutcomeEvent* e) {
+  bool has_outcome = false;
+  std::string err = ParseEventObject(
+      obj, e, [&](std::string_view key, od::value& v) -> std::string {
+        // Other keys (e.g. "score" of a self-contained outcome) are ignored.
+        if (key != "outcome") return {};
+        has_outcome = true;
+        od::json_type t;
+        if (v.type().get(t) != simdjson::SUCCESS) return "malformed 'outcome'";
+        if (t == od::json_type::number) {
+          double d = 0;
+          const bool ok = v.get_double().get(d) == simdjson::SUCCESS && std::isfinite(d);
+          e->outcome = d;
+          return ok ? "" : "'outcome' must be a finite number";
+        }
+        if (t == od::json_type::boolean) {
+          bool b = false;
+          const bool ok = v.get_bool().get(b) == simdjson::SUCCESS;
+          e->outcome = b ? 1.0 : 0.0;
+          return ok ? "" : "malformed 'outcome'";
+        }
+        if (t == od::json_type::string) {
+          e->is_label = true;
+          return ReadNonEmptyString(v, "outcome", &e->label);
+        }
+        return "'outcome' must be a number, a bool or a string";
+      });
+  if (!err.empty()) return err;
   if (!has_outcome) return "missing 'outcome'";
   return {};
 }
 
 std::string ParsePredictionObject(od::object obj, PredictionEvent* e) {
   int kinds = 0;
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return "malformed key";
-    }
-    od::value v;
-    if (field.value().get(v) != simdjson::SUCCESS) return "malformed value";
-    std::string err;
-    if (key == "id") {
-      err = ReadNonEmptyString(v, "id", &e->id);
-    } else if (key == "model") {
-      err = ReadNonEmptyString(v, "model", &e->model);
-    } else if (key == "ts") {
-      err = ReadTs(v, &e->ts);
-    } else if (key == "score" || key == "value") {
-      ++kinds;
-      e->kind = key == "score" ? PredictionEvent::Kind::kScore
-                               : PredictionEvent::Kind::kValue;
-      if (v.get_double().get(e->number) != simdjson::SUCCESS ||
-          !std::isfinite(e->number)) {
-        err = fmt::format("'{}' must be a finite number", key);
-      }
-    } else if (key == "label") {
-      ++kinds;
-      e->kind = PredictionEvent::Kind::kLabel;
-      err = ReadNonEmptyString(v, "label", &e->label);
-    } else if (key == "items") {
-      ++kinds;
-      e->kind = PredictionEvent::Kind::kItems;
-      od::array arr;
-      if (v.get_array().get(arr) != simdjson::SUCCESS) {
-        err = "'items' must be an array of strings";
-      } else {
-        for (auto item : arr) {
-          std::string_view s;
-          if (item.get_string().get(s) != simdjson::SUCCESS) {
-            err = "'items' must be an array of strings";
-            break;
+  std::string err = ParseEventObject(
+      obj, e, [&](std::string_view key, od::value& v) -> std::string {
+        if (key == "score" || key == "value") {
+          ++kinds;
+          e->kind = key == "score" ? PredictionEvent::Kind::kScore
+                                   : PredictionEvent::Kind::kValue;
+          if (v.get_double().get(e->number) != simdjson::SUCCESS ||
+              !std::isfinite(e->number)) {
+            return fmt::format("'{}' must be a finite number", key);
           }
-          e->items.emplace_back(s);
+        } else if (key == "label") {
+          ++kinds;
+          e->kind = PredictionEvent::Kind::kLabel;
+          return ReadNonEmptyString(v, "label", &e->label);
+        } else if (key == "items") {
+          ++kinds;
+          e->kind = PredictionEvent::Kind::kItems;
+          od::array arr;
+          if (v.get_array().get(arr) != simdjson::SUCCESS) {
+            return "'items' must be an array of strings";
+          }
+          for (auto item : arr) {
+            std::string_view s;
+            if (item.get_string().get(s) != simdjson::SUCCESS) {
+              return "'items' must be an array of strings";
+            }
+            e->items.emplace_back(s);
+          }
         }
-      }
-    }
-    if (!err.empty()) return err;
-  }
-  if (e->id.empty()) return "missing 'id'";
+        return {};
+      });
+  if (!err.empty()) return err;
   if (kinds == 0) return "missing one of 'score', 'value', 'label', 'items'";
   if (kinds > 1) return "more than one of 'score', 'value', 'label', 'items'";
   return {};
