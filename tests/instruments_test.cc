@@ -162,9 +162,10 @@ TEST(BucketsTest, LinearAndExponential) {
   EXPECT_THROW(ExponentialBuckets(1, 1, 3), ConfigError);
 }
 
-TEST(BucketsTest, DefaultLatencyBucketsSpanHalfMillisecondToTenSeconds) {
+TEST(BucketsTest, DefaultLatencyBucketsSpanTenthOfMillisecondToTenSeconds) {
   const auto& b = DefaultLatencyBuckets();
-  EXPECT_EQ(b.front(), 0.0005);
+  EXPECT_EQ(b.size(), 16u);
+  EXPECT_EQ(b.front(), 0.0001);
   EXPECT_EQ(b.back(), 10.0);
   EXPECT_NO_THROW(ValidateBucketBounds(b));
 }
