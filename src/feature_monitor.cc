@@ -241,6 +241,10 @@ void ValidateSpec(const FeatureSpec& s, const std::string& model,
     Bad(model, fmt::format("slices_per_window = {} is not in [1, 3600]",
                            s.slices_per_window));
   }
+  if (s.drift_min_samples < 1) {
+    Bad(model, fmt::format("drift_min_samples = {} is not >= 1",
+                           s.drift_min_samples));
+  }
   if (s.windows.size() > kMaxWindows) {
     Bad(model, fmt::format("windows has {} values, more than {}",
                            s.windows.size(), kMaxWindows));
@@ -632,6 +636,7 @@ void FeatureMonitor::Tick() {
   if (im.targets.empty()) return;
   for (const auto& t : im.targets) im.ReadInto(t, im.read.data() + t.offset);
   im.windows->Tick(im.clock->NowNanos(), im.read);
+  const double min_samples = static_cast<double>(im.spec.drift_min_samples);
   for (std::size_t w = 0; w < im.windows->num_windows(); ++w) {
     im.windows->WindowCounts(w, &im.counts);
     for (const auto& t : im.targets) {
@@ -639,7 +644,9 @@ void FeatureMonitor::Tick() {
       const std::size_t bins = t.reference.size();
       double total = 0;
       for (std::size_t b = 0; b < bins; ++b) total += current[b];
-      if (!(total > 0)) continue;  // empty window: gauges keep their value
+      // Too few observations (or none): PSI & co. would be noise, so the
+      // gauges keep their value.
+      if (!(total >= min_samples)) continue;
       const DriftScores scores = ComputeDrift(current, t.reference.data(), bins);
       for (std::size_t k = 0; k < kNumDriftMethods; ++k) {
         Gauge* g = t.gauges[w][k];

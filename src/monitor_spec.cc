@@ -54,6 +54,15 @@ class Parser {
     return static_cast<std::size_t>(v);
   }
 
+  // A count that must be >= 1.
+  std::size_t PositiveCount(const YAML::Node& n, const std::string& key) const {
+    const double v = Number(n, key);
+    if (v < 1 || v != std::floor(v) || v > 1e15) {
+      Fail(n, key, fmt::format("'{}' is not an integer >= 1", Scalar(n, key)));
+    }
+    return static_cast<std::size_t>(v);
+  }
+
   std::vector<double> Numbers(const YAML::Node& n, const std::string& key) const {
     if (!n.IsSequence()) Fail(n, key, "expected a list of numbers");
     std::vector<double> out;
@@ -129,6 +138,8 @@ void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
       d->slices_per_window = p.Count(v, key);
     } else if (k == "fine_bins") {
       d->fine_bins = p.Count(v, key);
+    } else if (k == "drift_min_samples") {
+      d->drift_min_samples = p.PositiveCount(v, key);
     } else {
       p.Fail(kv.first, key, "unknown key");
     }
@@ -178,6 +189,8 @@ void ParseFeatures(const Parser& p, const YAML::Node& node, FeatureSpec* f) {
       f->windows = Durations(p, v, key);
     } else if (k == "slices_per_window") {
       f->slices_per_window = p.Count(v, key);
+    } else if (k == "drift_min_samples") {
+      f->drift_min_samples = p.PositiveCount(v, key);
     } else {
       p.Fail(kv.first, key, "unknown key");
     }

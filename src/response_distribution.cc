@@ -104,6 +104,10 @@ void ValidateSpec(const ResponseSpec& s, const std::string& model,
     BadSpec(model, fmt::format("slices_per_window = {} is not in [1, 3600]",
                                s.slices_per_window));
   }
+  if (s.drift_min_samples < 1) {
+    BadSpec(model, fmt::format("drift_min_samples = {} is not >= 1",
+                               s.drift_min_samples));
+  }
   if (s.value_range == ValueRange::kUnitInterval &&
       (s.fine_bins < kMinFineBins ||
        s.fine_bins > ResponseSpec::kMaxFineBins)) {
@@ -547,6 +551,12 @@ void ResponseDistribution::Impl::Tick() {
       if (std::isfinite(mean)) g.stat[3]->Set(mean);
     }
     if (reference_counts.empty()) continue;
+    // Too few scores in the window: drift would be noise (an empty bin alone
+    // costs ~0.7 of PSI), so the drift gauges keep their value.
+    const double* score_counts = counts.data() + num_fine + 1;
+    double scores = 0;
+    for (std::size_t b = 0; b < num_score; ++b) scores += score_counts[b];
+    if (!(scores >= static_cast<double>(spec.drift_min_samples))) continue;
     const DriftScores d = ComputeDrift(counts.data() + num_fine + 1,
                                        reference_counts.data(), num_score);
     for (std::size_t m = 0; m < kNumDriftMethods; ++m) {

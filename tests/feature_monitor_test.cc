@@ -278,6 +278,7 @@ TEST(FeatureMonitorTest, CategoriesBeyondTheCapAreUnseen) {
   FakeClock clock;
   FeatureSpec spec;
   spec.categorical.push_back({"country", 2});
+  spec.drift_min_samples = 1;  // drift on the 16 and 32 values below
   ReferenceProfile profile;
   profile.signals["country"] =
       CategoricalProfile({{"DE", 5}, {"FR", 1}, {"US", 10}});
@@ -503,6 +504,91 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
                     "windows[1] = 60s is repeated");
   ExpectConfigError(make([](FeatureSpec& s) { s.slices_per_window = 0; }),
                     "slices_per_window = 0");
+  ExpectConfigError(make([](FeatureSpec& s) { s.drift_min_samples = 0; }),
+                    "FeatureSpec.drift_min_samples = 0 is not >= 1");
+}
+
+TEST(FeatureMonitorTest, DriftMinSamplesDefaultsTo200) {
+  EXPECT_EQ(FeatureSpec{}.drift_min_samples, 200u);
+  // 199 values far from the reference leave the gauges at 0; the 200th
+  // updates them.
+  Registry registry;
+  Small s;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  FeatureVector v = mon.NewVector();
+  auto feed = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      v.Clear();
+      v.Set("x", 0.5);
+      v.SetCategory("c", "a");
+      mon.Observe(v);
+    }
+  };
+  mon.Tick();
+  feed(199);
+  s.clock.Advance(seconds(5));
+  mon.Tick();
+  EXPECT_EQ(Drift(registry, "x", "psi", "5m"), 0.0);
+  EXPECT_EQ(Drift(registry, "x:log10", "psi", "5m"), 0.0);
+  EXPECT_EQ(Drift(registry, "c", "linf", "5m"), 0.0);
+  feed(1);
+  s.clock.Advance(seconds(5));
+  mon.Tick();
+  // current x: [200, 0, 0, 0] vs reference [1, 1, 1, 1].
+  EXPECT_NEAR(Drift(registry, "x", "psi", "5m"),
+              ExpectedPsi({200, 0, 0, 0}, {1, 1, 1, 1}), 1e-9);
+  EXPECT_GT(Drift(registry, "x:log10", "psi", "5m"), 0.0);
+  // current c: a only (b and unseen 0) vs reference a 5/8, b 3/8.
+  EXPECT_NEAR(Drift(registry, "c", "linf", "5m"), 3.0 / 8, 1e-12);
+}
+
+TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesKeepsItsPreviousValue) {
+  Registry registry;
+  Small s;
+  s.spec.drift_min_samples = 10;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  FeatureVector v = mon.NewVector();
+  auto feed = [&](double x, int n) {
+    for (int i = 0; i < n; ++i) {
+      v.Clear();
+      v.Set("x", x);
+      mon.Observe(v);
+    }
+  };
+  mon.Tick();
+  // Below the minimum at start: the gauges stay at 0.
+  feed(0.5, 9);
+  s.clock.Advance(seconds(5));
+  mon.Tick();
+  EXPECT_EQ(Drift(registry, "x", "psi", "5m"), 0.0);
+  EXPECT_EQ(Drift(registry, "x", "psi", "1h"), 0.0);
+  // At the minimum (10 values in both windows): updated.
+  feed(0.5, 1);
+  s.clock.Advance(seconds(5));
+  mon.Tick();
+  const double psi10 = ExpectedPsi({10, 0, 0, 0}, {1, 1, 1, 1});
+  EXPECT_NEAR(Drift(registry, "x", "psi", "5m"), psi10, 1e-9);
+  EXPECT_NEAR(Drift(registry, "x", "psi", "1h"), psi10, 1e-9);
+  // The 5m window forgets them; 5 new values in bin 1: 5m holds 5 (< 10,
+  // keeps psi10), 1h holds 15 (updated).
+  for (int i = 0; i < 61; ++i) {
+    s.clock.Advance(seconds(5));
+    mon.Tick();
+  }
+  feed(3.0, 5);
+  s.clock.Advance(seconds(5));
+  mon.Tick();
+  EXPECT_NEAR(Drift(registry, "x", "psi", "5m"), psi10, 1e-9);
+  EXPECT_NEAR(Drift(registry, "x", "psi", "1h"),
+              ExpectedPsi({10, 5, 0, 0}, {1, 1, 1, 1}), 1e-9);
+  // 5 more: the 5m window reaches 10 values, all in bin 1.
+  feed(3.0, 5);
+  s.clock.Advance(seconds(5));
+  mon.Tick();
+  EXPECT_NEAR(Drift(registry, "x", "psi", "5m"),
+              ExpectedPsi({0, 10, 0, 0}, {1, 1, 1, 1}), 1e-9);
+  // The categorical feature was never set (missing): its linf stays 0.
+  EXPECT_EQ(Drift(registry, "c", "linf", "5m"), 0.0);
 }
 
 TEST(FeatureMonitorTest, NoFeaturesIsAValidNoOp) {

@@ -93,6 +93,42 @@ TEST(MonitorSpecTest, BadValuesAreNamed) {
   EXPECT_THAT(ErrorOf("model: [unclosed\n"), HasSubstr("invalid YAML"));
 }
 
+TEST(MonitorSpecTest, DriftMinSamplesIsParsedPerSection) {
+  MonitorSpec s = ParseMonitorSpec(R"(
+model: m
+distribution: {drift_min_samples: 50}
+features: {drift_min_samples: 1000}
+)");
+  EXPECT_EQ(s.distribution.drift_min_samples, 50u);
+  EXPECT_EQ(s.features.drift_min_samples, 1000u);
+  EXPECT_NO_THROW(ValidateMonitorSpec(s));
+  // Default: 200 in both.
+  MonitorSpec d = ParseMonitorSpec("model: m\n");
+  EXPECT_EQ(d.distribution.drift_min_samples, 200u);
+  EXPECT_EQ(d.features.drift_min_samples, 200u);
+  EXPECT_EQ(ParseMonitorSpec("model: m\nfeatures: {drift_min_samples: 1}\n")
+                .features.drift_min_samples,
+            1u);
+}
+
+TEST(MonitorSpecTest, BadDriftMinSamplesIsNamedWithKeyAndValue) {
+  EXPECT_THAT(ErrorOf("model: m\ndistribution:\n  drift_min_samples: 0\n"),
+              HasSubstr("monitor.yaml:3: key 'distribution.drift_min_samples': "
+                        "'0' is not an integer >= 1"));
+  EXPECT_THAT(ErrorOf("model: m\nfeatures: {drift_min_samples: -5}\n"),
+              HasSubstr("key 'features.drift_min_samples': '-5' is not an "
+                        "integer >= 1"));
+  EXPECT_THAT(ErrorOf("model: m\nfeatures: {drift_min_samples: 2.5}\n"),
+              HasSubstr("key 'features.drift_min_samples': '2.5' is not an "
+                        "integer >= 1"));
+  EXPECT_THAT(ErrorOf("model: m\ndistribution: {drift_min_samples: many}\n"),
+              HasSubstr("key 'distribution.drift_min_samples': 'many' is not "
+                        "a finite number"));
+  EXPECT_THAT(ErrorOf("model: m\ndistribution: {drift_min_samples: [1]}\n"),
+              HasSubstr("key 'distribution.drift_min_samples': expected a "
+                        "single value"));
+}
+
 TEST(MonitorSpecTest, ValidationUsesTheLibrarysOwnChecks) {
   MonitorSpec s = ParseMonitorSpec("model: m\nthresholds: [1.5]\n", "x.yaml");
   try {

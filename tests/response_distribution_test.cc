@@ -165,6 +165,8 @@ TEST_F(ResponseDistributionTest, BadSpecThrowsNamingTheField) {
        [](ResponseSpec* s) { s->slices_per_window = 0; }},
       {"slices_per_window = 3601",
        [](ResponseSpec* s) { s->slices_per_window = 3601; }},
+      {"drift_min_samples = 0 is not >= 1",
+       [](ResponseSpec* s) { s->drift_min_samples = 0; }},
       {"fine_bins = 5", [](ResponseSpec* s) { s->fine_bins = 5; }},
       {"fine_bins = 4096", [](ResponseSpec* s) { s->fine_bins = 4096; }},
       {"value_range = 7",
@@ -708,6 +710,44 @@ TEST_F(ResponseDistributionTest, DriftOfAnEmptyWindowIsNotExported) {
   rd->Tick();
   EXPECT_EQ(Drift("psi", "5m"), 0.0);  // never set
   EXPECT_EQ(Dropped("nan"), 0);
+}
+
+TEST_F(ResponseDistributionTest, DriftWaitsForDriftMinSamples) {
+  EXPECT_EQ(ResponseSpec{}.drift_min_samples, 200u);
+  ReferenceProfile ref =
+      Reference(DefaultPredictionScoreBuckets(), std::vector<double>(21, 1.0));
+  ResponseSpec spec;
+  spec.drift_min_samples = 50;
+  auto rd = Make(spec, &ref);
+  // current: n scores in bucket 0 (<= 0.05) vs a flat reference.
+  auto psi_of = [](double n) {
+    std::vector<double> c(21, 0.0), r(21, 1.0);
+    c[0] = n;
+    return PopulationStabilityIndex(c.data(), r.data(), 21);
+  };
+  rd->Tick();
+  for (int i = 0; i < 49; ++i) rd->ObserveScore(0.01);
+  TickFor(*rd, seconds(5));
+  EXPECT_EQ(Drift("psi", "5m"), 0.0);  // 49 < 50: not updated
+  EXPECT_EQ(Drift("ks", "1h"), 0.0);
+  EXPECT_NEAR(Stat("p50", "5m"), 0.01, kHalfBin);  // quantiles do not wait
+  rd->ObserveScore(0.01);
+  TickFor(*rd, seconds(5));
+  const double psi50 = psi_of(50);
+  EXPECT_GT(psi50, 1.0);
+  EXPECT_NEAR(Drift("psi", "5m"), psi50, 1e-9 * psi50);
+  EXPECT_NEAR(Drift("psi", "1h"), psi50, 1e-9 * psi50);
+  // Ten minutes later the 5m window is empty; 20 new scores spread evenly:
+  // 5m holds 20 (< 50) and keeps psi50, 1h holds 70 and is updated.
+  TickFor(*rd, minutes(10));
+  for (int i = 0; i < 20; ++i) rd->ObserveScore((i + 0.5) / 20.0);
+  TickFor(*rd, seconds(5));
+  EXPECT_NEAR(Drift("psi", "5m"), psi50, 1e-9 * psi50);
+  std::vector<double> both(21, 1.0), flat(21, 1.0);
+  both[0] = 51;
+  both[20] = 0;
+  EXPECT_NEAR(Drift("psi", "1h"),
+              PopulationStabilityIndex(both.data(), flat.data(), 21), 1e-9);
 }
 
 // ---------------------------------------------------------------------------

@@ -58,6 +58,15 @@ struct FeatureSpec {
   /// Snapshots per window, in [1, 3600]: a window is exact to
   /// `window / slices_per_window`.
   std::size_t slices_per_window = 60;
+  /// Minimum observations of a drift signal in a window (>= 1) for `Tick()`
+  /// to update that signal's `mlmon_drift_score` gauges of that window.
+  /// Below it the gauges keep their previous value (0 until the first
+  /// update): on a handful of values PSI is noise (one empty bin alone costs
+  /// about 0.7), which would page on a healthy model right after a restart
+  /// or on low traffic. Counted per signal: a numeric feature's value bins,
+  /// its `:log10` magnitude bins (non-zero values only), a categorical
+  /// feature's categories.
+  std::size_t drift_min_samples = 200;
 
   static constexpr std::size_t kMaxNameBytes = 200;
   static constexpr std::size_t kMaxFeatures = 1024;
@@ -150,8 +159,10 @@ class FeatureVector {
 ///   has them); for a categorical feature, `signal="<feature>"`, method
 ///   `linf` over the category proportions (known categories, plus one `unseen`
 ///   bin whose reference share is the reference mass beyond
-///   `max_categories`, 0 when nothing was capped). A window in which a feature
-///   had no observation leaves that feature's gauges unchanged.
+///   `max_categories`, 0 when nothing was capped). A window in which a
+///   signal had fewer than `FeatureSpec::drift_min_samples` observations
+///   (200 by default; none at all included) leaves that signal's gauges of
+///   that window unchanged.
 ///
 /// Windows come from cumulative reads taken by `Tick()`
 /// (`detail::WindowSnapshots`): the hot path never rotates anything.

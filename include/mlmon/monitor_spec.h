@@ -47,12 +47,14 @@ namespace mlmon {
 ///       items_buckets: [0, 1, 5, 10]
 ///       windows: [5m, 1h]
 ///       fine_bins: 2000
+///       drift_min_samples: 200     # fewer scores in a window: drift not updated
 ///     features:
 ///       numeric:
 ///         - {name: amount_usd, min: 0, max: 100000, buckets: [10, 100]}
 ///       categorical:
 ///         - {name: country, max_categories: 50}
 ///       windows: [5m, 1h]
+///       drift_min_samples: 200     # per feature signal and window, as above
 ///     heuristics:
 ///       value_buckets: [1, 2, 3, 5, 10]
 ///     slo:                         # alerts of `mlmon rules` (see SloSpec)

@@ -73,6 +73,13 @@ struct ResponseSpec {
   /// `kUnitInterval` only: linear fine bins on [0, 1] for the quantiles, in
   /// [10, `kMaxFineBins`]. Ignored for `kUnbounded`.
   std::size_t fine_bins = 2000;
+  /// Minimum scores in a window (>= 1) for `Tick()` to update that window's
+  /// `mlmon_drift_score` gauges; below it they keep their previous value (0
+  /// until the first update). On a handful of values PSI is noise (one empty
+  /// bin alone costs about 0.7), which would page on a healthy model right
+  /// after a restart or on low traffic. The quantile and mean gauges do not
+  /// depend on it.
+  std::size_t drift_min_samples = 200;
 
   static constexpr std::size_t kMaxClasses = 100;
   static constexpr std::size_t kMaxWindows = 8;
@@ -101,7 +108,9 @@ struct ResponseSpec {
 ///   `p99`, `mean`, set by `Tick()`;
 /// - with a reference profile, `mlmon_drift_score{signal="score",method,
 ///   window}` for `psi`, `js`, `linf`, `ks` (see drift.h), set by `Tick()`:
-///   the window's counts on `score_buckets` against the reference's.
+///   the window's counts on `score_buckets` against the reference's; only
+///   when the window holds at least `ResponseSpec::drift_min_samples` scores
+///   (200 by default), otherwise the window's drift gauges keep their value.
 ///
 /// Refused values (NaN, +-Inf, a `kUnitInterval` score outside [0, 1]) are
 /// dropped whole — no histogram, no class — and counted in
