@@ -13,17 +13,21 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "mlmon/detail/text_format.h"
 #include "mlmon/errors.h"
 #include "mlmon/registry.h"
+#include "mlmon/status_history.h"
 
 namespace mlmon {
 namespace {
@@ -31,6 +35,14 @@ namespace {
 constexpr char kMetricsContentType[] =
     "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kProblemContentType[] = "application/problem+json";
+constexpr char kStatusPagePath[] = "/";
+constexpr char kStatusApiPath[] = "/api/v1/status";
+// The page is self-contained: the browser may load nothing but the page's
+// own inline script and style, and fetch only from this origin.
+constexpr char kStatusPagePolicy[] =
+    "default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 // How much of a chunked body beyond the route's limit is read and discarded
 // so that the client still gets a 413; past it the connection is closed.
 constexpr std::size_t kMaxDiscardBytes = std::size_t{64} << 10;
@@ -127,6 +139,12 @@ HttpResponse TooLarge(std::size_t limit) {
 
 void NoLog(void*, const char*, va_list) {}
 
+std::int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // Blocks SIGPIPE in the calling thread for its lifetime and restores the
 // previous mask after; threads created meanwhile inherit the blocked mask.
 class ScopedBlockSigpipe {
@@ -200,6 +218,10 @@ class HttpServer::Impl {
                              const char* version, const char* upload_data,
                              std::size_t* upload_data_size, void** con_cls);
 
+  void StartSampler();          // REQUIRES: mu_ held
+  void StopSampler() noexcept;  // REQUIRES: mu_ held
+  void SamplerLoop();
+
   MHD_Result Handle(MHD_Connection* connection, const char* url,
                     const char* method, const char* upload_data,
                     std::size_t* upload_data_size, RequestState* state);
@@ -224,6 +246,14 @@ class HttpServer::Impl {
   std::mutex mu_;                 // serialises Start/Stop/AddRoute
   MHD_Daemon* daemon_ = nullptr;  // guarded by mu_
   std::atomic<int> port_;
+  // The status page's history (null without the page). Its sampler thread
+  // runs between Start() and Stop() unless the host replaced the status API.
+  std::unique_ptr<StatusHistory> history_;
+  bool builtin_status_api_ = false;  // guarded by mu_
+  std::thread sampler_;              // guarded by mu_
+  std::mutex sampler_mu_;
+  std::condition_variable sampler_cv_;
+  bool sampler_stop_ = false;  // guarded by sampler_mu_
 };
 
 HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
@@ -268,6 +298,15 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
         fmt::format("HttpServer: basic_auth_user \"{}\" contains ':'",
                     options_.basic_auth_user));
   }
+  if (options_.status_page && options_.status_interval_ms < 10) {
+    throw ConfigError(
+        fmt::format("HttpServer: status_interval_ms {} is below 10",
+                    options_.status_interval_ms));
+  }
+  if (options_.status_page && options_.status_points < 2) {
+    throw ConfigError(fmt::format("HttpServer: status_points {} is below 2",
+                                  options_.status_points));
+  }
   AddRoute(
       "GET", "/metrics",
       [this](const HttpRequest&) {
@@ -285,6 +324,36 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
         return response;
       },
       RouteOptions{0, false});
+  if (options_.status_page) {
+    StatusHistoryOptions history_options;
+    history_options.points = options_.status_points;
+    history_ = std::make_unique<StatusHistory>(registry_, history_options);
+    AddRoute(
+        "GET", kStatusPagePath,
+        [](const HttpRequest&) {
+          HttpResponse response;
+          response.content_type = "text/html; charset=utf-8";
+          response.body = std::string(StatusPageHtml());
+          response.headers = {{"Content-Security-Policy", kStatusPagePolicy},
+                              {"X-Content-Type-Options", "nosniff"},
+                              {"Referrer-Policy", "no-referrer"},
+                              {"Cache-Control", "no-cache"}};
+          return response;
+        },
+        RouteOptions{0, options_.metrics_require_auth});
+    AddRoute(
+        "GET", kStatusApiPath,
+        [this](const HttpRequest&) {
+          HttpResponse response;
+          response.content_type = "application/json";
+          response.body = history_->Json(UnixMillis());
+          response.headers = {{"Cache-Control", "no-store"},
+                              {"X-Content-Type-Options", "nosniff"}};
+          return response;
+        },
+        RouteOptions{0, options_.metrics_require_auth});
+    builtin_status_api_ = true;
+  }
 }
 
 void HttpServer::Impl::AddRoute(std::string method, std::string path,
@@ -306,6 +375,7 @@ void HttpServer::Impl::AddRoute(std::string method, std::string path,
     throw ConfigError(
         fmt::format("HttpServer: AddRoute({} {}) after Start()", method, path));
   }
+  if (path == kStatusApiPath && method == "GET") builtin_status_api_ = false;
   routes_[std::move(path)][std::move(method)] =
       Route{std::move(handler), options};
 }
@@ -388,6 +458,16 @@ void HttpServer::Impl::Start() {
   }
   daemon_ = daemon;
   port_.store(bound_port, std::memory_order_release);
+  try {
+    StartSampler();
+  } catch (const std::exception& e) {
+    MHD_stop_daemon(daemon_);
+    daemon_ = nullptr;
+    port_.store(options_.port, std::memory_order_release);
+    throw ConfigError(
+        fmt::format("HttpServer: cannot start the status sampler on {}: {}",
+                    Where(), e.what()));
+  }
 }
 
 void HttpServer::Impl::Stop() noexcept {
@@ -395,7 +475,52 @@ void HttpServer::Impl::Stop() noexcept {
   if (daemon_ == nullptr) return;
   MHD_stop_daemon(daemon_);  // joins the threads and closes the socket
   daemon_ = nullptr;
+  StopSampler();
   port_.store(options_.port, std::memory_order_release);
+}
+
+void HttpServer::Impl::StartSampler() {
+  if (history_ == nullptr || !builtin_status_api_) return;
+  history_->Sample(UnixMillis());  // the page has a first point at once
+  {
+    std::lock_guard<std::mutex> lock(sampler_mu_);
+    sampler_stop_ = false;
+  }
+  sampler_ = std::thread([this] { SamplerLoop(); });
+}
+
+void HttpServer::Impl::StopSampler() noexcept {
+  if (!sampler_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(sampler_mu_);
+    sampler_stop_ = true;
+  }
+  sampler_cv_.notify_all();
+  try {
+    sampler_.join();
+  } catch (...) {
+    // join() throws only if the thread is not joinable (checked above).
+  }
+}
+
+void HttpServer::Impl::SamplerLoop() {
+  const auto interval = std::chrono::milliseconds(options_.status_interval_ms);
+  auto next = std::chrono::steady_clock::now() + interval;
+  std::unique_lock<std::mutex> lock(sampler_mu_);
+  while (
+      !sampler_cv_.wait_until(lock, next, [this] { return sampler_stop_; })) {
+    lock.unlock();
+    try {
+      history_->Sample(UnixMillis());
+    } catch (...) {
+      // e.g. bad_alloc: skip this point, keep sampling.
+    }
+    lock.lock();
+    // A fixed cadence; after a stall (suspended process), no burst.
+    next += interval;
+    const auto now = std::chrono::steady_clock::now();
+    if (next < now) next = now + interval;
+  }
 }
 
 void* HttpServer::Impl::OnUri(void*, const char* uri, MHD_Connection*) {

@@ -77,13 +77,30 @@ struct HttpServerOptions {
   std::string bearer_token;
   /// If `basic_auth_user` is set, HTTP basic credentials are accepted too.
   std::string basic_auth_user, basic_auth_password;
-  /// Whether `/metrics` requires auth when credentials are configured.
+  /// Whether `/metrics` requires auth when credentials are configured (the
+  /// status page and its API follow the same rule: they show the same data).
   bool metrics_require_auth = true;
+  /// Serve the status page at `GET /` (`StatusPageHtml()`) and its data at
+  /// `GET /api/v1/status` (`StatusHistory::Json()`, see docs/status-api.md),
+  /// sampled from the registry by a background thread while the server runs.
+  bool status_page = true;
+  /// Milliseconds between two samples of the status history (at least 10).
+  unsigned status_interval_ms = 1000;
+  /// Points kept per model (at least 2): `status_points` x
+  /// `status_interval_ms` is the span the page shows (600 x 1 s = 10 min).
+  std::size_t status_points = 600;
 };
 
 /// An HTTP/1.1 server on libmicrohttpd (internal epoll thread pool) that
 /// serves `GET /metrics` from a `Registry` (Prometheus text 0.0.4),
-/// `GET /healthz` (`ok`), and routes added with `AddRoute()`.
+/// `GET /healthz` (`ok`), the status page (`GET /` and `GET /api/v1/status`,
+/// unless `status_page` is false), and routes added with `AddRoute()`.
+///
+/// With the status page on, `Start()` also starts one thread that samples
+/// the registry into a `StatusHistory` every `status_interval_ms` (off the
+/// inference path: it reads the registry as a scrape does); `Stop()` joins
+/// it. A host route on `/api/v1/status` replaces the built-in one, and then
+/// no sampling thread is started.
 ///
 /// Routes match the exact path (query string excluded). A known path with
 /// another method gets 405 with `Allow`; an unknown path 404; a body over the
@@ -105,7 +122,8 @@ class HttpServer {
  public:
   /// \throw mlmon::ConfigError naming the value if an option is invalid
   /// (address not an IP literal, port out of range, zero threads,
-  /// `max_connections < threads`, zero timeout, basic password without user).
+  /// `max_connections < threads`, zero timeout, basic password without user,
+  /// `status_interval_ms` below 10, `status_points` below 2).
   HttpServer(HttpServerOptions options, const Registry& registry);
   /// Stops the server.
   ~HttpServer();
@@ -125,8 +143,8 @@ class HttpServer {
   /// bound (e.g. port in use) or the server cannot start, or if it is
   /// already running.
   void Start();
-  /// Stops accepting, finishes in-flight handlers and closes the socket.
-  /// Idempotent.
+  /// Stops accepting, finishes in-flight handlers, closes the socket and
+  /// joins the status sampling thread. Idempotent.
   void Stop() noexcept;
 
   /// The bound port while running (the ephemeral one if `port` was 0), the
