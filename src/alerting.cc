@@ -308,9 +308,14 @@ std::vector<Rule> AlertingRules(const MonitorSpec& spec) {
   if (slo.min_precision) {
     const auto& p = *slo.min_precision;
     const std::string w = FormatDuration(p.window);
+    const std::string t = "threshold=" + PromString(Num(p.threshold));
+    // `and` keeps the precision as the alert's value; the right side gates
+    // it on enough judged positive predictions in the window.
     alert("min_precision",
-          fmt::format("mlmon:precision:rate{}{} < {}", w,
-                      sel("threshold=" + PromString(Num(p.threshold))), Num(p.value)),
+          fmt::format("mlmon:precision:rate{}{} < {} and on (model, version, threshold) "
+                      "sum by (model, version, threshold) (increase(mlmon_confusion_total{}[{}])) "
+                      ">= {}",
+                      w, sel(t), Num(p.value), sel(t + ",predicted=\"1\""), w, p.min_samples),
           who + ": precision at threshold {{ $labels.threshold }} is {{ $value | "
                 "humanizePercentage }} over " + w + " (SLO >= " + Num(p.value) + ")",
           "Predictions judged by their true outcomes got worse. Look first at the "
@@ -423,6 +428,7 @@ void ValidateSloSpec(const MonitorSpec& spec) {
                       fmt::join(spec.outcome.thresholds, ", ")));
     }
     if (p.window.count() <= 0) Bad(spec, "min_precision.window", "must be positive");
+    if (p.min_samples < 1) Bad(spec, "min_precision.min_samples", "must be >= 1");
   }
   if (slo.for_duration.count() <= 0) Bad(spec, "for", "must be a positive duration");
   for (const auto& [k, d] : slo.for_overrides) {

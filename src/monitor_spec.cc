@@ -246,7 +246,7 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
     } else if (k == "error_ratio") {
       slo->error_ratio = ratio(v, key);
     } else if (k == "min_precision") {
-      if (!v.IsMap()) p.Fail(v, key, "expected {threshold: ..., value: ..., window: ...}");
+      if (!v.IsMap()) p.Fail(v, key, "expected {threshold: ..., value: ..., window: ..., min_samples: ...}");
       SloSpec::Precision prec;
       bool has_value = false;
       for (const auto& pkv : v) {
@@ -260,6 +260,8 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
           has_value = true;
         } else if (pk == "window") {
           prec.window = p.Duration(pkv.second, pkey);
+        } else if (pk == "min_samples") {
+          prec.min_samples = p.PositiveCount(pkv.second, pkey);
         } else {
           p.Fail(pkv.first, pkey, "unknown key");
         }

@@ -33,7 +33,7 @@ thresholds: [0.3, 0.5]
 slo:
   latency_p99_seconds: 0.25
   error_ratio: 0.01
-  min_precision: {threshold: 0.5, value: 0.8, window: 30m}
+  min_precision: {threshold: 0.5, value: 0.8, window: 30m, min_samples: 50}
   max_empty_share: 0.2
   max_drift_psi: 0.25
   max_feature_problem_ratio: 0.05
@@ -102,6 +102,7 @@ TEST(AlertingTest, ParsesTheSloSection) {
   EXPECT_EQ(s.min_precision->threshold, 0.5);
   EXPECT_EQ(s.min_precision->value, 0.8);
   EXPECT_EQ(s.min_precision->window, std::chrono::minutes(30));
+  EXPECT_EQ(s.min_precision->min_samples, 50u);
   EXPECT_EQ(*s.max_outcome_staleness, std::chrono::hours(2));
   EXPECT_EQ(s.for_duration, std::chrono::minutes(10));
   EXPECT_EQ(s.for_overrides.at("max_drift_psi"), std::chrono::hours(1));
@@ -123,7 +124,10 @@ TEST(AlertingTest, EverySloGivesItsAlertWithForSeverityAndRunbook) {
   EXPECT_THAT(rules, HasSubstr(
       R"(expr: "mlmon:request_duration_seconds:p99_rate5m{model=\"fraud\"} > 0.25")"));
   EXPECT_THAT(rules, HasSubstr(
-      R"(expr: "mlmon:precision:rate30m{model=\"fraud\",threshold=\"0.5\"} < 0.8")"));
+      R"(expr: "mlmon:precision:rate30m{model=\"fraud\",threshold=\"0.5\"} < 0.8 and on )"
+      R"((model, version, threshold) sum by (model, version, threshold) )"
+      R"((increase(mlmon_confusion_total{model=\"fraud\",threshold=\"0.5\",predicted=\"1\"}[30m])) )"
+      R"(>= 50")"));
   EXPECT_THAT(rules, HasSubstr(
       R"(expr: "mlmon:outcome_staleness_seconds{model=\"fraud\"} > 7200")"));
   // for: default and override; severity defaults and overrides.
@@ -223,6 +227,11 @@ TEST(AlertingTest, BadSlosAreNamed) {
   EXPECT_THAT(err("model: m\nthresholds: [0.3]\nslo:\n  min_precision: {threshold: 0.5, value: 0.9}\n"),
               HasSubstr("m.yaml: key 'slo.min_precision.threshold': 0.5 is not one of the "
                         "configured thresholds [0.3]"));
+  EXPECT_THAT(err("model: m\nslo:\n  min_precision: {value: 0.9, min_samples: 0}\n"),
+              HasSubstr("key 'slo.min_precision.min_samples': '0' is not an integer >= 1"));
+  EXPECT_EQ(ParseMonitorSpec("model: m\nslo:\n  min_precision: {value: 0.9}\n", "m.yaml")
+                .slo.min_precision->min_samples,
+            20u);  // the default
   EXPECT_THAT(err("model: m\ntask: regression\nslo:\n  min_precision: {value: 0.9}\n"),
               HasSubstr("key 'slo.min_precision': needs task: binary"));
   // Also from C++ and through ValidateMonitorSpec (check-config).

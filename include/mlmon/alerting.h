@@ -48,6 +48,10 @@ struct SloSpec {
     double threshold = 0.5;  ///< must be one of `OutcomeSpec::thresholds`
     double value = 0.0;      ///< alert when precision < value, in (0, 1]
     std::chrono::seconds window{3600};  ///< rate window of the confusion cells
+    /// The alert needs at least this many positive predictions judged by an
+    /// outcome within `window` (>= 1): a precision over a handful of
+    /// outcomes (after a restart, at night) is noise, not a page.
+    std::size_t min_samples = 20;
   };
 
   std::optional<double> latency_p99_seconds;  ///< > 0
