@@ -210,11 +210,12 @@ int RunDemo(const DemoOptions& o) {
   server.Start();
   const int port = server.port();
   std::printf("mlmon demo: model '%s' serving on http://127.0.0.1:%d\n"
+              "  status:   http://127.0.0.1:%d/ (charts of the last minutes)\n"
               "  metrics:  curl -s http://127.0.0.1:%d/metrics\n"
               "  predict:  curl -s http://127.0.0.1:%d/v1/predict -d "
               "'{\"id\":\"x\",\"features\":{\"amount_usd\":40}}'\n"
               "  %g requests/s from %d clients, %s; Ctrl-C stops\n",
-              server.model().name().c_str(), port, port, port, o.rate,
+              server.model().name().c_str(), port, port, port, port, o.rate,
               o.clients,
               o.duration > 0
                   ? ("for " + std::to_string(static_cast<int>(o.duration)) + " s").c_str()
