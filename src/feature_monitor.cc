@@ -6,8 +6,13 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -26,14 +31,59 @@ namespace mlmon {
 namespace detail {
 namespace {
 
-// FNV-1a, 64 bit: short keys (feature names, categories), no allocation.
-std::uint64_t HashKey(std::string_view s) noexcept {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
+// --------------------------------------------------------------- key tables
+//
+// Names and categories are looked up on the hot path (`SetCategory`, and
+// `Set(name)`), so the table is flat and the common case is branch-light: a
+// key of at most 16 bytes is fully described by its length and two
+// (overlapping) words, which both hash it and compare it, with no byte loop
+// and no memcmp call. Longer keys hash 16-byte blocks and compare with memcmp.
+
+inline std::uint64_t Load64(const char* p) noexcept {
+  std::uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline std::uint64_t Load32(const char* p) noexcept {
+  std::uint32_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+
+// Two words -> a hash whose low bits (the table index) depend on every
+// input bit: multiply (low bits of a product depend on low input bits
+// only), then fold the high half down. Good enough for a table at most half
+// full; keys are not adversarial (the vocabulary comes from the reference).
+inline std::uint64_t Mix(std::uint64_t a, std::uint64_t b) noexcept {
+  std::uint64_t h = (a ^ 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+  h ^= (b ^ 0x94d049bb133111ebull) * 0xd6e8feb86659fd93ull;
+  return h ^ (h >> 32) ^ (h >> 47);
+}
+
+// The words that represent a key of at most 16 bytes exactly: with its
+// length, (a, b) determine every byte (the loads overlap for short keys).
+struct ShortWords {
+  std::uint64_t a, b;
+};
+inline ShortWords WordsOf(const char* p, std::size_t n) noexcept {
+  if (n >= 8) return {Load64(p), Load64(p + n - 8)};
+  if (n >= 4) return {Load32(p), Load32(p + n - 4)};
+  if (n > 0) {
+    const auto c = [p](std::size_t i) {
+      return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i]));
+    };
+    return {c(0) | (c(n / 2) << 8) | (c(n - 1) << 16), 0};
   }
-  return h;
+  return {0, 0};
+}
+
+constexpr std::size_t kShortKey = 16;
+
+inline std::uint64_t HashLong(const char* p, std::size_t n) noexcept {
+  std::uint64_t h = n;
+  std::size_t i = 0;
+  for (; i + 16 < n; i += 16) h = Mix(h ^ Load64(p + i), Load64(p + i + 8));
+  return Mix(h ^ Load64(p + n - 16), Load64(p + n - 8));  // n > 16
 }
 
 // An immutable open-addressing (linear probing) table from a key to its
@@ -41,38 +91,78 @@ std::uint64_t HashKey(std::string_view s) noexcept {
 class NameTable {
  public:
   NameTable() : slots_(1), mask_(0) {}
-  explicit NameTable(std::vector<std::string> keys) : keys_(std::move(keys)) {
+  explicit NameTable(const std::vector<std::string>& keys) {
     std::size_t cap = 2;
-    while (cap < 2 * keys_.size()) cap *= 2;  // load factor <= 1/2
+    while (cap < 2 * keys.size()) cap *= 2;  // load factor <= 1/2
     slots_.assign(cap, Slot{});
     mask_ = cap - 1;
-    for (std::uint32_t i = 0; i < keys_.size(); ++i) {
-      const std::uint64_t h = HashKey(keys_[i]);
+    for (const std::string& k : keys) {
+      if (k.size() > kShortKey) long_chars_ += k;
+    }
+    std::size_t long_offset = 0;
+    for (std::uint32_t i = 0; i < keys.size(); ++i) {
+      const std::string& k = keys[i];
+      Slot slot;
+      slot.len = static_cast<std::uint32_t>(k.size());
+      slot.index_plus_one = i + 1;
+      std::uint64_t h;
+      if (k.size() <= kShortKey) {
+        const ShortWords w = WordsOf(k.data(), k.size());
+        slot.a = w.a;
+        slot.b = w.b;
+        h = Mix(w.a ^ k.size(), w.b);
+      } else {
+        h = HashLong(k.data(), k.size());
+        slot.a = h;
+        slot.b = long_offset;
+        long_offset += k.size();
+      }
       std::size_t s = h & mask_;
       while (slots_[s].index_plus_one != 0) s = (s + 1) & mask_;
-      slots_[s] = Slot{h, i + 1};
+      slots_[s] = slot;
     }
   }
-  // The index of `key`, or -1.
-  std::int64_t Find(std::string_view key) const noexcept {
-    const std::uint64_t h = HashKey(key);
-    for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
-      const Slot& slot = slots_[s];
+  // The index of `key`, or -1. Inline: called per request by SetCategory.
+  __attribute__((always_inline)) std::int64_t Find(
+      std::string_view key) const noexcept {
+    const std::size_t n = key.size();
+    if (__builtin_expect(n > kShortKey, 0)) return FindLong(key);
+    const ShortWords w = WordsOf(key.data(), n);
+    const Slot* const slots = slots_.data();
+    for (std::size_t s = Mix(w.a ^ n, w.b) & mask_;; s = (s + 1) & mask_) {
+      const Slot& slot = slots[s];
       if (slot.index_plus_one == 0) return -1;
-      if (slot.hash == h && keys_[slot.index_plus_one - 1] == key) {
+      // Length and both words equal: the same bytes.
+      if (((slot.len ^ n) | (slot.a ^ w.a) | (slot.b ^ w.b)) == 0) {
         return slot.index_plus_one - 1;
       }
     }
   }
 
  private:
+  __attribute__((noinline)) std::int64_t FindLong(
+      std::string_view key) const noexcept {
+    const std::size_t n = key.size();
+    const std::uint64_t h = HashLong(key.data(), n);
+    for (std::size_t s = h & mask_;; s = (s + 1) & mask_) {
+      const Slot& slot = slots_[s];
+      if (slot.index_plus_one == 0) return -1;
+      if (slot.len == n && slot.a == h &&
+          std::memcmp(long_chars_.data() + slot.b, key.data(), n) == 0) {
+        return slot.index_plus_one - 1;
+      }
+    }
+  }
+
+  // Short key: its words. Long key: a = hash, b = offset in long_chars_.
   struct Slot {
-    std::uint64_t hash = 0;
+    std::uint64_t a = 0, b = 0;
+    std::uint32_t len = 0;
     std::uint32_t index_plus_one = 0;  // 0 = empty
   };
-  std::vector<std::string> keys_;
   std::vector<Slot> slots_;  // never full: at least one empty slot
   std::size_t mask_;
+  std::string long_chars_;  // keys longer than kShortKey, concatenated
 };
 
 }  // namespace
@@ -101,7 +191,7 @@ FeatureVector::FeatureVector(
     : layout_(std::move(layout)),
       values_(layout_->num_numeric, 0.0),
       category_ids_(layout_->num_features - layout_->num_numeric, 0),
-      present_((layout_->num_features + 63) / 64, 0) {}
+      set_in_(layout_->num_features, 0) {}
 
 void FeatureVector::Set(FeatureHandle feature, double value) noexcept {
   if (layout_ == nullptr) return;  // moved-from
@@ -148,13 +238,16 @@ void FeatureVector::SetCategory(std::string_view feature,
 }
 
 void FeatureVector::Clear() noexcept {
-  std::fill(present_.begin(), present_.end(), std::uint64_t{0});
+  if (__builtin_expect(++generation_ == 0, 0)) {
+    std::fill(set_in_.begin(), set_in_.end(), std::uint32_t{0});
+    generation_ = 1;
+  }
 }
 
 bool FeatureVector::IsSet(FeatureHandle feature) const noexcept {
   const std::uint32_t i = feature.index_;
   if (layout_ == nullptr || i >= layout_->num_features) return false;
-  return (present_[i >> 6] >> (i & 63)) & 1;
+  return set_in_[i] == generation_;
 }
 
 namespace {
@@ -270,26 +363,165 @@ void ValidateSpec(const FeatureSpec& s, const std::string& model,
 
 }  // namespace
 
+// ---------------------------------------------------------------- hot path
+
+namespace {
+
+// The magnitude histogram's bucket of a finite x != 0: the index of
+// `MagnitudeDecade(x)` on `DefaultLog10Bounds()` (decade k -> bucket k + 9,
+// 13 (+Inf) -> 22), with one table look-up and one compare instead of a
+// loop. A binade [2^e, 2^(e+1)) spans log10(2) < 1 decade, so it holds at
+// most one of the bounds 10^-9 .. 10^12: values up to it get the binade's
+// first decade, values above it the next one. Binades below 2^-31 (all
+// <= 1e-9) share the first entry, binades from 2^40 (all > 1e12) the last.
+// `tests/feature_monitor_test.cc` checks it against `MagnitudeDecade`.
+struct MagnitudeEntry {
+  double threshold;      // the bound inside the binade, or +inf
+  std::int64_t bucket;   // bucket of values <= threshold
+};
+constexpr int kMinBinade = -31, kMaxBinade = 40;
+constexpr int kBinades = kMaxBinade - kMinBinade + 1;
+constexpr std::size_t kMagnitudeSum = 23;  // cell of the magnitude sum
+struct MagnitudeTable {
+  MagnitudeEntry e[kBinades];
+};
+constexpr MagnitudeTable MakeMagnitudeTable() {
+  // The same double constants as MagnitudeDecade's table.
+  constexpr double kPow10[22] = {
+      1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1,
+      1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12};
+  MagnitudeTable t{};
+  double lo = 1.0;  // 2^kMinBinade, exactly
+  for (int i = 0; i < -kMinBinade; ++i) lo /= 2;
+  for (int i = 0; i < kBinades; ++i, lo *= 2) {
+    // MagnitudeDecade(lo): the first bound >= lo, or 13 (bucket 22).
+    std::int64_t bucket = 22;
+    for (int k = 21; k >= 0; --k) {
+      if (lo <= kPow10[k]) bucket = k;
+    }
+    double threshold = std::numeric_limits<double>::infinity();
+    if (bucket < 22 && kPow10[bucket] < 2 * lo) threshold = kPow10[bucket];
+    t.e[i] = {threshold, bucket};
+  }
+  return t;
+}
+constexpr MagnitudeTable kMagnitudeTable = MakeMagnitudeTable();
+
+inline std::size_t MagnitudeBucket(double x) noexcept {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits &= ~(std::uint64_t{1} << 63);  // |x|
+  double a;
+  std::memcpy(&a, &bits, sizeof a);
+  int i = static_cast<int>(bits >> 52) - 1023 - kMinBinade;
+  i = i < 0 ? 0 : i;
+  i = i > kBinades - 1 ? kBinades - 1 : i;
+  const MagnitudeEntry& e = kMagnitudeTable.e[i];
+  return static_cast<std::size_t>(e.bucket + (a > e.threshold));
+}
+
+// The number of `bounds` below v, i.e. the index of the first bound >= v
+// (`Histogram::BucketOf`). `padded` is even, the padding is +inf. A
+// branch-free count (the bucket is as unpredictable as the data, so a
+// search mispredicts about once per step); beyond 32 bounds a branch-free
+// binary search.
+inline std::size_t CountBelow(const double* bounds, std::size_t padded,
+                              double v) noexcept {
+  if (__builtin_expect(padded <= 32, 1)) {
+#if defined(__SSE2__)
+    const __m128d vv = _mm_set1_pd(v);
+    __m128i acc = _mm_setzero_si128();
+    for (std::size_t i = 0; i < padded; i += 2) {
+      // All ones (-1) per lane where bound < v.
+      acc = _mm_sub_epi64(
+          acc, _mm_castpd_si128(_mm_cmplt_pd(_mm_loadu_pd(bounds + i), vv)));
+    }
+    return static_cast<std::size_t>(
+        _mm_cvtsi128_si64(acc) +
+        _mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc)));
+#else
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < padded; ++i) count += bounds[i] < v;
+    return count;
+#endif
+  }
+  const double* base = bounds;
+  std::size_t len = padded;
+  while (len > 1) {
+    const std::size_t half = len / 2;
+    base += half & (std::size_t{0} - static_cast<std::size_t>(base[half - 1] < v));
+    len -= half;
+  }
+  return static_cast<std::size_t>(base - bounds) + (*base < v);
+}
+
+// The calling thread's cells (one slot look-up per Observe). Exclusive
+// slot: plain relaxed load + store; the shared slot: atomic read-modify-
+// write (see detail/cells.h). A template, so Observe tests the slot kind
+// once, not once per cell.
+template <bool kExclusive>
+class HotCells {
+ public:
+  explicit HotCells(int slot) noexcept : row_(detail::g_cell_table[slot]) {}
+  detail::Cell* At(detail::CellRef r) const noexcept {
+    return row_[r.chunk].load(std::memory_order_relaxed) + r.offset;
+  }
+  // +1 on a counter (a double in its cell).
+  static void AddOne(detail::Cell* c) noexcept {
+    detail::AddDoubleToCell(kExclusive, c, 1.0);
+  }
+  void AddOne(detail::CellRef r) const noexcept { AddOne(At(r)); }
+  // +1 on integer cell i.
+  void AddOneInt(detail::CellRef r, std::size_t i) const noexcept {
+    Increment(At(r) + i);
+  }
+  // A histogram observation: +1 on bucket cell i, +v on the sum cell.
+  void Observe(detail::CellRef r, std::size_t i, std::size_t sum,
+               double v) const noexcept {
+    detail::Cell* base = At(r);
+    Increment(base + i);
+    detail::AddDoubleToCell(kExclusive, base + sum, v);
+  }
+
+ private:
+  static void Increment(detail::Cell* c) noexcept {
+    if (kExclusive) {
+      c->store(c->load(std::memory_order_relaxed) + 1,
+               std::memory_order_relaxed);
+    } else {
+      c->fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  std::atomic<detail::Cell*>* row_;
+};
+
+}  // namespace
+
 // -------------------------------------------------------------- the monitor
 
 struct FeatureMonitor::Impl {
-  // Hot state of one numeric feature: everything Observe touches.
+  // Hot state of one numeric feature: everything Observe touches, and
+  // nothing else (the instruments themselves are in `numeric_instruments`).
+  // Observe touches no instrument object, only these refs and the cells.
   struct NumericHot {
-    double lo, hi;  // valid range; -inf / +inf when unset
-    Histogram* value;
-    Histogram* magnitude;
-    Counter* status[kNumStatuses];
-    // The same instruments' cells, side by side: Observe touches no
-    // instrument object, only these refs and the cells.
-    detail::CellRef status_cells[kNumStatuses];
+    double lo, hi;          // valid range; -inf / +inf when unset
+    const double* bounds;   // the value histogram's bounds, in `bounds`,
+    std::uint32_t padded;   // padded with +inf to an even count
+    std::uint32_t value_sum;  // cell index of the value histogram's sum
     detail::CellRef value_cells, magnitude_cells;
-    std::size_t value_sum, magnitude_sum;  // cell index of each sum
+    detail::CellRef status_cells[kNumStatuses];  // kOk .. kOutOfRange
   };
   struct CategoricalHot {
     detail::CellRef cells;  // known categories, then unseen
     std::uint32_t unseen_id;
-    bool has_vocabulary;  // false without a reference: every value is ok
-    Counter* status[kNumStatuses];
+    // Status cell of an `unseen_id` value: kUnseen, or kOk without a
+    // reference (no vocabulary: every value is ok).
+    std::uint32_t unseen_status;
+    detail::CellRef status_cells[kNumStatuses];  // kOk, kMissing, kUnseen
+  };
+  struct NumericInstruments {
+    Histogram* value;
+    Histogram* magnitude;
   };
   // One drift signal: where its bins come from and the reference counts.
   struct DriftTarget {
@@ -309,6 +541,8 @@ struct FeatureMonitor::Impl {
 
   std::vector<NumericHot> numeric;
   std::vector<CategoricalHot> categorical;
+  std::vector<NumericInstruments> numeric_instruments;  // by numeric index
+  std::vector<double> bounds;  // every NumericHot::bounds, back to back
   std::vector<std::unique_ptr<detail::CellBlock>> category_cells;
 
   std::mutex tick_mu;  // Tick() state below; never taken by Observe
@@ -320,6 +554,17 @@ struct FeatureMonitor::Impl {
   Histogram::Snapshot snap;
 
   void ReadInto(const DriftTarget& t, double* out);
+
+  // What Observe reads from a FeatureVector.
+  struct Input {
+    const std::uint32_t* set_in;
+    std::uint32_t generation;
+    const double* values;
+    const std::uint32_t* category_ids;
+  };
+  // Observe's work, for an exclusive slot or the shared one.
+  template <bool kExclusive>
+  void Record(const Input& in, int slot) const noexcept;
 };
 
 namespace {
@@ -341,8 +586,8 @@ void FeatureMonitor::Impl::ReadInto(const DriftTarget& t, double* out) {
     return;
   }
   const Histogram* h = t.source == DriftTarget::Source::kValue
-                           ? numeric[t.feature].value
-                           : numeric[t.feature].magnitude;
+                           ? numeric_instruments[t.feature].value
+                           : numeric_instruments[t.feature].magnitude;
   h->Collect(&snap);
   std::uint64_t prev = 0;
   for (std::size_t i = 0; i < snap.cumulative.size(); ++i) {
@@ -511,25 +756,33 @@ FeatureMonitor::FeatureMonitor(Registry& registry, std::string model,
     im.targets.push_back(std::move(t));
   };
 
+  std::vector<std::size_t> bound_offsets;  // into im.bounds, by feature
   for (std::size_t i = 0; i < spec.numeric.size(); ++i) {
     const auto& f = spec.numeric[i];
     all_names.push_back(f.name);
     Impl::NumericHot h{};
     h.lo = std::isnan(f.min) ? -HUGE_VAL : f.min;
     h.hi = std::isnan(f.max) ? HUGE_VAL : f.max;
-    h.value = &values.Add({im.model, im.version, f.name}, nplans[i].bounds);
-    h.magnitude = &magnitudes->Add({im.model, im.version, f.name});
+    Impl::NumericInstruments in{};
+    in.value = &values.Add({im.model, im.version, f.name}, nplans[i].bounds);
+    in.magnitude = &magnitudes->Add({im.model, im.version, f.name});
     for (int s : {kOk, kMissing, kNaN, kOutOfRange}) {
-      h.status[s] = &statuses.Add({im.model, im.version, f.name, kStatusNames[s]});
-      h.status_cells[s] = h.status[s]->cell_ref();
+      h.status_cells[s] =
+          statuses.Add({im.model, im.version, f.name, kStatusNames[s]})
+              .cell_ref();
     }
-    h.value_cells = h.value->cell_ref();
-    h.value_sum = h.value->upper_bounds().size() + 1;
-    h.magnitude_cells = h.magnitude->cell_ref();
-    h.magnitude_sum = h.magnitude->upper_bounds().size() + 1;
-    assert(h.magnitude->upper_bounds().front() == -9.0 &&
-           h.magnitude->upper_bounds().size() == 22);
+    // The bounds the series really has (an existing series keeps its own).
+    const std::vector<double>& b = in.value->upper_bounds();
+    h.padded = static_cast<std::uint32_t>((b.size() + 1) & ~std::size_t{1});
+    h.value_sum = static_cast<std::uint32_t>(b.size() + 1);
+    bound_offsets.push_back(im.bounds.size());
+    im.bounds.insert(im.bounds.end(), b.begin(), b.end());
+    im.bounds.resize(im.bounds.size() + (h.padded - b.size()), HUGE_VAL);
+    h.value_cells = in.value->cell_ref();
+    h.magnitude_cells = in.magnitude->cell_ref();
+    assert(in.magnitude->upper_bounds() == DefaultLog10Bounds());
     im.numeric.push_back(h);
+    im.numeric_instruments.push_back(in);
     if (drift != nullptr) {
       add_target(Impl::DriftTarget::Source::kValue, i, nplans[i].reference,
                  f.name, true);
@@ -548,19 +801,25 @@ FeatureMonitor::FeatureMonitor(Registry& registry, std::string model,
     Impl::CategoricalHot h{};
     h.cells = im.category_cells.back()->ref();
     h.unseen_id = known;
-    h.has_vocabulary = reference != nullptr;
+    h.unseen_status = reference != nullptr ? kUnseen : kOk;
     for (int s : {kOk, kMissing, kUnseen}) {
-      h.status[s] = &statuses.Add({im.model, im.version, f.name, kStatusNames[s]});
+      h.status_cells[s] =
+          statuses.Add({im.model, im.version, f.name, kStatusNames[s]})
+              .cell_ref();
     }
     im.categorical.push_back(h);
-    layout->categories.emplace_back(std::move(p.known));
+    layout->categories.emplace_back(p.known);
     layout->unseen_id.push_back(known);
     if (drift != nullptr) {
       add_target(Impl::DriftTarget::Source::kCategory, i, std::move(p.reference),
                  f.name, false);
     }
   }
-  layout->names = detail::NameTable(std::move(all_names));
+  layout->names = detail::NameTable(all_names);
+  // `bounds` is final now: offsets become pointers.
+  for (std::size_t i = 0; i < im.numeric.size(); ++i) {
+    im.numeric[i].bounds = im.bounds.data() + bound_offsets[i];
+  }
   im.layout = std::move(layout);
   if (!im.targets.empty()) {
     im.windows = std::make_unique<detail::WindowSnapshots>(
@@ -587,46 +846,71 @@ void FeatureMonitor::Observe(const FeatureVector& f) noexcept {
     im.layout->Drop(DropReason::kInvalidValue);
     return;
   }
-  const std::uint64_t* present = f.present_.data();
-  const std::size_t n = im.numeric.size();
-  // One slot look-up for every instrument this vector touches.
+  const Impl::Input in{f.set_in_.data(), f.generation_, f.values_.data(),
+                       f.category_ids_.data()};
+  // One slot look-up for every cell this vector touches.
   const int slot = detail::CurrentSlot();
+  if (__builtin_expect(slot != detail::kSharedSlot, 1)) {
+    im.Record<true>(in, slot);
+  } else {
+    im.Record<false>(in, slot);
+  }
+}
+
+template <bool kExclusive>
+void FeatureMonitor::Impl::Record(const Input& in, int slot) const noexcept {
+  const HotCells<kExclusive> cells(slot);
+  // Locals, not members: the cell stores below could alias memory for all
+  // the compiler knows, and would make it reload them.
+  const NumericHot* const hot = numeric.data();
+  const std::size_t n = numeric.size();
+  const std::uint32_t* const set_in = in.set_in;
+  const std::uint32_t generation = in.generation;
+  const double* const values = in.values;
   for (std::size_t i = 0; i < n; ++i) {
-    const Impl::NumericHot& h = im.numeric[i];
-    if (!((present[i >> 6] >> (i & 63)) & 1)) {
-      detail::AddDoubleAt(slot, h.status_cells[kMissing], 0, 1.0);
+    const NumericHot& h = hot[i];
+    if (set_in[i] != generation) {
+      cells.AddOne(h.status_cells[kMissing]);
       continue;
     }
-    const double v = f.values_[i];
+    const double v = values[i];
     if (__builtin_expect(!std::isfinite(v), 0)) {
-      detail::AddDoubleAt(slot, h.status_cells[kNaN], 0, 1.0);
+      cells.AddOne(h.status_cells[kNaN]);
       continue;
     }
     // Out-of-range values are still observed: the histograms then show
-    // where they went (a unit change is out of range *and* drifts).
-    detail::AddDoubleAt(slot, h.status_cells[(v < h.lo || v > h.hi) ? kOutOfRange : kOk],
-                        0, 1.0);
-    detail::AddOneAndDoubleAt(slot, h.value_cells, h.value->BucketOf(v),
-                              h.value_sum, v);
+    // where they went (a unit change is out of range *and* drifts). Both
+    // status cells are located before v is compared, and the status is
+    // picked without a branch (it is as unpredictable as the data).
+    const auto ok = reinterpret_cast<std::uintptr_t>(cells.At(h.status_cells[kOk]));
+    const auto out_of_range =
+        reinterpret_cast<std::uintptr_t>(cells.At(h.status_cells[kOutOfRange]));
+    const std::uintptr_t out = static_cast<std::uintptr_t>(v < h.lo) |
+                               static_cast<std::uintptr_t>(v > h.hi);
+    cells.AddOne(reinterpret_cast<detail::Cell*>(
+        ok ^ ((ok ^ out_of_range) & (std::uintptr_t{0} - out))));
+    cells.Observe(h.value_cells, CountBelow(h.bounds, h.padded, v), h.value_sum,
+                  v);
     if (v != 0.0) {
-      const double d = MagnitudeDecade(v);
-      // Decades are the bounds -9..12 themselves: bucket = d + 9 (13: +Inf).
-      detail::AddOneAndDoubleAt(slot, h.magnitude_cells,
-                                static_cast<std::size_t>(d + 9.0),
-                                h.magnitude_sum, d);
+      const std::size_t b = MagnitudeBucket(v);
+      // Bucket b is decade b - 9 (bounds -9 .. 12; 22 is +Inf, decade 13).
+      cells.Observe(h.magnitude_cells, b, kMagnitudeSum,
+                    static_cast<double>(static_cast<int>(b) - 9));
     }
   }
-  for (std::size_t c = 0; c < im.categorical.size(); ++c) {
-    const Impl::CategoricalHot& h = im.categorical[c];
-    const std::size_t i = n + c;
-    if (!((present[i >> 6] >> (i & 63)) & 1)) {
-      h.status[kMissing]->IncrementAt(slot);
+  const CategoricalHot* const cat = categorical.data();
+  const std::size_t num_categorical = categorical.size();
+  const std::uint32_t* const ids = in.category_ids;
+  for (std::size_t c = 0; c < num_categorical; ++c) {
+    const CategoricalHot& h = cat[c];
+    if (set_in[n + c] != generation) {
+      cells.AddOne(h.status_cells[kMissing]);
       continue;
     }
-    const std::uint32_t id = f.category_ids_[c];
-    detail::AddOneAt(slot, h.cells, id);
-    h.status[h.has_vocabulary && id == h.unseen_id ? kUnseen : kOk]
-        ->IncrementAt(slot);
+    const std::uint32_t id = ids[c];
+    cells.AddOneInt(h.cells, id);
+    cells.AddOne(h.status_cells[id == h.unseen_id ? h.unseen_status
+                                                  : std::uint32_t{kOk}]);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -589,6 +590,233 @@ TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesKeepsItsPreviousValue) {
               ExpectedPsi({0, 10, 0, 0}, {1, 1, 1, 1}), 1e-9);
   // The categorical feature was never set (missing): its linf stays 0.
   EXPECT_EQ(Drift(registry, "c", "linf", "5m"), 0.0);
+}
+
+// The magnitude bucket comes from a table by binary exponent (no loop);
+// it must agree with MagnitudeDecade everywhere, bounds and binade edges
+// included.
+TEST(FeatureMonitorTest, MagnitudeBucketsMatchMagnitudeDecade) {
+  std::vector<double> xs = {std::numeric_limits<double>::denorm_min(),
+                            std::numeric_limits<double>::min(),
+                            std::numeric_limits<double>::max(), 1.0, 2.0,
+                            1e-300, 1e300};
+  for (int k = -12; k <= 15; ++k) {
+    const double p = std::pow(10.0, k);
+    xs.push_back(p);
+    xs.push_back(std::nextafter(p, 0.0));
+    xs.push_back(std::nextafter(p, kInf));
+  }
+  // The exact double constants the bounds are compared with.
+  for (double p : {1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0,
+                   1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                   1e12}) {
+    xs.push_back(p);
+    xs.push_back(std::nextafter(p, 0.0));
+    xs.push_back(std::nextafter(p, kInf));
+  }
+  for (int e = -40; e <= 50; ++e) {
+    const double p = std::ldexp(1.0, e);
+    xs.push_back(p);
+    xs.push_back(std::nextafter(p, 0.0));
+    xs.push_back(std::nextafter(p, kInf));
+  }
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> exponent(-14, 16);
+  for (int i = 0; i < 20000; ++i) xs.push_back(std::pow(10.0, exponent(rng)));
+  const std::size_t positive = xs.size();
+  for (std::size_t i = 0; i < positive; ++i) xs.push_back(-xs[i]);
+
+  Registry registry;
+  FeatureSpec spec;
+  spec.numeric.push_back({"x", kNaN, kNaN, {1}});
+  FeatureMonitor mon(registry, "m", "1", spec);
+  FeatureVector v = mon.NewVector();
+  const FeatureHandle x = mon.Find("x");
+  std::vector<std::uint64_t> expected(DefaultLog10Bounds().size() + 1, 0);
+  double expected_sum = 0;
+  for (double value : xs) {
+    v.Clear();
+    v.Set(x, value);
+    mon.Observe(v);
+    const double d = MagnitudeDecade(value);
+    ++expected[static_cast<std::size_t>(d + 9)];
+    expected_sum += d;
+  }
+  const Histogram::Snapshot got =
+      registry
+          .AddHistogram("mlmon_feature_magnitude", "",
+                        {"model", "version", "feature"}, DefaultLog10Bounds())
+          .Add({"m", "1", "x"})
+          .Collect();
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < expected.size(); ++b) {
+    cumulative += expected[b];
+    EXPECT_EQ(got.cumulative[b], cumulative) << "bucket " << b;
+  }
+  EXPECT_EQ(got.count, xs.size());
+  EXPECT_EQ(got.sum, expected_sum);
+}
+
+// The value bucket is a branch-free count (up to 32 bounds) or a
+// branch-free binary search (more): both must put every value where
+// Histogram::Observe would, at the bounds, next to them, and beyond them.
+TEST(FeatureMonitorTest, ValueBucketsMatchHistogramOnBoundsOfEverySize) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-50, 150);
+  for (std::size_t size : {1, 2, 3, 4, 10, 31, 32, 33, 34, 64, 100}) {
+    SCOPED_TRACE(size);
+    std::vector<double> bounds;
+    for (std::size_t i = 0; i < size; ++i) {
+      bounds.push_back(static_cast<double>(i) - 2.0);  // includes 0
+    }
+    std::vector<double> xs = {-1e300, 1e300, -0.0, 0.0};
+    for (double b : bounds) {
+      xs.push_back(b);
+      xs.push_back(std::nextafter(b, -kInf));
+      xs.push_back(std::nextafter(b, kInf));
+      xs.push_back(b + 0.5);
+    }
+    for (int i = 0; i < 2000; ++i) xs.push_back(u(rng));
+
+    Registry registry;
+    FeatureSpec spec;
+    spec.numeric.push_back({"x", kNaN, kNaN, bounds});
+    FeatureMonitor mon(registry, "m", "1", spec);
+    FeatureVector v = mon.NewVector();
+    Histogram reference(bounds);
+    for (double value : xs) {
+      v.Clear();
+      v.Set("x", value);
+      mon.Observe(v);
+      reference.Observe(value);
+    }
+    const Histogram::Snapshot want = reference.Collect();
+    const Histogram::Snapshot got =
+        registry
+            .AddHistogram("mlmon_feature_value", "",
+                          {"model", "version", "feature"})
+            .Add({"m", "1", "x"}, bounds)
+            .Collect();
+    EXPECT_EQ(got.cumulative, want.cumulative);
+    EXPECT_EQ(got.sum, want.sum);
+  }
+}
+
+// Names and categories are hashed and compared by length and (overlapping)
+// words up to 16 bytes, by hash and bytes beyond: every length must find
+// exactly its own key, and near misses none.
+TEST(FeatureMonitorTest, CategoryAndNameLookupIsExactForEveryLength) {
+  std::vector<std::string> keys = {""};
+  for (std::size_t len = 1; len <= 40; ++len) {
+    std::string k;
+    for (std::size_t i = 0; i < len; ++i) {
+      k.push_back(static_cast<char>('a' + (i * 7 + len) % 26));
+    }
+    keys.push_back(k);
+  }
+  keys.push_back(std::string("\0\0\0", 3));  // zero bytes are bytes too
+  keys.push_back(std::string("\0\0\0\0\0", 5));
+  std::map<std::string, double> counts;
+  for (std::size_t j = 0; j < keys.size(); ++j) {
+    counts[keys[j]] = static_cast<double>(j + 1);  // all different
+  }
+  // Near misses: one byte changed at every position, one byte more or less.
+  std::vector<std::string> misses;
+  for (const std::string& k : keys) {
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      std::string m = k;
+      m[i] = static_cast<char>(m[i] ^ 0x20);
+      if (counts.count(m) == 0) misses.push_back(m);
+    }
+    if (!k.empty() && counts.count(k.substr(1)) == 0) misses.push_back(k.substr(1));
+    if (counts.count(k + "z") == 0) misses.push_back(k + "z");
+  }
+
+  Registry registry;
+  FakeClock clock;
+  FeatureSpec spec;
+  spec.categorical.push_back({"c", keys.size()});
+  spec.drift_min_samples = 1;
+  // Feature names of every length 1 .. 40 (looked up by Set(name)).
+  for (std::size_t j = 1; j < 41; ++j) {
+    spec.numeric.push_back({"f" + keys[j], kNaN, kNaN, {1}});
+  }
+  ReferenceProfile profile;
+  profile.signals["c"] = CategoricalProfile(counts);
+  for (const auto& f : spec.numeric) {
+    profile.signals[f.name] = NumericProfile({1}, {0.5, 2});
+  }
+  FeatureMonitor mon(registry, "m", "1", spec, &profile, &clock);
+  FeatureVector v = mon.NewVector();
+  mon.Tick();
+  // Each key j exactly j + 1 times: the window's proportions equal the
+  // reference's only if every key landed in its own bin.
+  for (std::size_t j = 0; j < keys.size(); ++j) {
+    for (std::size_t r = 0; r <= j; ++r) {
+      v.Clear();
+      v.SetCategory("c", keys[j]);
+      mon.Observe(v);
+    }
+  }
+  clock.Advance(seconds(5));
+  mon.Tick();
+  EXPECT_NEAR(Drift(registry, "c", "linf", "5m"), 0.0, 1e-12);
+  const double fed = static_cast<double>(keys.size() * (keys.size() + 1) / 2);
+  EXPECT_EQ(StatusCount(registry, "c", "ok"), fed);
+  EXPECT_EQ(StatusCount(registry, "c", "unseen"), 0);
+  for (const std::string& m : misses) {
+    v.Clear();
+    v.SetCategory("c", m);
+    mon.Observe(v);
+  }
+  EXPECT_EQ(StatusCount(registry, "c", "unseen"),
+            static_cast<double>(misses.size()));
+  EXPECT_EQ(StatusCount(registry, "c", "ok"), fed);
+
+  // Names: each found by Set(name) (ok, not missing); misses are dropped as
+  // unknown names.
+  v.Clear();
+  for (std::size_t j = 1; j < 41; ++j) v.Set("f" + keys[j], 0.5);
+  for (const std::string& m : misses) v.Set("f" + m, 0.5);
+  v.Set("", 0.5);
+  mon.Observe(v);
+  for (std::size_t j = 1; j < 41; ++j) {
+    EXPECT_EQ(StatusCount(registry, "f" + keys[j], "ok"), 1) << j;
+    EXPECT_EQ(StatusCount(registry, "f" + keys[j], "missing"), fed +
+              static_cast<double>(misses.size())) << j;
+  }
+  EXPECT_EQ(Dropped(registry, "unknown_name"),
+            static_cast<double>(misses.size() + 1));
+}
+
+TEST(FeatureMonitorTest, ClearStartsAFreshVectorEveryTime) {
+  Registry registry;
+  Small s;
+  FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
+  FeatureVector v = mon.NewVector();
+  const FeatureHandle x = mon.Find("x"), c = mon.Find("c");
+  for (int i = 0; i < 1000; ++i) {
+    v.Clear();
+    EXPECT_FALSE(v.IsSet(x));
+    EXPECT_FALSE(v.IsSet(c));
+    if (i % 3 == 0) v.Set(x, 2.0);
+    if (i % 5 == 0) v.SetCategory(c, "a");
+    EXPECT_EQ(v.IsSet(x), i % 3 == 0);
+    EXPECT_EQ(v.IsSet(c), i % 5 == 0);
+    mon.Observe(v);
+  }
+  EXPECT_EQ(StatusCount(registry, "x", "ok"), 334);
+  EXPECT_EQ(StatusCount(registry, "x", "missing"), 666);
+  EXPECT_EQ(StatusCount(registry, "c", "ok"), 200);
+  EXPECT_EQ(StatusCount(registry, "c", "missing"), 800);
+  // A copy keeps what was set; clearing it leaves the original alone.
+  v.Clear();
+  v.Set(x, 2.0);
+  FeatureVector copy = v;
+  EXPECT_TRUE(copy.IsSet(x));
+  copy.Clear();
+  EXPECT_FALSE(copy.IsSet(x));
+  EXPECT_TRUE(v.IsSet(x));
 }
 
 TEST(FeatureMonitorTest, NoFeaturesIsAValidNoOp) {

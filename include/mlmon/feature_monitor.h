@@ -93,7 +93,7 @@ struct FeatureLayout;  // immutable name and category tables (feature_monitor.cc
 }  // namespace detail
 
 /// The inputs of one request: a fixed array of numeric values and category
-/// ids plus a presence bitmap, sized to the monitor's spec. Made once per
+/// ids plus a presence mark per feature, sized to the monitor's spec. Made once per
 /// thread (or per request slot) with `FeatureMonitor::NewVector()`, filled
 /// with `Set*`, passed to `FeatureMonitor::Observe()`, and reused after
 /// `Clear()`.
@@ -126,14 +126,18 @@ class FeatureVector {
  private:
   friend class FeatureMonitor;
   explicit FeatureVector(std::shared_ptr<const detail::FeatureLayout> layout);
-  void MarkSet(std::uint32_t index) noexcept {
-    present_[index >> 6] |= std::uint64_t{1} << (index & 63);
-  }
+  // A plain store (no read-modify-write of a shared bitmap word, so the
+  // setters of one request do not wait on each other).
+  void MarkSet(std::uint32_t index) noexcept { set_in_[index] = generation_; }
 
   std::shared_ptr<const detail::FeatureLayout> layout_;
   std::vector<double> values_;              // by numeric index
   std::vector<std::uint32_t> category_ids_;  // by categorical index
-  std::vector<std::uint64_t> present_;       // bit per feature index
+  // By feature index: the generation in which the feature was last set; it
+  // is set iff that is `generation_`. `Clear()` starts a new generation
+  // (and wipes the marks once every 2^32 - 1 clears, when it wraps).
+  std::vector<std::uint32_t> set_in_;
+  std::uint32_t generation_ = 1;
 };
 
 /// Monitors the input features of one model version. Exports (all with
