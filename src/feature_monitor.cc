@@ -27,6 +27,8 @@
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"  // FormatDuration
 
+#include "internal/spec_checks.h"
+
 namespace mlmon {
 namespace detail {
 namespace {
@@ -262,15 +264,10 @@ constexpr std::size_t kMaxWindows = 8;
 constexpr std::int64_t kNanosPerSecond = 1000000000;
 constexpr const char* kLog10Suffix = ":log10";
 
-[[noreturn]] void Bad(const std::string& model, const std::string& what) {
-  throw ConfigError(
-      fmt::format("mlmon: FeatureSpec.{} (model '{}')", what, model));
-}
-
-void CheckName(const std::string& model, const std::string& field,
+void CheckName(const internal::SpecContext& spec, const std::string& field,
                const std::string& name) {
   auto bad = [&](const char* why) {
-    Bad(model, fmt::format("{}.name = '{}' {}", field, name, why));
+    spec.Fail(fmt::format("{}.name = '{}' {}", field, name, why));
   };
   if (name.empty()) bad("is empty");
   if (name.size() > FeatureSpec::kMaxNameBytes) {
@@ -290,74 +287,51 @@ void CheckName(const std::string& model, const std::string& field,
 void ValidateSpec(const FeatureSpec& s, const std::string& model,
                   const Registry& registry) {
   if (model.empty()) throw ConfigError("mlmon: FeatureMonitor model is empty");
+  const internal::SpecContext spec("FeatureSpec", model);
   const std::size_t total = s.numeric.size() + s.categorical.size();
   if (total > FeatureSpec::kMaxFeatures) {
-    Bad(model, fmt::format("has {} features, more than {}", total,
-                           FeatureSpec::kMaxFeatures));
+    spec.Fail(fmt::format("has {} features, more than {}", total,
+                          FeatureSpec::kMaxFeatures));
   }
   std::set<std::string> names;
   for (std::size_t i = 0; i < s.numeric.size(); ++i) {
     const auto& f = s.numeric[i];
     const std::string field = fmt::format("numeric[{}]", i);
-    CheckName(model, field, f.name);
-    if (!names.insert(f.name).second) {
-      Bad(model, fmt::format("{}.name = '{}' is repeated", field, f.name));
-    }
+    CheckName(spec, field, f.name);
+    internal::CheckNotRepeated(spec, &names, field + ".name", f.name);
     if (!std::isnan(f.min) && !std::isnan(f.max) && f.min > f.max) {
-      Bad(model, fmt::format("{} ('{}'): min = {} is greater than max = {}",
-                             field, f.name, f.min, f.max));
+      spec.Fail(fmt::format("{} ('{}'): min = {} is greater than max = {}",
+                            field, f.name, f.min, f.max));
     }
     if (!f.buckets.empty()) {
-      try {
-        ValidateBucketBounds(f.buckets);
-      } catch (const ConfigError& e) {
-        Bad(model, fmt::format("{} ('{}').buckets: {}", field, f.name,
-                               e.what()));
-      }
+      internal::CheckBuckets(
+          spec, fmt::format("{} ('{}').buckets", field, f.name), f.buckets);
     }
   }
   for (std::size_t i = 0; i < s.categorical.size(); ++i) {
     const auto& f = s.categorical[i];
     const std::string field = fmt::format("categorical[{}]", i);
-    CheckName(model, field, f.name);
-    if (!names.insert(f.name).second) {
-      Bad(model, fmt::format("{}.name = '{}' is repeated", field, f.name));
-    }
-    if (f.max_categories < 1 ||
-        f.max_categories > FeatureSpec::kMaxCategories) {
-      Bad(model, fmt::format("{} ('{}').max_categories = {} is not in [1, {}]",
-                             field, f.name, f.max_categories,
-                             FeatureSpec::kMaxCategories));
-    }
+    CheckName(spec, field, f.name);
+    internal::CheckNotRepeated(spec, &names, field + ".name", f.name);
+    internal::CheckInRange(
+        spec, fmt::format("{} ('{}').max_categories", field, f.name),
+        f.max_categories, 1, FeatureSpec::kMaxCategories);
   }
-  if (s.slices_per_window < 1 || s.slices_per_window > 3600) {
-    Bad(model, fmt::format("slices_per_window = {} is not in [1, 3600]",
-                           s.slices_per_window));
-  }
-  if (s.drift_min_samples < 1) {
-    Bad(model, fmt::format("drift_min_samples = {} is not >= 1",
-                           s.drift_min_samples));
-  }
-  if (s.windows.size() > kMaxWindows) {
-    Bad(model, fmt::format("windows has {} values, more than {}",
-                           s.windows.size(), kMaxWindows));
-  }
-  std::set<std::string> labels;
-  for (std::size_t i = 0; i < s.windows.size(); ++i) {
-    const auto w = s.windows[i].count();
-    if (w <= 0) Bad(model, fmt::format("windows[{}] = {}s is not >= 1s", i, w));
-    if (!labels.insert(FormatDuration(s.windows[i])).second) {
-      Bad(model, fmt::format("windows[{}] = {}s is repeated", i, w));
-    }
-  }
+  internal::CheckInRange(spec, "slices_per_window", s.slices_per_window, 1,
+                         3600);
+  internal::CheckAtLeast(spec, "drift_min_samples", s.drift_min_samples, 1);
+  // No upper bound on a feature window (0: none).
+  internal::CheckWindows(spec, s.windows, kMaxWindows, 0);
   // This monitor's own series must fit under the family cap (other models
   // share the families; their series are not known here).
   const std::size_t cap = registry.options().max_series_per_family;
-  const std::size_t status_series = 4 * s.numeric.size() + 3 * s.categorical.size();
+  const std::size_t status_series =
+      4 * s.numeric.size() + 3 * s.categorical.size();
   if (status_series > cap) {
-    Bad(model, fmt::format("needs {} mlmon_feature_values_total series, more "
-                           "than max_series_per_family = {}",
-                           status_series, cap));
+    spec.Fail(
+        fmt::format("needs {} mlmon_feature_values_total series, more "
+                    "than max_series_per_family = {}",
+                    status_series, cap));
   }
 }
 

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "internal/pending_store.h"
+#include "internal/spec_checks.h"
 
 namespace mlmon {
 
@@ -24,7 +25,7 @@ using internal::PendingStore;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::int64_t kNanosPerSecond = 1000000000;
-constexpr std::int64_t kMaxSeconds = 3650LL * 86400;  // 10 years
+constexpr std::int64_t kMaxSeconds = internal::kMaxWindowSeconds;  // 10 years
 constexpr std::size_t kMaxThresholds = 16;
 constexpr std::size_t kMaxWindows = 8;
 constexpr std::size_t kMaxPendingCapacity = 100000000;
@@ -33,41 +34,26 @@ constexpr std::size_t kPayloadBuffer = 4 + 4 * OutcomeSpec::kMaxK;
 static_assert(kPayloadBuffer <= PendingStore::kMaxPayloadBytes, "payload");
 static_assert(OutcomeTracker::kMaxIdBytes == PendingStore::kMaxIdBytes, "id");
 
-[[noreturn]] void BadSpec(const std::string& model, const std::string& what) {
-  throw ConfigError(
-      fmt::format("mlmon: OutcomeSpec.{} (model '{}')", what, model));
-}
-
-void CheckBuckets(const std::string& model, const char* field,
-                  const std::vector<double>& b) {
-  try {
-    ValidateBucketBounds(b);
-  } catch (const ConfigError& e) {
-    BadSpec(model, fmt::format("{}: {}", field, e.what()));
-  }
-}
-
 void ValidateSpec(const OutcomeSpec& s, const std::string& model,
                   const Registry& registry) {
+  const internal::SpecContext spec("OutcomeSpec", model);
   switch (s.task) {
     case Task::kBinary: {
       if (s.thresholds.empty()) {
-        BadSpec(model, "thresholds is empty; a binary task needs at least one");
+        spec.Fail("thresholds is empty; a binary task needs at least one");
       }
       if (s.thresholds.size() > kMaxThresholds) {
-        BadSpec(model, fmt::format("thresholds has {} values, more than {}",
-                                   s.thresholds.size(), kMaxThresholds));
+        spec.Fail(fmt::format("thresholds has {} values, more than {}",
+                              s.thresholds.size(), kMaxThresholds));
       }
       for (std::size_t i = 0; i < s.thresholds.size(); ++i) {
         const double t = s.thresholds[i];
         if (!(t > 0.0 && t < 1.0)) {
-          BadSpec(model,
-                  fmt::format("thresholds[{}] = {} is not in (0, 1)", i, t));
+          spec.Fail(fmt::format("thresholds[{}] = {} is not in (0, 1)", i, t));
         }
         for (std::size_t j = 0; j < i; ++j) {
           if (s.thresholds[j] == t) {
-            BadSpec(model,
-                    fmt::format("thresholds[{}] = {} is repeated", i, t));
+            spec.Fail(fmt::format("thresholds[{}] = {} is repeated", i, t));
           }
         }
       }
@@ -76,93 +62,68 @@ void ValidateSpec(const OutcomeSpec& s, const std::string& model,
     case Task::kMulticlass: {
       const std::size_t n = s.classes.size();
       if (n == 0) {
-        BadSpec(model, "classes is empty; a multiclass task needs its classes");
+        spec.Fail("classes is empty; a multiclass task needs its classes");
       }
       if (n > OutcomeSpec::kMaxClasses) {
-        BadSpec(model, fmt::format("classes has {} values, more than {}", n,
-                                   OutcomeSpec::kMaxClasses));
+        spec.Fail(fmt::format("classes has {} values, more than {}", n,
+                              OutcomeSpec::kMaxClasses));
       }
       std::set<std::string> seen;
       for (std::size_t i = 0; i < n; ++i) {
         if (s.classes[i].empty()) {
-          BadSpec(model, fmt::format("classes[{}] is empty", i));
+          spec.Fail(fmt::format("classes[{}] is empty", i));
         }
-        if (!seen.insert(s.classes[i]).second) {
-          BadSpec(model, fmt::format("classes[{}] = '{}' is repeated", i,
-                                     s.classes[i]));
-        }
+        internal::CheckNotRepeated(spec, &seen, fmt::format("classes[{}]", i),
+                                   s.classes[i]);
       }
       const std::size_t cap = registry.options().max_series_per_family;
       if (n * n > cap) {
-        BadSpec(model, fmt::format(
-                           "classes has {} values: {} confusion cells exceed "
-                           "Registry::Options::max_series_per_family = {}",
-                           n, n * n, cap));
+        spec.Fail(
+            fmt::format("classes has {} values: {} confusion cells exceed "
+                        "Registry::Options::max_series_per_family = {}",
+                        n, n * n, cap));
       }
       break;
     }
     case Task::kRanking: {
       if (s.k.empty()) {
-        BadSpec(model, "k is empty; a ranking task needs at least one k");
+        spec.Fail("k is empty; a ranking task needs at least one k");
       }
       for (std::size_t i = 0; i < s.k.size(); ++i) {
-        if (s.k[i] < 1 || s.k[i] > OutcomeSpec::kMaxK) {
-          BadSpec(model, fmt::format("k[{}] = {} is not in [1, {}]", i, s.k[i],
-                                     OutcomeSpec::kMaxK));
-        }
+        internal::CheckInRange(spec, fmt::format("k[{}]", i), s.k[i], 1,
+                               OutcomeSpec::kMaxK);
         for (std::size_t j = 0; j < i; ++j) {
           if (s.k[j] == s.k[i]) {
-            BadSpec(model, fmt::format("k[{}] = {} is repeated", i, s.k[i]));
+            spec.Fail(fmt::format("k[{}] = {} is repeated", i, s.k[i]));
           }
         }
       }
       if (!s.rank_buckets.empty()) {
-        CheckBuckets(model, "rank_buckets", s.rank_buckets);
+        internal::CheckBuckets(spec, "rank_buckets", s.rank_buckets);
       }
       break;
     }
     case Task::kRegression:
-      CheckBuckets(model, "error_buckets", s.error_buckets);
+      internal::CheckBuckets(spec, "error_buckets", s.error_buckets);
       break;
     default:
-      BadSpec(model, fmt::format("task = {} is not a known task",
-                                 static_cast<int>(s.task)));
+      spec.Fail(fmt::format("task = {} is not a known task",
+                            static_cast<int>(s.task)));
   }
   if (s.outcome_ttl.count() <= 0 || s.outcome_ttl.count() > kMaxSeconds) {
-    BadSpec(model, fmt::format("outcome_ttl = {}s is not in [1s, 3650d]",
-                               s.outcome_ttl.count()));
+    spec.Fail(fmt::format("outcome_ttl = {}s is not in [1s, 3650d]",
+                          s.outcome_ttl.count()));
   }
-  if (s.pending_capacity < 1 || s.pending_capacity > kMaxPendingCapacity) {
-    BadSpec(model, fmt::format("pending_capacity = {} is not in [1, {}]",
-                               s.pending_capacity, kMaxPendingCapacity));
-  }
-  if (s.slices_per_window < 1 || s.slices_per_window > 3600) {
-    BadSpec(model, fmt::format("slices_per_window = {} is not in [1, 3600]",
-                               s.slices_per_window));
-  }
-  if (s.windows.size() > kMaxWindows) {
-    BadSpec(model, fmt::format("windows has {} values, more than {}",
-                               s.windows.size(), kMaxWindows));
-  }
-  std::set<std::string> labels;
-  for (std::size_t i = 0; i < s.windows.size(); ++i) {
-    const auto w = s.windows[i].count();
-    if (w <= 0 || w > kMaxSeconds) {
-      BadSpec(model,
-              fmt::format("windows[{}] = {}s is not in [1s, 3650d]", i, w));
-    }
-    if (!labels.insert(FormatDuration(s.windows[i])).second) {
-      BadSpec(model, fmt::format("windows[{}] = {}s is repeated", i, w));
-    }
-  }
+  internal::CheckInRange(spec, "pending_capacity", s.pending_capacity, 1,
+                         kMaxPendingCapacity);
+  internal::CheckInRange(spec, "slices_per_window", s.slices_per_window, 1,
+                         3600);
+  internal::CheckWindows(spec, s.windows, kMaxWindows, kMaxSeconds);
   if (s.task == Task::kBinary) {
-    if (s.auc_bins < 16 || s.auc_bins > 65536) {
-      BadSpec(model, fmt::format("auc_bins = {} is not in [16, 65536]",
-                                 s.auc_bins));
-    }
-    CheckBuckets(model, "score_buckets", s.score_buckets);
+    internal::CheckInRange(spec, "auc_bins", s.auc_bins, 16, 65536);
+    internal::CheckBuckets(spec, "score_buckets", s.score_buckets);
   }
-  CheckBuckets(model, "delay_buckets", s.delay_buckets);
+  internal::CheckBuckets(spec, "delay_buckets", s.delay_buckets);
 }
 
 std::size_t PayloadBytes(const OutcomeSpec& s) {

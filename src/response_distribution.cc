@@ -15,13 +15,14 @@
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"  // FormatDuration
 
+#include "internal/spec_checks.h"
+
 namespace mlmon {
 
 namespace {
 
 using ValueRange = ResponseSpec::ValueRange;
 
-constexpr long long kMaxSeconds = 3650LL * 86400;  // 10 years
 constexpr std::size_t kMinFineBins = 10;
 constexpr const char* kStatNames[] = {"p50", "p90", "p99", "mean"};
 constexpr double kQuantiles[] = {0.5, 0.9, 0.99};
@@ -35,85 +36,48 @@ std::size_t LogBinsPerSign() {
                 std::log(ResponseSpec::kLogGamma)));
 }
 
-[[noreturn]] void BadSpec(const std::string& model, const std::string& what) {
-  throw ConfigError(
-      fmt::format("mlmon: ResponseSpec.{} (model '{}')", what, model));
-}
-
-void CheckBuckets(const std::string& model, const char* field,
-                  const std::vector<double>& b) {
-  try {
-    ValidateBucketBounds(b);
-  } catch (const ConfigError& e) {
-    BadSpec(model, fmt::format("{}: {}", field, e.what()));
-  }
-}
-
 void ValidateSpec(const ResponseSpec& s, const std::string& model,
                   const Registry& registry) {
+  const internal::SpecContext spec("ResponseSpec", model);
   if (s.value_range != ValueRange::kUnitInterval &&
       s.value_range != ValueRange::kUnbounded) {
-    BadSpec(model, fmt::format("value_range = {} is not a known range",
-                               static_cast<int>(s.value_range)));
+    spec.Fail(fmt::format("value_range = {} is not a known range",
+                          static_cast<int>(s.value_range)));
   }
-  CheckBuckets(model, "score_buckets", s.score_buckets);
-  CheckBuckets(model, "items_buckets", s.items_buckets);
+  internal::CheckBuckets(spec, "score_buckets", s.score_buckets);
+  internal::CheckBuckets(spec, "items_buckets", s.items_buckets);
   if (s.classes.size() > ResponseSpec::kMaxClasses) {
-    BadSpec(model, fmt::format("classes has {} values, more than {}",
-                               s.classes.size(), ResponseSpec::kMaxClasses));
+    spec.Fail(fmt::format("classes has {} values, more than {}",
+                          s.classes.size(), ResponseSpec::kMaxClasses));
   }
   std::set<std::string> seen;
   for (std::size_t i = 0; i < s.classes.size(); ++i) {
     const std::string& c = s.classes[i];
-    if (c.empty()) BadSpec(model, fmt::format("classes[{}] is empty", i));
+    if (c.empty()) spec.Fail(fmt::format("classes[{}] is empty", i));
     if (c == ResponseDistribution::kOtherClass || c == "__overflow__") {
-      BadSpec(model, fmt::format("classes[{}] = '{}' is reserved", i, c));
+      spec.Fail(fmt::format("classes[{}] = '{}' is reserved", i, c));
     }
-    if (!seen.insert(c).second) {
-      BadSpec(model, fmt::format("classes[{}] = '{}' is repeated", i, c));
-    }
+    internal::CheckNotRepeated(spec, &seen, fmt::format("classes[{}]", i), c);
   }
   const std::size_t cap = registry.options().max_series_per_family;
   if (s.classes.size() + 1 > cap) {
-    BadSpec(model,
-            fmt::format("classes has {} values: with '{}' they exceed "
-                        "Registry::Options::max_series_per_family = {}",
-                        s.classes.size(), ResponseDistribution::kOtherClass,
-                        cap));
+    spec.Fail(
+        fmt::format("classes has {} values: with '{}' they exceed "
+                    "Registry::Options::max_series_per_family = {}",
+                    s.classes.size(), ResponseDistribution::kOtherClass, cap));
   }
   if (!(s.decision_threshold > 0.0 && s.decision_threshold < 1.0)) {
-    BadSpec(model, fmt::format("decision_threshold = {} is not in (0, 1)",
-                               s.decision_threshold));
+    spec.Fail(fmt::format("decision_threshold = {} is not in (0, 1)",
+                          s.decision_threshold));
   }
-  if (s.windows.size() > ResponseSpec::kMaxWindows) {
-    BadSpec(model, fmt::format("windows has {} values, more than {}",
-                               s.windows.size(), ResponseSpec::kMaxWindows));
-  }
-  std::set<std::string> labels;
-  for (std::size_t i = 0; i < s.windows.size(); ++i) {
-    const long long w = s.windows[i].count();
-    if (w <= 0 || w > kMaxSeconds) {
-      BadSpec(model,
-              fmt::format("windows[{}] = {}s is not in [1s, 3650d]", i, w));
-    }
-    if (!labels.insert(FormatDuration(s.windows[i])).second) {
-      BadSpec(model, fmt::format("windows[{}] = {}s is repeated", i, w));
-    }
-  }
-  if (s.slices_per_window < 1 || s.slices_per_window > 3600) {
-    BadSpec(model, fmt::format("slices_per_window = {} is not in [1, 3600]",
-                               s.slices_per_window));
-  }
-  if (s.drift_min_samples < 1) {
-    BadSpec(model, fmt::format("drift_min_samples = {} is not >= 1",
-                               s.drift_min_samples));
-  }
-  if (s.value_range == ValueRange::kUnitInterval &&
-      (s.fine_bins < kMinFineBins ||
-       s.fine_bins > ResponseSpec::kMaxFineBins)) {
-    BadSpec(model, fmt::format("fine_bins = {} is not in [{}, {}]",
-                               s.fine_bins, kMinFineBins,
-                               ResponseSpec::kMaxFineBins));
+  internal::CheckWindows(spec, s.windows, ResponseSpec::kMaxWindows,
+                         internal::kMaxWindowSeconds);
+  internal::CheckInRange(spec, "slices_per_window", s.slices_per_window, 1,
+                         3600);
+  internal::CheckAtLeast(spec, "drift_min_samples", s.drift_min_samples, 1);
+  if (s.value_range == ValueRange::kUnitInterval) {
+    internal::CheckInRange(spec, "fine_bins", s.fine_bins, kMinFineBins,
+                           ResponseSpec::kMaxFineBins);
   }
 }
 

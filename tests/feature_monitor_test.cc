@@ -507,6 +507,31 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
                     "slices_per_window = 0");
   ExpectConfigError(make([](FeatureSpec& s) { s.drift_min_samples = 0; }),
                     "FeatureSpec.drift_min_samples = 0 is not >= 1");
+  // Windows have no upper bound here (unlike OutcomeSpec / ResponseSpec).
+  ExpectConfigError(make([](FeatureSpec& s) { s.windows = {seconds(0)}; }),
+                    "FeatureSpec.windows[0] = 0s is not >= 1s (model 'm')");
+  ExpectConfigError(make([](FeatureSpec& s) {
+                      s.windows.clear();
+                      for (int i = 1; i <= 9; ++i) {
+                        s.windows.push_back(seconds(i));
+                      }
+                    }),
+                    "FeatureSpec.windows has 9 values, more than 8");
+  ExpectConfigError(make([](FeatureSpec& s) {
+                      s.categorical.push_back({"c"});
+                      s.categorical.push_back({"c"});
+                    }),
+                    "FeatureSpec.categorical[1].name = 'c' is repeated");
+  ExpectConfigError(
+      make([](FeatureSpec& s) {
+        s.categorical.push_back({"cat", 10001});
+      }),
+      "FeatureSpec.categorical[0] ('cat').max_categories = 10001 is not in "
+      "[1, 10000]");
+  ExpectConfigError(make([](FeatureSpec& s) {
+                      s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}});
+                    }),
+                    "FeatureSpec.numeric[1] ('bk').buckets: ");
 }
 
 TEST(FeatureMonitorTest, DriftMinSamplesDefaultsTo200) {
