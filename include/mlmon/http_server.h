@@ -3,7 +3,8 @@
 
 /// \file
 /// The embedded HTTP endpoint (target `mlmon::http`, libmicrohttpd):
-/// `GET /metrics`, `GET /healthz` and routes the host adds.
+/// `GET /metrics`, `GET /healthz`, the status page (`GET /`,
+/// `GET /api/v1/status`) and routes the host adds.
 
 #include <cstddef>
 #include <functional>
