@@ -20,6 +20,7 @@
 #include "mlmon/reference_profile.h"
 #include "mlmon/registry.h"
 #include "mlmon/response_distribution.h"
+#include "mlmon/status_history.h"
 #include "mlmon/version.h"
 
 #endif  // MLMON_MLMON_H_
