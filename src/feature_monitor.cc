@@ -423,7 +423,8 @@ inline std::size_t CountBelow(const double* bounds, std::size_t padded,
   std::size_t len = padded;
   while (len > 1) {
     const std::size_t half = len / 2;
-    base += half & (std::size_t{0} - static_cast<std::size_t>(base[half - 1] < v));
+    base +=
+        half & (std::size_t{0} - static_cast<std::size_t>(base[half - 1] < v));
     len -= half;
   }
   return static_cast<std::size_t>(base - bounds) + (*base < v);
@@ -856,7 +857,8 @@ void FeatureMonitor::Impl::Record(const Input& in, int slot) const noexcept {
     // where they went (a unit change is out of range *and* drifts). Both
     // status cells are located before v is compared, and the status is
     // picked without a branch (it is as unpredictable as the data).
-    const auto ok = reinterpret_cast<std::uintptr_t>(cells.At(h.status_cells[kOk]));
+    const auto ok =
+        reinterpret_cast<std::uintptr_t>(cells.At(h.status_cells[kOk]));
     const auto out_of_range =
         reinterpret_cast<std::uintptr_t>(cells.At(h.status_cells[kOutOfRange]));
     const std::uintptr_t out = static_cast<std::uintptr_t>(v < h.lo) |

@@ -93,10 +93,10 @@ struct FeatureLayout;  // immutable name and category tables (feature_monitor.cc
 }  // namespace detail
 
 /// The inputs of one request: a fixed array of numeric values and category
-/// ids plus a presence mark per feature, sized to the monitor's spec. Made once per
-/// thread (or per request slot) with `FeatureMonitor::NewVector()`, filled
-/// with `Set*`, passed to `FeatureMonitor::Observe()`, and reused after
-/// `Clear()`.
+/// ids plus a presence mark per feature, sized to the monitor's spec. Made
+/// once per thread (or per request slot) with `FeatureMonitor::NewVector()`,
+/// filled with `Set*`, passed to `FeatureMonitor::Observe()`, and reused
+/// after `Clear()` (constant time, whatever the number of features).
 ///
 /// A feature set twice keeps the last value. Mistakes are dropped and
 /// counted in `mlmon_dropped_total{model,version,reason}`, never thrown: an

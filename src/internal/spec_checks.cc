@@ -32,7 +32,8 @@ void CheckInRange(const SpecContext& spec, const std::string& field,
 
 void CheckAtLeast(const SpecContext& spec, const std::string& field,
                   std::size_t value, std::size_t min) {
-  if (value < min) spec.Fail(fmt::format("{} = {} is not >= {}", field, value, min));
+  if (value < min)
+    spec.Fail(fmt::format("{} = {} is not >= {}", field, value, min));
 }
 
 void CheckNotRepeated(const SpecContext& spec, std::set<std::string>* seen,
