@@ -104,7 +104,7 @@ features: {drift_min_samples: 1000}
   EXPECT_NO_THROW(ValidateMonitorSpec(s));
   // Default: 200 in both.
   MonitorSpec d = ParseMonitorSpec("model: m\n");
-  EXPECT_EQ(d.distribution.drift_min_samples, 200u);
+  EXPECT_EQ(d.distribution.drift_min_samples, 500u);
   EXPECT_EQ(d.features.drift_min_samples, 200u);
   EXPECT_EQ(ParseMonitorSpec("model: m\nfeatures: {drift_min_samples: 1}\n")
                 .features.drift_min_samples,

@@ -650,7 +650,9 @@ TEST_F(ResponseDistributionTest, DriftAgainstTheReference) {
     ref_counts[i] = 10.0 + 5.0 * static_cast<double>(i % 7);
   }
   ReferenceProfile ref = Reference(bounds, ref_counts);
-  auto rd = Make({}, &ref);
+  ResponseSpec spec;
+  spec.drift_min_samples = 1;  // the values, not the gate (tested below)
+  auto rd = Make(spec, &ref);
 
   // Window 1: exactly the reference's shape, times 3 (proportions equal).
   std::vector<double> fed(21, 0.0);
@@ -713,7 +715,7 @@ TEST_F(ResponseDistributionTest, DriftOfAnEmptyWindowIsNotExported) {
 }
 
 TEST_F(ResponseDistributionTest, DriftWaitsForDriftMinSamples) {
-  EXPECT_EQ(ResponseSpec{}.drift_min_samples, 200u);
+  EXPECT_EQ(ResponseSpec{}.drift_min_samples, 500u);
   ReferenceProfile ref =
       Reference(DefaultPredictionScoreBuckets(), std::vector<double>(21, 1.0));
   ResponseSpec spec;

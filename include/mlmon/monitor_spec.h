@@ -47,7 +47,7 @@ namespace mlmon {
 ///       items_buckets: [0, 1, 5, 10]
 ///       windows: [5m, 1h]
 ///       fine_bins: 2000
-///       drift_min_samples: 200     # fewer scores in a window: drift not updated
+///       drift_min_samples: 500     # fewer scores in a window: drift not updated
 ///     features:
 ///       numeric:
 ///         - {name: amount_usd, min: 0, max: 100000, buckets: [10, 100]}

@@ -78,8 +78,10 @@ struct ResponseSpec {
   /// until the first update). On a handful of values PSI is noise (one empty
   /// bin alone costs about 0.7), which would page on a healthy model right
   /// after a restart or on low traffic. The quantile and mean gauges do not
-  /// depend on it.
-  std::size_t drift_min_samples = 200;
+  /// depend on it. 500 rather than the features' 200: the default score
+  /// histogram has 21 bins, where a healthy sample of 200 still reaches PSI
+  /// 0.23 at its 99th percentile (docs/reference-profile.md).
+  std::size_t drift_min_samples = 500;
 
   static constexpr std::size_t kMaxClasses = 100;
   static constexpr std::size_t kMaxWindows = 8;
