@@ -117,6 +117,96 @@ TEST(PendingStoreTest, TakeAfterTtlReportsExpiredAndRemoves) {
   EXPECT_EQ(TakeScore(s, "a", nullptr, kTtl), Take::kNotFound);
 }
 
+// A full one-shard store against a model of its age list (oldest first):
+// random puts of new and known ids, takes, TTL expiry. Every status and
+// count must match, so eviction stays FIFO through replacements, tombstones
+// and removals in the middle (Put prefetches the next victims it expects).
+TEST(PendingStoreTest, FullStoreMatchesAFifoModelUnderMixedOperations) {
+  struct Item {
+    std::string id;
+    std::int64_t created;
+    bool pending;
+  };
+  const std::size_t cap = 8;
+  PendingStore s(Opts(cap));
+  ASSERT_EQ(s.num_shards(), 1u);
+  std::vector<Item> model;  // oldest first
+  auto find = [&](const std::string& id) {
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      if (model[i].id == id) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  std::mt19937 rng(7);
+  std::int64_t now = 0;
+  int evictions = 0;
+  for (int step = 0; step < 20000; ++step) {
+    now += static_cast<std::int64_t>(rng() % 40);
+    const std::string id = "id" + std::to_string(rng() % 24);
+    const int i = find(id);
+    const unsigned op = rng() % 10;
+    if (op < 6) {  // put
+      const double score = step;
+      const auto r = PutScore(s, id, score, now);
+      Put want = Put::kInserted;
+      bool want_evicted = false, want_expired = false;
+      if (i >= 0) {
+        Item it = model[static_cast<std::size_t>(i)];
+        const bool expired = now - it.created >= kTtl;
+        if (!it.pending && !expired) {
+          want = Put::kAlreadyMatched;
+        } else {
+          want = it.pending && !expired ? Put::kReplaced : Put::kInserted;
+          want_expired = it.pending && expired;
+          model.erase(model.begin() + i);
+          model.push_back(Item{id, now, true});
+        }
+      } else {
+        if (model.size() == cap) {
+          want_evicted = model.front().pending;
+          model.erase(model.begin());
+          ++evictions;
+        }
+        model.push_back(Item{id, now, true});
+      }
+      ASSERT_EQ(r.status, want) << step;
+      ASSERT_EQ(r.evicted_pending, want_evicted) << step;
+      ASSERT_EQ(r.expired_pending, want_expired) << step;
+    } else if (op < 9) {  // take
+      double score = -1;
+      const Take t = TakeScore(s, id, &score, now);
+      Take want = Take::kNotFound;
+      if (i >= 0) {
+        Item& it = model[static_cast<std::size_t>(i)];
+        if (now - it.created >= kTtl) {
+          want = it.pending ? Take::kExpired : Take::kNotFound;
+          model.erase(model.begin() + i);
+        } else if (!it.pending) {
+          want = Take::kDuplicate;
+        } else {
+          want = Take::kMatched;
+          it.pending = false;
+        }
+      }
+      ASSERT_EQ(t, want) << step;
+    } else {  // expire
+      const auto r = s.Expire(now);
+      std::size_t pending = 0, matched = 0;
+      while (!model.empty() && now - model.front().created >= kTtl) {
+        ++(model.front().pending ? pending : matched);
+        model.erase(model.begin());
+      }
+      ASSERT_EQ(r.pending, pending) << step;
+      ASSERT_EQ(r.matched, matched) << step;
+    }
+    std::size_t pending = 0;
+    for (const Item& it : model) pending += it.pending ? 1 : 0;
+    ASSERT_EQ(s.size(), model.size()) << step;
+    ASSERT_EQ(s.pending(), pending) << step;
+  }
+  EXPECT_GT(evictions, 1000);  // the full-store path was exercised
+}
+
 TEST(PendingStoreTest, ExpireRemovesEntriesPastTtlOldestFirst) {
   PendingStore s(Opts(10000));
   for (int i = 0; i < 1000; ++i) PutScore(s, "old" + std::to_string(i), 0, 0);

@@ -55,7 +55,10 @@ class SpinLock {
 ///    {32-bit hash tag, entry number}, so a probe touches an entry only on a
 ///    tag hit;
 ///  - a doubly linked age list (oldest first) threaded through the entries,
-///    used for TTL expiry and for evicting the oldest entry when full.
+///    used for TTL expiry and for evicting the oldest entry when full. In a
+///    full shard every `Put` ends by prefetching what the next eviction
+///    reads (the oldest entry's index slot, the entry after it), so an
+///    insert into a full store misses mainly on the new id's index slot.
 /// Bytes per entry: `BytesPerEntry(payload_bytes)` = 88 + payload rounded
 /// up to 8, plus 16 of index: 112 bytes with an 8-byte payload.
 ///
