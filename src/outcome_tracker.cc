@@ -212,8 +212,14 @@ struct Window {
   std::vector<Gauge*> gauges;  // in the task's export order
 };
 
+// An undefined value (no samples, no positive prediction, AUC with one
+// class) is exported as NaN, never as a fake 0.
 void SetQuality(Gauge* g, double v) noexcept {
-  g->Set(std::isfinite(v) ? v : 0.0);
+  if (std::isfinite(v)) {
+    g->Set(v);
+  } else {
+    g->SetUndefined();
+  }
 }
 
 // Class name -> index, built at set-up; look-ups never allocate.

@@ -431,7 +431,9 @@ TEST_F(OutcomeTrackerTest, WindowDropsDataOlderThanItsSpan) {
   clock_.Advance(hours(23));  // the first batch is now 24h01m old
   t->Tick();
   EXPECT_EQ(Quality("samples", "1h"), 0);
-  EXPECT_EQ(Quality("accuracy", "1h", "0.5"), 0);  // undefined: exported as 0
+  // Undefined (no samples): NaN, never a fake 0.
+  EXPECT_TRUE(std::isnan(Quality("accuracy", "1h", "0.5")));
+  EXPECT_TRUE(std::isnan(Quality("precision", "1h", "0.5")));
   EXPECT_EQ(Quality("samples", "1d"), 10);
   clock_.Advance(hours(2));
   t->Tick();

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -102,6 +103,14 @@ class Gauge {
   void Set(double v) noexcept {
     if (!std::isfinite(v)) return Drop(detail::NonFiniteReason(v));
     value_.store(v, std::memory_order_relaxed);
+  }
+  /// Marks the value as undefined: exported as `NaN`, which PromQL compares
+  /// false with everything (no alert fires on it) and Grafana draws as a gap.
+  /// For values a window thread computes that can be undefined (a precision
+  /// with no positive prediction); not counted as a drop.
+  void SetUndefined() noexcept {
+    value_.store(std::numeric_limits<double>::quiet_NaN(),
+                 std::memory_order_relaxed);
   }
   void Increment(double v = 1.0) noexcept { Add(v); }
   void Decrement(double v = 1.0) noexcept { Add(-v); }

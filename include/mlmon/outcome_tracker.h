@@ -227,8 +227,9 @@ RankingQuality QualityFromStats(const RankingStats& stats);
 ///   binary precision, recall, f1, accuracy, auc, brier, log_loss;
 ///   multiclass accuracy, precision, recall, f1 (macro); regression mae,
 ///   rmse, mape; ranking hit_rate, mrr; and for every task `samples`, the
-///   outcomes in the window. An undefined value (no samples, or AUC with one
-///   class) is exported as 0: gate alerts on `metric="samples"`.
+///   outcomes in the window. An undefined value (no samples, a precision
+///   with no positive prediction, AUC with one class) is exported as `NaN`
+///   (PromQL comparisons are false on it; Grafana draws a gap), never 0.
 ///
 /// Joining. `RecordPrediction` stores the prediction in a bounded, sharded
 /// pending store (ids up to `kMaxIdBytes`, kept inline). `RecordOutcome`
