@@ -442,6 +442,9 @@ PendingStore::ExpireResult PendingStore::Expire(std::int64_t now_nanos) noexcept
         } else {
           ++result.matched;
         }
+        // The next removal's misses start loading now (FIFO order), which
+        // shortens the lock hold that a RecordPrediction may wait on.
+        PrefetchNextVictims(sh, ops);
         more = n + 1 == kExpireBatch;
       }
     }

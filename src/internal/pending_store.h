@@ -78,7 +78,10 @@ class PendingStore {
   /// Longest id stored. Longer ids are refused by the caller.
   static constexpr std::size_t kMaxIdBytes = 64;
   /// Entries removed per lock hold in `Expire()`.
-  static constexpr std::size_t kExpireBatch = 256;
+  /// Small, because a `Put` on the same shard waits for the whole batch:
+  /// each removal can cost a few cache misses (~0.3 us), so 64 bounds the
+  /// wait to ~20 us.
+  static constexpr std::size_t kExpireBatch = 64;
   /// Longest payload.
   static constexpr std::size_t kMaxPayloadBytes = 1024;
 
