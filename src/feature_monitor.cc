@@ -905,12 +905,19 @@ void FeatureMonitor::Tick() {
       double total = 0;
       for (std::size_t b = 0; b < bins; ++b) total += current[b];
       // Too few observations (or none): PSI & co. would be noise, so the
-      // gauges keep their value.
-      if (!(total >= min_samples)) continue;
-      const DriftScores scores = ComputeDrift(current, t.reference.data(), bins);
+      // gauges read undefined (NaN: no alert fires on it, and one that fired
+      // on busier traffic resolves instead of sticking to a stale value).
+      const bool enough = total >= min_samples;
+      const DriftScores scores =
+          enough ? ComputeDrift(current, t.reference.data(), bins) : DriftScores{};
       for (std::size_t k = 0; k < kNumDriftMethods; ++k) {
         Gauge* g = t.gauges[w][k];
-        if (g != nullptr && std::isfinite(scores.value[k])) g->Set(scores.value[k]);
+        if (g == nullptr) continue;
+        if (enough && std::isfinite(scores.value[k])) {
+          g->Set(scores.value[k]);
+        } else {
+          g->SetUndefined();
+        }
       }
     }
   }

@@ -513,19 +513,26 @@ void ResponseDistribution::Impl::Tick() {
       }
       const double mean = counts[num_fine] / total;
       if (std::isfinite(mean)) g.stat[3]->Set(mean);
+    } else {
+      for (Gauge* stat : g.stat) stat->SetUndefined();  // no scores: NaN
     }
     if (reference_counts.empty()) continue;
     // Too few scores in the window: drift would be noise (an empty bin alone
-    // costs ~0.7 of PSI), so the drift gauges keep their value.
+    // costs ~0.7 of PSI), so the drift gauges read undefined (NaN: no alert
+    // fires on it, and one that fired on busier traffic resolves).
     const double* score_counts = counts.data() + num_fine + 1;
     double scores = 0;
     for (std::size_t b = 0; b < num_score; ++b) scores += score_counts[b];
-    if (!(scores >= static_cast<double>(spec.drift_min_samples))) continue;
-    const DriftScores d = ComputeDrift(counts.data() + num_fine + 1,
-                                       reference_counts.data(), num_score);
+    const bool enough = scores >= static_cast<double>(spec.drift_min_samples);
+    const DriftScores d =
+        enough ? ComputeDrift(score_counts, reference_counts.data(), num_score)
+               : DriftScores{};
     for (std::size_t m = 0; m < kNumDriftMethods; ++m) {
-      // NaN (an empty side) would count as a drop in Gauge::Set: skip it.
-      if (std::isfinite(d.value[m])) g.drift[m]->Set(d.value[m]);
+      if (enough && std::isfinite(d.value[m])) {
+        g.drift[m]->Set(d.value[m]);
+      } else {
+        g.drift[m]->SetUndefined();
+      }
     }
   }
 }

@@ -399,12 +399,12 @@ TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
   EXPECT_LT(Drift(registry, "age", "psi", "5m"), 0.1);
 
   // The 5m window passes without data: it forgets phase 1, and the gauges
-  // of an empty window keep their last value.
+  // of an empty window read undefined (NaN).
   for (int i = 0; i < 60; ++i) {
     clock.Advance(seconds(5));
     mon.Tick();
   }
-  EXPECT_EQ(Drift(registry, "session_seconds:log10", "psi", "5m"), psi1);
+  EXPECT_TRUE(std::isnan(Drift(registry, "session_seconds:log10", "psi", "5m")));
 
   // Phase 2: the field switched to milliseconds.
   auto s2 = draw(session, 3000);
@@ -536,8 +536,8 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
 
 TEST(FeatureMonitorTest, DriftMinSamplesDefaultsTo200) {
   EXPECT_EQ(FeatureSpec{}.drift_min_samples, 200u);
-  // 199 values far from the reference leave the gauges at 0; the 200th
-  // updates them.
+  // 199 values far from the reference leave the gauges undefined (NaN);
+  // the 200th updates them.
   Registry registry;
   Small s;
   FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
@@ -554,9 +554,9 @@ TEST(FeatureMonitorTest, DriftMinSamplesDefaultsTo200) {
   feed(199);
   s.clock.Advance(seconds(5));
   mon.Tick();
-  EXPECT_EQ(Drift(registry, "x", "psi", "5m"), 0.0);
-  EXPECT_EQ(Drift(registry, "x:log10", "psi", "5m"), 0.0);
-  EXPECT_EQ(Drift(registry, "c", "linf", "5m"), 0.0);
+  EXPECT_TRUE(std::isnan(Drift(registry, "x", "psi", "5m")));
+  EXPECT_TRUE(std::isnan(Drift(registry, "x:log10", "psi", "5m")));
+  EXPECT_TRUE(std::isnan(Drift(registry, "c", "linf", "5m")));
   feed(1);
   s.clock.Advance(seconds(5));
   mon.Tick();
@@ -568,7 +568,7 @@ TEST(FeatureMonitorTest, DriftMinSamplesDefaultsTo200) {
   EXPECT_NEAR(Drift(registry, "c", "linf", "5m"), 3.0 / 8, 1e-12);
 }
 
-TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesKeepsItsPreviousValue) {
+TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesReadsNaN) {
   Registry registry;
   Small s;
   s.spec.drift_min_samples = 10;
@@ -582,12 +582,12 @@ TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesKeepsItsPreviousValue) {
     }
   };
   mon.Tick();
-  // Below the minimum at start: the gauges stay at 0.
+  // Below the minimum at start: undefined.
   feed(0.5, 9);
   s.clock.Advance(seconds(5));
   mon.Tick();
-  EXPECT_EQ(Drift(registry, "x", "psi", "5m"), 0.0);
-  EXPECT_EQ(Drift(registry, "x", "psi", "1h"), 0.0);
+  EXPECT_TRUE(std::isnan(Drift(registry, "x", "psi", "5m")));
+  EXPECT_TRUE(std::isnan(Drift(registry, "x", "psi", "1h")));
   // At the minimum (10 values in both windows): updated.
   feed(0.5, 1);
   s.clock.Advance(seconds(5));
@@ -596,7 +596,8 @@ TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesKeepsItsPreviousValue) {
   EXPECT_NEAR(Drift(registry, "x", "psi", "5m"), psi10, 1e-9);
   EXPECT_NEAR(Drift(registry, "x", "psi", "1h"), psi10, 1e-9);
   // The 5m window forgets them; 5 new values in bin 1: 5m holds 5 (< 10,
-  // keeps psi10), 1h holds 15 (updated).
+  // undefined again, so an alert that fired on psi10 resolves), 1h holds 15
+  // (updated).
   for (int i = 0; i < 61; ++i) {
     s.clock.Advance(seconds(5));
     mon.Tick();
@@ -604,7 +605,7 @@ TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesKeepsItsPreviousValue) {
   feed(3.0, 5);
   s.clock.Advance(seconds(5));
   mon.Tick();
-  EXPECT_NEAR(Drift(registry, "x", "psi", "5m"), psi10, 1e-9);
+  EXPECT_TRUE(std::isnan(Drift(registry, "x", "psi", "5m")));
   EXPECT_NEAR(Drift(registry, "x", "psi", "1h"),
               ExpectedPsi({10, 5, 0, 0}, {1, 1, 1, 1}), 1e-9);
   // 5 more: the 5m window reaches 10 values, all in bin 1.
@@ -613,8 +614,8 @@ TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesKeepsItsPreviousValue) {
   mon.Tick();
   EXPECT_NEAR(Drift(registry, "x", "psi", "5m"),
               ExpectedPsi({0, 10, 0, 0}, {1, 1, 1, 1}), 1e-9);
-  // The categorical feature was never set (missing): its linf stays 0.
-  EXPECT_EQ(Drift(registry, "c", "linf", "5m"), 0.0);
+  // The categorical feature was never set (missing): its linf is undefined.
+  EXPECT_TRUE(std::isnan(Drift(registry, "c", "linf", "5m")));
 }
 
 // The magnitude bucket comes from a table by binary exponent (no loop);

@@ -616,17 +616,19 @@ TEST_F(ResponseDistributionTest, ShortWindowForgetsOldDataLongWindowKeepsIt) {
   EXPECT_EQ(Stat("mean", "1h"), (300 * 0.875 + 10 * 0.5) / 310);
 }
 
-TEST_F(ResponseDistributionTest, EmptyWindowLeavesTheGaugesUnchanged) {
+TEST_F(ResponseDistributionTest, EmptyWindowReadsNaN) {
   auto rd = Make();
   rd->Tick();
-  EXPECT_EQ(Stat("p50", "5m"), 0.0);  // never set: nothing observed yet
+  EXPECT_TRUE(std::isnan(Stat("p50", "5m")));  // nothing observed yet
   for (int i = 0; i < 10; ++i) rd->ObserveScore(0.375);
   rd->Tick();
   EXPECT_EQ(Stat("mean", "5m"), 0.375);
-  TickFor(*rd, minutes(10));  // the 5m window is empty now
-  EXPECT_EQ(Stat("mean", "5m"), 0.375);
   EXPECT_NEAR(Stat("p90", "5m"), 0.375, kHalfBin);
-  EXPECT_EQ(Dropped("nan"), 0);  // no NaN was handed to Gauge::Set
+  TickFor(*rd, minutes(10));  // the 5m window is empty now: undefined
+  EXPECT_TRUE(std::isnan(Stat("mean", "5m")));
+  EXPECT_TRUE(std::isnan(Stat("p90", "5m")));
+  EXPECT_EQ(Stat("mean", "1h"), 0.375);  // the 1h window still has them
+  EXPECT_EQ(Dropped("nan"), 0);  // undefined is not a dropped value
 }
 
 TEST_F(ResponseDistributionTest, NoWindowsMeansNoWindowGauges) {
@@ -705,12 +707,13 @@ TEST_F(ResponseDistributionTest, DriftAgainstTheReference) {
   EXPECT_LT(psi_1h, psi);
 }
 
-TEST_F(ResponseDistributionTest, DriftOfAnEmptyWindowIsNotExported) {
+TEST_F(ResponseDistributionTest, DriftOfAnEmptyWindowIsNaN) {
   ReferenceProfile ref =
       Reference(DefaultPredictionScoreBuckets(), std::vector<double>(21, 1.0));
   auto rd = Make({}, &ref);
+  EXPECT_EQ(Drift("psi", "5m"), 0.0);  // before the first Tick
   rd->Tick();
-  EXPECT_EQ(Drift("psi", "5m"), 0.0);  // never set
+  EXPECT_TRUE(std::isnan(Drift("psi", "5m")));
   EXPECT_EQ(Dropped("nan"), 0);
 }
 
@@ -730,8 +733,8 @@ TEST_F(ResponseDistributionTest, DriftWaitsForDriftMinSamples) {
   rd->Tick();
   for (int i = 0; i < 49; ++i) rd->ObserveScore(0.01);
   TickFor(*rd, seconds(5));
-  EXPECT_EQ(Drift("psi", "5m"), 0.0);  // 49 < 50: not updated
-  EXPECT_EQ(Drift("ks", "1h"), 0.0);
+  EXPECT_TRUE(std::isnan(Drift("psi", "5m")));  // 49 < 50: undefined
+  EXPECT_TRUE(std::isnan(Drift("ks", "1h")));
   EXPECT_NEAR(Stat("p50", "5m"), 0.01, kHalfBin);  // quantiles do not wait
   rd->ObserveScore(0.01);
   TickFor(*rd, seconds(5));
@@ -740,11 +743,12 @@ TEST_F(ResponseDistributionTest, DriftWaitsForDriftMinSamples) {
   EXPECT_NEAR(Drift("psi", "5m"), psi50, 1e-9 * psi50);
   EXPECT_NEAR(Drift("psi", "1h"), psi50, 1e-9 * psi50);
   // Ten minutes later the 5m window is empty; 20 new scores spread evenly:
-  // 5m holds 20 (< 50) and keeps psi50, 1h holds 70 and is updated.
+  // 5m holds 20 (< 50): undefined again (an alert on it resolves), 1h holds
+  // 70 and is updated.
   TickFor(*rd, minutes(10));
   for (int i = 0; i < 20; ++i) rd->ObserveScore((i + 0.5) / 20.0);
   TickFor(*rd, seconds(5));
-  EXPECT_NEAR(Drift("psi", "5m"), psi50, 1e-9 * psi50);
+  EXPECT_TRUE(std::isnan(Drift("psi", "5m")));
   std::vector<double> both(21, 1.0), flat(21, 1.0);
   both[0] = 51;
   both[20] = 0;

@@ -60,8 +60,9 @@ struct FeatureSpec {
   std::size_t slices_per_window = 60;
   /// Minimum observations of a drift signal in a window (>= 1) for `Tick()`
   /// to update that signal's `mlmon_drift_score` gauges of that window.
-  /// Below it the gauges keep their previous value (0 until the first
-  /// update): on a handful of values PSI is noise (one empty bin alone costs
+  /// Below it the gauges read `NaN` (undefined: 0 before the first `Tick()`),
+  /// so no alert fires and one that fired on busier traffic resolves: on a
+  /// handful of values PSI is noise (one empty bin alone costs
   /// about 0.7), which would page on a healthy model right after a restart
   /// or on low traffic. Counted per signal: a numeric feature's value bins,
   /// its `:log10` magnitude bins (non-zero values only), a categorical
@@ -165,8 +166,8 @@ class FeatureVector {
 ///   bin whose reference share is the reference mass beyond
 ///   `max_categories`, 0 when nothing was capped). A window in which a
 ///   signal had fewer than `FeatureSpec::drift_min_samples` observations
-///   (200 by default; none at all included) leaves that signal's gauges of
-///   that window unchanged.
+///   (200 by default; none at all included) sets that signal's gauges of
+///   that window to `NaN` (undefined).
 ///
 /// Windows come from cumulative reads taken by `Tick()`
 /// (`detail::WindowSnapshots`): the hot path never rotates anything.

@@ -74,8 +74,8 @@ struct ResponseSpec {
   /// [10, `kMaxFineBins`]. Ignored for `kUnbounded`.
   std::size_t fine_bins = 2000;
   /// Minimum scores in a window (>= 1) for `Tick()` to update that window's
-  /// `mlmon_drift_score` gauges; below it they keep their previous value (0
-  /// until the first update). On a handful of values PSI is noise (one empty
+  /// `mlmon_drift_score` gauges; below it they read `NaN` (undefined; 0 before
+  /// the first `Tick()`). On a handful of values PSI is noise (one empty
   /// bin alone costs about 0.7), which would page on a healthy model right
   /// after a restart or on low traffic. The quantile and mean gauges do not
   /// depend on it. 500 rather than the features' 200: the default score
@@ -112,7 +112,7 @@ struct ResponseSpec {
 ///   window}` for `psi`, `js`, `linf`, `ks` (see drift.h), set by `Tick()`:
 ///   the window's counts on `score_buckets` against the reference's; only
 ///   when the window holds at least `ResponseSpec::drift_min_samples` scores
-///   (200 by default), otherwise the window's drift gauges keep their value.
+///   (500 by default), otherwise the window's drift gauges read `NaN`.
 ///
 /// Refused values (NaN, +-Inf, a `kUnitInterval` score outside [0, 1]) are
 /// dropped whole — no histogram, no class — and counted in
@@ -139,10 +139,11 @@ struct ResponseSpec {
 /// to observations in flight while `Tick()` reads). A window is exact to one
 /// slice (`window / slices_per_window`).
 ///
-/// Undefined values are not exported: a window with no values leaves its
-/// `mlmon_prediction_score_window` and `mlmon_drift_score` gauges unchanged
-/// (a stale value, never a fake 0); gate alerts on
-/// `rate(mlmon_prediction_score_count[<window>]) > 0`.
+/// Undefined values read `NaN`, never a fake 0 or a stale value: a window
+/// with no scores sets its `mlmon_prediction_score_window` gauges to NaN,
+/// one with fewer than `drift_min_samples` its `mlmon_drift_score` gauges.
+/// PromQL comparisons are false on NaN (no alert fires) and Grafana draws a
+/// gap.
 ///
 /// Memory per instance: fine-bin cells of (fine_bins + 1) x 8 bytes
 /// (`kUnitInterval`, 16 KB by default) or 4,886 x 8 bytes (`kUnbounded`,
