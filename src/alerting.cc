@@ -602,9 +602,11 @@ std::string GenerateDashboard(const MonitorSpec& spec) {
       break;
   }
   d.Panel("Windowed quality (per replica)",
-          "mlmon_model_quality gauges computed in process, averaged over replicas.",
+          "mlmon_model_quality gauges computed in process, averaged over the "
+          "replicas where they are defined.",
+          // `> -Inf` drops NaN (undefined on a replica): avg would be NaN.
           {{"avg by (metric, threshold, k, window) (" +
-                m("mlmon_model_quality", R"(metric!="samples")") + ")",
+                m("mlmon_model_quality", R"(metric!="samples")") + " > -Inf)",
             "{{metric}} {{threshold}}{{k}} {{window}}"}},
           "short");
   d.Panel("Outcomes by result", "Feedback accounting: matched, unmatched, duplicate, invalid.",
