@@ -221,6 +221,14 @@ class HttpServer::Impl {
   void StartSampler();          // REQUIRES: mu_ held
   void StopSampler() noexcept;  // REQUIRES: mu_ held
   void SamplerLoop();
+  // Sample time: the wall clock at construction plus the steady time
+  // since, so a wall-clock step back (NTP) cannot freeze the history (it
+  // ignores samples not later than the previous one).
+  std::int64_t SampleMillis() const {
+    return stamp_wall_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - stamp_steady_)
+                                .count();
+  }
 
   MHD_Result Handle(MHD_Connection* connection, const char* url,
                     const char* method, const char* upload_data,
@@ -254,6 +262,10 @@ class HttpServer::Impl {
   std::mutex sampler_mu_;
   std::condition_variable sampler_cv_;
   bool sampler_stop_ = false;  // guarded by sampler_mu_
+  // Base of SampleMillis(), fixed at construction (before any thread).
+  const std::int64_t stamp_wall_ms_ = UnixMillis();
+  const std::chrono::steady_clock::time_point stamp_steady_ =
+      std::chrono::steady_clock::now();
 };
 
 HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
@@ -346,7 +358,7 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
         [this](const HttpRequest&) {
           HttpResponse response;
           response.content_type = "application/json";
-          response.body = history_->Json(UnixMillis());
+          response.body = history_->Json(SampleMillis());
           response.headers = {{"Cache-Control", "no-store"},
                               {"X-Content-Type-Options", "nosniff"}};
           return response;
@@ -481,7 +493,7 @@ void HttpServer::Impl::Stop() noexcept {
 
 void HttpServer::Impl::StartSampler() {
   if (history_ == nullptr || !builtin_status_api_) return;
-  history_->Sample(UnixMillis());  // the page has a first point at once
+  history_->Sample(SampleMillis());  // the page has a first point at once
   {
     std::lock_guard<std::mutex> lock(sampler_mu_);
     sampler_stop_ = false;
@@ -511,7 +523,7 @@ void HttpServer::Impl::SamplerLoop() {
       !sampler_cv_.wait_until(lock, next, [this] { return sampler_stop_; })) {
     lock.unlock();
     try {
-      history_->Sample(UnixMillis());
+      history_->Sample(SampleMillis());
     } catch (...) {
       // e.g. bad_alloc: skip this point, keep sampling.
     }

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 MLMON = os.path.abspath(sys.argv[1])
@@ -33,7 +34,7 @@ EXAMPLE_DIR = os.path.abspath(sys.argv[2])
 PROMETHEUS = sys.argv[3] if len(sys.argv) > 3 else shutil.which("prometheus") or "/usr/bin/prometheus"
 
 DEADLINE_SECONDS = 90       # the issue's bound, from the demos' start
-MIN_HEALTHY_SECONDS = 45    # the healthy demo is watched at least this long
+MIN_HEALTHY_SECONDS = 45    # rule evaluation watches the healthy demo this long
 RATE = 40                   # requests per second per demo
 
 # fault -> (alert that must fire, extra label that must match or None)
@@ -154,6 +155,7 @@ def main():
         ports = {f: demo_port(p, log, f, start + 30) for f, (p, log) in demos.items()}
         prom, prom_port = start_prometheus(work, ports.values(), rules)
         procs.append(prom)
+        prom_ready = time.monotonic()
 
         fired_at = {}
         healthy_alerts = []
@@ -186,12 +188,22 @@ def main():
                     failures.append(f"demo --fault {f} exited {p.returncode}")
             if failures or healthy_alerts:
                 break
-            if len(fired_at) == len(EXPECTED) and now >= MIN_HEALTHY_SECONDS:
+            if (len(fired_at) == len(EXPECTED) and
+                    time.monotonic() - prom_ready >= MIN_HEALTHY_SECONDS):
                 break
             if now > DEADLINE_SECONDS:
                 break
             time.sleep(1)
 
+        # Silence proves something only if every demo was scraped and its
+        # series reached the rules.
+        q = urllib.parse.quote('count by (version) (mlmon_requests_total{model="fraud"})')
+        scraped = {r["metric"].get("version") for r in get_json(
+            f"http://127.0.0.1:{prom_port}/api/v1/query?query={q}")["data"]["result"]}
+        for f in FAULTS:
+            if f not in scraped:
+                failures.append(f"--fault {f}: no mlmon_requests_total in Prometheus "
+                                f"(scraped versions: {sorted(scraped)})")
         for f in EXPECTED:
             if f not in fired_at:
                 failures.append(f"--fault {f}: {EXPECTED[f][0]} did not fire within "

@@ -11,6 +11,7 @@ Exits 77 (skipped) only if chromium is not installed.
 
 usage: status_page_chromium_test.py MLMON_BINARY BUILD_DIR
 """
+import atexit
 import json
 import os
 import re
@@ -53,9 +54,11 @@ if chromium is None:
 # --fault-after lets the page show the drift rising from a healthy start.
 help_text = subprocess.run([MLMON, "demo", "--help"], capture_output=True, text=True).stdout
 fault_after = "--fault-after" in help_text
-cmd = [MLMON, "demo", "--port", "0", "--fault", "unit-change", "--duration", "240", "--rate", "100"]
-if fault_after:
-    cmd += ["--fault-after", str(FAULT_AFTER)]
+if not fault_after:
+    fail("mlmon demo has no --fault-after option: " + help_text[-500:])
+    finish()
+cmd = [MLMON, "demo", "--port", "0", "--fault", "unit-change", "--duration", "240", "--rate", "100",
+       "--fault-after", str(FAULT_AFTER)]
 print("running:", " ".join(cmd), flush=True)
 demo = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 demo_output = []
@@ -69,6 +72,11 @@ def stop_demo():
         except subprocess.TimeoutExpired:
             demo.kill()
             demo.wait()
+
+
+# Whatever ends this script (a failed check, a Chromium timeout raising),
+# the demo does not outlive it.
+atexit.register(stop_demo)
 
 
 port = None
