@@ -402,7 +402,7 @@ inline std::size_t MagnitudeBucket(double x) noexcept {
 inline std::size_t CountBelow(const double* bounds, std::size_t padded,
                               double v) noexcept {
   if (__builtin_expect(padded <= 32, 1)) {
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)  // _mm_cvtsi128_si64: x86-64
     const __m128d vv = _mm_set1_pd(v);
     __m128i acc = _mm_setzero_si128();
     for (std::size_t i = 0; i < padded; i += 2) {

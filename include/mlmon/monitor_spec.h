@@ -60,7 +60,7 @@ namespace mlmon {
 ///     slo:                         # alerts of `mlmon rules` (see SloSpec)
 ///       latency_p99_seconds: 0.25
 ///       error_ratio: 0.01
-///       min_precision: {threshold: 0.5, value: 0.8, window: 1h}
+///       min_precision: {threshold: 0.5, value: 0.8, window: 1h, min_samples: 20}
 ///       max_empty_share: 0.2
 ///       max_drift_psi: 0.25
 ///       max_feature_problem_ratio: 0.05

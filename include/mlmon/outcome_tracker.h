@@ -250,7 +250,7 @@ RankingQuality QualityFromStats(const RankingStats& stats);
 /// Ingest path: `RecordOutcome` / `RecordLabeled*` are noexcept and
 /// allocation-free; they take the shard spin lock, then each window's mutex
 /// for one slice update (never taken by `RecordPrediction`). `Tick()` takes
-/// each shard lock for at most 256 expiries at a time and each window mutex
+/// each shard lock for at most 64 expiries at a time and each window mutex
 /// while it sums the window's slices.
 ///
 /// **Example**:

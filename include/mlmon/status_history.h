@@ -65,7 +65,8 @@ struct ModelStatus {
   std::vector<double> empty_share;
   /// `mlmon_model_quality{metric="precision"}` of `quality_window`, one
   /// series per `threshold`; NaN while the window holds no outcome
-  /// (`metric="samples"` is 0), where the gauge would read 0.
+  /// (`metric="samples"` is 0) or the gauge is undefined (NaN: no positive
+  /// prediction in the window).
   std::vector<StatusSeries> precision;
   /// `mlmon_drift_score{method="psi"}` of `drift_window`, one series per
   /// `signal`, in order of first appearance.
