@@ -27,6 +27,7 @@
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"  // FormatDuration
 
+#include "internal/drift_gauges.h"
 #include "internal/spec_checks.h"
 
 namespace mlmon {
@@ -900,25 +901,9 @@ void FeatureMonitor::Tick() {
   for (std::size_t w = 0; w < im.windows->num_windows(); ++w) {
     im.windows->WindowCounts(w, &im.counts);
     for (const auto& t : im.targets) {
-      const double* current = im.counts.data() + t.offset;
-      const std::size_t bins = t.reference.size();
-      double total = 0;
-      for (std::size_t b = 0; b < bins; ++b) total += current[b];
-      // Too few observations (or none): PSI & co. would be noise, so the
-      // gauges read undefined (NaN: no alert fires on it, and one that fired
-      // on busier traffic resolves instead of sticking to a stale value).
-      const bool enough = total >= min_samples;
-      const DriftScores scores =
-          enough ? ComputeDrift(current, t.reference.data(), bins) : DriftScores{};
-      for (std::size_t k = 0; k < kNumDriftMethods; ++k) {
-        Gauge* g = t.gauges[w][k];
-        if (g == nullptr) continue;
-        if (enough && std::isfinite(scores.value[k])) {
-          g->Set(scores.value[k]);
-        } else {
-          g->SetUndefined();
-        }
-      }
+      internal::PublishDrift(im.counts.data() + t.offset, t.reference.data(),
+                             t.reference.size(), min_samples,
+                             t.gauges[w].data());
     }
   }
 }

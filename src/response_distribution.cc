@@ -15,6 +15,7 @@
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"  // FormatDuration
 
+#include "internal/drift_gauges.h"
 #include "internal/spec_checks.h"
 
 namespace mlmon {
@@ -517,23 +518,9 @@ void ResponseDistribution::Impl::Tick() {
       for (Gauge* stat : g.stat) stat->SetUndefined();  // no scores: NaN
     }
     if (reference_counts.empty()) continue;
-    // Too few scores in the window: drift would be noise (an empty bin alone
-    // costs ~0.7 of PSI), so the drift gauges read undefined (NaN: no alert
-    // fires on it, and one that fired on busier traffic resolves).
-    const double* score_counts = counts.data() + num_fine + 1;
-    double scores = 0;
-    for (std::size_t b = 0; b < num_score; ++b) scores += score_counts[b];
-    const bool enough = scores >= static_cast<double>(spec.drift_min_samples);
-    const DriftScores d =
-        enough ? ComputeDrift(score_counts, reference_counts.data(), num_score)
-               : DriftScores{};
-    for (std::size_t m = 0; m < kNumDriftMethods; ++m) {
-      if (enough && std::isfinite(d.value[m])) {
-        g.drift[m]->Set(d.value[m]);
-      } else {
-        g.drift[m]->SetUndefined();
-      }
-    }
+    internal::PublishDrift(counts.data() + num_fine + 1,
+                           reference_counts.data(), num_score,
+                           static_cast<double>(spec.drift_min_samples), g.drift);
   }
 }
 
