@@ -53,6 +53,10 @@ const char* FaultName(Fault f) noexcept {
   return kFaultNames[static_cast<int>(f)];
 }
 
+std::vector<std::string> FaultNames() {
+  return {std::begin(kFaultNames), std::end(kFaultNames)};
+}
+
 Fault ParseFault(std::string_view name) {
   for (int i = 0; i < static_cast<int>(std::size(kFaultNames)); ++i) {
     if (name == kFaultNames[i]) return static_cast<Fault>(i);

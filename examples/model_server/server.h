@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model.h"
 
@@ -44,6 +45,8 @@ enum class Fault {
 /// "none", "unit-change", "aggressive-filter", "broken-dependency", "slow",
 /// "errors".
 const char* FaultName(Fault f) noexcept;
+/// Every FaultName, in enum order (for command-line checks).
+std::vector<std::string> FaultNames();
 /// \throw std::invalid_argument naming `name` if it is not a FaultName.
 Fault ParseFault(std::string_view name);
 

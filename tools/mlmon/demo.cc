@@ -335,8 +335,7 @@ Command AddDemoCommand(CLI::App& app) {
                   "inverted, precision collapses once outcomes arrive); slow "
                   "(+150 ms per request); errors (1 request in 4 fails)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "unit-change", "aggressive-filter",
-                             "broken-dependency", "slow", "errors"}));
+      ->check(CLI::IsMember(mlmon_example::FaultNames()));
   sub->add_option("--fault-after", opts->fault_after,
                   "Seconds into the run when the fault starts")
       ->capture_default_str()
