@@ -21,13 +21,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
+
+from loopback import free_port, wait_ready
 
 MLMON = os.path.abspath(sys.argv[1])
 EXAMPLE_DIR = os.path.abspath(sys.argv[2])
@@ -59,12 +60,6 @@ slo:
   max_outcome_staleness: 2m
   for: 10s
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url, timeout=5):
@@ -122,15 +117,8 @@ def start_prometheus(work, targets, rules):
                               f"--storage.tsdb.path={os.path.join(work, f'tsdb-{attempt}')}",
                               f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
                              stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and p.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return p, port
-            except OSError:
-                pass
-            time.sleep(0.2)
+        if wait_ready(f"http://127.0.0.1:{port}/-/ready", p, 30):
+            return p, port
         p.kill()
         p.wait()
         log.seek(0)

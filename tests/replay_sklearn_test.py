@@ -14,11 +14,9 @@ usage: replay_sklearn_test.py MLMON_BINARY
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 import numpy as np
@@ -32,6 +30,8 @@ from sklearn.metrics import (accuracy_score, brier_score_loss, confusion_matrix,
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from loopback import free_port, wait_ready
 
 MLMON = sys.argv[1]
 FAILURES = []
@@ -266,12 +266,6 @@ def drift_after_profile(workdir):
     check(expected["psi"] > 0.1, f"the shift is visible (psi {expected['psi']})")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def textfile_and_pushgateway(workdir):
     preds = os.path.join(workdir, "predictions.ndjson")
     outs = os.path.join(workdir, "outcomes.ndjson")
@@ -293,16 +287,10 @@ def textfile_and_pushgateway(workdir):
     proc = subprocess.Popen([gw, f"--web.listen-address=127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1)
-                break
-            except OSError:
-                check(time.monotonic() < deadline, "pushgateway did not start")
-                if time.monotonic() >= deadline:
-                    return
-                time.sleep(0.1)
+        ready = wait_ready(f"http://127.0.0.1:{port}/-/ready", proc, 20)
+        check(ready, "pushgateway did not start")
+        if not ready:
+            return
         run_replay(workdir, cfg, preds, outs, ["--push", f"http://127.0.0.1:{port}", "--job", "nightly"])
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
         smp = samples(text)
