@@ -2,7 +2,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,35 +51,137 @@ void AppendJsonNumber(std::string* out, double v) {
 // by U+FFFD (one per offending byte).
 using detail::AppendJsonString;
 
+// Why a line was lost (`reason` of mlmon_log_lines_lost_total).
+enum LostReason : int { kLostWrite, kLostRotate, kLostOpen, kNumLostReasons };
+constexpr const char* kLostReasonNames[kNumLostReasons] = {"write", "rotate",
+                                                           "open"};
+// The file operation that failed (`op` of mlmon_log_errors_total).
+enum ErrorOp : int {
+  kOpOpen,
+  kOpWrite,
+  kOpTruncate,
+  kOpRotate,
+  kOpStat,
+  kNumOps
+};
+constexpr const char* kOpNames[kNumOps] = {"open", "write", "truncate",
+                                           "rotate", "stat"};
+// Why the active file was reopened (`reason` of mlmon_log_reopens_total).
+enum ReopenReason : int { kReopenDeleted, kReopenReplaced, kNumReopenReasons };
+constexpr const char* kReopenReasonNames[kNumReopenReasons] = {"deleted",
+                                                               "replaced"};
+
+// The path of the active file is compared with the open file at most this
+// often (on the log's clock).
+constexpr std::int64_t kIdentityCheckNanos = 1'000'000'000;
+// A failed open or rotation is retried after kMinBackoff, doubling up to
+// kMaxBackoff while it keeps failing.
+constexpr std::int64_t kMinBackoffNanos = 1'000'000'000;
+constexpr std::int64_t kMaxBackoffNanos = 60'000'000'000;
+
+std::size_t CountLines(const char* p, std::size_t n) {
+  return static_cast<std::size_t>(std::count(p, p + n, '\n'));
+}
+
+// Blocks SIGXFSZ on the calling thread for its lifetime, so that a write past
+// RLIMIT_FSIZE fails with EFBIG instead of killing the process. On
+// destruction a SIGXFSZ that a write of this scope left pending is consumed
+// before the previous mask is restored (unblocking it would deliver it).
+// The signal's disposition is never changed.
+class ScopedSigxfszBlock {
+ public:
+  explicit ScopedSigxfszBlock(bool* saw_efbig) : saw_efbig_(saw_efbig) {
+    *saw_efbig_ = false;
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGXFSZ);
+    ok_ = ::pthread_sigmask(SIG_BLOCK, &set_, &old_) == 0;
+  }
+  ~ScopedSigxfszBlock() {
+    if (!ok_ || sigismember(&old_, SIGXFSZ) == 1) return;  // mask unchanged
+    if (*saw_efbig_) {
+      sigset_t pending;
+      if (::sigpending(&pending) == 0 && sigismember(&pending, SIGXFSZ) == 1) {
+        const struct timespec zero = {0, 0};
+        while (::sigtimedwait(&set_, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedSigxfszBlock(const ScopedSigxfszBlock&) = delete;
+  ScopedSigxfszBlock& operator=(const ScopedSigxfszBlock&) = delete;
+
+ private:
+  bool* saw_efbig_;  // set by the writes of this scope
+  sigset_t set_;
+  sigset_t old_;
+  bool ok_ = false;
+};
+
 // One output stream (predictions or outcomes): the active file, its line
-// buffer and its counters. Used only by the consumer (under io_mu).
+// buffer and its counters. Used only by the consumer (under io_mu), with
+// SIGXFSZ blocked.
+//
+// Lines are buffered whole and placed into files when the buffer is written:
+// as many whole lines as fit under max_file_bytes go to the active file, then
+// it is rotated. Faults of the sink never grow a file past max_file_bytes and
+// never leave a partial line: a failed open or rotation loses the lines
+// (counted) and is retried with backoff on the log's clock; a short write is
+// truncated back to its last whole line.
 struct Stream {
-  std::string path;              // the active file
-  int fd = -1;                   // -1 after a failed (re)open; retried on write
+  std::string path;  // the active file
+  int fd = -1;       // -1 while the active file cannot be opened
+  dev_t dev = 0;     // identity of the open file
+  ino_t ino = 0;
   std::uint64_t disk_bytes = 0;  // bytes in the active file
   bool broken_line = false;      // the active file ends inside a line
   std::string buf;               // whole lines not yet written
-  std::uint64_t buf_lines = 0;
   std::uint64_t max_file_bytes = 0;
   int max_files = 1;
+  const Clock* clock = nullptr;
+  bool* saw_efbig = nullptr;    // set when a write fails with EFBIG
+  std::int64_t next_check = 0;  // next comparison of path and open file
+  std::int64_t retry_at = 0;    // no open or rotation attempt before
+  std::int64_t backoff = kMinBackoffNanos;
   Counter* lines = nullptr;
   Counter* bytes = nullptr;
-  Counter* lost = nullptr;
+  Counter* lost[kNumLostReasons] = {};
+  Counter* errors[kNumOps] = {};
+  Counter* reopens[kNumReopenReasons] = {};
 
-  // Opens (creates, or appends to) the active file. Returns 0 or an errno.
-  int Open() {
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return errno;
+  // Reads the open file's identity, size and last byte.
+  void Inspect() {
     struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      errors[kOpStat]->Increment();
+      return;
+    }
+    dev = st.st_dev;
+    ino = st.st_ino;
     disk_bytes = 0;
     broken_line = false;
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
       disk_bytes = static_cast<std::uint64_t>(st.st_size);
       char last = '\n';
       if (::pread(fd, &last, 1, st.st_size - 1) == 1) {
         broken_line = last != '\n';  // e.g. a crash mid-write
       }
     }
+  }
+
+  // Opens (creates, or appends to) the active file. Returns 0 or an errno.
+  // O_NONBLOCK: a FIFO at the path fails writes instead of blocking them.
+  int Open() {
+    Close();
+    const int f =
+        ::open(path.c_str(),
+               O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (f < 0) return errno;
+    fd = f;
+    dev = 0;
+    ino = 0;
+    Inspect();
+    next_check = clock->NowNanos() + kIdentityCheckNanos;
     return 0;
   }
 
@@ -85,73 +191,223 @@ struct Stream {
   }
   ~Stream() { Close(); }
 
-  // Writes all of [p, p+n); returns the bytes written.
-  std::size_t WriteAll(const char* p, std::size_t n) {
-    std::size_t done = 0;
-    while (done < n) {
-      const ssize_t w = ::write(fd, p + done, n - done);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      done += static_cast<std::size_t>(w);
-    }
-    disk_bytes += done;
-    return done;
+  void Failed(std::int64_t now) {
+    retry_at = now + backoff;
+    backoff = std::min(backoff * 2, kMaxBackoffNanos);
+  }
+  void Succeeded() {
+    retry_at = 0;
+    backoff = kMinBackoffNanos;
   }
 
-  // Hands the buffered lines to the kernel. Lines that cannot be written are
-  // counted in `lost` and discarded.
-  void WriteOut() {
-    if (buf.empty()) return;
-    if (fd < 0) Open();
-    bool ok = fd >= 0;
-    if (ok && broken_line) {
-      ok = WriteAll("\n", 1) == 1;  // never glue a line to a partial one
-      if (ok) broken_line = false;
+  // True if a file is open, opening it now (at most once per backoff step)
+  // if not.
+  bool EnsureOpen(std::int64_t now) {
+    if (fd >= 0) return true;
+    if (now < retry_at) return false;
+    if (Open() != 0) {
+      errors[kOpOpen]->Increment();
+      Failed(now);
+      return false;
     }
-    if (ok) {
-      const std::size_t done = WriteAll(buf.data(), buf.size());
-      ok = done == buf.size();
-      if (!ok && done > 0) broken_line = buf[done - 1] != '\n';
+    Succeeded();
+    return true;
+  }
+
+  // Reopens the path if the open file was deleted or replaced there (e.g.
+  // by an external log rotation); refreshes the size otherwise.
+  void CheckIdentity(std::int64_t now) {
+    next_check = now + kIdentityCheckNanos;
+    struct stat st;
+    int reason = -1;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) {
+        errors[kOpStat]->Increment();
+        return;
+      }
+      reason = kReopenDeleted;
+    } else if (st.st_dev != dev || st.st_ino != ino) {
+      reason = kReopenReplaced;
     }
-    if (ok) {
-      lines->Increment(static_cast<double>(buf_lines));
-      bytes->Increment(static_cast<double>(buf.size()));
-    } else {
-      lost->Increment(static_cast<double>(buf_lines));
+    if (reason < 0) {
+      Inspect();  // the size, in case it was truncated underneath
+      return;
     }
-    buf.clear();
-    buf_lines = 0;
+    reopens[reason]->Increment();
+    if (Open() != 0) {
+      errors[kOpOpen]->Increment();
+      Failed(now);
+    }
   }
 
   std::string Rotated(int i) const { return path + "." + std::to_string(i); }
 
   // Moves the active file to `.1` (older ones up by one, the oldest beyond
-  // max_files - 1 replaced) and opens a new one. Each step is one rename(2).
-  void Rotate() {
-    Close();
+  // max_files - 1 replaced; only the files up to the first missing index
+  // move) and opens a new one. Returns false, counting one error and backing
+  // off, if a file could not be moved or the new one opened, or at once if
+  // the backoff of a previous failure has not elapsed.
+  bool Rotate(std::int64_t now) {
+    if (now < retry_at) return false;
     if (max_files == 1) {
-      ::unlink(path.c_str());
-    } else {
-      for (int i = max_files - 1; i >= 2; --i) {
-        ::rename(Rotated(i - 1).c_str(), Rotated(i).c_str());
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        errors[kOpRotate]->Increment();
+        Failed(now);
+        return false;
       }
-      ::rename(path.c_str(), Rotated(1).c_str());
+    } else {
+      int first_missing = 1;
+      struct stat st;
+      while (first_missing < max_files - 1 &&
+             ::lstat(Rotated(first_missing).c_str(), &st) == 0) {
+        ++first_missing;
+      }
+      // The first rename that fails abandons the rotation (nothing is
+      // overwritten): the files kept so far stay in order.
+      for (int i = first_missing; i >= 1; --i) {
+        const std::string from = i == 1 ? path : Rotated(i - 1);
+        if (::rename(from.c_str(), Rotated(i).c_str()) != 0 &&
+            errno != ENOENT) {
+          errors[kOpRotate]->Increment();
+          Failed(now);
+          return false;
+        }
+      }
     }
-    Open();
+    if (Open() != 0) {
+      errors[kOpOpen]->Increment();
+      Failed(now);
+      return false;
+    }
+    Succeeded();
+    return true;
   }
 
-  // Appends one line (ending in '\n'), rotating first if the line would take
-  // a non-empty file past max_file_bytes.
-  void Append(const std::string& line) {
-    const std::uint64_t size = disk_bytes + buf.size();
-    if (size > 0 && size + line.size() > max_file_bytes) {
-      WriteOut();
-      Rotate();
+  // Writes all of [p, p+n) unless write(2) fails; returns the bytes written.
+  std::size_t WriteRaw(const char* p, std::size_t n) {
+    std::size_t done = 0;
+    while (done < n) {
+      const ssize_t w = ::write(fd, p + done, n - done);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EFBIG) *saw_efbig = true;
+        break;
+      }
+      if (w == 0) break;
+      done += static_cast<std::size_t>(w);
     }
+    return done;
+  }
+
+  // Counts the lines of buf from `from` on as lost.
+  void Lose(std::size_t from, int reason) {
+    const std::size_t n = CountLines(buf.data() + from, buf.size() - from);
+    if (n > 0) lost[reason]->Increment(static_cast<double>(n));
+  }
+
+  // Writes the whole lines [pos, pos+n) of buf to the active file. On
+  // failure the lines written whole are counted written, a partial line is
+  // cut off the file, and false is returned.
+  bool WriteLines(std::size_t pos, std::size_t n, std::size_t* written) {
+    *written = 0;
+    if (broken_line) {  // never glue a line to a partial one
+      if (WriteRaw("\n", 1) != 1) {
+        errors[kOpWrite]->Increment();
+        return false;
+      }
+      broken_line = false;
+      ++disk_bytes;
+    }
+    const char* p = buf.data() + pos;
+    const std::size_t done = WriteRaw(p, n);
+    std::size_t whole = done;
+    if (done < n) {
+      errors[kOpWrite]->Increment();
+      const void* nl = done > 0 ? ::memrchr(p, '\n', done) : nullptr;
+      whole =
+          nl != nullptr
+              ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1
+              : 0;
+      const std::size_t torn = done - whole;
+      if (torn > 0) {
+        const off_t end = ::lseek(fd, 0, SEEK_CUR);
+        if (end >= static_cast<off_t>(torn) &&
+            ::ftruncate(fd, end - static_cast<off_t>(torn)) == 0) {
+          disk_bytes = static_cast<std::uint64_t>(end) - torn;
+        } else {
+          errors[kOpTruncate]->Increment();
+          broken_line = true;
+          disk_bytes += done;
+        }
+      } else {
+        disk_bytes += done;
+      }
+    } else {
+      disk_bytes += done;
+    }
+    if (whole > 0) {
+      lines->Increment(static_cast<double>(CountLines(p, whole)));
+      bytes->Increment(static_cast<double>(whole));
+    }
+    *written = whole;
+    return done == n;
+  }
+
+  // Hands the buffered lines to the kernel, in as many files as
+  // max_file_bytes requires. Lines that cannot be written are counted in
+  // `lost` and discarded.
+  void WriteOut() {
+    if (buf.empty()) return;
+    const std::int64_t now = clock->NowNanos();
+    if (fd >= 0 && now >= next_check) CheckIdentity(now);
+    // Each rotation is followed by at least one whole line unless the new
+    // file is not empty (a concurrent writer): bound the rotations anyway.
+    std::size_t rotations_left = buf.size() / 16 + 2;
+    std::size_t pos = 0;
+    while (pos < buf.size()) {
+      if (!EnsureOpen(now)) {
+        Lose(pos, kLostOpen);
+        break;
+      }
+      const char* p = buf.data() + pos;
+      const std::size_t rest = buf.size() - pos;
+      const std::uint64_t used = disk_bytes + (broken_line ? 1 : 0);
+      std::size_t n = 0;  // bytes of the whole lines that fit
+      if (used < max_file_bytes) {
+        const std::uint64_t room = max_file_bytes - used;
+        if (room >= rest) {
+          n = rest;
+        } else if (const void* nl =
+                       ::memrchr(p, '\n', static_cast<std::size_t>(room))) {
+          n = static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1;
+        }
+      }
+      if (n == 0 && used == 0) {  // a line longer than a file: its own file
+        n = static_cast<std::size_t>(
+                static_cast<const char*>(std::memchr(p, '\n', rest)) - p) +
+            1;
+      }
+      if (n == 0) {
+        if (rotations_left == 0 || !Rotate(now)) {
+          Lose(pos, fd >= 0 ? kLostRotate : kLostOpen);
+          break;
+        }
+        --rotations_left;
+        continue;
+      }
+      std::size_t written = 0;
+      if (!WriteLines(pos, n, &written)) {
+        Lose(pos + written, kLostWrite);
+        break;
+      }
+      pos += n;
+    }
+    buf.clear();
+  }
+
+  // Appends one line (ending in '\n').
+  void Append(const std::string& line) {
     buf.append(line);
-    ++buf_lines;
     if (buf.size() >= kBufferBytes) WriteOut();
   }
 };
@@ -197,6 +453,7 @@ struct PredictionLog::Writer {
   std::string line;               // scratch
   std::string prediction_fields;  // `,"model":"..","version":".."`
   std::string outcome_fields;     // `,"model":".."`
+  bool saw_efbig = false;         // a write failed with EFBIG (SIGXFSZ)
   bool closed = false;
 
   // Guards the fields below; `wake` wakes the writer, `done` wakes Flush().
@@ -289,9 +546,20 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
       {"model", "version", "stream"});
   auto& lost = registry.AddCounter(
       "mlmon_log_lines_lost_total",
-      "Lines the prediction log could not write (a failed write(2) or "
-      "reopen), by stream.",
-      {"model", "version", "stream"});
+      "Lines the prediction log could not write, by stream and reason (write: "
+      "write(2) failed; rotate: the file is full and could not be rotated; "
+      "open: the file could not be opened).",
+      {"model", "version", "stream", "reason"});
+  auto& errors = registry.AddCounter(
+      "mlmon_log_errors_total",
+      "Failed file operations of the prediction log, by stream and op (open, "
+      "write, truncate, rotate, stat).",
+      {"model", "version", "stream", "op"});
+  auto& reopens = registry.AddCounter(
+      "mlmon_log_reopens_total",
+      "Times the prediction log reopened its file because it was deleted or "
+      "replaced at its path, by stream and reason.",
+      {"model", "version", "stream", "reason"});
   for (int s = 0; s < 2; ++s) {
     Stream& st = w->streams[s];
     st.path = fmt::format("{}/{}-{}.ndjson", o.directory, o.prefix, names[s]);
@@ -299,7 +567,18 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
     st.max_files = o.max_files;
     st.lines = &lines.Add({model_, version_, names[s]});
     st.bytes = &bytes.Add({model_, version_, names[s]});
-    st.lost = &lost.Add({model_, version_, names[s]});
+    for (int r = 0; r < kNumLostReasons; ++r) {
+      st.lost[r] = &lost.Add({model_, version_, names[s], kLostReasonNames[r]});
+    }
+    for (int op = 0; op < kNumOps; ++op) {
+      st.errors[op] = &errors.Add({model_, version_, names[s], kOpNames[op]});
+    }
+    for (int r = 0; r < kNumReopenReasons; ++r) {
+      st.reopens[r] =
+          &reopens.Add({model_, version_, names[s], kReopenReasonNames[r]});
+    }
+    st.clock = clock_;
+    st.saw_efbig = &w->saw_efbig;
     st.buf.reserve(kBufferBytes + 4096);
     if (int err = st.Open(); err != 0) {
       throw ConfigError(fmt::format(
@@ -498,6 +777,15 @@ void PredictionLog::DrainThrough(std::uint64_t target) {
 void PredictionLog::WriterLoop() {
   using SteadyTime = std::chrono::steady_clock;
   Writer& w = *writer_;
+  // A write past RLIMIT_FSIZE then fails with EFBIG (the lines are counted
+  // lost) instead of raising SIGXFSZ, whose default action kills the
+  // process. Blocked on this thread only; the signal stays pending here.
+  {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGXFSZ);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
   auto next_flush = SteadyTime::now() + options_.flush_interval;
   std::chrono::milliseconds idle = kMinPoll;
   for (;;) {
@@ -575,6 +863,7 @@ void PredictionLog::Flush() {
   // No writer thread (start_writer = false, or stopped): drain here.
   std::lock_guard<std::mutex> lock(w.io_mu);
   if (w.closed) return;
+  ScopedSigxfszBlock block(&w.saw_efbig);
   DrainThrough(target);
   for (Stream& st : w.streams) st.WriteOut();
 }
@@ -591,6 +880,7 @@ void PredictionLog::Stop() {
   if (w.thread.joinable()) w.thread.join();
   std::lock_guard<std::mutex> lock(w.io_mu);
   if (w.closed) return;
+  ScopedSigxfszBlock block(&w.saw_efbig);
   DrainThrough(ring_->claimed());
   for (Stream& st : w.streams) {
     st.WriteOut();

@@ -402,7 +402,7 @@ TEST_F(PredictionLogTest, CountsLinesLostToFailedWrites) {
   EXPECT_EQ(
       Sample(
           registry_,
-          R"(mlmon_log_lines_lost_total{model="fraud",version="3",stream="predictions"})"),
+          R"(mlmon_log_lines_lost_total{model="fraud",version="3",stream="predictions",reason="write"})"),
       5);
   EXPECT_EQ(Sample(registry_, LinesSeries("predictions")), 0);
   EXPECT_EQ(Sample(registry_, LinesSeries("outcomes")), 1);
