@@ -38,7 +38,9 @@ struct PredictionLogOptions {
   /// construction.
   std::size_t queue_capacity = 65536;
   /// A file is rotated before a line would take it past this size, in bytes
-  /// (>= 1024). A single line longer than this gets a file of its own.
+  /// (>= 1024). A single line longer than this gets a file of its own (the
+  /// only way a file of the log exceeds it). While the file cannot be rotated
+  /// the lines that do not fit are lost and counted, never written.
   std::uint64_t max_file_bytes = 64ull << 20;
   /// Files kept per stream, the active one included (in [1, 1000]): the
   /// active file, then `.1` (newest rotated) to `.<max_files - 1>` (oldest).
@@ -46,8 +48,9 @@ struct PredictionLogOptions {
   /// Buffered lines are handed to the kernel (`write(2)`) at least this often
   /// (> 0). There is no fsync.
   std::chrono::milliseconds flush_interval{1000};
-  /// Source of "now" for records logged without a timestamp; `SteadyClock`
-  /// when null. Must outlive the log.
+  /// Source of "now" for records logged without a timestamp, for the retry
+  /// backoff of a failed open or rotation and for the once-a-second check of
+  /// the file's identity; `SteadyClock` when null. Must outlive the log.
   const Clock* clock = nullptr;
   /// False: no writer thread is started and records are written only by
   /// `Flush()` and `Stop()` (for tests, or hosts that drive the writing).
@@ -75,9 +78,32 @@ struct PredictionLogOptions {
 /// split across files. Counted: `mlmon_log_lines_total{model,version,stream}`
 /// and `mlmon_log_bytes_total{model,version,stream}` (lines written, with
 /// `stream` = `predictions` or `outcomes`),
-/// `mlmon_log_lines_lost_total{model,version,stream}` (lines lost to a failed
-/// write, e.g. a full disk), and refused records in
-/// `mlmon_dropped_total{reason}`.
+/// `mlmon_log_lines_lost_total{model,version,stream,reason}` (lines not
+/// written, see below), and refused records in `mlmon_dropped_total{reason}`.
+///
+/// Faults of the files never stop the host or grow a file past
+/// `max_file_bytes`, and the counts stay exact (`lines_total` is the number
+/// of whole lines the log put on disk, `lines_lost_total` the rest):
+/// - A write that fails (full disk, I/O error, `RLIMIT_FSIZE`: SIGXFSZ is
+///   blocked on the writing thread, so the write fails with `EFBIG`) loses
+///   the lines not written whole (`reason="write"`); a partial line is cut off
+///   the file (`ftruncate(2)`), so the file ends with a whole line.
+/// - A rotation that fails (e.g. a read-only or immutable directory) stops
+///   the writing to the full file: the lines are lost (`reason="rotate"`). A
+///   file that cannot be opened loses them too (`reason="open"`). Both are
+///   retried 1 s after the failure, the delay doubling up to 60 s while it
+///   keeps failing (on `PredictionLogOptions::clock`), never per line; so
+///   `Stop()` is bounded whatever the files do, short of a `write(2)` that
+///   blocks in the kernel (a FIFO at the path fails instead: `O_NONBLOCK`).
+/// - At most once a second (on the clock) the path is compared with the open
+///   file: a file deleted or replaced at its path (e.g. by logrotate) is
+///   reopened at the path (`mlmon_log_reopens_total{reason}`). Lines written
+///   in between went to the old file.
+/// - Failed operations are counted in `mlmon_log_errors_total{op}` (`open`,
+///   `write`, `truncate`, `rotate`, `stat`).
+/// SIGXFSZ's disposition is never changed; on a host thread (`Flush()` or
+/// `Stop()` writing without the writer thread) it is blocked only around the
+/// write, and a SIGXFSZ the write raised is consumed before unblocking.
 ///
 /// A call returns false, without counting a drop, for an id that is not
 /// sampled. A sampled record is dropped (false) and counted when:
