@@ -466,6 +466,47 @@ TEST_F(PredictionLogFaultTest,
   EXPECT_EQ(ReadFile(base + ".1"), "{\"id\":\"old\"}\n");  // not overwritten
 }
 
+// A FIFO at the path that nobody reads: once its buffer is full a blocking
+// write(2) would never return, and Stop() with it. Run in a child that
+// SIGALRM kills if Stop() hangs.
+void ChildWithFifoAtThePath() {
+  ::alarm(30);  // generous: Stop() takes milliseconds
+  std::string err;
+  {
+    TempDir dir;
+    Registry registry;
+    FakeClock clock;
+    PredictionLogOptions o;
+    o.directory = dir.path();
+    o.prefix = "fraud";
+    o.queue_capacity = 8192;
+    o.clock = &clock;
+    const std::string fifo = dir.path() + "/fraud-predictions.ndjson";
+    if (::mkfifo(fifo.c_str(), 0644) != 0) err += " mkfifo failed;";
+    constexpr int kN = 4000;  // ~350 KB: more than a pipe holds
+    PredictionLog log(registry, "fraud", "3", o);
+    for (int i = 0; i < kN; ++i) {
+      log.LogPrediction("id-" + std::to_string(i), 0.5, kTs);
+    }
+    log.Stop();
+    const double written = Written(registry);
+    const double lost = Lost(registry, "write");
+    if (!(lost > 0) || written + lost != kN) {
+      err += " written " + std::to_string(written) + " + lost " +
+             std::to_string(lost) + " != " + std::to_string(kN) + ";";
+    }
+  }
+  std::fprintf(stderr, "%s%s\n",
+               err.empty() ? "stopped" : "FAILED:", err.c_str());
+  std::_Exit(err.empty() ? 0 : 1);
+}
+
+TEST(PredictionLogStopTest, FifoAtThePathFailsWritesInsteadOfBlockingStop) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ChildWithFifoAtThePath(), ::testing::ExitedWithCode(0),
+              "stopped");
+}
+
 // Edge: a line longer than max_file_bytes gets a file of its own (the only
 // way a file exceeds the limit); the others stay under it.
 TEST_F(PredictionLogFaultTest, LineLongerThanMaxFileBytesGetsAFileOfItsOwn) {
