@@ -56,32 +56,41 @@ std::string ReadNonEmptyString(od::value v, const char* key, std::string* out) {
   return {};
 }
 
-// Parses one outcome object. Returns "" or the reason it is refused.
 // Walks one object's fields: reads the fields every event has ("id",
 // "model", "ts") into `e` and hands any other key to `other(key, value)`,
 // which returns an error message or "". Returns the first error, "missing
-// 'id'", or "" when the object is good so far.
+// 'id'", or "" when the object is good so far. After a first error the walk
+// goes on, reading only "model", so that a refused line is still counted
+// for the model it names; it stops at the first syntax error ("malformed
+// ..."), which is returned only when no error came before it.
 template <typename Event, typename Other>
 std::string ParseEventObject(od::object obj, Event* e, Other&& other) {
+  std::string first;
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return "malformed key";
+      return first.empty() ? "malformed key" : first;
     }
     od::value v;
-    if (field.value().get(v) != simdjson::SUCCESS) return "malformed value";
+    if (field.value().get(v) != simdjson::SUCCESS) {
+      return first.empty() ? "malformed value" : first;
+    }
     std::string err;
-    if (key == "id") {
-      err = ReadNonEmptyString(v, "id", &e->id);
-    } else if (key == "model") {
+    if (key == "model") {
       err = ReadNonEmptyString(v, "model", &e->model);
+    } else if (!first.empty()) {
+      continue;
+    } else if (key == "id") {
+      err = ReadNonEmptyString(v, "id", &e->id);
     } else if (key == "ts") {
       err = ReadTs(v, &e->ts);
     } else {
       err = other(key, v);
     }
-    if (!err.empty()) return err;
+    if (err.rfind("malformed", 0) == 0) return first.empty() ? err : first;
+    if (first.empty()) first = std::move(err);
   }
+  if (!first.empty()) return first;
   if (e->id.empty()) return "missing 'id'";
   return {};
 }
@@ -164,16 +173,59 @@ bool AtEnd(od::document& doc) {
   return doc.current_location().get(at) == simdjson::OUT_OF_BOUNDS;
 }
 
-// Calls `parse_object(obj, line)` for each object of an NDJSON body.
-// Returns the number of lines that were JSON objects syntactically.
-template <typename F>
-std::size_t ForEachNdjsonLine(std::string_view body, IngestReport* report,
-                              F&& parse_object) {
+// A line (or array element) refused before it reached a tracker.
+struct Refused {
+  std::size_t line;
+  std::string model;  // the model it names, if it got that far
+  std::string detail;
+  bool malformed;  // not JSON, or broken JSON
+};
+
+bool IsMalformed(const std::string& err) {
+  return err.rfind("malformed", 0) == 0;
+}
+
+// The length of the leading `{...}` of `line` (brackets balanced, outside
+// strings), or npos if the line does not start with one. Syntax is not
+// checked: this only delimits the object for a second parse.
+std::size_t LeadingObjectLength(std::string_view line) {
+  std::size_t i = line.find_first_not_of(" \t");
+  if (i == std::string_view::npos || line[i] != '{') {
+    return std::string_view::npos;
+  }
+  int depth = 0;
+  bool in_string = false;
+  for (; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// For each non-blank line of an NDJSON body: parses an `Event` with
+// `parse_object(obj, &event)` (which returns "" or why it is refused) and
+// hands it to `on_event(event)`, or hands a `Refused` to `on_refused`.
+// Each non-blank line reaches exactly one of the two; a line is accepted
+// only if the object is the whole line.
+template <typename Event, typename Parse, typename OnEvent, typename OnRefused>
+void ForEachNdjsonLine(std::string_view body, Parse&& parse_object,
+                       OnEvent&& on_event, OnRefused&& on_refused) {
   thread_local od::parser parser;
   simdjson::padded_string padded(body);
   const char* base = padded.data();
   const std::size_t total = padded.size();
-  std::size_t parsed = 0;
   std::size_t line_no = 0;
   std::size_t pos = 0;
   while (pos < total) {
@@ -192,20 +244,40 @@ std::size_t ForEachNdjsonLine(std::string_view body, IngestReport* report,
     if (parser.iterate(line.data(), line.size(), capacity).get(doc) !=
             simdjson::SUCCESS ||
         doc.get_object().get(obj) != simdjson::SUCCESS) {
-      ++report->malformed;
-      report->AddError(line_no, "not a JSON object");
+      // An object followed by more content may not even tokenize as a
+      // whole; the object alone still says which model the line is for.
+      Event e;
+      const std::size_t n = LeadingObjectLength(line);
+      if (n != std::string_view::npos && n < line.size() &&
+          parser.iterate(line.data(), n, capacity).get(doc) ==
+              simdjson::SUCCESS &&
+          doc.get_object().get(obj) == simdjson::SUCCESS) {
+        parse_object(obj, &e);
+        on_refused(Refused{line_no, std::move(e.model),
+                           "characters after the JSON object (one object "
+                           "per line)",
+                           true});
+      } else {
+        on_refused(Refused{line_no, {}, "not a JSON object", true});
+      }
       continue;
     }
-    std::string err = parse_object(obj, line_no);
-    if (err.empty() && !AtEnd(doc)) err = "trailing characters after the object";
-    if (err.empty()) {
-      ++parsed;
+    Event e;
+    e.line = line_no;
+    std::string err = parse_object(obj, &e);
+    if (!err.empty()) {
+      const bool malformed = IsMalformed(err);
+      on_refused(
+          Refused{line_no, std::move(e.model), std::move(err), malformed});
+    } else if (!AtEnd(doc)) {
+      on_refused(Refused{line_no, std::move(e.model),
+                         "characters after the JSON object (one object per "
+                         "line)",
+                         true});
     } else {
-      if (err.rfind("malformed", 0) == 0) ++report->malformed;
-      report->AddError(line_no, err);
+      on_event(std::move(e));
     }
   }
-  return parsed;
 }
 
 std::size_t LineOf(std::string_view body, const char* at, const char* base) {
@@ -217,73 +289,102 @@ std::size_t LineOf(std::string_view body, const char* at, const char* base) {
 
 }  // namespace
 
-void ParseOutcomes(std::string_view body, BodyFormat format,
-                   std::vector<OutcomeEvent>* out, IngestReport* report) {
-  auto parse = [&](od::object obj, std::size_t line) {
-    OutcomeEvent e;
-    e.line = line;
-    std::string err = ParseOutcomeObject(obj, &e);
-    if (err.empty()) out->push_back(std::move(e));
-    return err;
-  };
+namespace {
+
+// Parses an outcome body (see ParseOutcomes) into `on_event` / `on_refused`.
+template <typename OnEvent, typename OnRefused>
+void ParseOutcomeBody(std::string_view body, BodyFormat format,
+                      OnEvent&& on_event, OnRefused&& on_refused) {
   if (format == BodyFormat::kNdjson) {
-    ForEachNdjsonLine(body, report, parse);
+    ForEachNdjsonLine<OutcomeEvent>(body, ParseOutcomeObject, on_event,
+                                    on_refused);
     return;
   }
   thread_local od::parser parser;
   simdjson::padded_string padded(body);
   od::document doc;
-  auto malformed = [&](const char* what) {
+  auto malformed = [&](const std::string& what) {
     const char* at = nullptr;
     if (doc.current_location().get(at) != simdjson::SUCCESS) at = nullptr;
     const std::size_t line = LineOf(body, at, padded.data());
-    return MalformedBody(line, fmt::format("body is not valid JSON ({}) near line {}", what, line));
+    return MalformedBody(
+        line,
+        fmt::format("body is not valid JSON ({}) near line {}", what, line));
   };
   if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) {
     throw MalformedBody(1, "body is not valid JSON");
   }
   od::json_type type;
   if (doc.type().get(type) != simdjson::SUCCESS) throw malformed("no value");
+  // Elements are collected first and handed on only once the whole body
+  // has parsed: a malformed body is refused as a whole.
+  std::vector<OutcomeEvent> events;
+  std::vector<Refused> refused;
+  auto element = [&](od::object obj, std::size_t index) {
+    OutcomeEvent e;
+    e.line = index;
+    std::string err = ParseOutcomeObject(obj, &e);
+    if (IsMalformed(err)) throw malformed(err);
+    if (err.empty()) {
+      events.push_back(std::move(e));
+    } else {
+      refused.push_back(
+          Refused{index, std::move(e.model), std::move(err), false});
+    }
+  };
   if (type == od::json_type::object) {
     od::object obj;
-    if (doc.get_object().get(obj) != simdjson::SUCCESS) throw malformed("bad object");
-    std::string err = parse(obj, 1);
-    if (err.rfind("malformed", 0) == 0) throw malformed(err.c_str());
-    if (err.empty() && !AtEnd(doc)) throw malformed("trailing characters");
-    if (!err.empty()) report->AddError(1, err);
-    return;
-  }
-  if (type != od::json_type::array) {
+    if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+      throw malformed("bad object");
+    }
+    element(obj, 1);
+  } else if (type == od::json_type::array) {
+    od::array arr;
+    if (doc.get_array().get(arr) != simdjson::SUCCESS) {
+      throw malformed("bad array");
+    }
+    std::size_t index = 0;
+    for (auto item : arr) {
+      ++index;
+      od::value v;
+      if (item.get(v) != simdjson::SUCCESS) throw malformed("bad element");
+      od::object obj;
+      if (v.get_object().get(obj) != simdjson::SUCCESS) {
+        refused.push_back(
+            Refused{index, {}, "array element is not an object", false});
+        continue;
+      }
+      element(obj, index);
+    }
+  } else {
     throw MalformedBody(1, "body must be a JSON object or an array of objects");
   }
-  od::array arr;
-  if (doc.get_array().get(arr) != simdjson::SUCCESS) throw malformed("bad array");
-  std::size_t index = 0;
-  for (auto element : arr) {
-    ++index;
-    od::value v;
-    if (element.get(v) != simdjson::SUCCESS) throw malformed("bad element");
-    od::object obj;
-    if (v.get_object().get(obj) != simdjson::SUCCESS) {
-      report->AddError(index, "array element is not an object");
-      continue;
-    }
-    std::string err = parse(obj, index);
-    if (err.rfind("malformed", 0) == 0) throw malformed(err.c_str());
-    if (!err.empty()) report->AddError(index, err);
-  }
   if (!AtEnd(doc)) throw malformed("trailing characters");
+  for (auto& e : events) on_event(std::move(e));
+  for (auto& r : refused) on_refused(std::move(r));
+}
+
+}  // namespace
+
+void ParseOutcomes(std::string_view body, BodyFormat format,
+                   std::vector<OutcomeEvent>* out, IngestReport* report) {
+  ParseOutcomeBody(
+      body, format, [&](OutcomeEvent&& e) { out->push_back(std::move(e)); },
+      [&](Refused&& r) {
+        if (r.malformed) ++report->malformed;
+        report->AddError(r.line, std::move(r.detail));
+      });
 }
 
 void ParsePredictions(std::string_view body, std::vector<PredictionEvent>* out,
                       IngestReport* report) {
-  ForEachNdjsonLine(body, report, [&](od::object obj, std::size_t line) {
-    PredictionEvent e;
-    e.line = line;
-    std::string err = ParsePredictionObject(obj, &e);
-    if (err.empty()) out->push_back(std::move(e));
-    return err;
-  });
+  ForEachNdjsonLine<PredictionEvent>(
+      body, ParsePredictionObject,
+      [&](PredictionEvent&& e) { out->push_back(std::move(e)); },
+      [&](Refused&& r) {
+        if (r.malformed) ++report->malformed;
+        report->AddError(r.line, std::move(r.detail));
+      });
 }
 
 void OutcomeIngest::AddTracker(OutcomeTracker& tracker) {
@@ -307,6 +408,12 @@ void OutcomeIngest::CountUnparsed(std::size_t n) const {
   for (std::size_t i = 0; i < n; ++i) only->CountInvalidOutcome();
 }
 
+void OutcomeIngest::CountRefused(const std::string& model) const {
+  OutcomeTracker* t = Find(model);
+  if (t == nullptr) t = Find("");
+  if (t != nullptr) t->CountInvalidOutcome();
+}
+
 namespace {
 
 std::string ModelError(const std::string& model, std::size_t hosted) {
@@ -327,23 +434,54 @@ const char* ExpectedOutcome(OutcomeSpec::Task task) {
   return "?";
 }
 
+std::string IdTooLong(std::size_t bytes) {
+  return fmt::format("id is {} bytes, longer than the {}-byte limit", bytes,
+                     OutcomeTracker::kMaxIdBytes);
+}
+
+// The detail of an outcome the tracker refused for `why`.
+std::string RefusalDetail(OutcomeRefusal why, const OutcomeEvent& e,
+                          const OutcomeTracker& t) {
+  switch (why) {
+    case OutcomeRefusal::kEmptyId:
+      return "'id' must be a non-empty string";
+    case OutcomeRefusal::kIdTooLong:
+      return IdTooLong(e.id.size());
+    case OutcomeRefusal::kBadTime:
+      return fmt::format(
+          "ts {} is not a non-negative number of seconds since the epoch",
+          e.ts);
+    case OutcomeRefusal::kFutureTime:
+      return fmt::format(
+          "ts {} is {:.1e} s in the future (max_clock_skew {} s)", e.ts,
+          e.ts - t.UnixNow(), t.spec().max_clock_skew.count());
+    case OutcomeRefusal::kNone:
+    case OutcomeRefusal::kBadValue:
+      break;
+  }
+  return fmt::format("invalid outcome for model '{}': expected {}", t.model(),
+                     ExpectedOutcome(t.spec().task));
+}
+
 }  // namespace
 
 void OutcomeIngest::Apply(const OutcomeEvent& e, IngestReport* report) const {
   OutcomeTracker* t = Find(e.model);
   if (t == nullptr) {
+    CountRefused(e.model);
     report->AddError(e.line, ModelError(e.model, trackers_.size()));
     return;
   }
-  const OutcomeResult r = e.is_label ? t->RecordOutcome(e.id, e.label, e.ts)
-                                     : t->RecordOutcome(e.id, e.outcome, e.ts);
+  OutcomeRefusal why = OutcomeRefusal::kNone;
+  const OutcomeResult r = e.is_label
+                              ? t->RecordOutcome(e.id, e.label, e.ts, &why)
+                              : t->RecordOutcome(e.id, e.outcome, e.ts, &why);
   switch (r) {
     case OutcomeResult::kMatched: ++report->matched; break;
     case OutcomeResult::kUnmatched: ++report->unmatched; break;
     case OutcomeResult::kDuplicate: ++report->duplicate; break;
     case OutcomeResult::kInvalid:
-      report->AddError(e.line, fmt::format("invalid outcome for model '{}': expected {}",
-                                           t->model(), ExpectedOutcome(t->spec().task)));
+      report->AddError(e.line, RefusalDetail(why, e, *t));
       break;
   }
 }
@@ -371,31 +509,46 @@ void OutcomeIngest::Apply(const PredictionEvent& e, IngestReport* report) const 
   }
   if (ok) {
     ++report->matched;  // for predictions: recorded
+  } else if (e.id.size() > OutcomeTracker::kMaxIdBytes) {
+    report->AddError(e.line, IdTooLong(e.id.size()));
   } else {
-    report->AddError(e.line, fmt::format(
-        "prediction refused by model '{}' (id longer than {} bytes, value "
-        "out of range, or a kind that does not fit the task)",
-        t->model(), OutcomeTracker::kMaxIdBytes));
+    report->AddError(
+        e.line,
+        fmt::format(
+            "prediction refused by model '{}' (value out of range, a kind that "
+            "does not fit the task, or an id that already has its outcome)",
+            t->model()));
   }
 }
 
 IngestReport OutcomeIngest::IngestOutcomes(std::string_view body,
                                            BodyFormat format) const {
-  IngestReport report;
   std::vector<OutcomeEvent> events;
-  ParseOutcomes(body, format, &events, &report);
-  if (format == BodyFormat::kNdjson && events.empty() && report.invalid > 0 &&
-      report.malformed == report.invalid) {
-    throw MalformedBody(report.errors.empty() ? 1 : report.errors.front().line,
+  std::vector<Refused> refused;
+  ParseOutcomeBody(
+      body, format, [&](OutcomeEvent&& e) { events.push_back(std::move(e)); },
+      [&](Refused&& r) { refused.push_back(std::move(r)); });
+  if (format == BodyFormat::kNdjson && events.empty() && !refused.empty() &&
+      std::all_of(refused.begin(), refused.end(),
+                  [](const Refused& r) { return r.malformed; })) {
+    throw MalformedBody(refused.front().line,
                         "no line of the body is a JSON object");
   }
-  CountUnparsed(report.invalid);
-  for (const auto& e : events) Apply(e, &report);
-  // Parse errors were listed first: list all by line.
-  std::stable_sort(report.errors.begin(), report.errors.end(),
-                   [](const IngestError& a, const IngestError& b) {
-                     return a.line < b.line;
-                   });
+  // Every line is accounted exactly once, in line order (so the bounded
+  // error list holds the first refused lines).
+  IngestReport report;
+  std::size_t i = 0, j = 0;
+  while (i < events.size() || j < refused.size()) {
+    if (j == refused.size() ||
+        (i < events.size() && events[i].line < refused[j].line)) {
+      Apply(events[i++], &report);
+      continue;
+    }
+    Refused& r = refused[j++];
+    CountRefused(r.model);
+    if (r.malformed) ++report.malformed;
+    report.AddError(r.line, std::move(r.detail));
+  }
   return report;
 }
 

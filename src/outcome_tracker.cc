@@ -114,6 +114,10 @@ void ValidateSpec(const OutcomeSpec& s, const std::string& model,
     spec.Fail(fmt::format("outcome_ttl = {}s is not in [1s, 3650d]",
                           s.outcome_ttl.count()));
   }
+  if (s.max_clock_skew.count() < 0 || s.max_clock_skew.count() > kMaxSeconds) {
+    spec.Fail(fmt::format("max_clock_skew = {}s is not in [0s, 3650d]",
+                          s.max_clock_skew.count()));
+  }
   internal::CheckInRange(spec, "pending_capacity", s.pending_capacity, 1,
                          kMaxPendingCapacity);
   internal::CheckInRange(spec, "slices_per_window", s.slices_per_window, 1,
@@ -548,9 +552,27 @@ struct OutcomeTracker::Impl {
     }
     return true;
   }
-  bool OutcomeIdOk(std::string_view id) noexcept {
-    if (id.size() > kMaxIdBytes) Drop(DropReason::kIdTooLong);
-    return !id.empty() && id.size() <= kMaxIdBytes;
+  // Checks an outcome's id and time; counts an id too long as a drop.
+  OutcomeRefusal CheckOutcome(std::string_view id,
+                              double outcome_unix_ts) noexcept {
+    if (id.empty()) return OutcomeRefusal::kEmptyId;
+    if (id.size() > kMaxIdBytes) {
+      Drop(DropReason::kIdTooLong);
+      return OutcomeRefusal::kIdTooLong;
+    }
+    if (std::isnan(outcome_unix_ts)) return OutcomeRefusal::kNone;
+    if (!std::isfinite(outcome_unix_ts) || outcome_unix_ts < 0) {
+      return OutcomeRefusal::kBadTime;
+    }
+    if (outcome_unix_ts > clock.UnixSeconds() + max_skew_seconds) {
+      return OutcomeRefusal::kFutureTime;
+    }
+    return OutcomeRefusal::kNone;
+  }
+  // Counts a refused outcome and tells the caller why.
+  OutcomeResult Refuse(OutcomeRefusal reason, OutcomeRefusal* why) noexcept {
+    if (why != nullptr) *why = reason;
+    return Count(OutcomeResult::kInvalid);
   }
 
   bool Store(std::string_view id, const void* payload) noexcept;
@@ -582,6 +604,7 @@ struct OutcomeTracker::Impl {
   const std::string model, version;
   const OutcomeSpec spec;
   const Clock& clock;
+  const double max_skew_seconds;
   PendingStore store;
   detail::DropSink* drops = nullptr;
 
@@ -639,6 +662,7 @@ OutcomeTracker::Impl::Impl(Registry& registry, std::string model_in,
       version(std::move(version_in)),
       spec(Validated(spec_in, model, registry)),
       clock(clock_in != nullptr ? *clock_in : SteadyClock::Instance()),
+      max_skew_seconds(static_cast<double>(spec.max_clock_skew.count())),
       store(StoreOptions(spec)) {
   BindFamilies(registry);
 }
@@ -1068,17 +1092,18 @@ bool OutcomeTracker::RecordRanking(std::string_view id,
   return m.Store(id, buf);
 }
 
-OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
-                                            double outcome,
-                                            double outcome_unix_ts) noexcept {
+OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id, double outcome,
+                                            double outcome_unix_ts,
+                                            OutcomeRefusal* why) noexcept {
   Impl& m = *impl_;
   const Task task = m.spec.task;
-  const bool valid =
-      m.OutcomeIdOk(id) &&
-      (std::isnan(outcome_unix_ts) || std::isfinite(outcome_unix_ts)) &&
-      ((task == Task::kBinary && (outcome == 0.0 || outcome == 1.0)) ||
-       (task == Task::kRegression && std::isfinite(outcome)));
-  if (!valid) return m.Count(OutcomeResult::kInvalid);
+  if (why != nullptr) *why = OutcomeRefusal::kNone;
+  const OutcomeRefusal refusal = m.CheckOutcome(id, outcome_unix_ts);
+  if (refusal != OutcomeRefusal::kNone) return m.Refuse(refusal, why);
+  if (!((task == Task::kBinary && (outcome == 0.0 || outcome == 1.0)) ||
+        (task == Task::kRegression && std::isfinite(outcome)))) {
+    return m.Refuse(OutcomeRefusal::kBadValue, why);
+  }
   double predicted = 0;
   std::int64_t now = 0;
   const OutcomeResult r = m.Join(id, outcome_unix_ts, &predicted, &now);
@@ -1093,17 +1118,17 @@ OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
 
 OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
                                             std::string_view label,
-                                            double outcome_unix_ts) noexcept {
+                                            double outcome_unix_ts,
+                                            OutcomeRefusal* why) noexcept {
   Impl& m = *impl_;
   const Task task = m.spec.task;
-  if (!m.OutcomeIdOk(id) ||
-      !(std::isnan(outcome_unix_ts) || std::isfinite(outcome_unix_ts))) {
-    return m.Count(OutcomeResult::kInvalid);
-  }
+  if (why != nullptr) *why = OutcomeRefusal::kNone;
+  const OutcomeRefusal refusal = m.CheckOutcome(id, outcome_unix_ts);
+  if (refusal != OutcomeRefusal::kNone) return m.Refuse(refusal, why);
   std::int64_t now = 0;
   if (task == Task::kMulticlass) {
     const int actual = m.classes.Find(label);
-    if (actual < 0) return m.Count(OutcomeResult::kInvalid);
+    if (actual < 0) return m.Refuse(OutcomeRefusal::kBadValue, why);
     std::uint32_t predicted = 0;
     const OutcomeResult r = m.Join(id, outcome_unix_ts, &predicted, &now);
     if (r == OutcomeResult::kMatched) {
@@ -1127,7 +1152,7 @@ OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
     m.ApplyRanking(now, rank);
     return r;
   }
-  return m.Count(OutcomeResult::kInvalid);
+  return m.Refuse(OutcomeRefusal::kBadValue, why);
 }
 
 OutcomeResult OutcomeTracker::RecordLabeled(double score,
@@ -1187,6 +1212,9 @@ void OutcomeTracker::CountInvalidOutcome() noexcept {
 
 void OutcomeTracker::Tick() { impl_->Tick(); }
 
+double OutcomeTracker::UnixNow() const noexcept {
+  return impl_->clock.UnixSeconds();
+}
 std::size_t OutcomeTracker::pending() const noexcept {
   return impl_->store.pending();
 }

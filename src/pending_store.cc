@@ -129,10 +129,11 @@ std::unique_ptr<unsigned char, PendingStore::FreeBlock> PendingStore::AllocateBl
 
 struct alignas(64) PendingStore::Shard {
   SpinLock lock;
-  unsigned char* slab = nullptr;  // shard_capacity_ * stride_, untouched
+  unsigned char* slab = nullptr;  // capacity * stride_, untouched
   IndexSlot* index = nullptr;     // mask + 1 slots, zeroed
   std::uint32_t mask = 0;
-  std::uint32_t used = 0;  // entries handed out from the slab so far
+  std::uint32_t capacity = 0;  // entries this shard holds at most
+  std::uint32_t used = 0;      // entries handed out from the slab so far
   std::uint32_t free_head = kNil;
   std::uint32_t oldest = kNil, newest = kNil;
   // Written under `lock`, read without it by size()/pending().
@@ -152,22 +153,33 @@ PendingStore::PendingStore(const Options& options)
     while (shards < 64 && shards * 2 * 1024 <= options.capacity) shards *= 2;
   }
   assert(shards >= 1 && shards <= 64 && (shards & (shards - 1)) == 0);
+  // Every shard holds at least one entry.
+  while (shards > options.capacity) shards /= 2;
   num_shards_ = shards;
   shard_shift_ = 0;
   while ((std::size_t{1} << shard_shift_) < shards) ++shard_shift_;
-  shard_capacity_ = (options.capacity + shards - 1) / shards;
+  // The capacities sum to exactly options.capacity: the first
+  // `capacity % shards` shards hold one entry more than the others.
+  const std::size_t base = options.capacity / shards;
+  const std::size_t extra = options.capacity % shards;
+  capacity_ = options.capacity;
+  shard_capacity_ = base + (extra > 0 ? 1 : 0);
   std::size_t slots = 2;
   while (slots < 2 * shard_capacity_) slots *= 2;
-  slab_ = AllocateBlock(shards * shard_capacity_ * stride_);
+  slab_ = AllocateBlock(capacity_ * stride_);
   index_ = AllocateBlock(shards * slots * sizeof(IndexSlot));
   std::memset(index_.get(), 0, shards * slots * sizeof(IndexSlot));
   shards_.reset(new Shard[shards]);
+  std::size_t first_entry = 0;
   for (std::size_t s = 0; s < shards; ++s) {
     Shard& sh = shards_[s];
-    sh.slab = slab_.get() + s * shard_capacity_ * stride_;
+    sh.capacity = static_cast<std::uint32_t>(base + (s < extra ? 1 : 0));
+    sh.slab = slab_.get() + first_entry * stride_;
     sh.index = reinterpret_cast<IndexSlot*>(index_.get()) + s * slots;
     sh.mask = static_cast<std::uint32_t>(slots - 1);
+    first_entry += sh.capacity;
   }
+  assert(first_entry == capacity_);
 }
 
 PendingStore::~PendingStore() = default;
@@ -177,8 +189,8 @@ std::size_t PendingStore::EntryStride(std::size_t payload_bytes) noexcept {
 }
 
 std::size_t PendingStore::reserved_bytes() const noexcept {
-  return num_shards_ * (shard_capacity_ * stride_ +
-                        (std::size_t{shards_[0].mask} + 1) * sizeof(IndexSlot));
+  return capacity_ * stride_ +
+         num_shards_ * (std::size_t{shards_[0].mask} + 1) * sizeof(IndexSlot);
 }
 
 PendingStore::Shard& PendingStore::ShardFor(std::uint64_t hash) const noexcept {
@@ -361,7 +373,7 @@ PendingStore::PutResult PendingStore::Put(std::string_view id,
     std::memcpy(ops.Payload(e), payload, payload_bytes_);
     UnlinkAge(sh, ops, e);
     AppendAge(sh, ops, e);
-    if (sh.free_head == kNil && sh.used == shard_capacity_) {
+    if (sh.free_head == kNil && sh.used == sh.capacity) {
       PrefetchNextVictims(sh, ops);
     }
     return result;
@@ -370,7 +382,7 @@ PendingStore::PutResult PendingStore::Put(std::string_view id,
   if (sh.free_head != kNil) {
     e = sh.free_head;
     sh.free_head = ops.At(e).newer;
-  } else if (sh.used < shard_capacity_) {
+  } else if (sh.used < sh.capacity) {
     e = sh.used++;
   } else {
     e = sh.oldest;  // full: evict the oldest entry of this shard
@@ -390,7 +402,7 @@ PendingStore::PutResult PendingStore::Put(std::string_view id,
                 std::memory_order_relaxed);
   sh.pending.store(sh.pending.load(std::memory_order_relaxed) + 1,
                    std::memory_order_relaxed);
-  if (sh.free_head == kNil && sh.used == shard_capacity_) {
+  if (sh.free_head == kNil && sh.used == sh.capacity) {
     PrefetchNextVictims(sh, ops);  // the next new id will evict
   }
   result.status = PutStatus::kInserted;

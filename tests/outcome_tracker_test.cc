@@ -411,6 +411,103 @@ TEST_F(OutcomeTrackerTest, DelayAndLastOutcomeTimestamp) {
   EXPECT_DOUBLE_EQ(Metric("mlmon_last_outcome_timestamp_seconds"), t0 + 30);
 }
 
+TEST_F(OutcomeTrackerTest, OutcomeTimeBeyondClockSkewIsInvalidAndNotApplied) {
+  OutcomeSpec spec = Binary();  // max_clock_skew: the default 5 min
+  auto t = Make(spec);
+  const double now = clock_.UnixSeconds();
+  ASSERT_TRUE(t->RecordPrediction("a", 0.9));
+  OutcomeRefusal why = OutcomeRefusal::kNone;
+  // Far in the future: a unit error (ms) or a broken clock.
+  EXPECT_EQ(t->RecordOutcome("a", 1, 9999999999.0, &why),
+            OutcomeResult::kInvalid);
+  EXPECT_EQ(why, OutcomeRefusal::kFutureTime);
+  // Just past the skew; huge but finite.
+  EXPECT_EQ(t->RecordOutcome("a", 1, now + 300.5, &why),
+            OutcomeResult::kInvalid);
+  EXPECT_EQ(why, OutcomeRefusal::kFutureTime);
+  EXPECT_EQ(t->RecordOutcome("a", 1, 1e300, &why), OutcomeResult::kInvalid);
+  EXPECT_EQ(why, OutcomeRefusal::kFutureTime);
+  // Negative and infinite times.
+  EXPECT_EQ(t->RecordOutcome("a", 1, -1.0, &why), OutcomeResult::kInvalid);
+  EXPECT_EQ(why, OutcomeRefusal::kBadTime);
+  EXPECT_EQ(
+      t->RecordOutcome("a", 1, std::numeric_limits<double>::infinity(), &why),
+      OutcomeResult::kInvalid);
+  EXPECT_EQ(why, OutcomeRefusal::kBadTime);
+  // The label overload checks the same way.
+  EXPECT_EQ(t->RecordOutcome("a", std::string_view("x"), now + 1e6, &why),
+            OutcomeResult::kInvalid);
+  EXPECT_EQ(why, OutcomeRefusal::kFutureTime);
+  // Nothing was applied: no delay, no timestamp, the prediction still waits.
+  EXPECT_EQ(Outcomes("invalid"), 6);
+  EXPECT_EQ(Outcomes("matched"), 0);
+  EXPECT_EQ(Metric("mlmon_outcome_delay_seconds_count"), 0);
+  EXPECT_EQ(Metric("mlmon_outcome_delay_seconds_sum"), 0);
+  t->Tick();
+  EXPECT_EQ(Metric("mlmon_last_outcome_timestamp_seconds"), 0);
+  EXPECT_EQ(t->pending(), 1u);
+  // Within the skew (a sender clock a little ahead): accepted, delay as told.
+  clock_.Advance(seconds(10));
+  EXPECT_EQ(t->RecordOutcome("a", 1, now + 10 + 299, &why),
+            OutcomeResult::kMatched);
+  EXPECT_EQ(why, OutcomeRefusal::kNone);
+  EXPECT_DOUBLE_EQ(Metric("mlmon_outcome_delay_seconds_sum"), 309);
+  EXPECT_DOUBLE_EQ(Metric("mlmon_last_outcome_timestamp_seconds"),
+                   now + 10 + 299);
+}
+
+TEST_F(OutcomeTrackerTest, ClockSkewIsRelativeToTheTrackersClock) {
+  OutcomeSpec spec = Binary();
+  spec.max_clock_skew = seconds(0);
+  auto t = Make(spec);
+  const double t0 = clock_.UnixSeconds();
+  ASSERT_TRUE(t->RecordPrediction("a", 0.9));
+  EXPECT_EQ(t->RecordOutcome("a", 1, t0 + 3600), OutcomeResult::kInvalid);
+  // Once the (injected) clock reaches that time, as in `mlmon replay`, the
+  // same outcome is accepted.
+  clock_.Advance(hours(1));
+  EXPECT_DOUBLE_EQ(t->UnixNow(), t0 + 3600);
+  EXPECT_EQ(t->RecordOutcome("a", 1, t0 + 3600), OutcomeResult::kMatched);
+}
+
+TEST_F(OutcomeTrackerTest, OutcomeTimeFarInThePastIsAcceptedWithZeroDelay) {
+  auto t = Make(Binary());
+  ASSERT_TRUE(t->RecordPrediction("a", 0.9));
+  ASSERT_TRUE(t->RecordPrediction("b", 0.9));
+  clock_.Advance(seconds(20));
+  // The epoch itself, and a time before the prediction: the delay is not
+  // negative, and the last outcome time only moves forward.
+  EXPECT_EQ(t->RecordOutcome("a", 1, 0.0), OutcomeResult::kMatched);
+  EXPECT_EQ(Metric("mlmon_outcome_delay_seconds_sum"), 0);
+  EXPECT_EQ(Metric("mlmon_outcome_delay_seconds_bucket", "le=\"1\""), 1);
+  EXPECT_EQ(t->RecordOutcome("b", 1), OutcomeResult::kMatched);
+  EXPECT_DOUBLE_EQ(Metric("mlmon_last_outcome_timestamp_seconds"),
+                   clock_.UnixSeconds());
+}
+
+TEST_F(OutcomeTrackerTest, PendingNeverExceedsCapacityWhateverTheSharding) {
+  // 100,000 over 64 shards does not divide evenly (1562.5 per shard).
+  for (std::size_t capacity : {std::size_t{100000}, std::size_t{4099}}) {
+    Registry registry;
+    OutcomeSpec spec = Binary();
+    spec.pending_capacity = capacity;
+    OutcomeTracker t(registry, "m", "1", spec, &clock_);
+    const std::size_t n = 3 * capacity + 17;
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_TRUE(t.RecordPrediction("p" + std::to_string(i), 0.5));
+    }
+    EXPECT_EQ(t.pending(), capacity);
+    EXPECT_EQ(Sample(registry,
+                     "mlmon_pending_predictions{model=\"m\","
+                     "version=\"1\"}"),
+              static_cast<double>(capacity));
+    EXPECT_EQ(Sample(registry,
+                     "mlmon_pending_evicted_total{model=\"m\","
+                     "version=\"1\"}"),
+              static_cast<double>(n - capacity));
+  }
+}
+
 TEST_F(OutcomeTrackerTest, WindowDropsDataOlderThanItsSpan) {
   auto t = Make(Binary());
   for (int i = 0; i < 10; ++i) {  // 10 correct positives
@@ -524,6 +621,9 @@ TEST_F(OutcomeTrackerTest, BadSpecThrowsConfigErrorNamingTheField) {
   s = OutcomeSpec();
   s.outcome_ttl = seconds(0);
   ExpectBadSpec(s, "outcome_ttl = 0s");
+  s = OutcomeSpec();
+  s.max_clock_skew = seconds(-1);
+  ExpectBadSpec(s, "max_clock_skew = -1s is not in [0s, 3650d] (model 'm')");
   s = OutcomeSpec();
   s.pending_capacity = 0;
   ExpectBadSpec(s, "pending_capacity = 0 is not in [1, 100000000] (model 'm')");

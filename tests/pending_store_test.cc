@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -60,6 +61,35 @@ TEST(PendingStoreTest, TakeOfUnknownIdIsNotFound) {
   PutScore(s, "ab", 1);
   EXPECT_EQ(TakeScore(s, "a"), Take::kNotFound);
   EXPECT_EQ(TakeScore(s, "abc"), Take::kNotFound);
+}
+
+TEST(PendingStoreTest, HoldsExactlyItsCapacityWhenShardsDoNotDivideIt) {
+  // capacity / shards not whole: the shards' capacities must still sum to
+  // exactly the capacity. Explicit shard counts above the capacity too.
+  struct Case {
+    std::size_t capacity, shards;
+  };
+  for (const Case c :
+       {Case{100000, 0}, Case{100001, 0}, Case{4097, 0}, Case{2047, 0},
+        Case{1, 0}, Case{10, 64}, Case{3, 4}, Case{65, 64}, Case{127, 64}}) {
+    PendingStore s(Opts(c.capacity, c.shards));
+    SCOPED_TRACE(testing::Message() << "capacity " << c.capacity << ", "
+                                    << s.num_shards() << " shards");
+    EXPECT_EQ(s.capacity(), c.capacity);
+    EXPECT_LE(s.num_shards(), c.capacity);
+    // Enough ids that every shard is filled many times over (the ids are
+    // spread over the shards by their hash).
+    const std::size_t n = std::max<std::size_t>(4 * c.capacity, 64 * 64);
+    std::size_t evicted = 0, most = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      evicted += PutScore(s, "k" + std::to_string(i), 0.5).evicted_pending;
+      most = std::max(most, s.size());
+    }
+    EXPECT_EQ(most, c.capacity);
+    EXPECT_EQ(s.size(), c.capacity);
+    EXPECT_EQ(s.pending(), c.capacity);
+    EXPECT_EQ(evicted, n - c.capacity);
+  }
 }
 
 TEST(PendingStoreTest, FullStoreEvictsOldestEntry) {

@@ -3,9 +3,21 @@
 
 /// \file
 /// Parses feedback (outcome) and prediction lines in the NDJSON/JSON shape of
-/// DESIGN.md's feedback protocol, and applies them to `OutcomeTracker`s. The
-/// HTTP endpoint `POST /v1/outcomes` and `mlmon replay` both go through here,
-/// so the live and the batch path share one code path.
+/// the feedback protocol (docs/runbook.md), and applies them to
+/// `OutcomeTracker`s. The HTTP endpoint `POST /v1/outcomes` and
+/// `mlmon replay` both go through here, so the live and the batch path share
+/// one code path.
+///
+/// Accounting. Every non-blank NDJSON line (every element of a JSON array)
+/// is counted exactly once in the answer: `matched + unmatched + duplicate +
+/// invalid` is the number of lines. A line is applied only if it is one
+/// whole JSON object (nothing after it but blanks) with valid fields. In the
+/// metrics, a line is counted once in `mlmon_outcomes_total{result}` of the
+/// model it names when that model is hosted here, whatever else is wrong
+/// with it; a line that names no hosted model (no `model` where several are
+/// hosted, an unknown one, or one refused before its `model` field could be
+/// read) is counted in the only model when one model is hosted, and in no
+/// model's counters (only in the answer) when several are.
 
 #include <cstddef>
 #include <limits>
@@ -81,7 +93,8 @@ class MalformedBody : public std::runtime_error {
 };
 
 /// Parses outcome lines into `out`; refused lines are counted in `report`
-/// (`invalid`, with a reason).
+/// (`invalid`, with a reason) and not put in `out`: each line ends up in
+/// exactly one of the two.
 /// \throw MalformedBody if a `kJson` body does not parse.
 void ParseOutcomes(std::string_view body, BodyFormat format,
                    std::vector<OutcomeEvent>* out, IngestReport* report);
@@ -99,15 +112,18 @@ class OutcomeIngest {
   /// \throw mlmon::ConfigError if a tracker for that model exists already.
   void AddTracker(OutcomeTracker& tracker);
 
-  /// Applies one outcome; an invalid one is counted in `report` with a reason.
+  /// Applies one outcome; an invalid one is counted in `report` with a reason
+  /// and in the tracker's `invalid` counter. An outcome for a model that is
+  /// not hosted is counted as `CountRefused` says (see the file comment).
   void Apply(const OutcomeEvent& event, IngestReport* report) const;
   /// Records one prediction; a refused one is counted in `report`.
   void Apply(const PredictionEvent& event, IngestReport* report) const;
 
   /// Counts `n` outcome lines that did not parse in
-  /// `mlmon_outcomes_total{result="invalid"}` of the only model (lines that
-  /// cannot be attributed to a model are not counted when several models
-  /// are hosted; the per-request report still lists them).
+  /// `mlmon_outcomes_total{result="invalid"}` of the only model (nothing
+  /// when several models are hosted). For callers of `ParseOutcomes`, which
+  /// hosts one model (`mlmon replay`); `IngestOutcomes` attributes refused
+  /// lines to the model they name.
   void CountUnparsed(std::size_t n) const;
 
   /// Parses and applies a feedback body.
@@ -119,6 +135,9 @@ class OutcomeIngest {
   OutcomeTracker* Find(const std::string& model) const;
 
  private:
+  // Counts one refused outcome line naming `model` (see the file comment).
+  void CountRefused(const std::string& model) const;
+
   std::map<std::string, OutcomeTracker*> trackers_;
 };
 

@@ -31,6 +31,17 @@ enum class OutcomeResult {
 /// The `result` label value of `r`: `"matched"`, `"unmatched"`, ...
 const char* OutcomeResultName(OutcomeResult r) noexcept;
 
+/// Why `RecordOutcome` answered `kInvalid` (for messages; the counters do not
+/// distinguish these: all are `mlmon_outcomes_total{result="invalid"}`).
+enum class OutcomeRefusal {
+  kNone,        ///< not refused
+  kEmptyId,     ///< the id is empty
+  kIdTooLong,   ///< the id is longer than `OutcomeTracker::kMaxIdBytes`
+  kBadTime,     ///< the outcome time is negative or infinite
+  kFutureTime,  ///< the outcome time is after now + `max_clock_skew`
+  kBadValue,    ///< the outcome does not fit the task
+};
+
 /// The `window` label of a duration, in its largest exact unit: 86400 s ->
 /// `"1d"`, 3600 s -> `"1h"`, 1800 s -> `"30m"`, 5400 s -> `"90m"`, 45 s ->
 /// `"45s"`. \throw mlmon::ConfigError if `d` is not positive.
@@ -61,6 +72,13 @@ struct OutcomeSpec {
   std::chrono::seconds outcome_ttl = std::chrono::hours(24 * 7);
   /// Predictions (and matched tombstones) held at most, in [1, 1e8].
   std::size_t pending_capacity = 1000000;
+  /// Outcome times later than the tracker clock's Unix time plus this are
+  /// refused (`kInvalid`): a wrong clock or a unit error (ms for s) must not
+  /// set `mlmon_last_outcome_timestamp_seconds` into the future or inflate
+  /// `mlmon_outcome_delay_seconds`. Earlier times, however old, are
+  /// accepted (late feedback carries its true time; the delay of an outcome
+  /// timed before its prediction is observed as 0). In [0 s, 3650 d].
+  std::chrono::seconds max_clock_skew = std::chrono::minutes(5);
   /// Windows of the `mlmon_model_quality` gauges (each >= 1 s, distinct
   /// labels, at most 8; may be empty).
   std::vector<std::chrono::seconds> windows = {std::chrono::hours(1),
@@ -293,16 +311,19 @@ class OutcomeTracker {
 
   /// Joins a numeric outcome: binary 0 or 1 (anything else is kInvalid), or
   /// the regression value. `outcome_unix_ts` is when the outcome happened
-  /// (seconds since the Unix epoch; NaN = now), for the delay histogram.
+  /// (seconds since the Unix epoch; NaN = now), for the delay histogram and
+  /// `mlmon_last_outcome_timestamp_seconds`; a negative or infinite time, or
+  /// one after `UnixNow() + spec.max_clock_skew`, is kInvalid. When `why` is
+  /// not null it receives the reason of a kInvalid (else kNone).
   [[nodiscard]] OutcomeResult RecordOutcome(
       std::string_view id, double outcome,
-      double outcome_unix_ts =
-          std::numeric_limits<double>::quiet_NaN()) noexcept;
+      double outcome_unix_ts = std::numeric_limits<double>::quiet_NaN(),
+      OutcomeRefusal* why = nullptr) noexcept;
   /// Joins a multiclass label or, for ranking, the id of the chosen item.
   [[nodiscard]] OutcomeResult RecordOutcome(
       std::string_view id, std::string_view label,
-      double outcome_unix_ts =
-          std::numeric_limits<double>::quiet_NaN()) noexcept;
+      double outcome_unix_ts = std::numeric_limits<double>::quiet_NaN(),
+      OutcomeRefusal* why = nullptr) noexcept;
 
   /// Self-contained outcomes, no join (feedback that reached another
   /// replica carries the prediction): binary (score, 0/1) or regression
@@ -325,6 +346,10 @@ class OutcomeTracker {
   /// few seconds): expires predictions past their TTL, retires old window
   /// slices and recomputes the windowed quality gauges.
   void Tick();
+
+  /// The Unix time of the tracker's clock, against which outcome times are
+  /// checked (`mlmon replay` drives it along the logs' timestamps).
+  double UnixNow() const noexcept;
 
   /// Predictions waiting for an outcome.
   std::size_t pending() const noexcept;

@@ -43,8 +43,11 @@ class SpinLock {
 ///
 /// Layout. `shards` independent shards, chosen by the top bits of the id's
 /// hash (64 shards by default; fewer for small capacities, so tiny stores
-/// still evict in global FIFO order). Each shard owns
-///  - a slab of `ceil(capacity / shards)` fixed-size entries allocated once
+/// still evict in global FIFO order; never more shards than entries). The
+/// shard capacities sum to exactly `capacity` (the first `capacity % shards`
+/// shards hold one entry more), so the store never holds more than
+/// `capacity` entries. Each shard owns
+///  - a slab of its `capacity / shards` (+1) fixed-size entries allocated once
 ///    at construction (pages are touched only as entries are first used;
 ///    all slabs share one block advised to use transparent huge pages);
 ///    an entry holds the id inline (at most `kMaxIdBytes`), the prediction
@@ -89,7 +92,8 @@ class PendingStore {
     std::size_t capacity = 1000000;  ///< entries in total (>= 1)
     std::int64_t ttl_nanos = 0;      ///< entry lifetime (> 0)
     std::size_t payload_bytes = 8;   ///< opaque payload per entry
-    std::size_t shards = 0;          ///< power of two <= 64; 0 = automatic
+    std::size_t shards = 0;  ///< power of two <= 64 (halved while more than
+                             ///< capacity); 0 = automatic
   };
 
   enum class PutStatus {
@@ -156,6 +160,9 @@ class PendingStore {
   std::size_t pending() const noexcept;
 
   std::size_t num_shards() const noexcept { return num_shards_; }
+  /// Entries held at most: exactly `Options::capacity`.
+  std::size_t capacity() const noexcept { return capacity_; }
+  /// Entries the largest shard holds at most.
   std::size_t shard_capacity() const noexcept { return shard_capacity_; }
   std::size_t payload_bytes() const noexcept { return payload_bytes_; }
   /// Bytes reserved (slabs plus indexes), whether touched or not.
@@ -179,7 +186,8 @@ class PendingStore {
 
   std::size_t num_shards_;
   unsigned shard_shift_;  // hash >> shard_shift_ = shard (64 - log2 shards)
-  std::size_t shard_capacity_;
+  std::size_t capacity_;
+  std::size_t shard_capacity_;  // of the largest shard
   std::size_t payload_bytes_;
   std::size_t stride_;
   std::int64_t ttl_;
