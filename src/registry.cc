@@ -79,7 +79,7 @@ FamilyBase::FamilyBase(Registry* registry, std::string name, std::string help,
                        std::size_t max_series)
     : registry_(registry),
       name_(std::move(name)),
-      help_(std::move(help)),
+      help_(SanitizeUtf8(help)),
       type_(type),
       label_names_(std::move(label_names)),
       max_series_(max_series),
@@ -93,28 +93,40 @@ std::size_t FamilyBase::size() const {
   return keys_.size();
 }
 
-std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& values,
+std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
                                   const std::function<void(DropSink*)>& make) {
-  if (values.size() != label_names_.size()) {
+  if (raw_values.size() != label_names_.size()) {
     throw ConfigError(fmt::format(
         "mlmon: metric '{}' has {} label(s) ({}), but {} value(s) were given",
         name_, label_names_.size(), fmt::join(label_names_, ", "),
-        values.size()));
+        raw_values.size()));
   }
-  const std::string model = ValueOf(label_names_, values, "model");
-  const std::string version = ValueOf(label_names_, values, "version");
-  // Resolve the drop sink before taking our lock: the registry lock is never
-  // taken while a family lock is held. The registry's own accounting families
-  // never drop (they only add 1), and must not recurse into DropsFor.
-  DropSink* drops = internal_ ? nullptr : registry_->DropsFor(model, version);
+  // The key is the text the exposition prints, so that values printing the
+  // same (e.g. two invalid bytes, both U+FFFD) are one series.
+  std::vector<std::string> values;
+  values.reserve(raw_values.size());
+  for (const auto& v : raw_values) values.push_back(SanitizeUtf8(v));
+  std::string model = ValueOf(label_names_, values, "model");
+  std::string version = ValueOf(label_names_, values, "version");
+  // Both before our lock: the registry lock is never taken while a family
+  // lock is held.
   bool overflowed = false;
+  if (!registry_->AdmitModelVersion(model, version)) {
+    overflowed = true;
+    model = version = kOverflow;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (KeptOnOverflow(label_names_[i])) values[i] = kOverflow;
+    }
+  }
+  // The registry's own accounting families never drop (they only add 1), and
+  // must not recurse into DropsFor.
+  DropSink* drops = internal_ ? nullptr : registry_->DropsFor(model, version);
   std::size_t index = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = index_.find(values);
-    if (it != index_.end()) return it->second;
     std::vector<std::string> key = values;
-    if (keys_.size() >= max_series_) {
+    if (it == index_.end() && keys_.size() >= max_series_) {
       overflowed = true;
       for (std::size_t i = 0; i < key.size(); ++i) {
         if (!KeptOnOverflow(label_names_[i])) key[i] = kOverflow;
@@ -339,6 +351,10 @@ Registry::Registry(Options options) : options_(options) {
   if (options_.max_series_per_family == 0) {
     throw ConfigError("mlmon: Registry::Options::max_series_per_family must be > 0");
   }
+  if (options_.max_model_versions == 0) {
+    throw ConfigError(
+        "mlmon: Registry::Options::max_model_versions must be > 0");
+  }
 }
 
 Registry::~Registry() = default;
@@ -428,8 +444,30 @@ Family<Histogram>& Registry::AddHistogram(
                              {});
 }
 
-detail::DropSink* Registry::DropsFor(const std::string& model,
-                                     const std::string& version) {
+bool Registry::AdmitModelVersion(const std::string& model,
+                                 const std::string& version) {
+  if (model.empty() && version.empty()) return true;  // not a model's series
+  if (model == kOverflow && version == kOverflow) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (model_versions_.count({model, version}) != 0) return true;
+  if (model_versions_.size() >= options_.max_model_versions) return false;
+  model_versions_.emplace(model, version);
+  return true;
+}
+
+std::size_t Registry::model_versions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return model_versions_.size();
+}
+
+detail::DropSink* Registry::DropsFor(const std::string& raw_model,
+                                     const std::string& raw_version) {
+  std::string model = detail::SanitizeUtf8(raw_model);
+  std::string version = detail::SanitizeUtf8(raw_version);
+  if (!AdmitModelVersion(model, version)) {
+    model = version = kOverflow;
+    CountOverflow(model, version, "mlmon_dropped_total");
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = drops_.find({model, version});

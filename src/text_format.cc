@@ -54,6 +54,8 @@ void AppendEscaped(std::string* out, std::string_view v) {
         out->append("\\n");
       } else if (kLabel && c == '"') {
         out->append("\\\"");
+      } else if (c == '\0') {
+        out->append(kReplacement);
       } else {
         out->push_back(c);
       }
@@ -72,6 +74,23 @@ void AppendEscaped(std::string* out, std::string_view v) {
 }
 
 }  // namespace
+
+std::string SanitizeUtf8(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  std::size_t i = 0;
+  while (i < v.size()) {
+    const std::size_t len = v[i] == '\0' ? 0 : Utf8SequenceLength(v, i);
+    if (len == 0) {
+      out.append(kReplacement);
+      ++i;
+    } else {
+      out.append(v.data() + i, len);
+      i += len;
+    }
+  }
+  return out;
+}
 
 void AppendEscapedLabelValue(std::string* out, std::string_view v) {
   AppendEscaped<true>(out, v);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "exposition_checker.h"
 #include "http_client.h"
 #include "mlmon/http_server.h"
 #include "mlmon/registry.h"
@@ -150,6 +151,7 @@ class ExpositionConformanceTest : public ::testing::Test {
     const std::string kRepaired = std::string("bad") + kReplacement +
                                   kReplacement + "-" + kReplacement +
                                   kReplacement;
+    const std::string kInvalidTwin = "bad\xfe\xff-\xed\xa0";
     const std::string kQuoted = "say \"hi\" \\ back\nslash";
     const std::string kUnicode =
         "caf\xc3\xa9 \xe2\x98\x83 \xe6\x97\xa5\xe6\x9c\xac "
@@ -163,6 +165,10 @@ class ExpositionConformanceTest : public ::testing::Test {
     requests.Add({kQuoted, "error"}).Increment(2.5);
     requests.Add({kUnicode, "ok"}).Increment(1);
     requests.Add({kInvalid, "ok"}).Increment(3);
+    // Other invalid bytes that print the same: the same series, not a second
+    // series with an identical name and label set.
+    requests.Add({kInvalidTwin, "ok"}).Increment(4);
+    requests.Add({kRepaired, "ok"}).Increment(1);
     requests.Add({"", "ok"});  // bound, never incremented: 0
     expected_[Key("conf_requests_total",
                   {{"endpoint", "predict"}, {"status", "ok"}})] = 5;
@@ -171,7 +177,7 @@ class ExpositionConformanceTest : public ::testing::Test {
     expected_[Key("conf_requests_total",
                   {{"endpoint", kUnicode}, {"status", "ok"}})] = 1;
     expected_[Key("conf_requests_total",
-                  {{"endpoint", kRepaired}, {"status", "ok"}})] = 3;
+                  {{"endpoint", kRepaired}, {"status", "ok"}})] = 3 + 4 + 1;
     expected_[Key("conf_requests_total",
                   {{"endpoint", ""}, {"status", "ok"}})] = 0;
     expected_help_["conf_requests"] = counter_help;
@@ -261,6 +267,13 @@ TEST_F(ExpositionConformanceTest, OutputIsValidUtf8WithReplacements) {
   EXPECT_THAT(text, Not(HasSubstr("\xc0")));
   EXPECT_THAT(text, HasSubstr(kReplacement));
   EXPECT_THAT(text, HasSubstr("caf\xc3\xa9 \xe2\x98\x83"));
+}
+
+TEST_F(ExpositionConformanceTest, PassesTheStrictChecker) {
+  Record();
+  const std::string text = Scrape();
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(testutil::CheckExposition(text), std::nullopt) << text;
 }
 
 TEST_F(ExpositionConformanceTest, PromtoolLintIsClean) {

@@ -5,12 +5,46 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <cmath>
 #include <memory>
+#include <string>
+#include <vector>
+
+#include "exposition_checker.h"
+#include "mlmon/clock.h"
+#include "mlmon/detail/text_format.h"
+#include "mlmon/golden_signals.h"
 
 namespace mlmon {
 namespace {
 
 using ::testing::HasSubstr;
+
+constexpr char kFffd[] = "\xEF\xBF\xBD";  // U+FFFD
+
+// Sample lines (not # lines) of an exposition.
+std::vector<std::string> Samples(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    if (text[start] != '#') out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// Sample lines of `text` whose metric name is `name`.
+std::size_t CountSeries(const std::string& text, const std::string& name) {
+  std::size_t n = 0;
+  for (const auto& line : Samples(text)) {
+    if (line.compare(0, name.size() + 1, name + "{") == 0 ||
+        line.compare(0, name.size() + 1, name + " ") == 0) {
+      ++n;
+    }
+  }
+  return n;
+}
 
 bool Contains(const std::string& text, const std::string& line) {
   return text.find(line) != std::string::npos;
@@ -188,6 +222,324 @@ TEST(RegistryTest, EmptyFamiliesAreNotWritten) {
   Registry r;
   r.AddCounter("never_used_total", "N.", {"a"});
   EXPECT_FALSE(Contains(r.TextExposition(), "never_used_total"));
+}
+
+// Two distinct invalid values both print as U+FFFD: they must be one series,
+// or /metrics would hold two identical series.
+TEST(RegistryTest, InvalidUtf8ValuesThatPrintTheSameAreOneSeries) {
+  Registry r;
+  auto& f = r.AddCounter("req_total", "R.", {"endpoint"});
+  Counter& a = f.Add({"\xff"});
+  Counter& b = f.Add({"\xfe"});
+  EXPECT_EQ(&a, &b);
+  a.Increment();
+  b.Increment();
+  EXPECT_EQ(f.size(), 1u);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  EXPECT_TRUE(
+      Contains(text, "req_total{endpoint=\"" + std::string(kFffd) + "\"} 2\n"))
+      << text;
+  EXPECT_EQ(CountSeries(text, "req_total"), 1u) << text;
+}
+
+struct SameAfterRepair {
+  const char* name;
+  std::string a, b;   // distinct bytes ...
+  std::string shown;  // ... both printed as this
+};
+
+void PrintTo(const SameAfterRepair& c, std::ostream* os) { *os << c.name; }
+
+class RegistrySanitizeTest : public ::testing::TestWithParam<SameAfterRepair> {
+};
+
+TEST_P(RegistrySanitizeTest, BothSpellingsBindOneSeriesWithTheShownValue) {
+  const SameAfterRepair& c = GetParam();
+  ASSERT_NE(c.a, c.b);
+  Registry r;
+  auto& f = r.AddGauge("g", "G.", {"model", "version", "feature"});
+  // In every label, model and version included.
+  Gauge& x = f.Add({c.a, c.a, c.a});
+  Gauge& y = f.Add({c.b, c.b, c.b});
+  EXPECT_EQ(&x, &y);
+  x.Set(7);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  EXPECT_TRUE(Contains(text, "g{model=\"" + c.shown + "\",version=\"" +
+                                 c.shown + "\",feature=\"" + c.shown +
+                                 "\"} 7\n"))
+      << text;
+  EXPECT_EQ(CountSeries(text, "g"), 1u) << text;
+  // One drop sink for the model, under the shown name.
+  EXPECT_EQ(CountSeries(text, "mlmon_dropped_total"), kNumDropReasons) << text;
+  EXPECT_EQ(r.model_versions(), 1u);
+  // prometheus-cpp consumers get the same value.
+  for (const auto& fam : r.Collect()) {
+    if (fam.name != "g") continue;
+    ASSERT_EQ(fam.metric.size(), 1u);
+    for (const auto& l : fam.metric[0].label) EXPECT_EQ(l.value, c.shown);
+  }
+}
+
+const std::string F(kFffd);
+INSTANTIATE_TEST_SUITE_P(
+    InvalidForms, RegistrySanitizeTest,
+    ::testing::Values(
+        SameAfterRepair{"StrayBytes", "\xff", "\xfe", F},
+        SameAfterRepair{"StrayByteAndLiteralReplacement", "\xff", F, F},
+        SameAfterRepair{"ContinuationWithoutLead", "a\x80", "a\xbf", "a" + F},
+        SameAfterRepair{"TruncatedTwoByte", "\xc3", "\xff", F},
+        SameAfterRepair{"TruncatedFourByte", "x\xf0\x9f\x9a", "x\xff\xff\xff",
+                        "x" + F + F + F},
+        SameAfterRepair{"OverlongSlash", "\xc0\xaf", "\xff\xfe", F + F},
+        SameAfterRepair{"OverlongNul", "\xc0\x80", "\xc1\xbf", F + F},
+        SameAfterRepair{"OverlongThreeBytes", "\xe0\x80\xaf", "\xff\xff\xff",
+                        F + F + F},
+        SameAfterRepair{"OverlongFourBytes", "\xf0\x80\x80\xaf",
+                        "\xff\xff\xff\xff", F + F + F + F},
+        SameAfterRepair{"HighSurrogate", "\xed\xa0\x80", "\xff\xff\xff",
+                        F + F + F},
+        SameAfterRepair{"LowSurrogate", "\xed\xbf\xbf", "\xed\xa0\x80",
+                        F + F + F},
+        SameAfterRepair{"AboveMaxCodePoint", "\xf4\x90\x80\x80",
+                        "\xf7\xbf\xbf\xbf", F + F + F + F},
+        SameAfterRepair{"NulByte", std::string("a\0b", 3),
+                        "a\xff"
+                        "b",
+                        "a" + F + "b"},
+        SameAfterRepair{"OnlyNul", std::string("\0", 1), "\xfe", F}),
+    [](const ::testing::TestParamInfo<SameAfterRepair>& param_info) {
+      return std::string(param_info.param.name);
+    });
+
+// Valid values are kept byte for byte and printed with exactly the three
+// escapes of the format; distinct values stay distinct.
+TEST(RegistryTest, ValidValuesRoundTripByteExact) {
+  Registry r;
+  auto& f = r.AddCounter("rt_total", "R.", {"v"});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"plain", "plain"},
+      {"", ""},
+      {"back\\slash", "back\\\\slash"},
+      {"say \"hi\"", "say \\\"hi\\\""},
+      {"two\nlines", "two\\nlines"},
+      {"\\n", "\\\\n"},  // a backslash then n, not a newline
+      {"\\\"", "\\\\\\\""},
+      {"tab\tcr\r", "tab\tcr\r"},
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80",
+       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80"},
+      {"\xef\xbf\xbf\xf4\x8f\xbf\xbf", "\xef\xbf\xbf\xf4\x8f\xbf\xbf"},
+      {kFffd, kFffd},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    f.Add({cases[i].first}).Increment(static_cast<double>(i + 1));
+  }
+  EXPECT_EQ(f.size(), cases.size());
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_TRUE(Contains(text, "rt_total{v=\"" + cases[i].second + "\"} " +
+                                   std::to_string(i + 1) + "\n"))
+        << cases[i].second << "\n"
+        << text;
+  }
+  for (const auto& fam : r.Collect()) {
+    if (fam.name != "rt_total") continue;
+    ASSERT_EQ(fam.metric.size(), cases.size());
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(fam.metric[i].label[0].value, cases[i].first);
+    }
+  }
+}
+
+TEST(RegistryTest, HelpIsSanitizedAtRegistration) {
+  Registry r;
+  r.AddGauge("h", std::string("bad \xff nul \0 end", 15), {}).Add({}).Set(1);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  const std::string shown =
+      std::string("bad ") + kFffd + " nul " + kFffd + " end";
+  EXPECT_TRUE(Contains(text, "# HELP h " + shown + "\n")) << text;
+  for (const auto& fam : r.Collect()) {
+    if (fam.name == "h") {
+      EXPECT_EQ(fam.help, shown);
+    }
+  }
+}
+
+// The flood of the attack: 100,000 model names through GoldenSignals (each
+// destroyed in turn; the registry keeps what they bound).
+TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
+  constexpr int kModels = 100000;
+  FakeClock clock;
+  Registry r;
+  const std::size_t cap = r.options().max_model_versions;
+  ASSERT_EQ(cap, 64u);
+  GoldenSignalsOptions options;
+  options.clock = &clock;
+  std::vector<Gauge*> depth;
+  for (int i = 0; i < kModels; ++i) {
+    GoldenSignals s(r, "m" + std::to_string(i), "1", options);
+    s.queue_depth().Set(1);
+    if (i < 2 || i >= kModels - 2) depth.push_back(&s.queue_depth());
+  }
+  EXPECT_EQ(r.model_versions(), cap);
+  EXPECT_NE(depth[0], depth[1]);  // admitted: their own series
+  EXPECT_EQ(depth[2], depth[3]);  // folded: the overflow series
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt);
+  // The admitted pairs plus one overflow pair, in every family.
+  EXPECT_EQ(CountSeries(text, "mlmon_queue_depth"), cap + 1);
+  EXPECT_EQ(CountSeries(text, "mlmon_model_info"), cap + 1);
+  EXPECT_EQ(CountSeries(text, "mlmon_dropped_total"),
+            (cap + 1) * kNumDropReasons);
+  EXPECT_TRUE(Contains(text,
+                       "mlmon_queue_depth{model=\"__overflow__\","
+                       "version=\"__overflow__\"} 1\n"));
+  EXPECT_TRUE(
+      Contains(text, "mlmon_queue_depth{model=\"m63\",version=\"1\"} 1\n"));
+  EXPECT_FALSE(Contains(text, "\"m64\""));
+  // Each folded GoldenSignals bound two series: queue depth and model info.
+  const std::string folds = std::to_string(kModels - cap);
+  EXPECT_TRUE(
+      Contains(text,
+               "mlmon_label_overflow_total{model=\"__overflow__\","
+               "version=\"__overflow__\",metric=\"mlmon_queue_depth\"} " +
+                   folds + "\n"))
+      << text;
+  EXPECT_TRUE(
+      Contains(text,
+               "mlmon_label_overflow_total{model=\"__overflow__\","
+               "version=\"__overflow__\",metric=\"mlmon_model_info\"} " +
+                   folds + "\n"))
+      << text;
+  EXPECT_EQ(CountSeries(text, "mlmon_label_overflow_total"), 2u) << text;
+  EXPECT_EQ(Samples(text).size(), (cap + 1) * (2 + kNumDropReasons) + 2);
+  EXPECT_LT(text.size(), 64u * 1024) << "exposition bytes";
+}
+
+TEST(RegistryTest, VersionFloodOfOneModelIsCappedAndCounted) {
+  constexpr int kVersions = 100000;
+  Registry r;
+  const std::size_t cap = r.options().max_model_versions;
+  auto& f = r.AddCounter("req_total", "R.", {"model", "version", "endpoint"});
+  Counter* first = &f.Add({"fraud", "v0", "predict"});
+  for (int i = 0; i < kVersions; ++i) {
+    f.Add({"fraud", "v" + std::to_string(i), "predict"}).Increment();
+  }
+  EXPECT_EQ(r.model_versions(), cap);
+  EXPECT_EQ(&f.Add({"fraud", "v0", "predict"}), first);  // still its own
+  EXPECT_EQ(f.size(), cap + 1);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt);
+  EXPECT_EQ(CountSeries(text, "req_total"), cap + 1);
+  // Values are neither lost nor double counted.
+  EXPECT_TRUE(Contains(text,
+                       "req_total{model=\"__overflow__\",version=\"__overflow__"
+                       "\",endpoint=\"predict\"} " +
+                           std::to_string(kVersions - cap) + "\n"))
+      << text;
+  EXPECT_TRUE(Contains(text,
+                       "req_total{model=\"fraud\",version=\"v0\",endpoint=\""
+                       "predict\"} 1\n"));
+  EXPECT_TRUE(Contains(text,
+                       "mlmon_label_overflow_total{model=\"__overflow__\","
+                       "version=\"__overflow__\",metric=\"req_total\"} " +
+                           std::to_string(kVersions - cap) + "\n"))
+      << text;
+  EXPECT_EQ(Samples(text).size(), (cap + 1) * (1 + kNumDropReasons) + 1);
+}
+
+TEST(RegistryTest, ModelCapCountsModelOnlyAndVersionOnlyFamilies) {
+  Registry::Options o;
+  o.max_model_versions = 2;
+  Registry r(o);
+  auto& by_model = r.AddGauge("by_model", "M.", {"model"});
+  auto& by_version = r.AddGauge("by_version", "V.", {"version"});
+  auto& plain = r.AddGauge("plain", "P.", {"q"});
+  by_model.Add({"a"}).Set(1);    // pair (a, "")
+  by_version.Add({"1"}).Set(2);  // pair ("", 1)
+  by_model.Add({"b"}).Set(3);    // third pair: folds
+  for (int i = 0; i < 10; ++i) {
+    plain.Add({std::to_string(i)}).Set(i);  // the empty pair is not a model
+  }
+  EXPECT_EQ(r.model_versions(), 2u);
+  EXPECT_EQ(plain.size(), 10u);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  EXPECT_TRUE(Contains(text, "by_model{model=\"a\"} 1\n")) << text;
+  EXPECT_TRUE(Contains(text, "by_version{version=\"1\"} 2\n")) << text;
+  EXPECT_TRUE(Contains(text, "by_model{model=\"__overflow__\"} 3\n")) << text;
+  EXPECT_TRUE(Contains(text,
+                       "mlmon_label_overflow_total{model=\"__overflow__\","
+                       "version=\"__overflow__\",metric=\"by_model\"} 1\n"))
+      << text;
+  // A value reading __overflow__ binds the overflow pair, never a slot.
+  Registry r2(o);
+  r2.AddGauge("x", "X.", {"model", "version"})
+      .Add({"__overflow__", "__overflow__"});
+  EXPECT_EQ(r2.model_versions(), 0u);
+}
+
+TEST(RegistryTest, DropsForBeyondTheModelCapShareTheOverflowSink) {
+  Registry::Options o;
+  o.max_model_versions = 3;
+  Registry r(o);
+  std::vector<detail::DropSink*> sinks;
+  for (int i = 0; i < 1000; ++i) {
+    sinks.push_back(r.DropsFor("m" + std::to_string(i), "1"));
+  }
+  EXPECT_EQ(r.model_versions(), 3u);
+  EXPECT_NE(sinks[0], sinks[1]);
+  EXPECT_NE(sinks[2], sinks[3]);
+  EXPECT_EQ(sinks[3], sinks[999]);
+  EXPECT_EQ(r.DropsFor("m0", "1"), sinks[0]);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  EXPECT_EQ(CountSeries(text, "mlmon_dropped_total"), 4 * kNumDropReasons);
+  EXPECT_TRUE(
+      Contains(text,
+               "mlmon_label_overflow_total{model=\"__overflow__\","
+               "version=\"__overflow__\",metric=\"mlmon_dropped_total\"}"
+               " 997\n"))
+      << text;
+}
+
+// Both caps together bound every family, whatever is flooded.
+TEST(RegistryTest, BothCapsBoundAFamily) {
+  Registry::Options o;
+  o.max_series_per_family = 5;
+  o.max_model_versions = 3;
+  Registry r(o);
+  auto& f = r.AddCounter("req_total", "R.", {"model", "version", "user"});
+  for (int m = 0; m < 50; ++m) {
+    for (int u = 0; u < 50; ++u) {
+      f.Add({"m" + std::to_string(m), "1", "u" + std::to_string(u)})
+          .Increment();
+    }
+  }
+  EXPECT_LE(f.size(), o.max_series_per_family + o.max_model_versions + 2);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  double total = 0;
+  for (const auto& line : Samples(text)) {
+    if (line.rfind("req_total{", 0) == 0) {
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  EXPECT_EQ(total, 50 * 50);  // nothing lost, nothing counted twice
+}
+
+TEST(RegistryTest, ZeroModelVersionCapIsAConfigError) {
+  Registry::Options o;
+  o.max_model_versions = 0;
+  try {
+    Registry r(o);
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("max_model_versions"));
+  }
 }
 
 }  // namespace

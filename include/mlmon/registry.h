@@ -12,7 +12,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mlmon/instruments.h"
@@ -86,7 +88,13 @@ class FamilyBase {
 /// series for a label set; keep it and record through it on the hot path.
 /// Distinct label sets are capped (`Registry::Options::max_series_per_family`,
 /// default 1000); beyond the cap `Add()` returns one `__overflow__` series and
-/// counts the fold in `mlmon_label_overflow_total{metric}`.
+/// counts the fold in `mlmon_label_overflow_total{metric}`. Distinct
+/// `model`/`version` pairs are capped registry-wide
+/// (`Registry::Options::max_model_versions`, default 64) likewise.
+///
+/// Label values are stored as they are printed: each byte that is not part of
+/// well-formed UTF-8, and each NUL, becomes U+FFFD (`detail::SanitizeUtf8`), so
+/// `Add({"\xff"})` and `Add({"\xfe"})` return the same series.
 ///
 /// Thread safety: thread-safe.
 template <typename T>
@@ -151,6 +159,19 @@ class Registry : public prometheus::Collectable {
   struct Options {
     /// Distinct label sets per family before folding into `__overflow__`.
     std::size_t max_series_per_family = 1000;
+    /// Distinct (`model`, `version`) label pairs in the whole registry. The
+    /// pair of a series is the value of its family's `model` label and of its
+    /// `version` label (`""` for one the family does not have); the empty pair
+    /// is not counted. Beyond the cap, a series of a new pair is bound with
+    /// `model="__overflow__"` and `version="__overflow__"` (its other labels
+    /// kept), and each such bind adds 1 to
+    /// `mlmon_label_overflow_total{model="__overflow__",
+    /// version="__overflow__",metric="<family>"}`. With both caps every
+    /// family holds at most `max_series_per_family + max_model_versions + 2`
+    /// series. A fully monitored model version binds a few hundred series,
+    /// so 64 pairs (32 models during a rollout each) stay inside the default
+    /// per-family cap and keep one scrape to tens of thousands of series.
+    std::size_t max_model_versions = 64;
   };
 
   Registry();
@@ -194,9 +215,14 @@ class Registry : public prometheus::Collectable {
   void Attach(std::weak_ptr<prometheus::Collectable> collectable);
 
   /// The drop counters (`mlmon_dropped_total{model,version,reason}`) for a
-  /// model. Set-up call; the result lives as long as the registry.
+  /// model. Set-up call; the result lives as long as the registry. A pair
+  /// beyond `Options::max_model_versions` gets the `__overflow__` pair's.
   detail::DropSink* DropsFor(const std::string& model,
                              const std::string& version);
+
+  /// Distinct (`model`, `version`) pairs bound so far (at most
+  /// `Options::max_model_versions`; the `__overflow__` pair not counted).
+  std::size_t model_versions() const;
 
   const Options& options() const noexcept { return options_; }
 
@@ -211,6 +237,9 @@ class Registry : public prometheus::Collectable {
                       std::vector<double> bounds);
   void CountOverflow(const std::string& model, const std::string& version,
                      const std::string& metric);
+  // True if the pair has (or now gets) its own series; false if it must fold
+  // into the `__overflow__` pair because `max_model_versions` is reached.
+  bool AdmitModelVersion(const std::string& model, const std::string& version);
   std::vector<detail::FamilyBase*> Families() const;
 
   Options options_;
@@ -220,6 +249,7 @@ class Registry : public prometheus::Collectable {
            std::unique_ptr<detail::DropSink>>
       drops_;
   std::vector<std::weak_ptr<prometheus::Collectable>> attached_;
+  std::set<std::pair<std::string, std::string>> model_versions_;  // mu_
 };
 
 /// True if `name` is a valid Prometheus metric name

@@ -10,10 +10,18 @@
 namespace mlmon {
 namespace detail {
 
+/// Returns `v` with each byte that does not belong to a well-formed UTF-8
+/// sequence (a stray or truncated byte, an overlong form, a UTF-16 surrogate,
+/// a code point above U+10FFFF), and each NUL byte, replaced by U+FFFD.
+/// Idempotent. The text writers print exactly this text (escaped), so two
+/// strings print the same if and only if they are equal after `SanitizeUtf8`;
+/// the registry applies it to label values and HELP text at registration.
+std::string SanitizeUtf8(std::string_view v);
 /// Appends `v` as a label value body: `\`, `"` and newline escaped; invalid
-/// UTF-8 replaced by U+FFFD.
+/// UTF-8 and NUL replaced by U+FFFD (as `SanitizeUtf8`).
 void AppendEscapedLabelValue(std::string* out, std::string_view v);
-/// Appends `v` as HELP text: `\` and newline escaped; invalid UTF-8 replaced.
+/// Appends `v` as HELP text: `\` and newline escaped; invalid UTF-8 and NUL
+/// replaced by U+FFFD (as `SanitizeUtf8`).
 void AppendEscapedHelp(std::string* out, std::string_view v);
 /// Appends a sample value: integers without exponent, `NaN`, `+Inf`, `-Inf`,
 /// otherwise the shortest representation that round-trips.
