@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,13 +20,17 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "mlmon/detail/text_format.h"
 #include "mlmon/errors.h"
+#include "mlmon/instruments.h"
 #include "mlmon/registry.h"
 #include "mlmon/status_history.h"
 
@@ -46,6 +51,24 @@ constexpr char kStatusPagePolicy[] =
 // How much of a chunked body beyond the route's limit is read and discarded
 // so that the client still gets a 413; past it the connection is closed.
 constexpr std::size_t kMaxDiscardBytes = std::size_t{64} << 10;
+// libmicrohttpd's own connection limit, above ours so that connections
+// being closed to make room never make it stop accepting.
+constexpr unsigned kMhdConnectionHeadroom = 16;
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Why a connection or request was shed; index into the shed counters.
+enum ShedReason : int {
+  kShedHeaderTimeout = 0,
+  kShedBodyTimeout,
+  kShedEvicted,
+  kShedClientLimit,
+  kShedHandlerQueueFull,
+  kShedReasons,
+};
+constexpr const char* kShedReasonNames[kShedReasons] = {
+    "header_timeout", "body_timeout", "evicted", "client_limit",
+    "handler_queue_full"};
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -166,6 +189,216 @@ class ScopedBlockSigpipe {
   bool ok_;
 };
 
+// The server's open connections, tracked through libmicrohttpd's connection
+// notifications, so that the header and body deadlines and the connection
+// limits can be enforced by shutting sockets down (libmicrohttpd then sees
+// the end of the stream and closes the connection).
+//
+// A connection's descriptor stays open from its STARTED notification until
+// after its CLOSED notification (libmicrohttpd notifies CLOSED before it
+// closes the socket, on every path), and every shutdown() happens under
+// `mu_` on a connection still in the table, which CLOSED leaves under the
+// same mutex: a descriptor that has been closed and reused is never shut
+// down.
+class ConnectionTable {
+ public:
+  enum class Phase {
+    kAwaitingRequest,  // reading headers, or idle between requests
+    kReadingBody,      // headers complete, body not yet
+    kServing,          // request complete: being handled or answered
+  };
+  struct Conn {
+    int fd = -1;
+    std::string client;  // peer IP address
+    Phase phase = Phase::kAwaitingRequest;
+    SteadyClock::time_point deadline;  // of the current waiting phase
+    std::uint64_t waiting_since = 0;   // order of entering that phase
+    std::size_t slot = 0;              // index in conns_
+    bool shed = false;                 // shut down, not yet closed
+    // The current request's request line has been parsed.
+    std::atomic<bool> request_line{false};
+  };
+
+  ConnectionTable(unsigned max_total, unsigned max_per_client,
+                  std::chrono::milliseconds header_timeout,
+                  std::chrono::milliseconds body_timeout)
+      : max_total_(max_total),
+        max_per_client_(max_per_client),
+        header_timeout_(header_timeout),
+        body_timeout_(body_timeout) {}
+
+  // The counters to count sheds in (null entries count nothing); set before
+  // the server starts.
+  void SetShedCounters(Counter* const counters[kShedReasons]) {
+    for (int i = 0; i < kShedReasons; ++i) counters_[i] = counters[i];
+  }
+  void CountShed(ShedReason reason) noexcept {
+    if (counters_[reason] != nullptr) counters_[reason]->Increment();
+  }
+
+  // Admits a new connection, closing the longest-waiting connection without
+  // a request in progress if the connection would exceed a limit (or the
+  // new one if there is none). Returns null, having shut the socket down,
+  // if it cannot track the connection.
+  Conn* Open(MHD_Connection* connection) noexcept {
+    const MHD_ConnectionInfo* fd_info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (fd_info == nullptr) return nullptr;
+    const int fd = fd_info->connect_fd;
+    try {
+      auto conn = std::make_unique<Conn>();
+      conn->fd = fd;
+      conn->client = ClientAddress(connection);
+      std::lock_guard<std::mutex> lock(mu_);
+      conns_.reserve(conns_.size() + 1);
+      unsigned& from_client = clients_[conn->client];
+      Conn* c = conn.release();
+      c->deadline = SteadyClock::now() + header_timeout_;
+      c->waiting_since = ++sequence_;
+      c->slot = conns_.size();
+      conns_.push_back(c);
+      ++from_client;
+      ++live_;
+      if (live_ > max_total_) MakeRoom(c, nullptr, kShedEvicted);
+      // The global eviction may have closed a connection of another client,
+      // or this one.
+      if (!c->shed && from_client > max_per_client_) {
+        MakeRoom(c, &c->client, kShedClientLimit);
+      }
+      return c;
+    } catch (...) {
+      shutdown(fd, SHUT_RDWR);  // out of memory: refuse the connection
+      return nullptr;
+    }
+  }
+
+  void Close(Conn* c) noexcept {
+    if (c == nullptr) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!c->shed) Forget(c);
+      conns_[c->slot] = conns_.back();
+      conns_[c->slot]->slot = c->slot;
+      conns_.pop_back();
+    }
+    delete c;
+  }
+
+  static void RequestLineSeen(Conn* c) noexcept {
+    if (c != nullptr) c->request_line.store(true, std::memory_order_relaxed);
+  }
+  void HeadersComplete(Conn* c) noexcept {
+    if (c == nullptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    c->phase = Phase::kReadingBody;
+    c->deadline = SteadyClock::now() + body_timeout_;
+  }
+  void Serving(Conn* c) noexcept {
+    if (c == nullptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    c->phase = Phase::kServing;
+  }
+  void RequestDone(Conn* c) noexcept {
+    if (c == nullptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    c->phase = Phase::kAwaitingRequest;
+    c->deadline = SteadyClock::now() + header_timeout_;
+    c->waiting_since = ++sequence_;
+    c->request_line.store(false, std::memory_order_relaxed);
+  }
+
+  // Shuts down every connection past the deadline of its waiting phase.
+  void Reap(SteadyClock::time_point now) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Conn* c : conns_) {
+      if (c->shed || c->phase == Phase::kServing || c->deadline > now) continue;
+      Shed(c, c->phase == Phase::kReadingBody ? kShedBodyTimeout
+                                              : kShedHeaderTimeout);
+    }
+  }
+
+ private:
+  static std::string ClientAddress(MHD_Connection* connection) {
+    const MHD_ConnectionInfo* info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char text[INET6_ADDRSTRLEN] = "";
+    if (info != nullptr && info->client_addr != nullptr) {
+      const sockaddr* a = info->client_addr;
+      if (a->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a)->sin_addr,
+                  text, sizeof(text));
+      } else if (a->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6,
+                  &reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr, text,
+                  sizeof(text));
+      }
+    }
+    return text;
+  }
+
+  // Closes the longest-waiting connection without a request in progress
+  // (of `client` if not null), or `newcomer` if there is none. A candidate
+  // that has not started a request but whose socket holds bytes
+  // libmicrohttpd has not read yet (a client that has just sent its
+  // request) is passed over for the next one, so that a burst of new
+  // connections does not close a scrape before its request is read; if the
+  // kProbes oldest candidates all are, the newcomer is closed.
+  // REQUIRES: mu_ held.
+  void MakeRoom(Conn* newcomer, const std::string* client, ShedReason reason) {
+    constexpr int kProbes = 4;
+    const Conn* passed_over[kProbes] = {};
+    for (int probe = 0; probe < kProbes; ++probe) {
+      Conn* victim = nullptr;
+      for (Conn* c : conns_) {
+        if (c == newcomer || c->shed || c->phase == Phase::kServing) continue;
+        if (client != nullptr && c->client != *client) continue;
+        if (std::find(passed_over, passed_over + probe, c) !=
+            passed_over + probe) {
+          continue;
+        }
+        if (victim == nullptr || c->waiting_since < victim->waiting_since) {
+          victim = c;
+        }
+      }
+      if (victim == nullptr) break;
+      int pending = 0;
+      if (victim->request_line.load(std::memory_order_relaxed) ||
+          ioctl(victim->fd, FIONREAD, &pending) != 0 || pending == 0) {
+        Shed(victim, reason);
+        return;
+      }
+      passed_over[probe] = victim;
+    }
+    Shed(newcomer, reason);
+  }
+
+  // REQUIRES: mu_ held; `c` in the table and not shed.
+  void Shed(Conn* c, ShedReason reason) noexcept {
+    shutdown(c->fd, SHUT_RDWR);
+    c->shed = true;
+    Forget(c);
+    CountShed(reason);
+  }
+
+  // Stops counting `c` against the limits. REQUIRES: mu_ held.
+  void Forget(Conn* c) noexcept {
+    --live_;
+    const auto it = clients_.find(c->client);
+    if (it != clients_.end() && --it->second == 0) clients_.erase(it);
+  }
+
+  const unsigned max_total_;
+  const unsigned max_per_client_;
+  const std::chrono::milliseconds header_timeout_;
+  const std::chrono::milliseconds body_timeout_;
+  Counter* counters_[kShedReasons] = {};
+  std::mutex mu_;
+  std::vector<Conn*> conns_;                           // guarded by mu_
+  std::unordered_map<std::string, unsigned> clients_;  // guarded by mu_
+  unsigned live_ = 0;           // connections not shed; guarded by mu_
+  std::uint64_t sequence_ = 0;  // guarded by mu_
+};
+
 }  // namespace
 
 HttpResponse ProblemResponse(int status, std::string_view title,
@@ -185,7 +418,9 @@ HttpResponse ProblemResponse(int status, std::string_view title,
 
 class HttpServer::Impl {
  public:
-  Impl(HttpServerOptions options, const Registry& registry);
+  // `counters_registry` (may be null) gets the server's own counters.
+  Impl(HttpServerOptions options, const Registry& registry,
+       Registry* counters_registry);
   ~Impl() { Stop(); }
 
   void AddRoute(std::string method, std::string path, HttpHandler handler,
@@ -198,6 +433,7 @@ class HttpServer::Impl {
   struct Route {
     HttpHandler handler;
     RouteOptions options;
+    bool inline_handler = false;  // built-in: runs on the I/O thread
   };
   // Per-request state, created by the URI log callback (the first callback
   // of every request) and deleted by the completion callback.
@@ -208,16 +444,41 @@ class HttpServer::Impl {
     bool too_large = false;     // a chunked body crossed the limit
     std::size_t discarded = 0;  // body bytes dropped since then
     HttpRequest request;
+    ConnectionTable::Conn* conn = nullptr;  // null if untracked
+    // A host request handed to the handler pool (the connection suspended
+    // until `response` is set; guarded by pool_mu_ while dispatched).
+    bool dispatched = false;
+    bool has_response = false;
+    bool picked_up = false;  // the I/O thread has taken `response`
+    HttpResponse response;
+  };
+  // A host request waiting for a handler thread.
+  struct Job {
+    MHD_Connection* connection;
+    RequestState* state;
   };
 
   static void* OnUri(void* cls, const char* uri, MHD_Connection* connection);
   static void OnCompleted(void* cls, MHD_Connection* connection, void** con_cls,
                           MHD_RequestTerminationCode code);
+  static void OnConnection(void* cls, MHD_Connection* connection,
+                           void** socket_context,
+                           MHD_ConnectionNotificationCode code);
   static MHD_Result OnAccess(void* cls, MHD_Connection* connection,
                              const char* url, const char* method,
                              const char* version, const char* upload_data,
                              std::size_t* upload_data_size, void** con_cls);
 
+  void AddRouteInternal(std::string method, std::string path,
+                        HttpHandler handler, RouteOptions options,
+                        bool inline_handler);
+  static ConnectionTable::Conn* ConnOf(MHD_Connection* connection);
+  // Hands a complete host request to the handler pool, or answers 503.
+  MHD_Result Submit(MHD_Connection* connection, RequestState* state);
+  void HandlerLoop();
+  void StartWorkers();          // REQUIRES: mu_ held
+  void StopWorkers() noexcept;  // REQUIRES: mu_ held
+  void ReaperLoop();
   void StartSampler();          // REQUIRES: mu_ held
   void StopSampler() noexcept;  // REQUIRES: mu_ held
   void SamplerLoop();
@@ -266,16 +527,43 @@ class HttpServer::Impl {
   const std::int64_t stamp_wall_ms_ = UnixMillis();
   const std::chrono::steady_clock::time_point stamp_steady_ =
       std::chrono::steady_clock::now();
+
+  ConnectionTable table_;
+  // The handler pool for host routes.
+  std::vector<std::thread> workers_;  // guarded by mu_
+  std::mutex pool_mu_;
+  std::condition_variable jobs_cv_;     // a job queued, or stopping
+  std::condition_variable drained_cv_;  // outstanding_ went down
+  std::deque<Job> jobs_;                // guarded by pool_mu_
+  unsigned running_ = 0;                // handlers running; pool_mu_
+  // Dispatched requests whose response the I/O thread has not taken yet
+  // (their connections are, or were until just now, suspended); pool_mu_.
+  std::size_t outstanding_ = 0;
+  bool pool_stop_ = false;  // guarded by pool_mu_
+  // The deadline reaper.
+  std::thread reaper_;  // guarded by mu_
+  std::mutex reaper_mu_;
+  std::condition_variable reaper_cv_;
+  bool reaper_stop_ = false;  // guarded by reaper_mu_
 };
 
-HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
+HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry,
+                       Registry* counters_registry)
     : options_(std::move(options)),
       registry_(registry),
       expected_basic_(options_.basic_auth_user.empty()
                           ? std::string()
                           : Base64(options_.basic_auth_user + ":" +
                                    options_.basic_auth_password)),
-      port_(options_.port) {
+      port_(options_.port),
+      table_(
+          options_.max_connections,
+          options_.max_connections_per_client == 0 ||
+                  options_.max_connections_per_client > options_.max_connections
+              ? options_.max_connections
+              : options_.max_connections_per_client,
+          std::chrono::milliseconds(options_.header_timeout_ms),
+          std::chrono::milliseconds(options_.body_timeout_ms)) {
   in6_addr scratch;
   if (inet_pton(AF_INET, options_.bind_address.c_str(), &scratch) != 1 &&
       inet_pton(AF_INET6, options_.bind_address.c_str(), &scratch) != 1) {
@@ -299,6 +587,18 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
     throw ConfigError(
         "HttpServer: connection_timeout_seconds is 0, need at least 1");
   }
+  if (options_.header_timeout_ms < 10) {
+    throw ConfigError(
+        fmt::format("HttpServer: header_timeout_ms {} is below 10",
+                    options_.header_timeout_ms));
+  }
+  if (options_.body_timeout_ms < 10) {
+    throw ConfigError(fmt::format("HttpServer: body_timeout_ms {} is below 10",
+                                  options_.body_timeout_ms));
+  }
+  if (options_.handler_threads == 0) {
+    throw ConfigError("HttpServer: handler_threads is 0, need at least 1");
+  }
   if (options_.basic_auth_user.empty() &&
       !options_.basic_auth_password.empty()) {
     throw ConfigError(
@@ -319,7 +619,7 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
     throw ConfigError(fmt::format("HttpServer: status_points {} is below 2",
                                   options_.status_points));
   }
-  AddRoute(
+  AddRouteInternal(
       "GET", "/metrics",
       [this](const HttpRequest&) {
         HttpResponse response;
@@ -327,20 +627,20 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
         registry_.WriteText(&response.body);
         return response;
       },
-      RouteOptions{0, options_.metrics_require_auth});
-  AddRoute(
+      RouteOptions{0, options_.metrics_require_auth}, true);
+  AddRouteInternal(
       "GET", "/healthz",
       [](const HttpRequest&) {
         HttpResponse response;
         response.body = "ok\n";
         return response;
       },
-      RouteOptions{0, false});
+      RouteOptions{0, false}, true);
   if (options_.status_page) {
     StatusHistoryOptions history_options;
     history_options.points = options_.status_points;
     history_ = std::make_unique<StatusHistory>(registry_, history_options);
-    AddRoute(
+    AddRouteInternal(
         "GET", kStatusPagePath,
         [](const HttpRequest&) {
           HttpResponse response;
@@ -352,8 +652,8 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
                               {"Cache-Control", "no-cache"}};
           return response;
         },
-        RouteOptions{0, options_.metrics_require_auth});
-    AddRoute(
+        RouteOptions{0, options_.metrics_require_auth}, true);
+    AddRouteInternal(
         "GET", kStatusApiPath,
         [this](const HttpRequest&) {
           HttpResponse response;
@@ -363,13 +663,33 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry)
                               {"X-Content-Type-Options", "nosniff"}};
           return response;
         },
-        RouteOptions{0, options_.metrics_require_auth});
+        RouteOptions{0, options_.metrics_require_auth}, true);
     builtin_status_api_ = true;
+  }
+  if (counters_registry != nullptr) {
+    auto& family = counters_registry->AddCounter(
+        "mlmon_http_connections_shed_total",
+        "Connections the HTTP server closed, and host requests it refused, "
+        "to protect its other clients, by reason.",
+        {"reason"});
+    Counter* counters[kShedReasons];
+    for (int i = 0; i < kShedReasons; ++i) {
+      counters[i] = &family.Add({kShedReasonNames[i]});
+    }
+    table_.SetShedCounters(counters);
   }
 }
 
 void HttpServer::Impl::AddRoute(std::string method, std::string path,
                                 HttpHandler handler, RouteOptions options) {
+  AddRouteInternal(std::move(method), std::move(path), std::move(handler),
+                   options, false);
+}
+
+void HttpServer::Impl::AddRouteInternal(std::string method, std::string path,
+                                        HttpHandler handler,
+                                        RouteOptions options,
+                                        bool inline_handler) {
   if (method.empty()) {
     throw ConfigError(
         fmt::format("HttpServer: empty method for route \"{}\"", path));
@@ -389,7 +709,7 @@ void HttpServer::Impl::AddRoute(std::string method, std::string path,
   }
   if (path == kStatusApiPath && method == "GET") builtin_status_api_ = false;
   routes_[std::move(path)][std::move(method)] =
-      Route{std::move(handler), options};
+      Route{std::move(handler), options, inline_handler};
 }
 
 void HttpServer::Impl::Start() {
@@ -441,27 +761,40 @@ void HttpServer::Impl::Start() {
                 ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
                 : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
 
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME;
   flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
                ? MHD_USE_EPOLL
                : MHD_USE_AUTO;
   if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  MHD_Daemon* daemon;
+  MHD_Daemon* daemon = nullptr;
   {
     // MHD sends with MSG_NOSIGNAL on Linux; blocking SIGPIPE in the threads
-    // it creates (they inherit our mask) covers every other platform path.
+    // it creates (they inherit our mask) covers every other platform path,
+    // and host handlers that write to sockets of their own.
     ScopedBlockSigpipe block_sigpipe;
+    try {
+      StartWorkers();
+    } catch (const std::exception& e) {
+      StopWorkers();
+      close(fd);
+      throw ConfigError(
+          fmt::format("HttpServer: cannot start the handler threads on {}: {}",
+                      Where(), e.what()));
+    }
     daemon = MHD_start_daemon(
         flags, 0, nullptr, nullptr, &Impl::OnAccess, this,
         MHD_OPTION_EXTERNAL_LOGGER, &NoLog, nullptr, MHD_OPTION_LISTEN_SOCKET,
         static_cast<MHD_socket>(fd), MHD_OPTION_THREAD_POOL_SIZE,
         static_cast<unsigned>(options_.threads > 1 ? options_.threads : 0),
-        MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
+        MHD_OPTION_CONNECTION_LIMIT,
+        2 * options_.max_connections + kMhdConnectionHeadroom,
         MHD_OPTION_CONNECTION_TIMEOUT, options_.connection_timeout_seconds,
+        MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, this,
         MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUri, this,
         MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, this, MHD_OPTION_END);
   }
   if (daemon == nullptr) {
+    StopWorkers();
     close(fd);
     throw ConfigError(fmt::format(
         "HttpServer: libmicrohttpd failed to start on {} (threads {}, "
@@ -473,6 +806,7 @@ void HttpServer::Impl::Start() {
   try {
     StartSampler();
   } catch (const std::exception& e) {
+    StopWorkers();
     MHD_stop_daemon(daemon_);
     daemon_ = nullptr;
     port_.store(options_.port, std::memory_order_release);
@@ -485,10 +819,160 @@ void HttpServer::Impl::Start() {
 void HttpServer::Impl::Stop() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
   if (daemon_ == nullptr) return;
+  // libmicrohttpd must not be stopped with a suspended connection: answer
+  // and resume every dispatched request first.
+  StopWorkers();
   MHD_stop_daemon(daemon_);  // joins the threads and closes the socket
   daemon_ = nullptr;
   StopSampler();
   port_.store(options_.port, std::memory_order_release);
+}
+
+void HttpServer::Impl::StartWorkers() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool_stop_ = false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(reaper_mu_);
+    reaper_stop_ = false;
+  }
+  reaper_ = std::thread([this] { ReaperLoop(); });
+  workers_.reserve(options_.handler_threads);
+  for (unsigned i = 0; i < options_.handler_threads; ++i) {
+    workers_.emplace_back([this] { HandlerLoop(); });
+  }
+}
+
+void HttpServer::Impl::StopWorkers() noexcept {
+  std::deque<Job> queued;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool_stop_ = true;
+    queued.swap(jobs_);
+    for (Job& job : queued) {
+      try {
+        job.state->response =
+            ProblemResponse(503, ReasonPhrase(503), "the server is stopping");
+      } catch (...) {
+        job.state->response = HttpResponse{503, "", "", {}};
+      }
+      job.state->has_response = true;
+    }
+  }
+  jobs_cv_.notify_all();
+  for (Job& job : queued) MHD_resume_connection(job.connection);
+  for (std::thread& worker : workers_) {
+    try {
+      worker.join();  // after the handler it runs, if any, returns
+    } catch (...) {
+    }
+  }
+  workers_.clear();
+  {
+    // Wait until libmicrohttpd has taken every resumed connection out of
+    // suspension (it answers or closes them); bounded in case it cannot.
+    std::unique_lock<std::mutex> lock(pool_mu_);
+    drained_cv_.wait_for(lock, std::chrono::seconds(5),
+                         [this] { return outstanding_ == 0; });
+  }
+  {
+    std::lock_guard<std::mutex> lock(reaper_mu_);
+    reaper_stop_ = true;
+  }
+  reaper_cv_.notify_all();
+  if (reaper_.joinable()) {
+    try {
+      reaper_.join();
+    } catch (...) {
+    }
+  }
+}
+
+void HttpServer::Impl::HandlerLoop() {
+  std::unique_lock<std::mutex> lock(pool_mu_);
+  for (;;) {
+    jobs_cv_.wait(lock, [this] { return pool_stop_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping
+    const Job job = jobs_.front();
+    jobs_.pop_front();
+    ++running_;
+    lock.unlock();
+    HttpResponse response;
+    try {
+      response = Dispatch(*job.state);
+    } catch (...) {
+      response = HttpResponse{500, "", "", {}};  // out of memory
+    }
+    lock.lock();
+    job.state->response = std::move(response);
+    job.state->has_response = true;
+    --running_;
+    lock.unlock();
+    MHD_resume_connection(job.connection);
+    lock.lock();
+  }
+}
+
+void HttpServer::Impl::ReaperLoop() {
+  // Deadlines are enforced to within a tenth of the shorter one (at most
+  // 50 ms late).
+  const auto tick = std::chrono::milliseconds(std::clamp<unsigned>(
+      std::min(options_.header_timeout_ms, options_.body_timeout_ms) / 10, 1,
+      50));
+  std::unique_lock<std::mutex> lock(reaper_mu_);
+  while (!reaper_cv_.wait_for(lock, tick, [this] { return reaper_stop_; })) {
+    lock.unlock();
+    table_.Reap(SteadyClock::now());
+    lock.lock();
+  }
+}
+
+MHD_Result HttpServer::Impl::Submit(MHD_Connection* connection,
+                                    RequestState* state) {
+  {
+    std::unique_lock<std::mutex> lock(pool_mu_);
+    const std::size_t idle = options_.handler_threads - running_;
+    if (!pool_stop_ && jobs_.size() < options_.handler_queue + idle) {
+      // Suspended before it is queued, so a handler thread cannot resume
+      // it first; the handler threads take pool_mu_ to pop.
+      jobs_.push_back(Job{connection, state});
+      MHD_suspend_connection(connection);
+      state->dispatched = true;
+      ++outstanding_;
+      lock.unlock();
+      jobs_cv_.notify_one();
+      return MHD_YES;
+    }
+  }
+  table_.CountShed(kShedHandlerQueueFull);
+  HttpResponse busy = ProblemResponse(
+      503, ReasonPhrase(503),
+      fmt::format("every handler thread is busy and the queue of {} is "
+                  "full; retry later",
+                  options_.handler_queue));
+  busy.headers.emplace_back("Retry-After", "1");
+  return Queue(connection, std::move(busy));
+}
+
+ConnectionTable::Conn* HttpServer::Impl::ConnOf(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info == nullptr
+             ? nullptr
+             : static_cast<ConnectionTable::Conn*>(info->socket_context);
+}
+
+void HttpServer::Impl::OnConnection(void* cls, MHD_Connection* connection,
+                                    void** socket_context,
+                                    MHD_ConnectionNotificationCode code) {
+  auto* self = static_cast<Impl*>(cls);
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = self->table_.Open(connection);
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    self->table_.Close(static_cast<ConnectionTable::Conn*>(*socket_context));
+    *socket_context = nullptr;
+  }
 }
 
 void HttpServer::Impl::StartSampler() {
@@ -535,7 +1019,9 @@ void HttpServer::Impl::SamplerLoop() {
   }
 }
 
-void* HttpServer::Impl::OnUri(void*, const char* uri, MHD_Connection*) {
+void* HttpServer::Impl::OnUri(void*, const char* uri,
+                              MHD_Connection* connection) {
+  ConnectionTable::RequestLineSeen(ConnOf(connection));
   auto* state = new (std::nothrow) RequestState;
   if (state != nullptr) {
     const char* q = std::strchr(uri, '?');
@@ -544,10 +1030,26 @@ void* HttpServer::Impl::OnUri(void*, const char* uri, MHD_Connection*) {
   return state;
 }
 
-void HttpServer::Impl::OnCompleted(void*, MHD_Connection*, void** con_cls,
-                                   MHD_RequestTerminationCode) {
-  delete static_cast<RequestState*>(*con_cls);
+void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* connection,
+                                   void** con_cls, MHD_RequestTerminationCode) {
+  auto* self = static_cast<Impl*>(cls);
+  auto* state = static_cast<RequestState*>(*con_cls);
+  if (state != nullptr && state->dispatched) {
+    // Closed before the I/O thread took the response (e.g. the client left
+    // during a stop): no longer outstanding.
+    bool drained = false;
+    {
+      std::lock_guard<std::mutex> lock(self->pool_mu_);
+      if (!state->picked_up) {
+        state->picked_up = true;
+        drained = --self->outstanding_ == 0;
+      }
+    }
+    if (drained) self->drained_cv_.notify_all();
+  }
+  delete state;
   *con_cls = nullptr;
+  self->table_.RequestDone(ConnOf(connection));
 }
 
 MHD_Result HttpServer::Impl::OnAccess(void* cls, MHD_Connection* connection,
@@ -572,8 +1074,11 @@ MHD_Result HttpServer::Impl::Handle(MHD_Connection* connection, const char* url,
                                     RequestState* state) {
   if (!state->started) {
     state->started = true;
+    state->conn = ConnOf(connection);
+    table_.HeadersComplete(state->conn);
     HttpResponse refusal;
     if (!Precheck(connection, url, method, state, &refusal)) {
+      table_.Serving(state->conn);
       return Queue(connection, std::move(refusal));
     }
     return MHD_YES;  // MHD answers `Expect: 100-continue` and reads the body
@@ -596,10 +1101,28 @@ MHD_Result HttpServer::Impl::Handle(MHD_Connection* connection, const char* url,
     state->discarded += size;
     return state->discarded <= kMaxDiscardBytes ? MHD_YES : MHD_NO;
   }
+  if (state->dispatched) {
+    // Resumed by the handler pool: answer with the handler's response.
+    HttpResponse response;
+    bool drained = false;
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!state->has_response || state->picked_up) return MHD_YES;
+      response = std::move(state->response);
+      state->picked_up = true;
+      drained = --outstanding_ == 0;
+    }
+    if (drained) drained_cv_.notify_all();
+    return Queue(connection, std::move(response));
+  }
+  table_.Serving(state->conn);
   if (state->too_large) {
     return Queue(connection, TooLarge(state->route->options.max_body_bytes));
   }
-  return Queue(connection, Dispatch(*state));
+  if (state->route->inline_handler) {
+    return Queue(connection, Dispatch(*state));
+  }
+  return Submit(connection, state);
 }
 
 bool HttpServer::Impl::Precheck(MHD_Connection* connection, const char* url,
@@ -640,6 +1163,27 @@ bool HttpServer::Impl::Precheck(MHD_Connection* connection, const char* url,
     *refusal = Unauthorized();
     return false;
   }
+  MHD_get_connection_values(
+      connection, MHD_HEADER_KIND,
+      [](void* cls, MHD_ValueKind, const char* key,
+         const char* value) -> MHD_Result {
+        auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
+        std::string name(key);
+        std::transform(name.begin(), name.end(), name.begin(), AsciiLower);
+        auto [it, inserted] = headers->emplace(std::move(name), value);
+        if (!inserted) it->second.append(", ").append(value);
+        return MHD_YES;
+      },
+      &request.headers);
+  const auto length_it = request.headers.find("content-length");
+  if (length_it != request.headers.end() &&
+      length_it->second.find(',') != std::string::npos) {
+    // Repeated Content-Length: the body's end is ambiguous (RFC 9112 6.3).
+    *refusal = ProblemResponse(400, ReasonPhrase(400),
+                               "more than one Content-Length header");
+    refusal->headers.emplace_back("Connection", "close");
+    return false;
+  }
   const char* length = MHD_lookup_connection_value(
       connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   if (length != nullptr) {
@@ -653,18 +1197,6 @@ bool HttpServer::Impl::Precheck(MHD_Connection* connection, const char* url,
     }
     request.body.reserve(static_cast<std::size_t>(n));
   }
-  MHD_get_connection_values(
-      connection, MHD_HEADER_KIND,
-      [](void* cls, MHD_ValueKind, const char* key,
-         const char* value) -> MHD_Result {
-        auto* headers = static_cast<std::map<std::string, std::string>*>(cls);
-        std::string name(key);
-        std::transform(name.begin(), name.end(), name.begin(), AsciiLower);
-        auto [it, inserted] = headers->emplace(std::move(name), value);
-        if (!inserted) it->second.append(", ").append(value);
-        return MHD_YES;
-      },
-      &request.headers);
   return true;
 }
 
@@ -753,7 +1285,10 @@ MHD_Result HttpServer::Impl::Queue(MHD_Connection* connection,
 }
 
 HttpServer::HttpServer(HttpServerOptions options, const Registry& registry)
-    : impl_(std::make_unique<Impl>(std::move(options), registry)) {}
+    : impl_(std::make_unique<Impl>(std::move(options), registry, nullptr)) {}
+
+HttpServer::HttpServer(HttpServerOptions options, Registry& registry)
+    : impl_(std::make_unique<Impl>(std::move(options), registry, &registry)) {}
 
 HttpServer::~HttpServer() = default;
 

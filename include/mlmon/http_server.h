@@ -65,14 +65,46 @@ struct HttpServerOptions {
   std::string bind_address = "127.0.0.1";
   /// 0 picks an ephemeral port; read it back with `HttpServer::port()`.
   int port = 0;
-  /// Size of the libmicrohttpd thread pool (at least 1).
+  /// Size of the libmicrohttpd I/O thread pool (at least 1). The built-in
+  /// routes (`/metrics`, `/healthz`, `GET /`, `GET /api/v1/status`) run on
+  /// these threads; host routes never do (see `handler_threads`).
   unsigned threads = 2;
-  /// Open connections at most; beyond it new clients wait in the listen
-  /// backlog. At least `threads`.
+  /// Open connections at most (at least `threads`). A new connection is
+  /// always accepted (it never waits in the listen backlog behind held
+  /// connections): when the server is at the limit, the connection that has
+  /// waited longest without a request in progress (still sending its
+  /// headers or body, or idle between keep-alive requests) is closed to make
+  /// room. Connections whose request is being handled or answered are never
+  /// closed for room; if all are, the new one is closed. Open descriptors
+  /// stay below `2 * max_connections + 16` (closed ones still being torn
+  /// down count until libmicrohttpd has closed them).
   unsigned max_connections = 128;
-  /// Idle connections are closed after this many seconds (at least 1), so
-  /// idle clients cannot starve a scrape.
+  /// Open connections per client IP address at most; 0 or a value above
+  /// `max_connections` means `max_connections`. At the limit a new
+  /// connection from that client closes that client's longest-waiting
+  /// connection without a request in progress, so one client cannot take
+  /// every slot and other clients (the scraper) are not evicted for it.
+  unsigned max_connections_per_client = 64;
+  /// Milliseconds a connection may take to deliver complete request headers
+  /// (at least 10), counted from accept, or on keep-alive from the end of
+  /// the previous response. Sending bytes does not extend it: a client
+  /// trickling headers (slowloris) is closed when it runs out.
+  unsigned header_timeout_ms = 5000;
+  /// Milliseconds from complete headers to a complete request body (at
+  /// least 10); sending bytes does not extend it.
+  unsigned body_timeout_ms = 30000;
+  /// A connection on which no byte moves for this many seconds (at least 1)
+  /// is closed, e.g. a client that stops reading its response.
   unsigned connection_timeout_seconds = 10;
+  /// Threads that run the host routes added with `AddRoute()` (at least 1),
+  /// so a slow host handler never holds an I/O thread and the built-in
+  /// routes are answered while every handler thread is busy.
+  unsigned handler_threads = 2;
+  /// Host requests waiting for a handler thread at most; a request beyond
+  /// it is answered 503 problem+json with `Retry-After: 1`. Keep
+  /// `handler_threads + handler_queue` below `max_connections`: connections
+  /// waiting for a handler are not closed to make room.
+  std::size_t handler_queue = 64;
   /// If set, `/metrics` (and routes with `require_auth`) need
   /// `Authorization: Bearer <token>`.
   std::string bearer_token;
@@ -103,12 +135,27 @@ struct HttpServerOptions {
 /// it. A host route on `/api/v1/status` replaces the built-in one, and then
 /// no sampling thread is started.
 ///
+/// Host routes run on `handler_threads` threads of their own, fed by a
+/// queue of `handler_queue` requests; the built-in routes run on the I/O
+/// threads and are answered whatever the host handlers do.
+///
+/// Protection against clients that hold connections: request headers and
+/// bodies have deadlines a client cannot extend by trickling bytes
+/// (`header_timeout_ms`, `body_timeout_ms`), each client IP address has a
+/// connection limit (`max_connections_per_client`), and a new connection is
+/// never refused or left in the listen backlog while the server holds
+/// connections without a request in progress (`max_connections`). When the
+/// server is constructed with a non-const `Registry`, what it sheds is
+/// counted there in `mlmon_http_connections_shed_total{reason}`
+/// (docs/metrics.md).
+///
 /// Routes match the exact path (query string excluded). A known path with
 /// another method gets 405 with `Allow`; an unknown path 404; a body over the
 /// route's limit 413; a missing or wrong credential 401 with
-/// `WWW-Authenticate`; a throwing handler 500. Error bodies are
-/// `application/problem+json`. `HEAD` is answered by `GET` routes.
-/// The server never writes to stderr and never raises SIGPIPE.
+/// `WWW-Authenticate`; conflicting `Content-Length` headers 400; a full
+/// handler queue 503 with `Retry-After`; a throwing handler 500. Error bodies
+/// are `application/problem+json`. `HEAD` is answered by `GET` routes. The
+/// server never writes to stderr and never raises SIGPIPE.
 ///
 /// Thread safety: thread-safe after `Start()`; `AddRoute()` only before
 /// `Start()`. The registry must outlive the server.
@@ -123,9 +170,16 @@ class HttpServer {
  public:
   /// \throw mlmon::ConfigError naming the value if an option is invalid
   /// (address not an IP literal, port out of range, zero threads,
-  /// `max_connections < threads`, zero timeout, basic password without user,
+  /// `max_connections < threads`, zero timeout, header or body timeout
+  /// below 10 ms, zero handler threads, basic password without user,
   /// `status_interval_ms` below 10, `status_points` below 2).
   HttpServer(HttpServerOptions options, const Registry& registry);
+  /// As above, and registers the server's own counter
+  /// `mlmon_http_connections_shed_total{reason}` in `registry` (reasons
+  /// `header_timeout`, `body_timeout`, `evicted`, `client_limit`,
+  /// `handler_queue_full`).
+  /// \throw mlmon::ConfigError also if that name is registered otherwise.
+  HttpServer(HttpServerOptions options, Registry& registry);
   /// Stops the server.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -144,8 +198,9 @@ class HttpServer {
   /// bound (e.g. port in use) or the server cannot start, or if it is
   /// already running.
   void Start();
-  /// Stops accepting, finishes in-flight handlers, closes the socket and
-  /// joins the status sampling thread. Idempotent.
+  /// Stops accepting, answers queued host requests 503, waits for the host
+  /// handlers already running to return, closes the socket and every
+  /// connection, and joins the server's threads. Idempotent.
   void Stop() noexcept;
 
   /// The bound port while running (the ephemeral one if `port` was 0), the
