@@ -182,10 +182,10 @@ class PredictionLog {
                        double unix_ts = kNow) noexcept;
 
   /// Blocks until every record queued before the call is written to its file
-  /// (handed to the kernel). Off the hot path.
+  /// (handed to the kernel) or counted lost. Off the hot path.
   void Flush();
-  /// Stops accepting records, writes every queued record, flushes and closes
-  /// the files, and joins the writer thread. Idempotent.
+  /// Stops accepting records, writes every queued record (or counts it lost),
+  /// flushes and closes the files, and joins the writer thread. Idempotent.
   void Stop();
 
   /// True if records with this id are logged: `IdHash(id) <
