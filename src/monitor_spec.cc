@@ -380,6 +380,8 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
       for (const auto& e : v) o.k.push_back(p.Count(e, key));
     } else if (key == "outcome_ttl") {
       o.outcome_ttl = p.Duration(v, key);
+    } else if (key == "max_clock_skew") {
+      o.max_clock_skew = p.Duration(v, key);
     } else if (key == "pending_capacity") {
       o.pending_capacity = p.Count(v, key);
     } else if (key == "windows") {

@@ -30,6 +30,7 @@ latency_buckets: [0.001, 0.01, 0.1]
 task: binary
 thresholds: [0.3, 0.5]
 outcome_ttl: 30d
+max_clock_skew: 2m
 pending_capacity: 5000
 windows: [15m, 1h]
 slices_per_window: 30
@@ -45,6 +46,7 @@ error_buckets: [0.1, 1]
   EXPECT_EQ(s.outcome.task, OutcomeSpec::Task::kBinary);
   EXPECT_EQ(s.outcome.thresholds, (std::vector<double>{0.3, 0.5}));
   EXPECT_EQ(s.outcome.outcome_ttl, hours(24 * 30));
+  EXPECT_EQ(s.outcome.max_clock_skew, seconds(120));
   EXPECT_EQ(s.outcome.pending_capacity, 5000u);
   EXPECT_EQ(s.outcome.windows, (std::vector<seconds>{seconds(900), hours(1)}));
   EXPECT_EQ(s.outcome.slices_per_window, 30u);
@@ -69,6 +71,7 @@ TEST(MonitorSpecTest, DefaultsWhenOnlyModelIsGiven) {
   EXPECT_EQ(s.outcome.task, OutcomeSpec::Task::kBinary);
   EXPECT_EQ(s.outcome.pending_capacity, 1000000u);
   EXPECT_EQ(s.outcome.outcome_ttl, hours(24 * 7));
+  EXPECT_EQ(s.outcome.max_clock_skew, seconds(300));
 }
 
 TEST(MonitorSpecTest, UnknownKeyIsNamedWithItsLine) {
@@ -80,6 +83,8 @@ TEST(MonitorSpecTest, BadValuesAreNamed) {
   EXPECT_THAT(ErrorOf("model: m\ntask: clustering\n"), HasSubstr("'clustering'"));
   EXPECT_THAT(ErrorOf("model: m\noutcome_ttl: soon\n"),
               HasSubstr("key 'outcome_ttl': 'soon' is not a positive duration"));
+  EXPECT_THAT(ErrorOf("model: m\nmax_clock_skew: 5 minutes\n"),
+              HasSubstr("key 'max_clock_skew': '5 minutes' is not a positive duration"));
   EXPECT_THAT(ErrorOf("model: m\npending_capacity: -3\n"),
               HasSubstr("key 'pending_capacity'"));
   EXPECT_THAT(ErrorOf("model: m\nthresholds: [0.5, high]\n"),

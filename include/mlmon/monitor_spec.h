@@ -33,6 +33,7 @@ namespace mlmon {
 ///     classes: [cat, dog]          # multiclass labels
 ///     k: [1, 3, 10]                # ranking hit@k
 ///     outcome_ttl: 7d              # s, m, h, d or w
+///     max_clock_skew: 5m           # outcome ts later than now + this: invalid
 ///     pending_capacity: 1000000
 ///     windows: [1h, 1d]            # windows of mlmon_model_quality
 ///     slices_per_window: 60
