@@ -168,9 +168,10 @@ class Registry : public prometheus::Collectable {
     /// `mlmon_label_overflow_total{model="__overflow__",
     /// version="__overflow__",metric="<family>"}`. With both caps every
     /// family holds at most `max_series_per_family + max_model_versions + 2`
-    /// series. A fully monitored model version binds a few hundred series,
-    /// so 64 pairs (32 models during a rollout each) stay inside the default
-    /// per-family cap and keep one scrape to tens of thousands of series.
+    /// series (the per-family cap keeps `model` and `version`, so without
+    /// this cap each new pair would add a series to every family). 64 pairs
+    /// is 32 models each in the middle of a rollout; a server hosting more
+    /// raises it. Must be > 0.
     std::size_t max_model_versions = 64;
   };
 
