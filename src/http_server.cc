@@ -374,10 +374,10 @@ class ConnectionTable {
 
   // REQUIRES: mu_ held; `c` in the table and not shed.
   void Shed(Conn* c, ShedReason reason) noexcept {
+    CountShed(reason);  // counted before the client can see the close
     shutdown(c->fd, SHUT_RDWR);
     c->shed = true;
     Forget(c);
-    CountShed(reason);
   }
 
   // Stops counting `c` against the limits. REQUIRES: mu_ held.
@@ -536,8 +536,8 @@ class HttpServer::Impl {
   std::condition_variable drained_cv_;  // outstanding_ went down
   std::deque<Job> jobs_;                // guarded by pool_mu_
   unsigned running_ = 0;                // handlers running; pool_mu_
-  // Dispatched requests whose response the I/O thread has not taken yet
-  // (their connections are, or were until just now, suspended); pool_mu_.
+  // Dispatched requests not yet completed (their connections suspended, or
+  // resumed and answering); guarded by pool_mu_.
   std::size_t outstanding_ = 0;
   bool pool_stop_ = false;  // guarded by pool_mu_
   // The deadline reaper.
@@ -854,6 +854,7 @@ void HttpServer::Impl::StopWorkers() noexcept {
       try {
         job.state->response =
             ProblemResponse(503, ReasonPhrase(503), "the server is stopping");
+        job.state->response.headers.emplace_back("Retry-After", "1");
       } catch (...) {
         job.state->response = HttpResponse{503, "", "", {}};
       }
@@ -870,8 +871,9 @@ void HttpServer::Impl::StopWorkers() noexcept {
   }
   workers_.clear();
   {
-    // Wait until libmicrohttpd has taken every resumed connection out of
-    // suspension (it answers or closes them); bounded in case it cannot.
+    // Wait until every dispatched request has completed: its connection is
+    // out of suspension and its response sent (bounded: a client that does
+    // not read may not hold up the stop).
     std::unique_lock<std::mutex> lock(pool_mu_);
     drained_cv_.wait_for(lock, std::chrono::seconds(5),
                          [this] { return outstanding_ == 0; });
@@ -930,8 +932,10 @@ void HttpServer::Impl::ReaperLoop() {
 
 MHD_Result HttpServer::Impl::Submit(MHD_Connection* connection,
                                     RequestState* state) {
+  bool stopping;
   {
     std::unique_lock<std::mutex> lock(pool_mu_);
+    stopping = pool_stop_;
     const std::size_t idle = options_.handler_threads - running_;
     if (!pool_stop_ && jobs_.size() < options_.handler_queue + idle) {
       // Suspended before it is queued, so a handler thread cannot resume
@@ -944,6 +948,12 @@ MHD_Result HttpServer::Impl::Submit(MHD_Connection* connection,
       jobs_cv_.notify_one();
       return MHD_YES;
     }
+  }
+  if (stopping) {
+    HttpResponse refusal =
+        ProblemResponse(503, ReasonPhrase(503), "the server is stopping");
+    refusal.headers.emplace_back("Retry-After", "1");
+    return Queue(connection, std::move(refusal));
   }
   table_.CountShed(kShedHandlerQueueFull);
   HttpResponse busy = ProblemResponse(
@@ -1035,15 +1045,11 @@ void HttpServer::Impl::OnCompleted(void* cls, MHD_Connection* connection,
   auto* self = static_cast<Impl*>(cls);
   auto* state = static_cast<RequestState*>(*con_cls);
   if (state != nullptr && state->dispatched) {
-    // Closed before the I/O thread took the response (e.g. the client left
-    // during a stop): no longer outstanding.
-    bool drained = false;
+    // The handler's response has been sent (or the connection closed).
+    bool drained;
     {
       std::lock_guard<std::mutex> lock(self->pool_mu_);
-      if (!state->picked_up) {
-        state->picked_up = true;
-        drained = --self->outstanding_ == 0;
-      }
+      drained = --self->outstanding_ == 0;
     }
     if (drained) self->drained_cv_.notify_all();
   }
@@ -1104,15 +1110,12 @@ MHD_Result HttpServer::Impl::Handle(MHD_Connection* connection, const char* url,
   if (state->dispatched) {
     // Resumed by the handler pool: answer with the handler's response.
     HttpResponse response;
-    bool drained = false;
     {
       std::lock_guard<std::mutex> lock(pool_mu_);
       if (!state->has_response || state->picked_up) return MHD_YES;
       response = std::move(state->response);
       state->picked_up = true;
-      drained = --outstanding_ == 0;
     }
-    if (drained) drained_cv_.notify_all();
     return Queue(connection, std::move(response));
   }
   table_.Serving(state->conn);

@@ -55,8 +55,9 @@ void RaiseFdLimit() {
 }
 
 // One kind of attacking connection: `head` is sent once after connecting,
-// `repeat` every `tick` for as long as the connection lives. A connection
-// the server closes is opened again at the next tick when `reconnect`.
+// `repeat` every `tick` for as long as the connection lives. Connections
+// the server closes are opened again at the next ticks when `reconnect`, at
+// most `reconnects_per_tick` a tick (a steady churn rather than bursts).
 struct AttackSpec {
   std::vector<std::string> sources;  // loopback addresses to bind, in turn
   int connections = 0;
@@ -64,6 +65,7 @@ struct AttackSpec {
   std::string repeat;
   milliseconds tick{200};
   bool reconnect = true;
+  int reconnects_per_tick = 1 << 30;
 };
 
 // Runs an AttackSpec on one thread with non-blocking sockets and poll().
@@ -182,10 +184,14 @@ class Attacker {
       }
       if (Clock::now() >= next_tick) {
         next_tick += spec_.tick;
+        int reconnects = 0;
         for (int i = 0; i < spec_.connections && !stop_.load(); ++i) {
           Conn& c = conns[static_cast<std::size_t>(i)];
           if (c.fd < 0) {
-            if (spec_.reconnect) Open(&c, i);
+            if (spec_.reconnect && reconnects < spec_.reconnects_per_tick) {
+              ++reconnects;
+              Open(&c, i);
+            }
             continue;
           }
           if (!spec_.repeat.empty() && c.out.size() < 65536) {
@@ -349,7 +355,8 @@ TEST_F(HttpAbuseTest, FiveHundredIdleConnections) {
   idle.sources = Sources(2, 1);
   idle.connections = 500;
   idle.heads = {""};
-  idle.tick = milliseconds(250);
+  idle.tick = milliseconds(100);
+  idle.reconnects_per_tick = 100;  // 1,000 new connections a second
   RunAttack("500 idle", {idle});
 }
 
@@ -370,7 +377,8 @@ TEST_F(HttpAbuseTest, ThousandConnectionsOpenedAndHeld) {
   held.sources = Sources(2, 20);  // 50 per address
   held.connections = 1000;
   held.heads = {""};
-  held.tick = milliseconds(1000);
+  held.tick = milliseconds(100);
+  held.reconnects_per_tick = 100;  // 1,000 new connections a second
   RunAttack("1000 held", {held});
 }
 

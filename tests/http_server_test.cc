@@ -1,13 +1,19 @@
 #include "mlmon/http_server.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -34,11 +40,21 @@ constexpr char kHost[] = "127.0.0.1";
 // server's own doing.
 class RawConnection {
  public:
-  explicit RawConnection(int port, int timeout_seconds = 5) {
+  // `source` is the local loopback address to connect from.
+  explicit RawConnection(int port, int timeout_seconds = 5,
+                         const char* source = nullptr) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     timeval tv{timeout_seconds, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (source != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      inet_pton(AF_INET, source, &local.sin_addr);
+      if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+        return;
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -61,6 +77,47 @@ class RawConnection {
       off += static_cast<std::size_t>(n);
     }
     return true;
+  }
+
+  // Whether the peer has closed (EOF or reset) within `timeout_ms`; data
+  // received before is discarded.
+  bool ClosedWithin(int timeout_ms) {
+    const auto end = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(timeout_ms);
+    char buffer[4096];
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      const ssize_t n = recv(fd_, buffer, sizeof(buffer), MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+    }
+  }
+
+  // Reads one response's status line and headers (up to the blank line).
+  std::string ReadHead() {
+    std::string out;
+    char c;
+    while (out.size() < 65536 && out.find("\r\n\r\n") == std::string::npos) {
+      if (recv(fd_, &c, 1, 0) != 1) break;
+      out.push_back(c);
+    }
+    return out;
+  }
+
+  // Reads `n` bytes (fewer on EOF or timeout).
+  std::string ReadExactly(std::size_t n) {
+    std::string out(n, '\0');
+    std::size_t got = 0;
+    while (got < n) {
+      const ssize_t r = recv(fd_, &out[got], n - got, 0);
+      if (r <= 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    out.resize(got);
+    return out;
   }
 
   // Reads until the peer closes. Returns true on EOF (or reset after
@@ -522,35 +579,387 @@ TEST(HttpServerTest, InvalidOptionsThrowConfigError) {
   EXPECT_THROW(server.Start(), ConfigError);
 }
 
-TEST(HttpServerTest, IdleConnectionsBeyondTheLimitDoNotStarveAScrape) {
+// A host handler that reports each call and blocks until opened.
+class Gate {
+ public:
+  HttpHandler Handler() {
+    return [this](const HttpRequest&) {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++started_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return open_; });
+      HttpResponse response;
+      response.body = "done\n";
+      return response;
+    };
+  }
+  // Waits (at most 10 s) until `n` calls have started.
+  bool WaitStarted(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10),
+                        [&] { return started_ >= n; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int started_ = 0;
+  bool open_ = false;
+};
+
+// Opens the gate when the scope ends, before the server (declared earlier)
+// is destroyed, so that stopping it never waits on a closed gate.
+class OpenOnExit {
+ public:
+  explicit OpenOnExit(Gate* gate) : gate_(gate) {}
+  ~OpenOnExit() { gate_->Open(); }
+  OpenOnExit(const OpenOnExit&) = delete;
+  OpenOnExit& operator=(const OpenOnExit&) = delete;
+
+ private:
+  Gate* gate_;
+};
+
+// The value of mlmon_http_connections_shed_total{reason="<reason>"}, or -1.
+double Shed(const Registry& registry, const std::string& reason) {
+  const std::string text = registry.TextExposition();
+  const std::string key =
+      "mlmon_http_connections_shed_total{reason=\"" + reason + "\"} ";
+  const std::size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + key.size()));
+}
+
+constexpr char kHealthzRequest[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+constexpr char kBlockRequest[] =
+    "POST /block HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+
+TEST(HttpServerTest, NewConnectionAtTheLimitClosesTheLongestWaitingOne) {
   Registry registry;
   registry.AddGauge("test_up", "Up.", {}).Add({}).Set(1);
   HttpServerOptions options = Options();
-  options.threads = 1;
+  options.threads = 1;  // one I/O thread accepts in connection order
   options.max_connections = 2;
-  options.connection_timeout_seconds = 1;
+  options.max_connections_per_client = 0;
   HttpServer server(options, registry);
   server.Start();
 
-  // Occupy every connection slot with clients that never send a byte.
+  // Both slots taken by clients that never send a byte.
   RawConnection idle1(server.port()), idle2(server.port());
   ASSERT_TRUE(idle1.connected());
   ASSERT_TRUE(idle2.connected());
-  // The limit holds: a quick scrape does not get in while they are open.
-  const HttpResult quick =
-      HttpCall(kHost, server.port(), "GET", "/metrics", "", {}, 200);
-  EXPECT_NE(quick.error, "") << "connection limit not enforced";
-  // A patient scrape gets in once the idle clients time out.
+  // A scrape is still admitted at once: the oldest idle client makes room.
   const HttpResult r =
-      HttpCall(kHost, server.port(), "GET", "/metrics", "", {}, 10000);
+      HttpCall(kHost, server.port(), "GET", "/metrics", "", {}, 2000);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.status, 200);
   EXPECT_THAT(r.body, HasSubstr("test_up 1\n"));
-  // And the idle clients were dropped by the server (EOF, not our timeout).
-  std::string ignored;
-  EXPECT_TRUE(idle1.ReadToEof(&ignored));
-  EXPECT_TRUE(idle2.ReadToEof(&ignored));
-  EXPECT_EQ(ignored, "");
+  EXPECT_TRUE(idle1.ClosedWithin(5000));
+  // The younger idle client was not closed: it can still make a request.
+  ASSERT_TRUE(idle2.Send(kHealthzRequest));
+  EXPECT_THAT(idle2.ReadHead(), StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(Shed(registry, "evicted"), 1);
+}
+
+TEST(HttpServerTest, EvictionSparesARequestInFlight) {
+  Registry registry;
+  Gate gate;
+  HttpServerOptions options = Options();
+  options.threads = 1;
+  options.max_connections = 2;
+  options.max_connections_per_client = 0;
+  HttpServer server(options, registry);
+  server.AddRoute("POST", "/block", gate.Handler());
+  server.Start();
+  OpenOnExit opener(&gate);
+
+  // The oldest connection has a request in flight; a younger one is idle.
+  RawConnection busy(server.port());
+  ASSERT_TRUE(busy.Send(kBlockRequest));
+  ASSERT_TRUE(gate.WaitStarted(1));
+  RawConnection idle(server.port());
+  ASSERT_TRUE(idle.connected());
+  // The new connection closes the idle one, not the older busy one.
+  const HttpResult r =
+      HttpCall(kHost, server.port(), "GET", "/healthz", "", {}, 2000);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(idle.ClosedWithin(5000));
+  gate.Open();
+  EXPECT_THAT(busy.ReadHead(), StartsWith("HTTP/1.1 200"));
+  EXPECT_GE(Shed(registry, "evicted"), 1);
+}
+
+TEST(HttpServerTest, NewcomerIsClosedWhenEveryConnectionHasARequestInFlight) {
+  Registry registry;
+  Gate gate;
+  HttpServerOptions options = Options();
+  options.threads = 1;
+  options.max_connections = 2;
+  options.max_connections_per_client = 0;
+  options.handler_threads = 2;
+  HttpServer server(options, registry);
+  server.AddRoute("POST", "/block", gate.Handler());
+  server.Start();
+  OpenOnExit opener(&gate);
+
+  RawConnection busy1(server.port()), busy2(server.port());
+  ASSERT_TRUE(busy1.Send(kBlockRequest));
+  ASSERT_TRUE(busy2.Send(kBlockRequest));
+  ASSERT_TRUE(gate.WaitStarted(2));
+  // Nothing can be closed for room: the newcomer is.
+  RawConnection newcomer(server.port());
+  EXPECT_TRUE(newcomer.ClosedWithin(5000));
+  gate.Open();
+  EXPECT_THAT(busy1.ReadHead(), StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(busy2.ReadHead(), StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(Shed(registry, "evicted"), 1);
+}
+
+TEST(HttpServerTest, PerClientLimitClosesThatClientsOldestConnection) {
+  Registry registry;
+  HttpServerOptions options = Options();
+  options.threads = 1;
+  options.max_connections = 16;
+  options.max_connections_per_client = 2;
+  HttpServer server(options, registry);
+  server.Start();
+
+  RawConnection a1(server.port(), 5, "127.0.0.2");
+  RawConnection a2(server.port(), 5, "127.0.0.2");
+  RawConnection b1(server.port(), 5, "127.0.0.3");
+  ASSERT_TRUE(a1.connected());
+  ASSERT_TRUE(a2.connected());
+  ASSERT_TRUE(b1.connected());
+  // A third connection from 127.0.0.2 closes that client's oldest one...
+  RawConnection a3(server.port(), 5, "127.0.0.2");
+  ASSERT_TRUE(a3.connected());
+  EXPECT_TRUE(a1.ClosedWithin(5000));
+  // ...and no one else's, although b1 is older.
+  for (RawConnection* c : {&a2, &a3, &b1}) {
+    ASSERT_TRUE(c->Send(kHealthzRequest));
+    EXPECT_THAT(c->ReadHead(), StartsWith("HTTP/1.1 200"));
+  }
+  EXPECT_EQ(Get(server, "/healthz").status, 200);
+  EXPECT_EQ(Shed(registry, "client_limit"), 1);
+  EXPECT_EQ(Shed(registry, "evicted"), 0);
+}
+
+TEST(HttpServerTest, HeaderDeadlineClosesATricklerThatKeepsSending) {
+  Registry registry;
+  HttpServerOptions options = Options();
+  options.header_timeout_ms = 300;
+  options.connection_timeout_seconds = 30;  // the idle timeout is not it
+  HttpServer server(options, registry);
+  server.Start();
+
+  RawConnection c(server.port());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Trickle: "));
+  // One more header byte every 50 ms, never the end of the headers.
+  bool closed = false;
+  while (!closed &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    closed = !c.Send("a") || c.ClosedWithin(50);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(closed);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  EXPECT_EQ(Shed(registry, "header_timeout"), 1);
+}
+
+TEST(HttpServerTest, HeaderDeadlineRestartsAfterEachResponse) {
+  Registry registry;
+  HttpServerOptions options = Options();
+  options.header_timeout_ms = 300;
+  options.connection_timeout_seconds = 30;
+  HttpServer server(options, registry);
+  server.Start();
+
+  // A keep-alive client gets several answers, each well within the
+  // deadline, then goes quiet and is closed after the deadline.
+  RawConnection c(server.port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send(kHealthzRequest));
+    ASSERT_THAT(c.ReadHead(), StartsWith("HTTP/1.1 200"));
+    ASSERT_EQ(c.ReadExactly(3), "ok\n");
+  }
+  const auto quiet = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.ClosedWithin(10000));
+  EXPECT_GE(std::chrono::steady_clock::now() - quiet,
+            std::chrono::milliseconds(200));
+  EXPECT_EQ(Shed(registry, "header_timeout"), 1);
+}
+
+TEST(HttpServerTest, BodyDeadlineClosesATricklingBody) {
+  Registry registry;
+  HttpServerOptions options = Options();
+  options.body_timeout_ms = 300;
+  options.connection_timeout_seconds = 30;
+  HttpServer server(options, registry);
+  server.AddRoute("POST", "/echo", [](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = request.body;
+    return response;
+  });
+  server.Start();
+
+  RawConnection c(server.port());
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+  bool closed = false;
+  while (!closed &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    closed = !c.Send("a") || c.ClosedWithin(50);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(closed);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  EXPECT_EQ(Shed(registry, "body_timeout"), 1);
+  EXPECT_EQ(Shed(registry, "header_timeout"), 0);
+  // A body sent at once is answered.
+  const HttpResult r = HttpCall(kHost, server.port(), "POST", "/echo", "hi");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hi");
+}
+
+TEST(HttpServerTest, FullHandlerQueueAnswers503WithRetryAfter) {
+  Registry registry;
+  Gate gate;
+  HttpServerOptions options = Options();
+  options.handler_threads = 1;
+  options.handler_queue = 1;
+  HttpServer server(options, registry);
+  server.AddRoute("POST", "/block", gate.Handler());
+  server.Start();
+  OpenOnExit opener(&gate);
+  const int port = server.port();
+  auto post = [port] {
+    return HttpCall(kHost, port, "POST", "/block", "", {}, 20000);
+  };
+
+  auto running = std::async(std::launch::async, post);
+  ASSERT_TRUE(gate.WaitStarted(1));
+  // Of two more, one waits in the queue and the other is refused at once.
+  auto second = std::async(std::launch::async, post);
+  auto third = std::async(std::launch::async, post);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::future<HttpResult>* refused = nullptr;
+  while (refused == nullptr && std::chrono::steady_clock::now() < deadline) {
+    if (second.wait_for(std::chrono::milliseconds(10)) ==
+        std::future_status::ready) {
+      refused = &second;
+    } else if (third.wait_for(std::chrono::milliseconds(10)) ==
+               std::future_status::ready) {
+      refused = &third;
+    }
+  }
+  ASSERT_NE(refused, nullptr);
+  const HttpResult r = refused->get();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.count("retry-after") ? r.headers.at("retry-after") : "",
+            "1");
+  EXPECT_EQ(r.headers.count("content-type") ? r.headers.at("content-type") : "",
+            "application/problem+json");
+  // The built-in routes are answered while every handler thread is busy.
+  EXPECT_EQ(Get(server, "/metrics").status, 200);
+  EXPECT_EQ(Get(server, "/healthz").status, 200);
+  gate.Open();
+  EXPECT_EQ(running.get().status, 200);
+  EXPECT_EQ((refused == &second ? third : second).get().status, 200);
+  EXPECT_EQ(Shed(registry, "handler_queue_full"), 1);
+}
+
+TEST(HttpServerTest, StopWithHandlersRunningAndQueuedReturns) {
+  Registry registry;
+  Gate gate;
+  HttpServerOptions options = Options();
+  options.handler_threads = 1;
+  options.handler_queue = 4;
+  auto server = std::make_unique<HttpServer>(options, registry);
+  server->AddRoute("POST", "/block", gate.Handler());
+  server->Start();
+  OpenOnExit opener(&gate);
+  const int port = server->port();
+  auto post = [port] {
+    return HttpCall(kHost, port, "POST", "/block", "", {}, 20000);
+  };
+
+  auto running = std::async(std::launch::async, post);
+  ASSERT_TRUE(gate.WaitStarted(1));
+  auto queued = std::async(std::launch::async, post);
+  auto stopper = std::async(std::launch::async, [&] { server->Stop(); });
+  // The request that did not start is answered 503 while the running
+  // handler still blocks the stop.
+  const HttpResult q = queued.get();
+  EXPECT_EQ(q.status, 503) << q.error;
+  EXPECT_EQ(q.headers.count("retry-after") ? q.headers.at("retry-after") : "",
+            "1");
+  EXPECT_EQ(stopper.wait_for(std::chrono::milliseconds(0)),
+            std::future_status::timeout);
+  gate.Open();
+  ASSERT_EQ(stopper.wait_for(std::chrono::seconds(20)),
+            std::future_status::ready);
+  // The running handler finished and its answer was sent.
+  EXPECT_EQ(running.get().status, 200);
+  EXPECT_NE(HttpCall(kHost, port, "GET", "/healthz", "", {}, 2000).error, "");
+  // Restartable, with a working handler pool.
+  server->Start();
+  EXPECT_EQ(HttpCall(kHost, server->port(), "POST", "/block").status, 200);
+  server->Stop();
+}
+
+TEST(HttpServerTest, RepeatedContentLengthIsRefused) {
+  Registry registry;
+  HttpServer server(Options(), registry);
+  std::atomic<int> calls{0};
+  server.AddRoute("POST", "/echo", [&calls](const HttpRequest&) {
+    ++calls;
+    return HttpResponse{};
+  });
+  server.Start();
+  RawConnection c(server.port());
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+             "Content-Length: 3\r\n\r\n{}"));
+  EXPECT_THAT(c.ReadHead(), StartsWith("HTTP/1.1 400"));
+  EXPECT_EQ(calls.load(), 0);
+}
+
+TEST(HttpServerTest, NoShedCounterWithAConstRegistry) {
+  Registry registry;
+  const Registry& read_only = registry;
+  HttpServer server(Options(), read_only);
+  server.Start();
+  EXPECT_EQ(Get(server, "/healthz").status, 200);
+  EXPECT_EQ(Shed(registry, "evicted"), -1);
+}
+
+TEST(HttpServerTest, InvalidDeadlinesAndHandlerThreadsAreRefused) {
+  Registry registry;
+  HttpServerOptions options = Options();
+  options.header_timeout_ms = 9;
+  EXPECT_THROW(HttpServer(options, registry), ConfigError);
+  options = Options();
+  options.body_timeout_ms = 0;
+  EXPECT_THROW(HttpServer(options, registry), ConfigError);
+  options = Options();
+  options.handler_threads = 0;
+  try {
+    HttpServer server(options, registry);
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("handler_threads"));
+  }
 }
 
 TEST(HttpServerTest, ServesOnIpv6Loopback) {
