@@ -93,7 +93,7 @@ class Parser {
   std::size_t Count(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 0 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key, fmt::format("'{}' is not an integer in [0, 1e15]",
+      Fail(n, key, fmt::format("'{}' is not a non-negative integer",
                                Excerpt(Scalar(n, key))));
     }
     return static_cast<std::size_t>(v);
@@ -103,7 +103,7 @@ class Parser {
   std::size_t PositiveCount(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 1 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key, fmt::format("'{}' is not an integer in [1, 1e15]",
+      Fail(n, key, fmt::format("'{}' is not an integer >= 1",
                                Excerpt(Scalar(n, key))));
     }
     return static_cast<std::size_t>(v);
@@ -547,7 +547,8 @@ auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
   } catch (const std::bad_alloc&) {
     throw ConfigError(fmt::format("{}: out of memory", source));
   } catch (const std::exception& e) {
-    throw ConfigError(fmt::format("{}: {}", source, Excerpt(e.what())));
+    throw ConfigError(fmt::format("{}: {}", source,
+                                  Excerpt(e.what(), 4 * internal::kQuoteBytes)));
   }
 }
 

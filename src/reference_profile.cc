@@ -324,7 +324,9 @@ ReferenceProfile ParseChecked(const std::string& json,
     root = Json::parse(json);
   } catch (const Json::exception& e) {
     // parse_error, or out_of_range for a number like 1e999.
-    throw ConfigError(fmt::format("{}: invalid JSON: {}", source, e.what()));
+    // The library's message quotes the offending token whole.
+    throw ConfigError(fmt::format("{}: invalid JSON: {}", source,
+                                  Excerpt(e.what(), 4 * kQuoteBytes)));
   }
   if (!root.is_object()) {
     throw ConfigError(fmt::format("{}: expected a JSON object, got {}", source,
@@ -372,7 +374,8 @@ auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
     throw ConfigError(fmt::format("{}: out of memory while reading the "
                                   "reference profile", source));
   } catch (const std::exception& e) {
-    throw ConfigError(fmt::format("{}: {}", source, Excerpt(e.what())));
+    throw ConfigError(
+        fmt::format("{}: {}", source, Excerpt(e.what(), 4 * kQuoteBytes)));
   }
 }
 

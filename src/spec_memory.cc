@@ -48,14 +48,16 @@ std::uint64_t PendingBytes(const OutcomeSpec& o) {
     for (std::size_t k : o.k) max_k = std::max(max_k, k);
     payload = 4 + 4 * std::min<std::size_t>(max_k, OutcomeSpec::kMaxK);
   }
-  return Mul(o.pending_capacity, internal::PendingStore::BytesPerEntry(payload));
+  return Mul(o.pending_capacity,
+             internal::PendingStore::BytesPerEntry(payload));
 }
 
 std::uint64_t OutcomeWindowBytes(const OutcomeSpec& o) {
   std::uint64_t slice = 32;  // time stamp, count, sums
   switch (o.task) {
     case OutcomeSpec::Task::kBinary:
-      slice = Add(slice, Add(Mul(o.auc_bins, 2, 8), Mul(o.thresholds.size(), 32)));
+      slice =
+          Add(slice, Add(Mul(o.auc_bins, 2, 8), Mul(o.thresholds.size(), 32)));
       break;
     case OutcomeSpec::Task::kMulticlass:
       slice = Add(slice, Mul(o.classes.size(), 24));
@@ -66,7 +68,8 @@ std::uint64_t OutcomeWindowBytes(const OutcomeSpec& o) {
     case OutcomeSpec::Task::kRegression:
       break;
   }
-  const std::uint64_t windows = Add(o.windows.size(), o.all_time_window ? 1 : 0);
+  const std::uint64_t windows =
+      Add(o.windows.size(), o.all_time_window ? 1 : 0);
   return Mul(windows, Add(o.slices_per_window, 1), slice);
 }
 
@@ -74,8 +77,8 @@ std::uint64_t DistributionBytes(const ResponseSpec& d) {
   const bool unit = d.value_range == ResponseSpec::ValueRange::kUnitInterval;
   const std::uint64_t fine = unit ? d.fine_bins : 2 * LogBinsPerSign() + 1;
   const std::uint64_t width = Add(Add(fine, 2), d.score_buckets.size());
-  const std::uint64_t cells = Add(Add(fine, 2), Add(d.score_buckets.size(),
-                                                    d.items_buckets.size() + 2));
+  const std::uint64_t cells = Add(
+      Add(fine, 2), Add(d.score_buckets.size(), d.items_buckets.size() + 2));
   return Add(CellBytes(cells),
              Mul(d.windows.size(), Add(d.slices_per_window, 1), width, 8));
 }
@@ -124,7 +127,8 @@ MemoryEstimate EstimateMonitorMemory(const MonitorSpec& spec) {
   MemoryEstimate e;
   e.parts.push_back({"pending store", PendingBytes(spec.outcome)});
   e.parts.push_back({"outcome windows", OutcomeWindowBytes(spec.outcome)});
-  e.parts.push_back({"score distribution", DistributionBytes(spec.distribution)});
+  e.parts.push_back(
+      {"score distribution", DistributionBytes(spec.distribution)});
   e.parts.push_back({"features", FeatureBytes(spec.features)});
   for (const auto& p : e.parts) e.total_bytes = Add(e.total_bytes, p.bytes);
   return e;

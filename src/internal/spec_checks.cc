@@ -71,9 +71,9 @@ void CheckWindows(const SpecContext& spec,
   }
 }
 
-std::string Excerpt(std::string_view s) {
-  if (s.size() <= kQuoteBytes) return std::string(s);
-  return fmt::format("{}... ({} bytes)", s.substr(0, kQuoteBytes), s.size());
+std::string Excerpt(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  return fmt::format("{}... ({} bytes)", s.substr(0, max_bytes), s.size());
 }
 
 std::string ReadRegularFile(const std::string& path, std::size_t max_bytes,

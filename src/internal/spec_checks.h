@@ -72,9 +72,9 @@ inline constexpr std::int64_t kMaxWindowSeconds = 3650LL * 86400;
 /// Longest excerpt of a user's value quoted in a message, in bytes.
 inline constexpr std::size_t kQuoteBytes = 80;
 
-/// `s` for a message: itself, or its first `kQuoteBytes` bytes followed by
+/// `s` for a message: itself, or its first `max_bytes` bytes followed by
 /// "... (N bytes)".
-std::string Excerpt(std::string_view s);
+std::string Excerpt(std::string_view s, std::size_t max_bytes = kQuoteBytes);
 
 /// The whole content of the regular file `path`, read without ever holding
 /// more than `max_bytes` + 1 bytes (the file may grow while it is read);

@@ -29,27 +29,26 @@ Command AddCheckConfigCommand(CLI::App& app) {
                   "or with a unit: 512MiB, 2GiB; 1024-based)")
       ->transform(CLI::AsSizeValue(false))
       ->default_str("1GiB");
-  return Command{sub, [o] {
-                   try {
-                     const mlmon::MonitorSpec spec =
-                         mlmon::LoadMonitorSpec(o->path);
-                     // Size first: it needs no allocation, and validating
-                     // never allocates in proportion to the sizes either.
-                     mlmon::CheckMemoryBudget(spec, o->budget);
-                     mlmon::ValidateMonitorSpec(spec);
-                     std::printf(
-                         "%s: ok (model '%s', version '%s'); estimated memory "
-                         "%s, budget %s\n",
-                         o->path.c_str(), spec.model.c_str(),
-                         spec.version.c_str(),
-                         mlmon::EstimateMonitorMemory(spec).ToString().c_str(),
-                         mlmon::FormatBytes(o->budget).c_str());
-                     return 0;
-                   } catch (const mlmon::ConfigError& e) {
-                     std::fprintf(stderr, "%s\n", e.what());
-                     return 1;
-                   }
-                 }};
+  return Command{
+      sub, [o] {
+        try {
+          const mlmon::MonitorSpec spec = mlmon::LoadMonitorSpec(o->path);
+          // Size first: it needs no allocation, and validating
+          // never allocates in proportion to the sizes either.
+          mlmon::CheckMemoryBudget(spec, o->budget);
+          mlmon::ValidateMonitorSpec(spec);
+          std::printf(
+              "%s: ok (model '%s', version '%s'); estimated memory "
+              "%s, budget %s\n",
+              o->path.c_str(), spec.model.c_str(), spec.version.c_str(),
+              mlmon::EstimateMonitorMemory(spec).ToString().c_str(),
+              mlmon::FormatBytes(o->budget).c_str());
+          return 0;
+        } catch (const mlmon::ConfigError& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          return 1;
+        }
+      }};
 }
 
 }  // namespace mlmon_cli

@@ -19,7 +19,8 @@ LineReader::LineReader(const std::string& path, std::size_t max_line_bytes)
     : path_(path), max_(max_line_bytes), buf_(kReadBytes) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) {
-    throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+    throw std::runtime_error("cannot read '" + path +
+                             "': " + std::strerror(errno));
   }
 }
 
@@ -33,7 +34,8 @@ bool LineReader::Fill() {
     const ssize_t n = ::read(fd_, buf_.data(), buf_.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error("cannot read '" + path_ + "': " + std::strerror(errno));
+      throw std::runtime_error("cannot read '" + path_ +
+                               "': " + std::strerror(errno));
     }
     pos_ = 0;
     end_ = static_cast<std::size_t>(n);
@@ -55,8 +57,9 @@ bool LineReader::Next(std::string* line, bool* too_long) {
     const char* start = buf_.data() + pos_;
     const void* nl = std::memchr(start, '\n', end_ - pos_);
     const std::size_t take =
-        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - start)
-                      : end_ - pos_;
+        nl != nullptr
+            ? static_cast<std::size_t>(static_cast<const char*>(nl) - start)
+            : end_ - pos_;
     if (!*too_long) {
       // The limit counts the line without its '\n' (a '\r' before it counts).
       if (line->size() + take > max_ + 1) {
@@ -159,7 +162,8 @@ void InvalidLines::Finish() const {
 bool WithinInvalidLimit(const std::string& file, std::size_t invalid,
                         std::size_t lines, const InvalidLimit& limit) {
   if (!limit.Exceeded(invalid, lines)) return true;
-  std::fprintf(stderr, "%s: %zu of %zu lines invalid, more than --max-invalid %s\n",
+  std::fprintf(stderr,
+               "%s: %zu of %zu lines invalid, more than --max-invalid %s\n",
                file.c_str(), invalid, lines, limit.ToString().c_str());
   return false;
 }

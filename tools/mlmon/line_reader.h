@@ -6,7 +6,6 @@
 // --max-invalid limit on refused lines.
 
 #include <CLI/CLI.hpp>
-
 #include <cstddef>
 #include <cstdio>
 #include <string>
