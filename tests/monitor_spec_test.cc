@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,9 +16,9 @@
 namespace mlmon {
 namespace {
 
+using ::testing::HasSubstr;
 using std::chrono::hours;
 using std::chrono::seconds;
-using ::testing::HasSubstr;
 
 std::string ErrorOf(const std::string& yaml) {
   try {
@@ -61,8 +62,7 @@ error_buckets: [0.1, 1]
 }
 
 TEST(MonitorSpecTest, OtherTasks) {
-  MonitorSpec m =
-      ParseMonitorSpec("model: m\ntask: multiclass\nclasses: [cat, dog]\n");
+  MonitorSpec m = ParseMonitorSpec("model: m\ntask: multiclass\nclasses: [cat, dog]\n");
   EXPECT_EQ(m.outcome.task, OutcomeSpec::Task::kMulticlass);
   EXPECT_EQ(m.outcome.classes, (std::vector<std::string>{"cat", "dog"}));
   MonitorSpec r = ParseMonitorSpec("model: m\ntask: ranking\nk: [1, 5]\n");
@@ -85,11 +85,9 @@ TEST(MonitorSpecTest, UnknownKeyIsNamedWithItsLine) {
 }
 
 TEST(MonitorSpecTest, BadValuesAreNamed) {
-  EXPECT_THAT(ErrorOf("model: m\ntask: clustering\n"),
-              HasSubstr("'clustering'"));
-  EXPECT_THAT(
-      ErrorOf("model: m\noutcome_ttl: soon\n"),
-      HasSubstr("key 'outcome_ttl': 'soon' is not a positive duration"));
+  EXPECT_THAT(ErrorOf("model: m\ntask: clustering\n"), HasSubstr("'clustering'"));
+  EXPECT_THAT(ErrorOf("model: m\noutcome_ttl: soon\n"),
+              HasSubstr("key 'outcome_ttl': 'soon' is not a positive duration"));
   EXPECT_THAT(ErrorOf("model: m\npending_capacity: -3\n"),
               HasSubstr("key 'pending_capacity'"));
   EXPECT_THAT(ErrorOf("model: m\nthresholds: [0.5, high]\n"),
