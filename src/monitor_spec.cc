@@ -2,21 +2,50 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
+#include <new>
 #include <set>
-#include <sstream>
+#include <utility>
+#include <vector>
 
+#include "internal/spec_checks.h"
 #include "mlmon/model_monitor.h"
 #include "mlmon/registry.h"
 
 namespace mlmon {
 
 namespace {
+
+using internal::Excerpt;
+
+// "1", "-2.5", "1e8": decimal notation only (no hex, no leading or trailing
+// space, no inf or nan).
+bool IsDecimalNumber(const std::string& s) {
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - from;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  std::size_t n = digits();
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    n += digits();
+  }
+  if (n == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == s.size();
+}
 
 // Error context: "monitor.yaml:12: key 'windows': ..."
 class Parser {
@@ -26,7 +55,19 @@ class Parser {
   [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
                          const std::string& why) const {
     const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    throw ConfigError(fmt::format("{}:{}: key '{}': {}", source_, line, key, why));
+    throw ConfigError(
+        fmt::format("{}:{}: key '{}': {}", source_, line, Excerpt(key), why));
+  }
+
+  // The name of a mapping key; `parent` ("slo.", "" at the top) prefixes it
+  // in messages. A key that is a list or a mapping (`? [a, b]: 1`) is
+  // refused.
+  std::string Key(const YAML::Node& k, const std::string& parent) const {
+    if (!k.IsScalar()) {
+      Fail(k, parent + "?",
+           "a key must be a plain name, not a list or a mapping");
+    }
+    return k.Scalar();
   }
 
   std::string Scalar(const YAML::Node& n, const std::string& key) const {
@@ -38,18 +79,22 @@ class Parser {
     const std::string s = Scalar(n, key);
     char* end = nullptr;
     errno = 0;
-    const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE ||
-        !std::isfinite(v)) {
-      Fail(n, key, fmt::format("'{}' is not a finite number", s));
+    const double v = IsDecimalNumber(s) ? std::strtod(s.c_str(), &end) : 0;
+    if (!IsDecimalNumber(s) || end != s.c_str() + s.size() ||
+        errno == ERANGE || !std::isfinite(v)) {
+      Fail(n, key, fmt::format("'{}' is not a finite number", Excerpt(s)));
     }
     return v;
   }
 
+  // Integer keys accept decimal notation with an integral value, exponent
+  // included ("1000000" or "1e6"), up to 1e15; the range of each key is
+  // checked where the spec is used.
   std::size_t Count(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 0 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key, fmt::format("'{}' is not a non-negative integer", Scalar(n, key)));
+      Fail(n, key, fmt::format("'{}' is not a non-negative integer",
+                               Excerpt(Scalar(n, key))));
     }
     return static_cast<std::size_t>(v);
   }
@@ -58,7 +103,8 @@ class Parser {
   std::size_t PositiveCount(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 1 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key, fmt::format("'{}' is not an integer >= 1", Scalar(n, key)));
+      Fail(n, key, fmt::format("'{}' is not an integer >= 1",
+                               Excerpt(Scalar(n, key))));
     }
     return static_cast<std::size_t>(v);
   }
@@ -111,8 +157,8 @@ void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
                        bool* value_range_set) {
   if (!node.IsMap()) p.Fail(node, "distribution", "expected a mapping");
   for (const auto& kv : node) {
-    const std::string key = "distribution." + kv.first.as<std::string>();
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = p.Key(kv.first, "distribution.");
+    const std::string key = "distribution." + k;
     const YAML::Node& v = kv.second;
     if (k == "value_range") {
       const std::string s = p.Scalar(v, key);
@@ -121,7 +167,8 @@ void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
       } else if (s == "unbounded") {
         d->value_range = ResponseSpec::ValueRange::kUnbounded;
       } else {
-        p.Fail(v, key, fmt::format("'{}' is not unit_interval or unbounded", s));
+        p.Fail(v, key, fmt::format("'{}' is not unit_interval or unbounded",
+                                   Excerpt(s)));
       }
       *value_range_set = true;
     } else if (k == "buckets") {
@@ -149,7 +196,7 @@ void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
 void ParseFeatures(const Parser& p, const YAML::Node& node, FeatureSpec* f) {
   if (!node.IsMap()) p.Fail(node, "features", "expected a mapping");
   for (const auto& kv : node) {
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = p.Key(kv.first, "features.");
     const std::string key = "features." + k;
     const YAML::Node& v = kv.second;
     if (k == "numeric" || k == "categorical") {
@@ -160,7 +207,7 @@ void ParseFeatures(const Parser& p, const YAML::Node& node, FeatureSpec* f) {
         FeatureSpec::Numeric num;
         FeatureSpec::Categorical cat;
         for (const auto& fkv : item) {
-          const std::string fk = fkv.first.as<std::string>();
+          const std::string fk = p.Key(fkv.first, key + ".");
           const std::string fkey = key + "." + fk;
           if (fk == "name") {
             name = p.Scalar(fkv.second, fkey);
@@ -210,7 +257,8 @@ OutcomeSpec::Task ParseTask(const Parser& p, const YAML::Node& n) {
   if (s == "regression") return OutcomeSpec::Task::kRegression;
   if (s == "ranking") return OutcomeSpec::Task::kRanking;
   p.Fail(n, "task",
-         fmt::format("'{}' is not one of binary, multiclass, regression, ranking", s));
+         fmt::format("'{}' is not one of binary, multiclass, regression, ranking",
+                     Excerpt(s)));
 }
 
 // The `slo:` section. Values are checked here (with their line); checks that
@@ -228,16 +276,16 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
     return x;
   };
   const auto slo_key = [&p](const YAML::Node& k, const std::string& key) {
-    const std::string name = k.as<std::string>();
+    const std::string name = p.Key(k, "slo.");
     for (const auto& known : kSloKeys) {
       if (name == known) return name;
     }
-    p.Fail(k, key, fmt::format("'{}' is not an objective ({})", name,
+    p.Fail(k, key, fmt::format("'{}' is not an objective ({})", Excerpt(name),
                                fmt::join(kSloKeys, ", ")));
   };
   std::set<std::string> seen;
   for (const auto& kv : node) {
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = p.Key(kv.first, "slo.");
     const std::string key = "slo." + k;
     const YAML::Node& v = kv.second;
     if (!seen.insert(k).second) p.Fail(kv.first, key, "given twice");
@@ -250,7 +298,7 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
       SloSpec::Precision prec;
       bool has_value = false;
       for (const auto& pkv : v) {
-        const std::string pk = pkv.first.as<std::string>();
+        const std::string pk = p.Key(pkv.first, key + ".");
         const std::string pkey = key + "." + pk;
         if (pk == "threshold") {
           prec.threshold = p.Number(pkv.second, pkey);
@@ -283,7 +331,7 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
         slo->for_duration = p.Duration(v, key);
       } else if (v.IsMap()) {
         for (const auto& fkv : v) {
-          const std::string fk = fkv.first.as<std::string>();
+          const std::string fk = p.Key(fkv.first, key + ".");
           const std::string fkey = key + "." + fk;
           if (fk == "default") {
             slo->for_duration = p.Duration(fkv.second, fkey);
@@ -298,11 +346,12 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
     } else if (k == "severity") {
       if (!v.IsMap()) p.Fail(v, key, "expected {<objective>: page|ticket}");
       for (const auto& skv : v) {
-        const std::string skey = key + "." + skv.first.as<std::string>();
+        const std::string skey = key + "." + p.Key(skv.first, key + ".");
         const std::string name = slo_key(skv.first, skey);
         const std::string level = p.Scalar(skv.second, skey);
         if (level != "page" && level != "ticket") {
-          p.Fail(skv.second, skey, fmt::format("'{}' is not page or ticket", level));
+          p.Fail(skv.second, skey, fmt::format("'{}' is not page or ticket",
+                                               Excerpt(level)));
         }
         slo->severity[name] = level;
       }
@@ -331,19 +380,68 @@ std::chrono::seconds ParseDuration(std::string_view text) {
   if (digits.empty() || digits.size() > 12 || mult == 0 ||
       std::stoll(digits) <= 0) {
     throw ConfigError(fmt::format(
-        "'{}' is not a positive duration like 45s, 30m, 12h, 7d or 2w", s));
+        "'{}' is not a positive duration like 45s, 30m, 12h, 7d or 2w",
+        Excerpt(s)));
   }
   return std::chrono::seconds(std::stoll(digits) * mult);
 }
 
-MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
+namespace {
+
+// Most nodes visited when checking a document's shape: more than a 1 MiB
+// file holds without aliases, so only alias expansion ("billion laughs")
+// reaches it.
+constexpr std::size_t kMaxVisitedNodes = 1000000;
+
+// Refuses a document nested deeper than kMaxMonitorSpecDepth or expanding
+// (through aliases) to more than kMaxVisitedNodes nodes. Iterative: the
+// check itself never recurses.
+void CheckShape(const YAML::Node& root, const std::string& source) {
+  std::vector<std::pair<YAML::Node, std::size_t>> stack;
+  stack.emplace_back(root, 1);
+  std::size_t visited = 0;
+  while (!stack.empty()) {
+    auto [node, depth] = std::move(stack.back());
+    stack.pop_back();
+    if (++visited > kMaxVisitedNodes) {
+      throw ConfigError(fmt::format(
+          "{}: more than {} values (aliases expanding without bound?)", source,
+          kMaxVisitedNodes));
+    }
+    if (depth > kMaxMonitorSpecDepth) {
+      const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+      throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels",
+                                    source, line, kMaxMonitorSpecDepth));
+    }
+    if (node.IsSequence()) {
+      for (const auto& e : node) stack.emplace_back(e, depth + 1);
+    } else if (node.IsMap()) {
+      for (const auto& kv : node) {
+        stack.emplace_back(kv.first, depth + 1);
+        stack.emplace_back(kv.second, depth + 1);
+      }
+    }
+  }
+}
+
+MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
+                                      const std::string& source) {
+  if (yaml.size() > kMaxMonitorSpecBytes) {
+    throw ConfigError(fmt::format("{}: {} bytes, more than the {} accepted",
+                                  source, yaml.size(), kMaxMonitorSpecBytes));
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels",
+                                  source, e.mark.line + 1,
+                                  kMaxMonitorSpecDepth));
   } catch (const YAML::Exception& e) {
     throw ConfigError(fmt::format("{}:{}: invalid YAML: {}", source,
-                                  e.mark.line + 1, e.msg));
+                                  e.mark.line + 1, Excerpt(e.msg)));
   }
+  CheckShape(root, source);
   if (!root.IsMap()) {
     throw ConfigError(fmt::format("{}: expected a mapping of keys (model: ..., task: ...)", source));
   }
@@ -355,7 +453,7 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
   bool value_range_set = false;
   std::set<std::string> seen;
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = p.Key(kv.first, "");
     const YAML::Node& v = kv.second;
     if (!seen.insert(key).second) p.Fail(kv.first, key, "given twice");
     if (key == "model") {
@@ -414,7 +512,7 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
     } else if (key == "heuristics") {
       if (!v.IsMap()) p.Fail(v, key, "expected a mapping");
       for (const auto& hkv : v) {
-        const std::string hk = hkv.first.as<std::string>();
+        const std::string hk = p.Key(hkv.first, "heuristics.");
         if (hk == "value_buckets") {
           spec.heuristic_value_buckets = p.Buckets(hkv.second, "heuristics." + hk);
         } else {
@@ -440,22 +538,69 @@ MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
   return spec;
 }
 
+// Runs a set-up step so that nothing but ConfigError leaves it, naming
+// `source`.
+template <typename F>
+auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw ConfigError(fmt::format("{}: out of memory", source));
+  } catch (const std::exception& e) {
+    throw ConfigError(fmt::format("{}: {}", source,
+                                  Excerpt(e.what(), 4 * internal::kQuoteBytes)));
+  }
+}
+
+// `spec` with the sizes that only scale allocations (pending capacity,
+// slices, AUC bins) cut to the smallest valid value when they are valid, so
+// that building it checks everything else without allocating in proportion
+// to them. Invalid values are kept, so the message is the one of the full
+// spec. The ranges are those documented in OutcomeSpec, ResponseSpec and
+// FeatureSpec (a test checks that the limits still refuse).
+constexpr std::size_t kMaxValidatedPendingCapacity = 100000000;
+constexpr std::size_t kMaxValidatedSlices = 3600;
+constexpr std::size_t kMaxValidatedAucBins = 65536;
+
+MonitorSpec ShrunkForValidation(MonitorSpec spec) {
+  const auto cut = [](std::size_t* v, std::size_t lo, std::size_t hi) {
+    if (*v >= lo && *v <= hi) *v = lo;
+  };
+  cut(&spec.outcome.pending_capacity, 1, kMaxValidatedPendingCapacity);
+  cut(&spec.outcome.slices_per_window, 1, kMaxValidatedSlices);
+  cut(&spec.outcome.auc_bins, 16, kMaxValidatedAucBins);
+  cut(&spec.distribution.slices_per_window, 1, kMaxValidatedSlices);
+  cut(&spec.features.slices_per_window, 1, kMaxValidatedSlices);
+  return spec;
+}
+
+}  // namespace
+
+MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
+  return OnlyConfigErrors(
+      source, [&] { return ParseMonitorSpecUnchecked(yaml, source); });
+}
+
 MonitorSpec LoadMonitorSpec(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("cannot read config file '{}'", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ParseMonitorSpec(ss.str(), path);
+  return OnlyConfigErrors(path, [&] {
+    return ParseMonitorSpecUnchecked(
+        internal::ReadRegularFile(path, kMaxMonitorSpecBytes, "config file"),
+        path);
+  });
 }
 
 void ValidateMonitorSpec(const MonitorSpec& spec) {
-  try {
-    Registry scratch;
-    ModelMonitor monitor(scratch, spec);
-  } catch (const ConfigError& e) {
-    throw ConfigError(fmt::format("{}: {}", spec.source, e.what()));
-  }
-  ValidateSloSpec(spec);  // names the source itself
+  OnlyConfigErrors(spec.source, [&] {
+    try {
+      Registry scratch;
+      ModelMonitor monitor(scratch, ShrunkForValidation(spec));
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{}: {}", spec.source, e.what()));
+    }
+    ValidateSloSpec(spec);  // names the source itself
+  });
 }
 
 }  // namespace mlmon

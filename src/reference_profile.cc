@@ -9,11 +9,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <new>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <string_view>
 #include <utility>
 
+#include "internal/spec_checks.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -46,11 +47,61 @@ std::string ShortList(const std::vector<double>& v) {
 
 std::string TypeName(const Json& j) { return j.type_name(); }
 
+using internal::Excerpt;
+using internal::kQuoteBytes;
+
+// A JSON value for a message, bounded whatever its size or depth: a string
+// quoted (cut to kQuoteBytes), a scalar as written, a container by its type
+// and size only (never dumped: it may be nested arbitrarily deep).
+std::string Describe(const Json& j) {
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    const std::string head = Json(s.substr(0, kQuoteBytes))
+                                 .dump(-1, ' ', false,
+                                       Json::error_handler_t::replace);
+    return s.size() <= kQuoteBytes
+               ? head
+               : fmt::format("{}... ({} bytes)", head, s.size());
+  }
+  if (j.is_array()) return fmt::format("an array of {} values", j.size());
+  if (j.is_object()) return fmt::format("an object of {} fields", j.size());
+  return j.dump();
+}
+
+// Refuses text whose arrays and objects nest deeper than `max_depth`,
+// scanning the bytes before any parser sees them (parsers and the
+// destruction of their trees recurse on nesting).
+void CheckDepth(std::string_view text, std::size_t max_depth,
+                const std::string& source) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, whatever it is
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) {
+        throw ConfigError(fmt::format(
+            "{}: JSON nested deeper than {} levels (byte {})", source,
+            max_depth, i + 1));
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
 // Parses the fields of one signal; every message names source and signal.
 class SignalParser {
  public:
   SignalParser(const std::string& source, const std::string& name)
-      : prefix_(fmt::format("{}: signal '{}': ", source, name)) {}
+      : prefix_(fmt::format("{}: signal '{}': ", source, Excerpt(name))) {}
 
   [[noreturn]] void Fail(const std::string& what) const {
     throw ConfigError(prefix_ + what);
@@ -128,7 +179,8 @@ SignalProfile ParseSignal(const std::string& source, const std::string& name,
       (void)value;
       if (key != "type" && key != "bounds" && key != "counts" &&
           key != "log10_bounds" && key != "log10_counts") {
-        p.Fail(fmt::format("unknown field '{}' for a numeric signal", key));
+        p.Fail(fmt::format("unknown field '{}' for a numeric signal",
+                           Excerpt(key)));
       }
     }
     if (!j.contains("bounds")) p.Fail("bounds: missing");
@@ -152,7 +204,8 @@ SignalProfile ParseSignal(const std::string& source, const std::string& name,
     for (const auto& [key, value] : j.items()) {
       (void)value;
       if (key != "type" && key != "counts") {
-        p.Fail(fmt::format("unknown field '{}' for a categorical signal", key));
+        p.Fail(fmt::format("unknown field '{}' for a categorical signal",
+                           Excerpt(key)));
       }
     }
     if (!j.contains("counts")) p.Fail("counts: missing");
@@ -162,8 +215,17 @@ SignalProfile ParseSignal(const std::string& source, const std::string& name,
           fmt::format("counts: expected an object of category -> count, got {}",
                       TypeName(counts)));
     }
+    if (counts.size() > ReferenceProfile::kMaxCategories) {
+      p.Fail(fmt::format("counts has {} categories, more than {}",
+                         counts.size(), ReferenceProfile::kMaxCategories));
+    }
     for (const auto& [category, count] : counts.items()) {
-      const std::string where = fmt::format("counts['{}']", category);
+      const std::string where = fmt::format("counts['{}']", Excerpt(category));
+      if (category.size() > ReferenceProfile::kMaxCategoryBytes) {
+        p.Fail(fmt::format("{}: category name of {} bytes, longer than {}",
+                           where, category.size(),
+                           ReferenceProfile::kMaxCategoryBytes));
+      }
       if (!count.is_number()) {
         p.Fail(fmt::format("{}: expected a number, got {}", where,
                            TypeName(count)));
@@ -174,7 +236,7 @@ SignalProfile ParseSignal(const std::string& source, const std::string& name,
     }
   } else {
     p.Fail(fmt::format("type: expected \"{}\" or \"{}\", got {}", kNumeric,
-                       kCategorical, type_it->dump()));
+                       kCategorical, Describe(*type_it)));
   }
   return s;
 }
@@ -247,14 +309,24 @@ const std::vector<double>& DefaultLog10Bounds() {
   return bounds;
 }
 
-ReferenceProfile ReferenceProfile::Parse(const std::string& json,
-                                         const std::string& source) {
+namespace {
+
+ReferenceProfile ParseChecked(const std::string& json,
+                              const std::string& source) {
+  if (json.size() > ReferenceProfile::kMaxBytes) {
+    throw ConfigError(fmt::format("{}: {} bytes, more than the {} accepted",
+                                  source, json.size(),
+                                  ReferenceProfile::kMaxBytes));
+  }
+  CheckDepth(json, ReferenceProfile::kMaxDepth, source);
   Json root;
   try {
     root = Json::parse(json);
   } catch (const Json::exception& e) {
     // parse_error, or out_of_range for a number like 1e999.
-    throw ConfigError(fmt::format("{}: invalid JSON: {}", source, e.what()));
+    // The library's message quotes the offending token whole.
+    throw ConfigError(fmt::format("{}: invalid JSON: {}", source,
+                                  Excerpt(e.what(), 4 * kQuoteBytes)));
   }
   if (!root.is_object()) {
     throw ConfigError(fmt::format("{}: expected a JSON object, got {}", source,
@@ -267,7 +339,7 @@ ReferenceProfile ReferenceProfile::Parse(const std::string& json,
   }
   if (!format->is_string() || format->get<std::string>() != kFormat) {
     throw ConfigError(fmt::format("{}: format: expected \"{}\", got {}", source,
-                                  kFormat, format->dump()));
+                                  kFormat, Describe(*format)));
   }
   ReferenceProfile profile;
   if (const auto model = root.find("model"); model != root.end()) {
@@ -291,18 +363,35 @@ ReferenceProfile ReferenceProfile::Parse(const std::string& json,
   return profile;
 }
 
+// Runs a set-up step so that nothing but ConfigError leaves it.
+template <typename F>
+auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw ConfigError(fmt::format("{}: out of memory while reading the "
+                                  "reference profile", source));
+  } catch (const std::exception& e) {
+    throw ConfigError(
+        fmt::format("{}: {}", source, Excerpt(e.what(), 4 * kQuoteBytes)));
+  }
+}
+
+}  // namespace
+
+ReferenceProfile ReferenceProfile::Parse(const std::string& json,
+                                         const std::string& source) {
+  return OnlyConfigErrors(source, [&] { return ParseChecked(json, source); });
+}
+
 ReferenceProfile ReferenceProfile::Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ConfigError(fmt::format("{}: cannot open reference profile: {}", path,
-                                  std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    throw ConfigError(fmt::format("{}: cannot read reference profile", path));
-  }
-  return Parse(text.str(), path);
+  return OnlyConfigErrors(path, [&] {
+    return ParseChecked(
+        internal::ReadRegularFile(path, kMaxBytes, "reference profile"),
+                        path);
+  });
 }
 
 std::string ReferenceProfile::ToJson() const {

@@ -3,7 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <fstream>
+#include <typeinfo>
+
+#include "mlmon/spec_memory.h"
 
 namespace mlmon {
 namespace {
@@ -177,6 +185,294 @@ TEST(MonitorSpecTest, LoadsAFileAndNamesAMissingOne) {
         return std::string();
       }(),
       HasSubstr("/nonexistent/monitor.yaml"));
+}
+
+}  // namespace
+}  // namespace mlmon
+
+namespace mlmon {
+namespace {
+
+// Nothing but ConfigError may leave ParseMonitorSpec: anything else (a
+// yaml-cpp exception, std::bad_alloc) would terminate a host that catches
+// ConfigError as documented.
+std::string OnlyConfigError(const std::string& yaml) {
+  try {
+    ParseMonitorSpec(yaml, "monitor.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a ConfigError: " << typeid(e).name() << ": "
+                  << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "accepted";
+  return "";
+}
+
+TEST(MonitorSpecHostileTest, ComplexKeyIsAConfigErrorAtEveryLevel) {
+  EXPECT_THAT(OnlyConfigError("model: m\n? [a, b]\n: 1\n"),
+              HasSubstr("monitor.yaml:2: key '?': a key must be a plain name"));
+  EXPECT_THAT(OnlyConfigError("model: m\n? {a: 1}\n: 1\n"),
+              HasSubstr("a key must be a plain name"));
+  EXPECT_THAT(OnlyConfigError("model: m\ndistribution: {[a]: 1}\n"),
+              HasSubstr("key 'distribution.?'"));
+  EXPECT_THAT(OnlyConfigError("model: m\nfeatures: {[a]: 1}\n"),
+              HasSubstr("key 'features.?'"));
+  EXPECT_THAT(OnlyConfigError("model: m\nfeatures: {numeric: [{[n]: 1}]}\n"),
+              HasSubstr("key 'features.numeric.?'"));
+  EXPECT_THAT(OnlyConfigError("model: m\nslo: {[a]: 1}\n"),
+              HasSubstr("key 'slo.?'"));
+  EXPECT_THAT(OnlyConfigError("model: m\nslo: {for: {[a]: 5m}}\n"),
+              HasSubstr("key 'slo.for.?'"));
+  EXPECT_THAT(OnlyConfigError("model: m\nslo: {severity: {[a]: page}}\n"),
+              HasSubstr("key 'slo.severity.?'"));
+  EXPECT_THAT(
+      OnlyConfigError("model: m\nslo: {min_precision: {[a]: 1, value: 0.5}}\n"),
+      HasSubstr("key 'slo.min_precision.?'"));
+  EXPECT_THAT(OnlyConfigError("model: m\nheuristics: {[a]: 1}\n"),
+              HasSubstr("key 'heuristics.?'"));
+}
+
+TEST(MonitorSpecHostileTest, DeepFlowNestingIsRefusedNotACrash) {
+  const std::size_t n = 200000;
+  const std::string deep =
+      "model: " + std::string(n, '[') + std::string(n, ']') + "\n";
+  EXPECT_THAT(OnlyConfigError(deep), HasSubstr("nested deeper than 64 levels"));
+  const std::string deep_map = [] {
+    std::string s = "model: m\nk: ";
+    for (int i = 0; i < 200000; ++i) s += "{a: ";
+    return s + "1" + std::string(200000, '}') + "\n";
+  }();
+  EXPECT_THAT(OnlyConfigError(deep_map), HasSubstr("monitor.yaml"));
+}
+
+TEST(MonitorSpecHostileTest, NestingJustOverTheLimitIsRefusedWithTheLimit) {
+  // 65 levels: below yaml-cpp's own guard, so the spec's limit speaks.
+  const std::string deep = "model: m\nk: " + std::string(64, '[') + "1" +
+                           std::string(64, ']') + "\n";
+  EXPECT_THAT(OnlyConfigError(deep),
+              HasSubstr("monitor.yaml:2: nested deeper than 64 levels"));
+}
+
+TEST(MonitorSpecHostileTest, DeepBlockNestingIsRefused) {
+  std::string s = "model: m\n";
+  // 1000 levels (500 KB of indentation), under the size limit.
+  for (int i = 0; i < 1000; ++i) s += std::string(i, ' ') + "a:\n";
+  s += std::string(1000, ' ') + "1\n";
+  EXPECT_THAT(OnlyConfigError(s), HasSubstr("nested deeper than 64 levels"));
+}
+
+TEST(MonitorSpecHostileTest, AliasExpansionIsBounded) {
+  // Ten levels of ten aliases: 10^10 values if expanded.
+  std::string s = "model: m\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    s += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) {
+      s += (j == 0 ? "*l" : ", *l") + std::to_string(i - 1);
+    }
+    s += "]\n";
+  }
+  EXPECT_THAT(OnlyConfigError(s), HasSubstr("more than 1000000 values"));
+}
+
+TEST(MonitorSpecHostileTest, OversizedTextIsRefused) {
+  const std::string big =
+      "model: m\n#" + std::string(kMaxMonitorSpecBytes, 'x') + "\n";
+  EXPECT_THAT(
+      OnlyConfigError(big),
+      HasSubstr("monitor.yaml: 1048587 bytes, more than the 1048576 accepted"));
+}
+
+TEST(MonitorSpecHostileTest, LongValuesAreCutInMessages) {
+  const std::string msg =
+      OnlyConfigError("model: m\ntask: " + std::string(100000, 'z') + "\n");
+  EXPECT_THAT(msg, HasSubstr("... (100000 bytes)"));
+  EXPECT_LT(msg.size(), 400u);
+  const std::string key =
+      OnlyConfigError("model: m\n? " + std::string(100000, 'k') + "\n: 1\n");
+  EXPECT_THAT(key, HasSubstr("... (100000 bytes)"));
+  EXPECT_LT(key.size(), 400u);
+}
+
+TEST(MonitorSpecHostileTest, IntegerKeysTakeDecimalIntegersOnly) {
+  // Accepted on purpose: an integral value in exponent notation.
+  EXPECT_EQ(ParseMonitorSpec("model: m\npending_capacity: 1e8\n")
+                .outcome.pending_capacity,
+            100000000u);
+  EXPECT_EQ(ParseMonitorSpec("model: m\nauc_bins: 2048.0\n").outcome.auc_bins,
+            2048u);
+  EXPECT_THAT(
+      OnlyConfigError("model: m\npending_capacity: 1e999\n"),
+      HasSubstr("key 'pending_capacity': '1e999' is not a finite number"));
+  EXPECT_THAT(
+      OnlyConfigError("model: m\npending_capacity: -1\n"),
+      HasSubstr("key 'pending_capacity': '-1' is not a non-negative integer"));
+  EXPECT_THAT(OnlyConfigError("model: m\nauc_bins: 1.5\n"),
+              HasSubstr("key 'auc_bins': '1.5' is not a non-negative integer"));
+  EXPECT_THAT(
+      OnlyConfigError("model: m\nauc_bins: 1e16\n"),
+      HasSubstr("key 'auc_bins': '1e16' is not a non-negative integer"));
+  EXPECT_THAT(
+      OnlyConfigError("model: m\nslices_per_window: 0x10\n"),
+      HasSubstr("key 'slices_per_window': '0x10' is not a finite number"));
+  EXPECT_THAT(
+      OnlyConfigError("model: m\nslices_per_window: .inf\n"),
+      HasSubstr("key 'slices_per_window': '.inf' is not a finite number"));
+  EXPECT_THAT(
+      OnlyConfigError("model: m\nslices_per_window: nan\n"),
+      HasSubstr("key 'slices_per_window': 'nan' is not a finite number"));
+}
+
+class SpecFileTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = ::testing::TempDir() + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+};
+
+TEST_F(SpecFileTest, ConfigThatIsNotARegularFileIsRefused) {
+  try {
+    LoadMonitorSpec("/dev/zero");
+    FAIL() << "accepted /dev/zero";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(),
+                HasSubstr("/dev/zero: config file is not a regular file"));
+  }
+}
+
+TEST_F(SpecFileTest, ReferenceThatIsNotARegularFileIsRefusedAtValidation) {
+  const std::string path =
+      Write("ref_zero.yaml", "model: m\nreference: /dev/zero\n");
+  const MonitorSpec spec = LoadMonitorSpec(path);
+  try {
+    ValidateMonitorSpec(spec);
+    FAIL() << "accepted /dev/zero";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(
+        e.what(),
+        HasSubstr("/dev/zero: reference profile is not a regular file"));
+  }
+}
+
+// Peak resident memory of the calling process, in KiB.
+long PeakRssKiB() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+// Runs `f` in a child process and returns how much its peak resident memory
+// grew (KiB), or -1 if `f` threw or the child died.
+template <typename F>
+long PeakGrowthInChild(F f) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    const long before = PeakRssKiB();
+    long growth = -1;
+    try {
+      f();
+      growth = PeakRssKiB() - before;
+    } catch (...) {
+    }
+    (void)!write(fds[1], &growth, sizeof growth);
+    _exit(0);
+  }
+  close(fds[1]);
+  long growth = -1;
+  if (read(fds[0], &growth, sizeof growth) != sizeof growth) growth = -1;
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return growth;
+}
+
+TEST(MonitorSpecMemoryTest, ValidationDoesNotAllocateInProportionToSizes) {
+  // The largest valid sizes: 1e8 pending entries alone are ~10 GiB.
+  const MonitorSpec spec = ParseMonitorSpec(
+      "model: m\ntask: binary\nthresholds: [0.5]\npending_capacity: 1e8\n"
+      "auc_bins: 65536\nslices_per_window: 3600\nwindows: [1m, 2m, 3m, 4m, 5m, "
+      "6m, 7m, 8m]\ndistribution: {slices_per_window: 3600}\n"
+      "features: {slices_per_window: 3600}\n",
+      "big.yaml");
+  const long growth = PeakGrowthInChild([&] { ValidateMonitorSpec(spec); });
+  ASSERT_GE(growth, 0) << "ValidateMonitorSpec threw or the child died";
+  EXPECT_LT(growth, 64 * 1024) << "peak RSS grew by " << growth << " KiB";
+}
+
+TEST(MonitorSpecMemoryTest, ShrunkValidationStillRefusesOutOfRangeSizes) {
+  // The sizes validation builds small are still checked against the limits
+  // of OutcomeSpec, ResponseSpec and FeatureSpec.
+  const auto error = [](const std::string& yaml) {
+    try {
+      ValidateMonitorSpec(ParseMonitorSpec(yaml, "s.yaml"));
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string base = "model: m\ntask: binary\nthresholds: [0.5]\n";
+  EXPECT_THAT(
+      error(base + "pending_capacity: 100000001\n"),
+      HasSubstr("pending_capacity = 100000001 is not in [1, 100000000]"));
+  EXPECT_THAT(error(base + "pending_capacity: 0\n"),
+              HasSubstr("pending_capacity = 0 is not in"));
+  EXPECT_THAT(error(base + "auc_bins: 65537\n"),
+              HasSubstr("auc_bins = 65537 is not in [16, 65536]"));
+  EXPECT_THAT(error(base + "auc_bins: 15\n"),
+              HasSubstr("auc_bins = 15 is not in"));
+  EXPECT_THAT(
+      error(base + "slices_per_window: 3601\n"),
+      HasSubstr("OutcomeSpec.slices_per_window = 3601 is not in [1, 3600]"));
+  EXPECT_THAT(
+      error(base + "distribution: {slices_per_window: 3601}\n"),
+      HasSubstr("ResponseSpec.slices_per_window = 3601 is not in [1, 3600]"));
+  EXPECT_THAT(
+      error(base + "features: {slices_per_window: 3601}\n"),
+      HasSubstr("FeatureSpec.slices_per_window = 3601 is not in [1, 3600]"));
+  EXPECT_EQ(error(base + "pending_capacity: 100000000\nauc_bins: 65536\n"
+                         "slices_per_window: 3600\n"),
+            "");
+}
+
+TEST(MonitorSpecMemoryTest, EstimateNamesTheBigPartAndTheBudgetRefusesIt) {
+  const MonitorSpec spec = ParseMonitorSpec(
+      "model: m\ntask: binary\nthresholds: [0.5]\nauc_bins: 65536\n"
+      "slices_per_window: 3600\nwindows: [1m, 2m, 3m, 4m, 5m, 6m, 7m, 8m]\n",
+      "auc.yaml");
+  const MemoryEstimate e = EstimateMonitorMemory(spec);
+  // 8 windows x 3601 slices x 65536 bins x 2 classes x 8 bytes.
+  const std::uint64_t auc = 8ull * 3601 * 65536 * 2 * 8;
+  ASSERT_EQ(e.parts[1].what, "outcome windows");
+  EXPECT_GE(e.parts[1].bytes, auc);
+  EXPECT_LT(e.parts[1].bytes, auc + auc / 100);
+  try {
+    CheckMemoryBudget(spec, kDefaultMemoryBudgetBytes);
+    FAIL() << "accepted " << e.ToString();
+  } catch (const ConfigError& err) {
+    EXPECT_THAT(err.what(), HasSubstr("auc.yaml: the monitors would need an "
+                                      "estimated 28.2 GiB"));
+    EXPECT_THAT(err.what(), HasSubstr("outcome windows 28.1 GiB"));
+    EXPECT_THAT(err.what(),
+                HasSubstr("more than the memory budget of 1.0 GiB"));
+  }
+  // 1e8 pending entries at 112 bytes each (8-byte payload).
+  const MonitorSpec pending =
+      ParseMonitorSpec("model: m\npending_capacity: 1e8\n", "p.yaml");
+  EXPECT_EQ(EstimateMonitorMemory(pending).parts[0].bytes, 100000000ull * 112);
+  // Absurd sizes from C++ saturate instead of wrapping.
+  MonitorSpec absurd;
+  absurd.outcome.pending_capacity = ~std::size_t{0};
+  EXPECT_EQ(EstimateMonitorMemory(absurd).total_bytes, ~std::uint64_t{0});
+  // The shipped example fits the default budget.
+  EXPECT_NO_THROW(CheckMemoryBudget(
+      LoadMonitorSpec(MLMON_SOURCE_DIR "/examples/model_server/monitor.yaml"),
+      kDefaultMemoryBudgetBytes));
 }
 
 }  // namespace

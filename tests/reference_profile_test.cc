@@ -1,9 +1,11 @@
 #include "mlmon/reference_profile.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -475,6 +477,139 @@ TEST(MagnitudeDecadeTest, MatchesTheDefinition) {
   }
   // A unit change of x1000 moves the decade by exactly 3.
   EXPECT_EQ(MagnitudeDecade(250.0) - MagnitudeDecade(0.25), 3.0);
+}
+
+}  // namespace
+}  // namespace mlmon
+
+namespace mlmon {
+namespace {
+
+// Nothing but ConfigError may leave Parse or Load.
+std::string OnlyConfigError(const std::string& json) {
+  try {
+    ReferenceProfile::Parse(json, "ref.json");
+  } catch (const ConfigError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a ConfigError: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "accepted";
+  return "";
+}
+
+std::string Nested(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+TEST(ReferenceProfileHostileTest, DeepFormatValueIsAConfigErrorNotACrash) {
+  const std::string msg =
+      OnlyConfigError("{\"format\": " + Nested(200000) + ", \"signals\": {}}");
+  EXPECT_THAT(
+      msg, ::testing::HasSubstr("ref.json: JSON nested deeper than 64 levels"));
+}
+
+TEST(ReferenceProfileHostileTest, DeepTypeValueIsAConfigErrorNotACrash) {
+  const std::string msg = OnlyConfigError(
+      "{\"format\": \"mlmon-reference/1\", \"signals\": {\"s\": {\"type\": " +
+      Nested(200000) + "}}}");
+  EXPECT_THAT(
+      msg, ::testing::HasSubstr("ref.json: JSON nested deeper than 64 levels"));
+}
+
+TEST(ReferenceProfileHostileTest, DepthLimitCountsArraysAndObjectsNotStrings) {
+  // 64 levels in all (root object, signals, ...) pass the depth check and
+  // fail on content; 65 do not; brackets inside strings do not count.
+  const std::string ok = "{\"format\": " + Nested(63) + "}";
+  EXPECT_THAT(
+      OnlyConfigError(ok),
+      ::testing::HasSubstr(
+          "format: expected \"mlmon-reference/1\", got an array of 1 values"));
+  const std::string deep = "{\"format\": " + Nested(64) + "}";
+  EXPECT_THAT(OnlyConfigError(deep),
+              ::testing::HasSubstr("JSON nested deeper than 64 levels"));
+  const std::string in_string =
+      "{\"format\": \"" + std::string(1000, '[') + "\\\"\", \"signals\": {}}";
+  EXPECT_THAT(OnlyConfigError(in_string),
+              ::testing::HasSubstr(
+                  "format: expected \"mlmon-reference/1\", got \"[[["));
+}
+
+TEST(ReferenceProfileHostileTest, QuotedValuesAreCut) {
+  const std::string msg = OnlyConfigError(
+      "{\"format\": \"" + std::string(1000000, 'x') + "\", \"signals\": {}}");
+  EXPECT_THAT(msg, ::testing::HasSubstr("... (1000000 bytes)"));
+  EXPECT_LT(msg.size(), 300u);
+  std::string list = "[1";
+  for (int i = 0; i < 100000; ++i) list += ",1";
+  const std::string obj =
+      OnlyConfigError("{\"format\": {\"a\": " + list + "]}}");
+  EXPECT_THAT(obj, ::testing::HasSubstr("got an object of 1 fields"));
+  // The JSON library's own message quotes the bad token whole: cut too.
+  const std::string overflow =
+      OnlyConfigError("{\"format\": 1" + std::string(1000000, '0') + "}");
+  EXPECT_THAT(overflow, ::testing::HasSubstr("ref.json: invalid JSON: "));
+  EXPECT_LT(overflow.size(), 500u);
+}
+
+TEST(ReferenceProfileHostileTest, CategoryNamesAndCountsAreBounded) {
+  const std::string head =
+      "{\"format\": \"mlmon-reference/1\", \"signals\": {\"c\": "
+      "{\"type\": \"categorical\", \"counts\": {";
+  const std::string long_name =
+      OnlyConfigError(head + "\"" + std::string(257, 'n') + "\": 1}}}}");
+  EXPECT_THAT(long_name, ::testing::HasSubstr(
+                             "category name of 257 bytes, longer than 256"));
+  EXPECT_NO_THROW(ReferenceProfile::Parse(head + "\"" + std::string(256, 'n') +
+                                          "\": 1}}}}"));
+  std::string many = head;
+  for (std::size_t i = 0; i <= ReferenceProfile::kMaxCategories; ++i) {
+    many += (i == 0 ? "\"" : ",\"") + std::to_string(i) + "\":1";
+  }
+  EXPECT_THAT(
+      OnlyConfigError(many + "}}}}"),
+      ::testing::HasSubstr("counts has 100001 categories, more than 100000"));
+}
+
+TEST(ReferenceProfileHostileTest, NonRegularFilesAreRefused) {
+  for (const char* path : {"/dev/zero", "/dev/urandom", "/tmp"}) {
+    try {
+      ReferenceProfile::Load(path);
+      ADD_FAILURE() << "accepted " << path;
+    } catch (const ConfigError& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr(
+                                std::string(path) +
+                                ": reference profile is not a regular file"));
+    }
+  }
+}
+
+TEST(ReferenceProfileHostileTest, FifoIsRefusedWithoutWaitingForAWriter) {
+  const std::string path = ::testing::TempDir() + "mlmon_ref_fifo";
+  ::unlink(path.c_str());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  EXPECT_THROW(ReferenceProfile::Load(path), ConfigError);
+  ::unlink(path.c_str());
+}
+
+TEST(ReferenceProfileHostileTest, FileOverTheCapIsRefusedBeforeReading) {
+  const std::string path = ::testing::TempDir() + "mlmon_ref_big.json";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "{}";
+  }
+  // Sparse: 64 MiB + 1 byte, no disk used.
+  ASSERT_EQ(::truncate(path.c_str(), ReferenceProfile::kMaxBytes + 1), 0);
+  try {
+    ReferenceProfile::Load(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(),
+                ::testing::HasSubstr("reference profile of 67108865 bytes, "
+                                     "more than the 67108864 accepted"));
+  }
+  ::unlink(path.c_str());
 }
 
 }  // namespace

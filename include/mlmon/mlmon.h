@@ -14,6 +14,7 @@
 #include "mlmon/instruments.h"
 #include "mlmon/model_monitor.h"
 #include "mlmon/monitor_spec.h"
+#include "mlmon/spec_memory.h"
 #include "mlmon/outcome_ingest.h"
 #include "mlmon/outcome_tracker.h"
 #include "mlmon/prediction_log.h"

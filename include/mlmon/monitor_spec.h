@@ -8,6 +8,7 @@
 /// exported.
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,19 +92,37 @@ struct MonitorSpec {
   std::string source = "<c++>";
 };
 
-/// Parses `monitor.yaml` text.
-/// \throw mlmon::ConfigError naming the source, line, key and bad value.
+/// Largest `monitor.yaml` accepted, in bytes (1 MiB).
+inline constexpr std::size_t kMaxMonitorSpecBytes = 1u << 20;
+/// Deepest nesting of lists and mappings in `monitor.yaml` (the documented
+/// keys need 5 levels).
+inline constexpr std::size_t kMaxMonitorSpecDepth = 64;
+
+/// Parses `monitor.yaml` text. Integer keys (`pending_capacity`,
+/// `auc_bins`, ...) take decimal notation with an integral value, exponent
+/// included (`1e6`); `1.5`, `-1`, `0x10` and `1e999` are refused naming the
+/// key and the value. Values quoted in messages are cut to 80 bytes.
+/// \throw mlmon::ConfigError naming the source, line, key and bad value,
+/// also for text over `kMaxMonitorSpecBytes`, nesting deeper than
+/// `kMaxMonitorSpecDepth`, a key that is not a plain name (`? [a, b]: 1`),
+/// and aliases that expand to more than a million values. Never throws
+/// anything else (out of memory is a ConfigError naming the source).
 MonitorSpec ParseMonitorSpec(std::string_view yaml,
                              const std::string& source = "<string>");
 
 /// Reads and parses a `monitor.yaml` file.
-/// \throw mlmon::ConfigError if the file cannot be read or is invalid.
+/// \throw mlmon::ConfigError if the file cannot be read, is not a regular
+/// file (e.g. `/dev/zero`), is larger than `kMaxMonitorSpecBytes`, or is
+/// invalid (as `ParseMonitorSpec`).
 MonitorSpec LoadMonitorSpec(const std::string& path);
 
 /// Checks everything the library would check when building monitors from
 /// `spec` (it builds them on a scratch registry), and `spec.slo`
-/// (`ValidateSloSpec`).
-/// \throw mlmon::ConfigError naming the bad value.
+/// (`ValidateSloSpec`). Memory used does not grow with the sizes that only
+/// scale allocations (`pending_capacity`, `slices_per_window`, `auc_bins`):
+/// it builds with the smallest valid value of each. It does not check a
+/// memory budget: see `EstimateMonitorMemory`.
+/// \throw mlmon::ConfigError naming the bad value; nothing else.
 void ValidateMonitorSpec(const MonitorSpec& spec);
 
 /// Parses a duration such as `45s`, `30m`, `12h`, `7d`, `2w` (a bare number

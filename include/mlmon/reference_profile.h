@@ -53,11 +53,27 @@ struct ReferenceProfile {
   std::string model;
   std::map<std::string, SignalProfile> signals;
 
+  /// Largest profile file or text accepted (64 MiB).
+  static constexpr std::size_t kMaxBytes = 64u << 20;
+  /// Deepest nesting of JSON arrays and objects accepted (the documented
+  /// format needs 4 levels).
+  static constexpr std::size_t kMaxDepth = 64;
+  /// Longest category name of a categorical signal, in bytes.
+  static constexpr std::size_t kMaxCategoryBytes = 256;
+  /// Most categories of one categorical signal.
+  static constexpr std::size_t kMaxCategories = 100000;
+
   /// \throw mlmon::ConfigError naming the file and the bad field (bad JSON,
   /// unknown format, counts/bounds size mismatch, negative or non-finite
-  /// counts, bounds not strictly increasing, unknown type).
+  /// counts, bounds not strictly increasing, unknown type), and when the
+  /// file is not a regular file, is larger than `kMaxBytes`, nests deeper
+  /// than `kMaxDepth`, or has a category name longer than
+  /// `kMaxCategoryBytes` or more than `kMaxCategories` categories in one
+  /// signal. Never throws anything else: out of memory while parsing is a
+  /// ConfigError too. Values quoted in messages are cut to 80 bytes.
   static ReferenceProfile Load(const std::string& path);
   /// The same, from JSON text; `source` names it in messages.
+  /// \throw mlmon::ConfigError as `Load` (no file checks).
   static ReferenceProfile Parse(const std::string& json,
                                 const std::string& source = "<string>");
   /// JSON text in the documented format (stable key order).

@@ -1,6 +1,13 @@
 #include "spec_checks.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "mlmon/errors.h"
 #include "mlmon/instruments.h"      // ValidateBucketBounds
@@ -62,6 +69,60 @@ void CheckWindows(const SpecContext& spec,
       spec.Fail(fmt::format("windows[{}] = {}s is repeated", i, w));
     }
   }
+}
+
+std::string Excerpt(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  return fmt::format("{}... ({} bytes)", s.substr(0, max_bytes), s.size());
+}
+
+std::string ReadRegularFile(const std::string& path, std::size_t max_bytes,
+                            const char* what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    throw ConfigError(fmt::format("{}: cannot open {}: {}", path, what,
+                                  std::strerror(errno)));
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw ConfigError(fmt::format("{}: cannot read {}: {}", path, what,
+                                  std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw ConfigError(fmt::format("{}: {} is not a regular file", path, what));
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > max_bytes) {
+    throw ConfigError(
+        fmt::format("{}: {} of {} bytes, more than the {} accepted", path,
+                    what, size, max_bytes));
+  }
+  std::string text(static_cast<std::size_t>(size), '\0');
+  std::size_t done = 0;
+  for (;;) {
+    if (done == text.size()) {
+      // Room for one byte more than accepted: a file that grew is noticed.
+      if (text.size() > max_bytes) {
+        throw ConfigError(fmt::format("{}: {} grew beyond the {} bytes accepted",
+                                      path, what, max_bytes));
+      }
+      text.resize(std::min(max_bytes + 1, text.size() + 4096));
+    }
+    const ssize_t n = ::read(fd, &text[done], text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw ConfigError(fmt::format("{}: cannot read {}: {}", path, what,
+                                    std::strerror(errno)));
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  text.resize(done);
+  return text;
 }
 
 }  // namespace internal

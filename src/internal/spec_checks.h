@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mlmon {
@@ -67,6 +68,24 @@ void CheckWindows(const SpecContext& spec,
 
 /// The upper bound of `CheckWindows` for specs that have one: 10 years.
 inline constexpr std::int64_t kMaxWindowSeconds = 3650LL * 86400;
+
+/// Longest excerpt of a user's value quoted in a message, in bytes.
+inline constexpr std::size_t kQuoteBytes = 80;
+
+/// `s` for a message: itself, or its first `max_bytes` bytes followed by
+/// "... (N bytes)".
+std::string Excerpt(std::string_view s, std::size_t max_bytes = kQuoteBytes);
+
+/// The whole content of the regular file `path`, read without ever holding
+/// more than `max_bytes` + 1 bytes (the file may grow while it is read);
+/// `what` names the file in messages ("reference profile"). A FIFO is not
+/// waited on.
+/// \throw mlmon::ConfigError "<path>: cannot open <what>: <errno text>",
+/// "<path>: <what> is not a regular file" (a device such as /dev/zero, a
+/// directory, a FIFO), or "<path>: <what> of N bytes, more than the M
+/// accepted".
+std::string ReadRegularFile(const std::string& path, std::size_t max_bytes,
+                            const char* what);
 
 }  // namespace internal
 }  // namespace mlmon

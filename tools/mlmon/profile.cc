@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "line_reader.h"
 
 namespace mlmon_cli {
 namespace {
@@ -28,7 +29,46 @@ namespace od = simdjson::ondemand;
 struct ProfileOptions {
   std::string config, input, out;
   std::size_t auto_bins = 10;
+  std::size_t max_line_bytes = kDefaultMaxLineBytes;
+  std::string max_invalid = "0";
 };
+
+// A JSON token for a message, cut to 80 bytes.
+std::string Token(od::value& v) {
+  std::string_view raw = v.raw_json_token();
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' ||
+                          raw.back() == '\r' || raw.back() == '\n')) {
+    raw.remove_suffix(1);
+  }
+  if (raw.size() > 80) return std::string(raw.substr(0, 80)) + "...";
+  return std::string(raw);
+}
+
+// A finite number, or a message naming the value (1e999, "NaN", true).
+std::string FiniteNumber(od::value& v, double* out) {
+  od::json_type t;
+  if (v.type().get(t) != simdjson::SUCCESS) return "malformed value";
+  if (t != od::json_type::number) {
+    return Token(v) + " is not a number";
+  }
+  if (v.get_double().get(*out) != simdjson::SUCCESS || !std::isfinite(*out)) {
+    return Token(v) + " is not a finite number";
+  }
+  return {};
+}
+
+// What one line contributes, kept apart until the whole line is valid.
+struct LineValues {
+  std::vector<double> scores;
+  std::vector<std::pair<const std::string*, double>> numeric;
+  std::vector<std::pair<const std::string*, std::string>> categorical;
+};
+
+// True when the document has been consumed.
+bool AtEnd(od::document& doc) {
+  const char* at = nullptr;
+  return doc.current_location().get(at) == simdjson::OUT_OF_BOUNDS;
+}
 
 // Histogram semantics: the first bound >= v, or the +Inf bucket.
 std::size_t BinOf(const std::vector<double>& bounds, double v) {
@@ -59,10 +99,80 @@ std::vector<double> QuantileBounds(std::vector<double> values, std::size_t bins)
   return bounds;
 }
 
+// Parses one NDJSON line into `*values`; returns why it is refused, or "".
+std::string ParseLine(
+    const std::string& line, od::parser& parser,
+    const std::set<std::string>& numeric_names,
+    const std::set<std::string>& categorical_names,
+    const std::map<std::string, std::map<std::string, double>>& categorical,
+    LineValues* values) {
+  values->scores.clear();
+  values->numeric.clear();
+  values->categorical.clear();
+  simdjson::padded_string padded(line);
+  od::document doc;
+  od::object obj;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
+    return "not a JSON object";
+  }
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return "malformed line";
+    if (key == "score" || key == "value") {
+      od::value v;
+      if (field.value().get(v)) return "malformed line";
+      if (v.is_null()) continue;  // no score on this line
+      double d = 0;
+      const std::string why = FiniteNumber(v, &d);
+      if (!why.empty()) return std::string(key) + ": " + why;
+      values->scores.push_back(d);
+    } else if (key == "features") {
+      od::object features;
+      if (field.value().get_object().get(features)) {
+        return "features: not a JSON object";
+      }
+      for (auto f : features) {
+        std::string_view name;
+        if (f.unescaped_key().get(name)) return "malformed line";
+        od::value v;
+        if (f.value().get(v)) return "malformed line";
+        od::json_type t;
+        if (v.type().get(t)) return "malformed line";
+        if (t == od::json_type::null) continue;  // missing
+        const std::string n(name);
+        if (const auto it = numeric_names.find(n); it != numeric_names.end()) {
+          double d = 0;
+          const std::string why = FiniteNumber(v, &d);
+          if (!why.empty()) return "feature '" + n + "': " + why;
+          values->numeric.emplace_back(&*it, d);
+        } else if (const auto ct = categorical_names.find(n);
+                   ct != categorical_names.end() && t == od::json_type::string) {
+          std::string_view s;
+          if (v.get_string().get(s) != simdjson::SUCCESS) return "malformed line";
+          if (s.size() > mlmon::ReferenceProfile::kMaxCategoryBytes) {
+            return "feature '" + n + "': category of " + std::to_string(s.size()) +
+                   " bytes, longer than " +
+                   std::to_string(mlmon::ReferenceProfile::kMaxCategoryBytes);
+          }
+          const auto seen = categorical.find(n);
+          const std::size_t known = seen == categorical.end() ? 0 : seen->second.size();
+          if (known >= mlmon::ReferenceProfile::kMaxCategories &&
+              seen->second.count(std::string(s)) == 0) {
+            return "feature '" + n + "': more than " +
+                   std::to_string(mlmon::ReferenceProfile::kMaxCategories) +
+                   " distinct categories";
+          }
+          values->categorical.emplace_back(&*ct, std::string(s));
+        }
+      }
+    }
+  }
+  if (!AtEnd(doc)) return "trailing characters after the object";
+  return {};
+}
+
 int RunProfile(const ProfileOptions& o) {
   const mlmon::MonitorSpec spec = mlmon::LoadMonitorSpec(o.config);
-  std::ifstream in(o.input, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read '" + o.input + "'");
   std::map<std::string, std::vector<double>> numeric;
   std::map<std::string, std::map<std::string, double>> categorical;
   std::set<std::string> numeric_names, categorical_names;
@@ -70,64 +180,45 @@ int RunProfile(const ProfileOptions& o) {
   for (const auto& f : spec.features.categorical) categorical_names.insert(f.name);
   std::vector<double> scores;
 
+  const InvalidLimit limit = InvalidLimit::Parse(o.max_invalid);
+  LineReader reader(o.input, o.max_line_bytes);
+  InvalidLines invalid(o.input);
   od::parser parser;
   std::string line;
-  std::size_t line_no = 0, bad = 0, used = 0;
-  auto complain = [&](const std::string& why) {
-    if (++bad <= 20) {
-      std::fprintf(stderr, "%s:%zu: %s\n", o.input.c_str(), line_no, why.c_str());
+  bool too_long = false;
+  std::size_t lines = 0, used = 0;
+  LineValues line_values;
+  while (reader.Next(&line, &too_long)) {
+    if (too_long) {
+      ++lines;
+      invalid.Add(reader.line_no(),
+                  "line longer than --max-line-bytes " +
+                      std::to_string(o.max_line_bytes));
+      continue;
     }
-  };
-  while (std::getline(in, line)) {
-    ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    simdjson::padded_string padded(line);
-    od::document doc;
-    od::object obj;
-    if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) {
-      complain("not a JSON object");
+    ++lines;
+    const std::string why = ParseLine(line, parser, numeric_names,
+                                      categorical_names, categorical,
+                                      &line_values);
+    if (!why.empty()) {
+      invalid.Add(reader.line_no(), why);
       continue;
     }
-    bool ok = true;
-    for (auto field : obj) {
-      std::string_view key;
-      if (field.unescaped_key().get(key)) { ok = false; break; }
-      if (key == "score" || key == "value") {
-        double v;
-        if (field.value().get_double().get(v) == simdjson::SUCCESS && std::isfinite(v)) {
-          scores.push_back(v);
-        }
-      } else if (key == "features") {
-        od::object features;
-        if (field.value().get_object().get(features)) { ok = false; break; }
-        for (auto f : features) {
-          std::string_view name;
-          if (f.unescaped_key().get(name)) { ok = false; break; }
-          const std::string n(name);
-          od::value v;
-          if (f.value().get(v)) { ok = false; break; }
-          od::json_type t;
-          if (v.type().get(t)) { ok = false; break; }
-          if (numeric_names.count(n) != 0 && t == od::json_type::number) {
-            double d;
-            if (v.get_double().get(d) == simdjson::SUCCESS && std::isfinite(d)) {
-              numeric[n].push_back(d);
-            }
-          } else if (categorical_names.count(n) != 0 && t == od::json_type::string) {
-            std::string_view s;
-            if (v.get_string().get(s) == simdjson::SUCCESS) categorical[n][std::string(s)] += 1;
-          }
-        }
-        if (!ok) break;
-      }
+    scores.insert(scores.end(), line_values.scores.begin(),
+                  line_values.scores.end());
+    for (const auto& [name, v] : line_values.numeric) {
+      numeric[*name].push_back(v);
     }
-    if (!ok) {
-      complain("malformed line");
-      continue;
+    for (const auto& [name, c] : line_values.categorical) {
+      categorical[*name][c] += 1;
     }
     ++used;
   }
+  invalid.Finish();
+  const std::size_t bad = invalid.count();
 
+  if (!WithinInvalidLimit(o.input, bad, lines, limit)) return 1;
   mlmon::ReferenceProfile profile;
   profile.model = spec.model;
   if (!scores.empty()) {
@@ -176,6 +267,7 @@ Command AddProfileCommand(CLI::App& app) {
                   "NDJSON lines with \"score\" (or \"value\") and a \"features\" object")
       ->required();
   sub->add_option("--out", o->out, "reference.json (default: stdout)");
+  AddInputLimitOptions(sub, &o->max_line_bytes, &o->max_invalid, "0");
   sub->add_option("--auto-bins", o->auto_bins,
                   "Quantile bins for numeric features without configured buckets")
       ->capture_default_str()

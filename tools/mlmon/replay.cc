@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "http_client.h"
+#include "line_reader.h"
 #include "output.h"
 
 namespace mlmon_cli {
@@ -27,14 +28,59 @@ namespace {
 
 struct ReplayOptions {
   std::string config, predictions, outcomes, out, push, job = "mlmon_replay";
+  std::size_t max_line_bytes = kDefaultMaxLineBytes;
+  std::string max_invalid = "1%";
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// Bytes of whole lines parsed at a time.
+constexpr std::size_t kChunkBytes = 4u << 20;
+
+// Reads the NDJSON file `path` line by line (lines over `max_line_bytes`
+// are invalid and never held), parsing chunks of whole lines with
+// `parse(body, events, report)`; line numbers in events and errors are the
+// file's. Returns the number of non-blank lines.
+template <typename Event, typename Parse>
+std::size_t ReadNdjson(const std::string& path, std::size_t max_line_bytes,
+                       Parse parse, std::vector<Event>* events,
+                       mlmon::IngestReport* report) {
+  LineReader reader(path, max_line_bytes);
+  std::string body, line;
+  std::size_t first_line = 1, lines = 0;
+  const auto flush = [&] {
+    if (body.empty()) return;
+    mlmon::IngestReport part;
+    const std::size_t before = events->size();
+    parse(body, events, &part);
+    for (std::size_t i = before; i < events->size(); ++i) {
+      (*events)[i].line += first_line - 1;
+    }
+    for (const auto& e : part.errors) {
+      report->AddError(e.line + first_line - 1, e.detail);
+    }
+    report->invalid += part.invalid - part.errors.size();
+    report->malformed += part.malformed;
+    body.clear();
+  };
+  bool too_long = false;
+  while (reader.Next(&line, &too_long)) {
+    if (body.empty()) first_line = reader.line_no();
+    if (too_long) {
+      ++lines;
+      ++report->malformed;
+      report->AddError(reader.line_no(), "line longer than --max-line-bytes " +
+                                             std::to_string(max_line_bytes));
+      body += '\n';  // keeps the numbering of the lines after it
+    } else {
+      if (line.find_first_not_of(" \t") != std::string::npos) ++lines;
+      body += line;
+      body += '\n';
+    }
+    if (body.size() >= kChunkBytes) flush();
+  }
+  flush();
+  std::stable_sort(report->errors.begin(), report->errors.end(),
+                   [](const auto& a, const auto& b) { return a.line < b.line; });
+  return lines;
 }
 
 void ReportErrors(const std::string& file, const mlmon::IngestReport& report) {
@@ -128,15 +174,27 @@ int RunReplay(const ReplayOptions& o) {
   // Drift in replay is computed once, over everything replayed (below).
   spec.distribution.windows.clear();
   spec.features.windows.clear();
-  // Every logged prediction must be able to wait for its outcome.
-  const std::string pred_text = ReadFile(o.predictions);
-  const std::string out_text = o.outcomes.empty() ? "" : ReadFile(o.outcomes);
-
+  const InvalidLimit limit = InvalidLimit::Parse(o.max_invalid);
   mlmon::IngestReport pred_report, out_report;
   std::vector<mlmon::PredictionEvent> predictions;
   std::vector<mlmon::OutcomeEvent> outcomes;
-  mlmon::ParsePredictions(pred_text, &predictions, &pred_report);
-  mlmon::ParseOutcomes(out_text, mlmon::BodyFormat::kNdjson, &outcomes, &out_report);
+  const std::size_t pred_lines = ReadNdjson(
+      o.predictions, o.max_line_bytes,
+      [](std::string_view body, std::vector<mlmon::PredictionEvent>* out,
+         mlmon::IngestReport* report) {
+        mlmon::ParsePredictions(body, out, report);
+      },
+      &predictions, &pred_report);
+  std::size_t out_lines = 0;
+  if (!o.outcomes.empty()) {
+    out_lines = ReadNdjson(
+        o.outcomes, o.max_line_bytes,
+        [](std::string_view body, std::vector<mlmon::OutcomeEvent>* out,
+           mlmon::IngestReport* report) {
+          mlmon::ParseOutcomes(body, mlmon::BodyFormat::kNdjson, out, report);
+        },
+        &outcomes, &out_report);
+  }
 
   // The timeline: by timestamp; predictions without one first, outcomes
   // without one last; at equal times a prediction comes before an outcome.
@@ -207,6 +265,14 @@ int RunReplay(const ReplayOptions& o) {
                out_report.unmatched, out_report.duplicate, out_report.invalid,
                monitor.outcomes().pending());
 
+  // Mostly garbage in: no metrics out.
+  const bool pred_ok = WithinInvalidLimit(o.predictions, pred_report.invalid,
+                                          pred_lines, limit);
+  const bool out_ok = o.outcomes.empty() ||
+                      WithinInvalidLimit(o.outcomes, out_report.invalid,
+                                         out_lines, limit);
+  if (!pred_ok || !out_ok) return 1;
+
   const std::string text = registry.TextExposition();
   if (!o.push.empty()) {
     if (!o.out.empty()) WriteAtomically(o.out, text);
@@ -231,6 +297,7 @@ Command AddReplayCommand(CLI::App& app) {
                   "Write to this file atomically (node_exporter textfile)");
   sub->add_option("--push", o->push, "Push to this Pushgateway (http://host:port)");
   sub->add_option("--job", o->job, "Pushgateway job name")->capture_default_str();
+  AddInputLimitOptions(sub, &o->max_line_bytes, &o->max_invalid, "1%");
   return Command{sub, [o] { return RunReplay(*o); }};
 }
 
