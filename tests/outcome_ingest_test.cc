@@ -352,20 +352,24 @@ TEST_F(TwoModelsTest, RefusedLineIsCountedInTheModelItNames) {
           std::string(65, 'x') +
           "\",\"outcome\":1,\"model\":\"b\"}\n"
           "{\"id\":\"x\",\"outcome\":\"cat\",\"model\":\"b\"}\n"  // wrong kind
-          "{\"id\":\"x\",\"outcome\":1}\n"                        // no model
-          "{\"id\":\"x\",\"outcome\":1,\"model\":\"c\"}\n"  // unknown model
-          "{\"id\":\"x\",\"outcome\":1,\"model\":\"\"}\n"   // empty model
+          "{\"id\":\"\",\"x\":{\"a\":[1,{}]},\"model\":\"b\"}\n"  // skip nested
+          "{\"id\":\"x\",\"outcome\":[1,{\"y\":2}],\"model\":\"b\"}\n"
+          "{\"model\":\"b\",\"id\":\"x\",\"outcome\":1,}\n"  // broken
+          "{\"id\":\"x\",\"outcome\":1}\n"                   // no model
+          "{\"id\":\"x\",\"outcome\":1,\"model\":\"c\"}\n"   // unknown model
+          "{\"id\":\"x\",\"outcome\":1,\"model\":\"\"}\n"    // empty model
           "{\"id\":\"x\",\"outcome\":1,\"model\":5}\n"  // model not a string
           "not json\n",
       BodyFormat::kNdjson);
-  EXPECT_EQ(r.invalid, 16u);
-  EXPECT_EQ(Lines(r), 16u);
-  EXPECT_EQ(Outcomes(registry_, "b", "invalid"), 11);
+  EXPECT_EQ(r.invalid, 19u);
+  EXPECT_EQ(Lines(r), 19u);
+  EXPECT_EQ(Outcomes(registry_, "b", "invalid"), 14);
   // Lines that name no hosted model are in the answer only.
   EXPECT_EQ(Outcomes(registry_, "a", "invalid"), 0);
   EXPECT_EQ(b_.pending(), 1u);  // nothing consumed x
-  EXPECT_THAT(r.errors[11].detail, HasSubstr("'model' is required"));
-  EXPECT_THAT(r.errors[12].detail, HasSubstr("unknown model 'c'"));
+  EXPECT_THAT(r.errors[13].detail, HasSubstr("malformed JSON"));
+  EXPECT_THAT(r.errors[14].detail, HasSubstr("'model' is required"));
+  EXPECT_THAT(r.errors[15].detail, HasSubstr("unknown model 'c'"));
 }
 
 TEST_F(TwoModelsTest, RefusedArrayElementIsCountedInTheModelItNames) {
