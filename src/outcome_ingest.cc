@@ -69,11 +69,11 @@ std::string ParseEventObject(od::object obj, Event* e, Other&& other) {
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return first.empty() ? "malformed key" : first;
+      return first.empty() ? "malformed JSON (at a key)" : first;
     }
     od::value v;
     if (field.value().get(v) != simdjson::SUCCESS) {
-      return first.empty() ? "malformed value" : first;
+      return first.empty() ? "malformed JSON (at a value)" : first;
     }
     std::string err;
     if (key == "model") {
@@ -245,21 +245,21 @@ void ForEachNdjsonLine(std::string_view body, Parse&& parse_object,
             simdjson::SUCCESS ||
         doc.get_object().get(obj) != simdjson::SUCCESS) {
       // An object followed by more content may not even tokenize as a
-      // whole; the object alone still says which model the line is for.
+      // whole, and a broken object may still name its model before the
+      // break: parse the leading {...} alone to find out.
       Event e;
+      std::string detail = "not a JSON object";
       const std::size_t n = LeadingObjectLength(line);
-      if (n != std::string_view::npos && n < line.size() &&
+      if (n != std::string_view::npos &&
           parser.iterate(line.data(), n, capacity).get(doc) ==
               simdjson::SUCCESS &&
           doc.get_object().get(obj) == simdjson::SUCCESS) {
-        parse_object(obj, &e);
-        on_refused(Refused{line_no, std::move(e.model),
-                           "characters after the JSON object (one object "
-                           "per line)",
-                           true});
-      } else {
-        on_refused(Refused{line_no, {}, "not a JSON object", true});
+        const bool object_ok = !IsMalformed(parse_object(obj, &e));
+        if (object_ok && line.find_first_not_of(" \t", n) != line.npos) {
+          detail = "characters after the JSON object (one object per line)";
+        }
       }
+      on_refused(Refused{line_no, std::move(e.model), std::move(detail), true});
       continue;
     }
     Event e;

@@ -73,6 +73,32 @@ TEST_F(FeedbackEndpointTest, NdjsonBatchIsAccountedPerLineAndMovesSeries) {
   EXPECT_EQ(Sample(registry_, R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="0",actual="0"})"), 1);
 }
 
+TEST_F(FeedbackEndpointTest, EachLineIsCountedOnceAndOnlyWholeObjectsApply) {
+  // p2 followed by another object on the same line; a ts far in the future;
+  // a 1000-byte id.
+  HttpResult r = Post(
+      "{\"id\":\"p2\",\"outcome\":1}{\"id\":\"x\"}\n"
+      "{\"id\":\"p3\",\"outcome\":1,\"ts\":9999999999}\n"
+      "{\"id\":\"" + std::string(1000, 'i') + "\",\"outcome\":1}\n"
+      "{\"id\":\"p1\",\"outcome\":1}\n",
+      "application/x-ndjson");
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  EXPECT_EQ(r.body,
+            R"j({"matched":1,"unmatched":0,"duplicate":0,"invalid":3,"errors":[)j"
+            R"j({"line":1,"detail":"characters after the JSON object (one object per line)"},)j"
+            R"j({"line":2,"detail":"ts 9999999999 is 8.3e+09 s in the future (max_clock_skew 300 s)"},)j"
+            R"j({"line":3,"detail":"id is 1000 bytes, longer than the 64-byte limit"}]})j");
+  EXPECT_EQ(Outcomes("matched"), 1);
+  EXPECT_EQ(Outcomes("invalid"), 3);
+  tracker_.Tick();
+  EXPECT_EQ(Sample(registry_, R"(mlmon_last_outcome_timestamp_seconds{model="fraud",version="1"})"),
+            clock_.UnixSeconds());
+  // p2 and p3 were not applied: their outcomes still match.
+  HttpResult again = Post("{\"id\":\"p2\",\"outcome\":1}\n{\"id\":\"p3\",\"outcome\":1}\n",
+                          "application/x-ndjson");
+  EXPECT_THAT(again.body, HasSubstr("\"matched\":2,"));
+}
+
 TEST_F(FeedbackEndpointTest, ResendingNeverCountsTwice) {
   const std::string body = "[{\"id\":\"p5\",\"outcome\":1},{\"id\":\"p7\",\"outcome\":true}]";
   HttpResult first = Post(body, "application/json; charset=utf-8");

@@ -352,20 +352,24 @@ TEST_F(TwoModelsTest, RefusedLineIsCountedInTheModelItNames) {
           std::string(65, 'x') +
           "\",\"outcome\":1,\"model\":\"b\"}\n"
           "{\"id\":\"x\",\"outcome\":\"cat\",\"model\":\"b\"}\n"  // wrong kind
-          "{\"id\":\"x\",\"outcome\":1}\n"                        // no model
-          "{\"id\":\"x\",\"outcome\":1,\"model\":\"c\"}\n"  // unknown model
-          "{\"id\":\"x\",\"outcome\":1,\"model\":\"\"}\n"   // empty model
+          "{\"id\":\"\",\"x\":{\"a\":[1,{}]},\"model\":\"b\"}\n"  // skip nested
+          "{\"id\":\"x\",\"outcome\":[1,{\"y\":2}],\"model\":\"b\"}\n"
+          "{\"model\":\"b\",\"id\":\"x\",\"outcome\":1,}\n"  // broken
+          "{\"id\":\"x\",\"outcome\":1}\n"                   // no model
+          "{\"id\":\"x\",\"outcome\":1,\"model\":\"c\"}\n"   // unknown model
+          "{\"id\":\"x\",\"outcome\":1,\"model\":\"\"}\n"    // empty model
           "{\"id\":\"x\",\"outcome\":1,\"model\":5}\n"  // model not a string
           "not json\n",
       BodyFormat::kNdjson);
-  EXPECT_EQ(r.invalid, 16u);
-  EXPECT_EQ(Lines(r), 16u);
-  EXPECT_EQ(Outcomes(registry_, "b", "invalid"), 11);
+  EXPECT_EQ(r.invalid, 19u);
+  EXPECT_EQ(Lines(r), 19u);
+  EXPECT_EQ(Outcomes(registry_, "b", "invalid"), 14);
   // Lines that name no hosted model are in the answer only.
   EXPECT_EQ(Outcomes(registry_, "a", "invalid"), 0);
   EXPECT_EQ(b_.pending(), 1u);  // nothing consumed x
-  EXPECT_THAT(r.errors[11].detail, HasSubstr("'model' is required"));
-  EXPECT_THAT(r.errors[12].detail, HasSubstr("unknown model 'c'"));
+  EXPECT_THAT(r.errors[13].detail, HasSubstr("malformed JSON"));
+  EXPECT_THAT(r.errors[14].detail, HasSubstr("'model' is required"));
+  EXPECT_THAT(r.errors[15].detail, HasSubstr("unknown model 'c'"));
 }
 
 TEST_F(TwoModelsTest, RefusedArrayElementIsCountedInTheModelItNames) {
@@ -587,6 +591,72 @@ TEST(OutcomeIngestPropertyTest, EveryLineIsCountedExactlyOnce) {
     EXPECT_EQ(a.pending(), pending["a"].size());
     EXPECT_EQ(b.pending(), pending["b"].size());
   }
+}
+
+// Mutated lines (bytes flipped, cut short, spliced): whatever they become,
+// each non-blank line is counted exactly once, in the answer and in the
+// counters (one model hosted: every line counts in it).
+TEST(OutcomeIngestPropertyTest, MutatedLinesAreCountedExactlyOnce) {
+  FakeClock clock;
+  Registry registry;
+  OutcomeTracker t(registry, "m", "1", OutcomeSpec{}, &clock);
+  OutcomeIngest ingest;
+  ingest.AddTracker(t);
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(t.RecordPrediction("p" + std::to_string(i), 0.5));
+  }
+  const std::vector<std::string> seeds = {
+      R"({"id":"p1","outcome":1,"ts":1700000000.5,"model":"m"})",
+      R"({"model":"m","id":"p2","outcome":false})",
+      R"({"id":"p3\u0041","outcome":true,"extra":{"a":[1,2,{"b":null}]}})",
+      R"({"id":"p4","outcome":0}{"id":"p5","outcome":1})",
+  };
+  const std::string bytes = "{}[]\":,\\ \t\rtfn0123456789.-eE+xu\x80\xff";
+  std::mt19937 rng(7);
+  auto pick = [&](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
+  double lines_total = 0;
+  for (int body_no = 0; body_no < 300; ++body_no) {
+    std::string body;
+    std::size_t lines = 0;
+    for (std::size_t l = 0, n = 1 + pick(30); l < n; ++l) {
+      std::string line = seeds[pick(seeds.size())];
+      switch (pick(4)) {
+        case 0:  // flip bytes
+          for (std::size_t k = 0, m = 1 + pick(4); k < m; ++k) {
+            line[pick(line.size())] = bytes[pick(bytes.size())];
+          }
+          break;
+        case 1:  // cut short
+          line.resize(pick(line.size() + 1));
+          break;
+        case 2:  // splice two seeds
+          line = line.substr(0, pick(line.size() + 1)) +
+                 seeds[pick(seeds.size())].substr(pick(10));
+          break;
+        default:  // as is
+          break;
+      }
+      std::string check = line;
+      if (!check.empty() && check.back() == '\r') check.pop_back();
+      if (check.find_first_not_of(" \t") != std::string::npos) ++lines;
+      body += line + "\n";
+    }
+    // One good line, so that the body is never refused as a whole.
+    body += seeds[1] + "\n";
+    ++lines;
+    IngestReport r;
+    ASSERT_NO_THROW(r = ingest.IngestOutcomes(body, BodyFormat::kNdjson))
+        << body;
+    EXPECT_EQ(Lines(r), lines) << body;
+    lines_total += static_cast<double>(lines);
+  }
+  EXPECT_EQ(Outcomes(registry, "m", "matched") +
+                Outcomes(registry, "m", "unmatched") +
+                Outcomes(registry, "m", "duplicate") +
+                Outcomes(registry, "m", "invalid"),
+            lines_total);
 }
 
 }  // namespace

@@ -22,14 +22,18 @@ struct FeedbackOptions {
   bool require_auth = true;
 };
 
-/// Serves the feedback protocol of DESIGN.md on `server`:
+/// Serves the feedback protocol (README.md) on `server`:
 /// body `application/x-ndjson` (one object per line) or `application/json`
 /// (one object or an array); `200` with
-/// `{"matched":n,"unmatched":n,"duplicate":n,"invalid":n,"errors":[...]}`;
+/// `{"matched":n,"unmatched":n,"duplicate":n,"invalid":n,"errors":[...]}`,
+/// where every non-blank line is counted exactly once (the four sum to the
+/// lines) and `errors` lists the first 100 refused lines in line order;
 /// `400` problem+json naming the line when the body is not JSON at all (an
-/// NDJSON body with no JSON line); `401`, `405`, `413` (before the body is
-/// read), `415` for another media type. A bad line never spoils the good
-/// lines around it; re-sent outcomes count as `duplicate`, never twice.
+/// NDJSON body with no line that is one JSON object); `401`, `405`, `413`
+/// (before the body is read), `415` for another media type. A bad line
+/// never spoils the good lines around it; re-sent outcomes count as
+/// `duplicate`, never twice. How lines are counted in the metrics:
+/// `mlmon/outcome_ingest.h`.
 ///
 /// REQUIRES: `server` is not running; `ingest` outlives it.
 /// \throw mlmon::ConfigError as `HttpServer::AddRoute`.

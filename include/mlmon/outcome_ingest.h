@@ -3,7 +3,7 @@
 
 /// \file
 /// Parses feedback (outcome) and prediction lines in the NDJSON/JSON shape of
-/// the feedback protocol (docs/runbook.md), and applies them to
+/// the feedback protocol (README.md), and applies them to
 /// `OutcomeTracker`s. The HTTP endpoint `POST /v1/outcomes` and
 /// `mlmon replay` both go through here, so the live and the batch path share
 /// one code path.
