@@ -9,6 +9,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exposition_checker.h"
@@ -636,6 +637,43 @@ TEST(RegistryTest, AttachedFamiliesNeverDuplicateASeries) {
   EXPECT_TRUE(Contains(text, "fixed{b=\"2\",a=\"1\"} 4\n")) << text;
   EXPECT_EQ(CountSeries(text, "fixed"), 1u) << text;
   EXPECT_FALSE(Contains(text, " 9\n")) << text;
+}
+
+// Threads binding new models at once: the cap holds exactly and no increment
+// is lost.
+TEST(RegistryTest, ModelCapHoldsUnderConcurrentBinding) {
+  constexpr int kThreads = 4;
+  constexpr int kModelsPerThread = 2000;
+  Registry r;
+  const std::size_t cap = r.options().max_model_versions;
+  auto& f = r.AddCounter("req_total", "R.", {"model", "version"});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&f, t] {
+      for (int i = 0; i < kModelsPerThread; ++i) {
+        f.Add({"t" + std::to_string(t) + "m" + std::to_string(i), "1"})
+            .Increment();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(r.model_versions(), cap);
+  EXPECT_EQ(f.size(), cap + 1);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt);
+  double total = 0;
+  for (const auto& line : Samples(text)) {
+    if (line.rfind("req_total{", 0) == 0) {
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  EXPECT_EQ(total, kThreads * kModelsPerThread);
+  EXPECT_TRUE(Contains(text,
+                       "mlmon_label_overflow_total{model=\"__overflow__\","
+                       "version=\"__overflow__\",metric=\"req_total\"} " +
+                           std::to_string(kThreads * kModelsPerThread - cap) +
+                           "\n"))
+      << text;
 }
 
 }  // namespace
