@@ -13,6 +13,10 @@ namespace mlmon {
 namespace {
 
 constexpr const char kOverflow[] = "__overflow__";
+constexpr const char* kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
+
+void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
+                    std::set<std::string>* taken, std::string* out);
 
 bool IsNameChar(char c, bool first, bool colon_ok) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
@@ -400,7 +404,26 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
     }
     return *existing;
   }
-  // Prometheus' suffixes must not collide with a histogram's series.
+  // A histogram's `_bucket`, `_sum` and `_count` samples must not collide
+  // with another family's samples.
+  for (const char* suffix : kHistogramSuffixes) {
+    const std::string s(suffix);
+    if (type == MetricType::kHistogram && families_.count(name + s) != 0) {
+      throw ConfigError(fmt::format(
+          "mlmon: histogram '{}' would write '{}{}', already a metric", name,
+          name, s));
+    }
+    if (name.size() > s.size() &&
+        name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      auto base = families_.find(name.substr(0, name.size() - s.size()));
+      if (base != families_.end() &&
+          base->second->type() == MetricType::kHistogram) {
+        throw ConfigError(fmt::format(
+            "mlmon: metric '{}' collides with the samples of histogram '{}'",
+            name, base->first));
+      }
+    }
+  }
   std::unique_ptr<Family<T>> fam(new Family<T>(this, name, help, type,
                                                label_names,
                                                options_.max_series_per_family,
@@ -512,7 +535,17 @@ std::vector<detail::FamilyBase*> Registry::Families() const {
 }
 
 void Registry::WriteText(std::string* out) const {
-  for (const auto* fam : Families()) fam->AppendText(out);
+  // Names written by our families: an attached family taking one is left out.
+  std::set<std::string> taken;
+  for (const auto* fam : Families()) {
+    fam->AppendText(out);
+    taken.insert(fam->name());
+    if (fam->type() == MetricType::kHistogram) {
+      for (const char* suffix : kHistogramSuffixes) {
+        taken.insert(fam->name() + suffix);
+      }
+    }
+  }
   std::vector<std::shared_ptr<prometheus::Collectable>> live;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -520,7 +553,7 @@ void Registry::WriteText(std::string* out) const {
       if (auto c = weak.lock()) live.push_back(std::move(c));
     }
   }
-  for (const auto& c : live) mlmon::WriteText(c->Collect(), out);
+  for (const auto& c : live) WriteCollected(c->Collect(), &taken, out);
 }
 
 std::string Registry::TextExposition() const {
@@ -580,64 +613,110 @@ void AppendPromSample(std::string* out, const std::string& name,
   out->push_back('\n');
 }
 
-}  // namespace
+// The names a family of `type` takes in an exposition: its own (HELP, TYPE)
+// and those of its samples.
+std::vector<std::string> NamesOf(const std::string& name,
+                                 prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Histogram:
+      return {name, name + "_bucket", name + "_sum", name + "_count"};
+    case prometheus::MetricType::Summary:
+      return {name, name + "_sum", name + "_count"};
+    default:
+      return {name};
+  }
+}
 
-void WriteText(const std::vector<prometheus::MetricFamily>& families,
-               std::string* out) {
+// The printed label set of a series, sorted by label name, in `key`; false
+// if a label name is invalid, repeated or `reserved` (le, quantile).
+bool SeriesKeyOf(const std::vector<prometheus::ClientMetric::Label>& labels,
+                 const char* reserved, std::string* key) {
+  std::vector<std::pair<std::string, std::string>> sorted;
+  sorted.reserve(labels.size());
+  for (const auto& l : labels) {
+    if (!IsValidLabelName(l.name) || l.name == reserved) return false;
+    std::string value;
+    detail::AppendEscapedLabelValue(&value, l.value);
+    sorted.emplace_back(l.name, std::move(value));
+  }
+  std::sort(sorted.begin(), sorted.end());
+  key->clear();
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i > 0 && sorted[i].first == sorted[i - 1].first) return false;
+    key->append(sorted[i].first);
+    key->append("=\"");
+    key->append(sorted[i].second);
+    key->append("\",");
+  }
+  return true;
+}
+
+// Writes `families`, leaving out a family whose names are in `taken` (already
+// written by another family) and adding the names of those written.
+void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
+                    std::set<std::string>* taken, std::string* out) {
   for (const auto& fam : families) {
     if (fam.metric.empty() || !IsValidMetricName(fam.name)) continue;
-    out->append("# HELP ");
-    out->append(fam.name);
-    out->push_back(' ');
-    detail::AppendEscapedHelp(out, fam.help);
-    out->append("\n# TYPE ");
-    out->append(fam.name);
-    switch (fam.type) {
-      case prometheus::MetricType::Counter: out->append(" counter\n"); break;
-      case prometheus::MetricType::Gauge: out->append(" gauge\n"); break;
-      case prometheus::MetricType::Histogram: out->append(" histogram\n"); break;
-      case prometheus::MetricType::Summary: out->append(" summary\n"); break;
-      default: out->append(" untyped\n"); break;
+    const std::vector<std::string> names = NamesOf(fam.name, fam.type);
+    if (std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+          return taken->count(n) != 0;
+        })) {
+      continue;
     }
+    const char* reserved = fam.type == prometheus::MetricType::Histogram ? "le"
+                           : fam.type == prometheus::MetricType::Summary
+                               ? "quantile"
+                               : "";
+    std::set<std::string> series;
+    std::string samples;
     for (const auto& m : fam.metric) {
+      // A series with an invalid or repeated label name, or one printing the
+      // same as an earlier series of the family (e.g. two invalid byte
+      // sequences both written as U+FFFD), is left out.
+      std::string key;
+      if (!SeriesKeyOf(m.label, reserved, &key) ||
+          !series.insert(std::move(key)).second) {
+        continue;
+      }
       switch (fam.type) {
         case prometheus::MetricType::Counter:
-          AppendPromSample(out, fam.name, "", m, m.counter.value);
+          AppendPromSample(&samples, fam.name, "", m, m.counter.value);
           break;
         case prometheus::MetricType::Gauge:
-          AppendPromSample(out, fam.name, "", m, m.gauge.value);
+          AppendPromSample(&samples, fam.name, "", m, m.gauge.value);
           break;
         case prometheus::MetricType::Untyped:
-          AppendPromSample(out, fam.name, "", m, m.untyped.value);
+          AppendPromSample(&samples, fam.name, "", m, m.untyped.value);
           break;
         case prometheus::MetricType::Histogram: {
           bool has_inf = false;
           for (const auto& b : m.histogram.bucket) {
             has_inf = has_inf || std::isinf(b.upper_bound);
-            AppendPromSample(out, fam.name, "_bucket", m,
+            AppendPromSample(&samples, fam.name, "_bucket", m,
                              static_cast<double>(b.cumulative_count), true,
                              b.upper_bound);
           }
           if (!has_inf) {
-            AppendPromSample(out, fam.name, "_bucket", m,
+            AppendPromSample(&samples, fam.name, "_bucket", m,
                              static_cast<double>(m.histogram.sample_count),
                              true, std::numeric_limits<double>::infinity());
           }
-          AppendPromSample(out, fam.name, "_sum", m, m.histogram.sample_sum);
-          AppendPromSample(out, fam.name, "_count", m,
+          AppendPromSample(&samples, fam.name, "_sum", m,
+                           m.histogram.sample_sum);
+          AppendPromSample(&samples, fam.name, "_count", m,
                            static_cast<double>(m.histogram.sample_count));
           break;
         }
         case prometheus::MetricType::Summary: {
           for (const auto& q : m.summary.quantile) {
-            out->append(fam.name);
-            AppendPromLabels(out, m.label, "quantile", q.quantile, true);
-            out->push_back(' ');
-            detail::AppendValue(out, q.value);
-            out->push_back('\n');
+            samples.append(fam.name);
+            AppendPromLabels(&samples, m.label, "quantile", q.quantile, true);
+            samples.push_back(' ');
+            detail::AppendValue(&samples, q.value);
+            samples.push_back('\n');
           }
-          AppendPromSample(out, fam.name, "_sum", m, m.summary.sample_sum);
-          AppendPromSample(out, fam.name, "_count", m,
+          AppendPromSample(&samples, fam.name, "_sum", m, m.summary.sample_sum);
+          AppendPromSample(&samples, fam.name, "_count", m,
                            static_cast<double>(m.summary.sample_count));
           break;
         }
@@ -645,7 +724,41 @@ void WriteText(const std::vector<prometheus::MetricFamily>& families,
           break;
       }
     }
+    if (samples.empty()) continue;
+    taken->insert(names.begin(), names.end());
+    out->append("# HELP ");
+    out->append(fam.name);
+    out->push_back(' ');
+    detail::AppendEscapedHelp(out, fam.help);
+    out->append("\n# TYPE ");
+    out->append(fam.name);
+    switch (fam.type) {
+      case prometheus::MetricType::Counter:
+        out->append(" counter\n");
+        break;
+      case prometheus::MetricType::Gauge:
+        out->append(" gauge\n");
+        break;
+      case prometheus::MetricType::Histogram:
+        out->append(" histogram\n");
+        break;
+      case prometheus::MetricType::Summary:
+        out->append(" summary\n");
+        break;
+      default:
+        out->append(" untyped\n");
+        break;
+    }
+    out->append(samples);
   }
+}
+
+}  // namespace
+
+void WriteText(const std::vector<prometheus::MetricFamily>& families,
+               std::string* out) {
+  std::set<std::string> taken;
+  WriteCollected(families, &taken, out);
 }
 
 }  // namespace mlmon

@@ -3,11 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exposition_checker.h"
@@ -540,6 +542,138 @@ TEST(RegistryTest, ZeroModelVersionCapIsAConfigError) {
   } catch (const ConfigError& e) {
     EXPECT_THAT(e.what(), HasSubstr("max_model_versions"));
   }
+}
+
+TEST(RegistryTest, HistogramSampleNamesCannotCollideWithAnotherMetric) {
+  Registry r;
+  r.AddHistogram("lat_seconds", "L.", {}, {1});
+  for (const char* name :
+       {"lat_seconds_bucket", "lat_seconds_sum", "lat_seconds_count"}) {
+    try {
+      r.AddCounter(name, "C.", {});
+      ADD_FAILURE() << name << " accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_THAT(e.what(), HasSubstr(name));
+      EXPECT_THAT(e.what(), HasSubstr("lat_seconds"));
+    }
+  }
+  r.AddGauge("jobs_count", "J.", {});
+  try {
+    r.AddHistogram("jobs", "H.", {}, {1});
+    ADD_FAILURE() << "histogram 'jobs' accepted next to 'jobs_count'";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("jobs_count"));
+  }
+  r.AddCounter("lat_seconds_total", "T.", {});  // not a histogram suffix
+}
+
+// A Collectable returning whatever families a test gives it.
+class FixedCollectable : public prometheus::Collectable {
+ public:
+  explicit FixedCollectable(std::vector<prometheus::MetricFamily> families)
+      : families_(std::move(families)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    return families_;
+  }
+
+ private:
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+prometheus::ClientMetric GaugeMetric(
+    std::vector<prometheus::ClientMetric::Label> labels, double v) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = v;
+  return m;
+}
+
+prometheus::MetricFamily GaugeFamily(
+    const std::string& name, std::vector<prometheus::ClientMetric> metrics) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = "Attached.";
+  f.type = prometheus::MetricType::Gauge;
+  f.metric = std::move(metrics);
+  return f;
+}
+
+// An attached registry's values are not sanitized at registration (prometheus
+// -cpp owns them): series printing the same are written once, and a family
+// whose names an earlier family took is left out, so the exposition stays
+// free of duplicates.
+TEST(RegistryTest, AttachedFamiliesNeverDuplicateASeries) {
+  Registry r;
+  r.AddGauge("ours", "O.", {}).Add({}).Set(1);
+  r.AddHistogram("ours_seconds", "H.", {}, {1}).Add({}).Observe(0.5);
+  auto theirs = std::make_shared<prometheus::Registry>();
+  auto& fam =
+      prometheus::BuildGauge().Name("theirs").Help("T.").Register(*theirs);
+  fam.Add({{"v", "\xff"}}).Set(1);
+  fam.Add({{"v", "\xfe"}}).Set(2);
+  fam.Add({{"v", "ok"}}).Set(3);
+  r.Attach(theirs);
+  auto fixed =
+      std::make_shared<FixedCollectable>(std::vector<prometheus::MetricFamily>{
+          GaugeFamily("ours", {GaugeMetric({}, 9)}),                // taken
+          GaugeFamily("ours_seconds_count", {GaugeMetric({}, 9)}),  // taken
+          GaugeFamily("fixed",
+                      {GaugeMetric({{"1bad", "x"}}, 9),  // invalid label name
+                       GaugeMetric({{"a", "x"}, {"a", "y"}}, 9),  // repeated
+                       GaugeMetric({{"b", "2"}, {"a", "1"}}, 4),
+                       GaugeMetric({{"a", "1"}, {"b", "2"}}, 9)}),  // same set
+          GaugeFamily("theirs", {GaugeMetric({}, 9)}),  // taken by `theirs`
+      });
+  r.Attach(fixed);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
+  EXPECT_TRUE(Contains(text, "theirs{v=\"" + std::string(kFffd) + "\"} "))
+      << text;
+  EXPECT_TRUE(Contains(text, "theirs{v=\"ok\"} 3\n")) << text;
+  EXPECT_EQ(CountSeries(text, "theirs"), 2u) << text;
+  EXPECT_TRUE(Contains(text, "ours 1\n")) << text;
+  EXPECT_EQ(CountSeries(text, "ours"), 1u) << text;
+  EXPECT_EQ(CountSeries(text, "ours_seconds_count"), 1u) << text;
+  EXPECT_TRUE(Contains(text, "fixed{b=\"2\",a=\"1\"} 4\n")) << text;
+  EXPECT_EQ(CountSeries(text, "fixed"), 1u) << text;
+  EXPECT_FALSE(Contains(text, " 9\n")) << text;
+}
+
+// Threads binding new models at once: the cap holds exactly and no increment
+// is lost.
+TEST(RegistryTest, ModelCapHoldsUnderConcurrentBinding) {
+  constexpr int kThreads = 4;
+  constexpr int kModelsPerThread = 2000;
+  Registry r;
+  const std::size_t cap = r.options().max_model_versions;
+  auto& f = r.AddCounter("req_total", "R.", {"model", "version"});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&f, t] {
+      for (int i = 0; i < kModelsPerThread; ++i) {
+        f.Add({"t" + std::to_string(t) + "m" + std::to_string(i), "1"})
+            .Increment();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(r.model_versions(), cap);
+  EXPECT_EQ(f.size(), cap + 1);
+  const std::string text = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt);
+  double total = 0;
+  for (const auto& line : Samples(text)) {
+    if (line.rfind("req_total{", 0) == 0) {
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  EXPECT_EQ(total, kThreads * kModelsPerThread);
+  EXPECT_TRUE(Contains(text,
+                       "mlmon_label_overflow_total{model=\"__overflow__\","
+                       "version=\"__overflow__\",metric=\"req_total\"} " +
+                           std::to_string(kThreads * kModelsPerThread - cap) +
+                           "\n"))
+      << text;
 }
 
 }  // namespace

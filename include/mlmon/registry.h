@@ -181,8 +181,10 @@ class Registry : public prometheus::Collectable {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  /// \throw mlmon::ConfigError on an invalid metric or label name, or a name
-  /// already registered with another type or other label names.
+  /// \throw mlmon::ConfigError on an invalid metric or label name, a name
+  /// already registered with another type or other label names, or a name
+  /// that is a histogram's `<name>_bucket`, `_sum` or `_count` (either way
+  /// round).
   Family<Counter>& AddCounter(const std::string& name, const std::string& help,
                               const std::vector<std::string>& label_names);
   Family<Gauge>& AddGauge(const std::string& name, const std::string& help,
@@ -212,7 +214,11 @@ class Registry : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
   /// Serves `collectable` (e.g. a user's `prometheus::Registry`) through
-  /// `WriteText` as long as it is alive.
+  /// `WriteText` as long as it is alive. `WriteText` leaves out a family
+  /// whose name (or a histogram's sample name) an earlier family wrote, and a
+  /// series with an invalid or repeated label name or that prints the same
+  /// as an earlier series of its family (values are repaired as
+  /// `detail::SanitizeUtf8` does), so the exposition never repeats a series.
   void Attach(std::weak_ptr<prometheus::Collectable> collectable);
 
   /// The drop counters (`mlmon_dropped_total{model,version,reason}`) for a
@@ -261,7 +267,8 @@ bool IsValidMetricName(const std::string& name) noexcept;
 bool IsValidLabelName(const std::string& name) noexcept;
 
 /// Writes prometheus-cpp families in the text format 0.0.4, with mlmon's
-/// escaping and UTF-8 repair.
+/// escaping and UTF-8 repair, leaving out what would repeat a family or a
+/// series (as `Registry::Attach` describes).
 void WriteText(const std::vector<prometheus::MetricFamily>& families,
                std::string* out);
 
