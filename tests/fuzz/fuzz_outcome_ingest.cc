@@ -26,7 +26,9 @@
 //     names a line outside the body, or is longer than `kMaxErrors` or than
 //     `invalid`;
 //   - `IngestReport::ToJson()` (the HTTP answer) is not valid JSON or does
-//     not carry the report's counts.
+//     not carry the report's counts;
+//   - the registry's exposition after the input fails the text format
+//     grammar check (exposition_grammar.h).
 
 #include <algorithm>
 #include <chrono>
@@ -40,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exposition_grammar.h"
 #include "mlmon/clock.h"
 #include "mlmon/errors.h"
 #include "mlmon/outcome_ingest.h"
@@ -269,6 +272,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     }
     const std::string text = world.registry.TextExposition();
     if (text.empty()) Fail("empty exposition", "");
+    if (auto err = mlmon_fuzz::CheckExposition(text)) {
+      Fail("exposition refused by the grammar check", *err + "\n" + text);
+    }
   } catch (const std::exception& e) {
     Fail("unexpected exception", e.what());
   }
