@@ -45,8 +45,10 @@ HttpResponse ProblemResponse(int status, std::string_view title,
                              std::string_view detail);
 
 /// Handles one request. May throw: the server answers 500 problem+json and
-/// keeps serving. Called on a server thread, possibly concurrently with
-/// itself: handlers must be thread-safe.
+/// keeps serving. A host route's handler is called on one of the server's
+/// handler threads (`HttpServerOptions::handler_threads`), possibly
+/// concurrently with itself: handlers must be thread-safe. A handler that
+/// blocks holds one handler thread, never the threads serving `/metrics`.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 /// Per-route limits and policy.
