@@ -80,8 +80,8 @@ class Parser {
     char* end = nullptr;
     errno = 0;
     const double v = IsDecimalNumber(s) ? std::strtod(s.c_str(), &end) : 0;
-    if (!IsDecimalNumber(s) || end != s.c_str() + s.size() ||
-        errno == ERANGE || !std::isfinite(v)) {
+    if (!IsDecimalNumber(s) || end != s.c_str() + s.size() || errno == ERANGE ||
+        !std::isfinite(v)) {
       Fail(n, key, fmt::format("'{}' is not a finite number", Excerpt(s)));
     }
     return v;
@@ -93,8 +93,9 @@ class Parser {
   std::size_t Count(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 0 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key, fmt::format("'{}' is not a non-negative integer",
-                               Excerpt(Scalar(n, key))));
+      Fail(n, key,
+           fmt::format("'{}' is not a non-negative integer",
+                       Excerpt(Scalar(n, key))));
     }
     return static_cast<std::size_t>(v);
   }
@@ -103,8 +104,8 @@ class Parser {
   std::size_t PositiveCount(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 1 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key, fmt::format("'{}' is not an integer >= 1",
-                               Excerpt(Scalar(n, key))));
+      Fail(n, key,
+           fmt::format("'{}' is not an integer >= 1", Excerpt(Scalar(n, key))));
     }
     return static_cast<std::size_t>(v);
   }
@@ -167,8 +168,9 @@ void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
       } else if (s == "unbounded") {
         d->value_range = ResponseSpec::ValueRange::kUnbounded;
       } else {
-        p.Fail(v, key, fmt::format("'{}' is not unit_interval or unbounded",
-                                   Excerpt(s)));
+        p.Fail(
+            v, key,
+            fmt::format("'{}' is not unit_interval or unbounded", Excerpt(s)));
       }
       *value_range_set = true;
     } else if (k == "buckets") {
@@ -256,9 +258,10 @@ OutcomeSpec::Task ParseTask(const Parser& p, const YAML::Node& n) {
   if (s == "multiclass") return OutcomeSpec::Task::kMulticlass;
   if (s == "regression") return OutcomeSpec::Task::kRegression;
   if (s == "ranking") return OutcomeSpec::Task::kRanking;
-  p.Fail(n, "task",
-         fmt::format("'{}' is not one of binary, multiclass, regression, ranking",
-                     Excerpt(s)));
+  p.Fail(
+      n, "task",
+      fmt::format("'{}' is not one of binary, multiclass, regression, ranking",
+                  Excerpt(s)));
 }
 
 // The `slo:` section. Values are checked here (with their line); checks that
@@ -280,8 +283,9 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
     for (const auto& known : kSloKeys) {
       if (name == known) return name;
     }
-    p.Fail(k, key, fmt::format("'{}' is not an objective ({})", Excerpt(name),
-                               fmt::join(kSloKeys, ", ")));
+    p.Fail(k, key,
+           fmt::format("'{}' is not an objective ({})", Excerpt(name),
+                       fmt::join(kSloKeys, ", ")));
   };
   std::set<std::string> seen;
   for (const auto& kv : node) {
@@ -350,8 +354,8 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
         const std::string name = slo_key(skv.first, skey);
         const std::string level = p.Scalar(skv.second, skey);
         if (level != "page" && level != "ticket") {
-          p.Fail(skv.second, skey, fmt::format("'{}' is not page or ticket",
-                                               Excerpt(level)));
+          p.Fail(skv.second, skey,
+                 fmt::format("'{}' is not page or ticket", Excerpt(level)));
         }
         slo->severity[name] = level;
       }
@@ -434,9 +438,8 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::DeepRecursion& e) {
-    throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels",
-                                  source, e.mark.line + 1,
-                                  kMaxMonitorSpecDepth));
+    throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels", source,
+                                  e.mark.line + 1, kMaxMonitorSpecDepth));
   } catch (const YAML::Exception& e) {
     throw ConfigError(fmt::format("{}:{}: invalid YAML: {}", source,
                                   e.mark.line + 1, Excerpt(e.msg)));
@@ -549,8 +552,8 @@ auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
   } catch (const std::bad_alloc&) {
     throw ConfigError(fmt::format("{}: out of memory", source));
   } catch (const std::exception& e) {
-    throw ConfigError(fmt::format("{}: {}", source,
-                                  Excerpt(e.what(), 4 * internal::kQuoteBytes)));
+    throw ConfigError(fmt::format(
+        "{}: {}", source, Excerpt(e.what(), 4 * internal::kQuoteBytes)));
   }
 }
 

@@ -56,9 +56,9 @@ using internal::kQuoteBytes;
 std::string Describe(const Json& j) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
-    const std::string head = Json(s.substr(0, kQuoteBytes))
-                                 .dump(-1, ' ', false,
-                                       Json::error_handler_t::replace);
+    const std::string head =
+        Json(s.substr(0, kQuoteBytes))
+            .dump(-1, ' ', false, Json::error_handler_t::replace);
     return s.size() <= kQuoteBytes
                ? head
                : fmt::format("{}... ({} bytes)", head, s.size());
@@ -87,9 +87,9 @@ void CheckDepth(std::string_view text, std::size_t max_depth,
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > max_depth) {
-        throw ConfigError(fmt::format(
-            "{}: JSON nested deeper than {} levels (byte {})", source,
-            max_depth, i + 1));
+        throw ConfigError(
+            fmt::format("{}: JSON nested deeper than {} levels (byte {})",
+                        source, max_depth, i + 1));
       }
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
@@ -371,8 +371,10 @@ auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
   } catch (const ConfigError&) {
     throw;
   } catch (const std::bad_alloc&) {
-    throw ConfigError(fmt::format("{}: out of memory while reading the "
-                                  "reference profile", source));
+    throw ConfigError(
+        fmt::format("{}: out of memory while reading the "
+                    "reference profile",
+                    source));
   } catch (const std::exception& e) {
     throw ConfigError(
         fmt::format("{}: {}", source, Excerpt(e.what(), 4 * kQuoteBytes)));
@@ -389,8 +391,7 @@ ReferenceProfile ReferenceProfile::Parse(const std::string& json,
 ReferenceProfile ReferenceProfile::Load(const std::string& path) {
   return OnlyConfigErrors(path, [&] {
     return ParseChecked(
-        internal::ReadRegularFile(path, kMaxBytes, "reference profile"),
-                        path);
+        internal::ReadRegularFile(path, kMaxBytes, "reference profile"), path);
   });
 }
 

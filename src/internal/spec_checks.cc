@@ -98,8 +98,8 @@ std::string ReadRegularFile(const std::string& path, std::size_t max_bytes,
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > max_bytes) {
     throw ConfigError(
-        fmt::format("{}: {} of {} bytes, more than the {} accepted", path,
-                    what, size, max_bytes));
+        fmt::format("{}: {} of {} bytes, more than the {} accepted", path, what,
+                    size, max_bytes));
   }
   std::string text(static_cast<std::size_t>(size), '\0');
   std::size_t done = 0;
@@ -107,8 +107,8 @@ std::string ReadRegularFile(const std::string& path, std::size_t max_bytes,
     if (done == text.size()) {
       // Room for one byte more than accepted: a file that grew is noticed.
       if (text.size() > max_bytes) {
-        throw ConfigError(fmt::format("{}: {} grew beyond the {} bytes accepted",
-                                      path, what, max_bytes));
+        throw ConfigError(fmt::format(
+            "{}: {} grew beyond the {} bytes accepted", path, what, max_bytes));
       }
       text.resize(std::min(max_bytes + 1, text.size() + 4096));
     }

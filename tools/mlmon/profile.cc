@@ -146,16 +146,19 @@ std::string ParseLine(
           if (!why.empty()) return "feature '" + n + "': " + why;
           values->numeric.emplace_back(&*it, d);
         } else if (const auto ct = categorical_names.find(n);
-                   ct != categorical_names.end() && t == od::json_type::string) {
+                   ct != categorical_names.end() &&
+                   t == od::json_type::string) {
           std::string_view s;
-          if (v.get_string().get(s) != simdjson::SUCCESS) return "malformed line";
+          if (v.get_string().get(s) != simdjson::SUCCESS)
+            return "malformed line";
           if (s.size() > mlmon::ReferenceProfile::kMaxCategoryBytes) {
-            return "feature '" + n + "': category of " + std::to_string(s.size()) +
-                   " bytes, longer than " +
+            return "feature '" + n + "': category of " +
+                   std::to_string(s.size()) + " bytes, longer than " +
                    std::to_string(mlmon::ReferenceProfile::kMaxCategoryBytes);
           }
           const auto seen = categorical.find(n);
-          const std::size_t known = seen == categorical.end() ? 0 : seen->second.size();
+          const std::size_t known =
+              seen == categorical.end() ? 0 : seen->second.size();
           if (known >= mlmon::ReferenceProfile::kMaxCategories &&
               seen->second.count(std::string(s)) == 0) {
             return "feature '" + n + "': more than " +
@@ -191,16 +194,15 @@ int RunProfile(const ProfileOptions& o) {
   while (reader.Next(&line, &too_long)) {
     if (too_long) {
       ++lines;
-      invalid.Add(reader.line_no(),
-                  "line longer than --max-line-bytes " +
-                      std::to_string(o.max_line_bytes));
+      invalid.Add(reader.line_no(), "line longer than --max-line-bytes " +
+                                        std::to_string(o.max_line_bytes));
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++lines;
-    const std::string why = ParseLine(line, parser, numeric_names,
-                                      categorical_names, categorical,
-                                      &line_values);
+    const std::string why =
+        ParseLine(line, parser, numeric_names, categorical_names, categorical,
+                  &line_values);
     if (!why.empty()) {
       invalid.Add(reader.line_no(), why);
       continue;

@@ -78,8 +78,9 @@ std::size_t ReadNdjson(const std::string& path, std::size_t max_line_bytes,
     if (body.size() >= kChunkBytes) flush();
   }
   flush();
-  std::stable_sort(report->errors.begin(), report->errors.end(),
-                   [](const auto& a, const auto& b) { return a.line < b.line; });
+  std::stable_sort(
+      report->errors.begin(), report->errors.end(),
+      [](const auto& a, const auto& b) { return a.line < b.line; });
   return lines;
 }
 
@@ -266,11 +267,11 @@ int RunReplay(const ReplayOptions& o) {
                monitor.outcomes().pending());
 
   // Mostly garbage in: no metrics out.
-  const bool pred_ok = WithinInvalidLimit(o.predictions, pred_report.invalid,
-                                          pred_lines, limit);
-  const bool out_ok = o.outcomes.empty() ||
-                      WithinInvalidLimit(o.outcomes, out_report.invalid,
-                                         out_lines, limit);
+  const bool pred_ok =
+      WithinInvalidLimit(o.predictions, pred_report.invalid, pred_lines, limit);
+  const bool out_ok =
+      o.outcomes.empty() ||
+      WithinInvalidLimit(o.outcomes, out_report.invalid, out_lines, limit);
   if (!pred_ok || !out_ok) return 1;
 
   const std::string text = registry.TextExposition();
