@@ -1,6 +1,12 @@
 #include "mlmon/model_monitor.h"
 
+#include <fmt/format.h>
+
+#include <exception>
+#include <new>
 #include <utility>
+
+#include "mlmon/errors.h"
 
 namespace mlmon {
 
@@ -24,8 +30,12 @@ GoldenSignalsOptions SignalOptions(const MonitorSpec& spec, const Clock* clock) 
 }
 }  // namespace
 
+// A function-try-block: whatever a signal's construction throws reaches the
+// host as a ConfigError, the only exception set-up promises. The handler may
+// not touch members (they are destroyed by then), hence a message without the
+// model's name.
 ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
-                           const Clock* clock)
+                           const Clock* clock) try
     : spec_(std::move(spec)),
       reference_(LoadReference(spec_)),
       signals_(registry, spec_.model, spec_.version, SignalOptions(spec_, clock)),
@@ -36,6 +46,16 @@ ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
                 spec_.reference_path.empty() ? nullptr : &reference_, clock),
       heuristics_(registry, spec_.model, spec_.version, HeuristicOptions(spec_)) {
   for (const auto& e : spec_.endpoints) signals_.AddEndpoint(e);
+} catch (const ConfigError&) {
+  throw;
+} catch (const std::bad_alloc&) {
+  throw ConfigError(
+      "mlmon: ModelMonitor: out of memory while building the monitor (check "
+      "pending_capacity, auc_bins, slices_per_window and windows; `mlmon "
+      "check-config` prints the memory a spec needs)");
+} catch (const std::exception& e) {
+  throw ConfigError(
+      fmt::format("mlmon: ModelMonitor: cannot build the monitor: {}", e.what()));
 }
 
 Ticker::Ticker(std::chrono::milliseconds period) : period_(period) {

@@ -16,6 +16,13 @@ namespace mlmon_test {
 inline thread_local long t_allocations = 0;
 /// Allocations made so far by the calling thread.
 inline long Allocations() noexcept { return t_allocations; }
+/// When non-zero, a throwing `operator new` of the calling thread asked for
+/// more than this many bytes throws `std::bad_alloc`, as a host out of memory
+/// would.
+inline thread_local std::size_t t_fail_above = 0;
+inline void ThrowIfRefused(std::size_t n) {
+  if (t_fail_above != 0 && n > t_fail_above) throw std::bad_alloc();
+}
 }  // namespace mlmon_test
 
 // GCC 12 inlines these into callers and then mistakes the malloc/free
@@ -27,6 +34,7 @@ inline long Allocations() noexcept { return t_allocations; }
 
 void* operator new(std::size_t n) {
   ++mlmon_test::t_allocations;
+  mlmon_test::ThrowIfRefused(n);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
@@ -40,6 +48,7 @@ void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
 }
 void* operator new(std::size_t n, std::align_val_t a) {
   ++mlmon_test::t_allocations;
+  mlmon_test::ThrowIfRefused(n);
   const std::size_t align = static_cast<std::size_t>(a);
   if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) {
     return p;
