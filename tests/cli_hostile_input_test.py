@@ -212,6 +212,30 @@ def main():
     check(code == 1 and "deep.json: JSON nested deeper than 64 levels" in err,
           f"check-config on a 200,000-deep reference exits 1, not 139 (got {code}): {err.strip()[:200]}")
 
+    # replay: a timestamp after the replay's own time (9999999999, in 2286)
+    # must not move the logs' timeline: the outcome carrying it is invalid
+    # (not unmatched), no pending prediction expires because of it, and a
+    # prediction carrying it is refused.
+    t0 = 1577836800  # 2020-01-01
+    preds = "".join(json.dumps({"id": f"p{i}", "score": 0.9, "ts": t0 + i}) + "\n"
+                    for i in range(50))
+    preds += json.dumps({"id": "late", "score": 0.9, "ts": 9999999999}) + "\n"
+    outs = "".join(json.dumps({"id": f"p{i}", "outcome": 1, "ts": t0 + 3600 + i}) + "\n"
+                   for i in range(10))
+    outs += json.dumps({"id": "p10", "outcome": 1, "ts": 9999999999}) + "\n"
+    p = write(os.path.join(d, "future_preds.ndjson"), preds)
+    o = write(os.path.join(d, "future_outs.ndjson"), outs)
+    code, out, err, _ = run(["replay", "--config", replay_cfg, "--predictions", p,
+                             "--outcomes", o, "--max-invalid", "10%"])
+    check(code == 0, f"replay with future timestamps exits 0 under --max-invalid 10% (got {code}): {err[-300:]}")
+    check("matched 10, unmatched 0, duplicate 0, invalid 1" in err and
+          "40 predictions still pending" in err and "(1 refused)" in err,
+          "a future ts is invalid and expires nothing: " + err.strip().splitlines()[-1][:300]
+          if err.strip() else "replay printed nothing")
+    check("mlmon_predictions_expired_total" not in out or
+          'mlmon_predictions_expired_total{model="m",version="1"} 0' in out,
+          "no prediction expired because of a future ts")
+
     if FAILURES:
         print(f"{len(FAILURES)} checks failed")
         sys.exit(1)

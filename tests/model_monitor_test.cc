@@ -39,15 +39,19 @@ TEST(ModelMonitorSetUpTest, BuildsWithAValidSpec) {
             std::string::npos);
 }
 
-// A pending store the host cannot allocate: std::bad_alloc from deep inside
-// the tracker becomes a ConfigError that says what to check.
+// Outcome windows the host cannot allocate (AUC bins for every slice):
+// std::bad_alloc from deep inside the tracker becomes a ConfigError that
+// says what to check.
 TEST(ModelMonitorSetUpTest, OutOfMemoryIsAConfigError) {
   Registry registry;
-  RefuseAllocationsAbove refuse(1 << 20);  // the 1M-entry store is ~100 MB
+  MonitorSpec spec = BinarySpec(1000);
+  spec.outcome.auc_bins = 65536;
+  spec.outcome.slices_per_window = 3600;
+  RefuseAllocationsAbove refuse(64 << 10);
   try {
-    ModelMonitor monitor(registry, BinarySpec(1000000));
-    FAIL() << "a 1M-entry pending store was built with allocations over "
-              "1 MiB refused";
+    ModelMonitor monitor(registry, spec);
+    FAIL() << "65536 AUC bins x 3600 slices were built with allocations "
+              "over 64 KiB refused";
   } catch (const ConfigError& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("out of memory"), std::string::npos) << what;

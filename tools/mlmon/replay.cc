@@ -9,6 +9,7 @@
 #include <mlmon/registry.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -199,19 +200,36 @@ int RunReplay(const ReplayOptions& o) {
 
   // The timeline: by timestamp; predictions without one first, outcomes
   // without one last; at equal times a prediction comes before an outcome.
+  // A log cannot hold an event from after this replay (beyond the clock
+  // skew the live path tolerates): such a timestamp must not move the
+  // timeline, or it would expire every pending prediction at once. A
+  // prediction with one is refused here; an outcome with one goes last
+  // without moving the clock, and the tracker refuses it as in the future.
   constexpr double kInf = std::numeric_limits<double>::infinity();
+  const double horizon =
+      std::chrono::duration<double>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() +
+      static_cast<double>(spec.outcome.max_clock_skew.count());
   std::vector<Step> steps;
   steps.reserve(predictions.size() + outcomes.size());
   double t0 = kInf;
   for (std::size_t i = 0; i < predictions.size(); ++i) {
     const double ts = predictions[i].ts;
+    if (ts > horizon) {
+      pred_report.AddError(
+          predictions[i].line,
+          "ts " + std::to_string(static_cast<long long>(ts)) +
+              " is after the time of this replay plus max_clock_skew");
+      continue;
+    }
     steps.push_back({std::isnan(ts) ? -kInf : ts, false, i});
     if (!std::isnan(ts)) t0 = std::min(t0, ts);
   }
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const double ts = outcomes[i].ts;
-    steps.push_back({std::isnan(ts) ? kInf : ts, true, i});
-    if (!std::isnan(ts)) t0 = std::min(t0, ts);
+    steps.push_back({std::isnan(ts) || ts > horizon ? kInf : ts, true, i});
+    if (!std::isnan(ts) && ts <= horizon) t0 = std::min(t0, ts);
   }
   std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) {
     if (a.ts != b.ts) return a.ts < b.ts;
