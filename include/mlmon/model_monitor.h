@@ -82,7 +82,8 @@ class ModelMonitor {
 };
 
 /// Calls `Tick()`-like upkeep functions every `period` on its own thread (the
-/// window ticker of DESIGN.md), until destroyed. Exceptions from a task are
+/// window ticker: window rotation, expiry, windowed gauges, drift), until
+/// destroyed. Exceptions from a task are
 /// swallowed (the library never crashes its host).
 ///
 /// Thread safety: thread-safe.
