@@ -8,11 +8,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <new>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "internal/config_errors.h"
 #include "internal/spec_checks.h"
 #include "mlmon/model_monitor.h"
 #include "mlmon/registry.h"
@@ -22,6 +22,10 @@ namespace mlmon {
 namespace {
 
 using internal::Excerpt;
+using internal::OnlyConfigErrors;
+
+// What a spec names when its set-up runs out of memory.
+constexpr const char* kOutOfMemory = "out of memory";
 
 // "1", "-2.5", "1e8": decimal notation only (no hex, no leading or trailing
 // space, no inf or nan).
@@ -541,22 +545,6 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
   return spec;
 }
 
-// Runs a set-up step so that nothing but ConfigError leaves it, naming
-// `source`.
-template <typename F>
-auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const ConfigError&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw ConfigError(fmt::format("{}: out of memory", source));
-  } catch (const std::exception& e) {
-    throw ConfigError(fmt::format(
-        "{}: {}", source, Excerpt(e.what(), 4 * internal::kQuoteBytes)));
-  }
-}
-
 // `spec` with the sizes that only scale allocations (pending capacity,
 // slices, AUC bins) cut to the smallest valid value when they are valid, so
 // that building it checks everything else without allocating in proportion
@@ -582,12 +570,13 @@ MonitorSpec ShrunkForValidation(MonitorSpec spec) {
 }  // namespace
 
 MonitorSpec ParseMonitorSpec(std::string_view yaml, const std::string& source) {
-  return OnlyConfigErrors(
-      source, [&] { return ParseMonitorSpecUnchecked(yaml, source); });
+  return OnlyConfigErrors(source, kOutOfMemory, [&] {
+    return ParseMonitorSpecUnchecked(yaml, source);
+  });
 }
 
 MonitorSpec LoadMonitorSpec(const std::string& path) {
-  return OnlyConfigErrors(path, [&] {
+  return OnlyConfigErrors(path, kOutOfMemory, [&] {
     return ParseMonitorSpecUnchecked(
         internal::ReadRegularFile(path, kMaxMonitorSpecBytes, "config file"),
         path);
@@ -595,7 +584,7 @@ MonitorSpec LoadMonitorSpec(const std::string& path) {
 }
 
 void ValidateMonitorSpec(const MonitorSpec& spec) {
-  OnlyConfigErrors(spec.source, [&] {
+  OnlyConfigErrors(spec.source, kOutOfMemory, [&] {
     try {
       Registry scratch;
       ModelMonitor monitor(scratch, ShrunkForValidation(spec));

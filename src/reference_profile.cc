@@ -9,11 +9,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <new>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
 
+#include "internal/config_errors.h"
 #include "internal/spec_checks.h"
 #include "mlmon/errors.h"
 
@@ -49,6 +49,10 @@ std::string TypeName(const Json& j) { return j.type_name(); }
 
 using internal::Excerpt;
 using internal::kQuoteBytes;
+using internal::OnlyConfigErrors;
+
+constexpr const char* kOutOfMemory =
+    "out of memory while reading the reference profile";
 
 // A JSON value for a message, bounded whatever its size or depth: a string
 // quoted (cut to kQuoteBytes), a scalar as written, a container by its type
@@ -363,33 +367,16 @@ ReferenceProfile ParseChecked(const std::string& json,
   return profile;
 }
 
-// Runs a set-up step so that nothing but ConfigError leaves it.
-template <typename F>
-auto OnlyConfigErrors(const std::string& source, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const ConfigError&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw ConfigError(
-        fmt::format("{}: out of memory while reading the "
-                    "reference profile",
-                    source));
-  } catch (const std::exception& e) {
-    throw ConfigError(
-        fmt::format("{}: {}", source, Excerpt(e.what(), 4 * kQuoteBytes)));
-  }
-}
-
 }  // namespace
 
 ReferenceProfile ReferenceProfile::Parse(const std::string& json,
                                          const std::string& source) {
-  return OnlyConfigErrors(source, [&] { return ParseChecked(json, source); });
+  return OnlyConfigErrors(source, kOutOfMemory,
+                          [&] { return ParseChecked(json, source); });
 }
 
 ReferenceProfile ReferenceProfile::Load(const std::string& path) {
-  return OnlyConfigErrors(path, [&] {
+  return OnlyConfigErrors(path, kOutOfMemory, [&] {
     return ParseChecked(
         internal::ReadRegularFile(path, kMaxBytes, "reference profile"), path);
   });
