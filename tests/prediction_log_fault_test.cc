@@ -29,6 +29,7 @@
 #include "mlmon/clock.h"
 #include "mlmon/prediction_log.h"
 #include "mlmon/registry.h"
+#include "testing/prediction_log_helpers.h"
 
 namespace mlmon {
 namespace {
@@ -38,26 +39,18 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr double kTs = 1764150000.5;
+using testutil::FraudLogOptions;
+using testutil::kTs;
+using testutil::ParseLines;
+using testutil::PredictionLogFixture;
+using testutil::ReadFile;
+using testutil::Sample;
+using testutil::Series;
+using testutil::TempDir;
+using testutil::WholeLines;
 
-// A fresh directory, removed with its files at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl =
-        (fs::temp_directory_path() / "plog-fault-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// Names the temporary directories of these tests.
+constexpr const char* kDirPrefix = "plog-fault";
 
 // Makes a directory immutable (chattr +i): no entry in it can be created,
 // renamed or removed, by root either (root ignores permission bits, not
@@ -136,62 +129,12 @@ class TmpfsMount {
   std::string error_;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// The lines of a log file as JSON. `torn` is set if the file does not end
-// with a newline or a line does not parse.
-std::vector<json> ParseLines(const std::string& path, bool* torn) {
-  const std::string text = ReadFile(path);
-  std::vector<json> out;
-  *torn = !text.empty() && text.back() != '\n';
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    try {
-      out.push_back(json::parse(line));
-    } catch (const std::exception&) {
-      *torn = true;
-    }
-    start = end + 1;
-  }
-  return out;
-}
-
-// Lines of a file that must hold whole, valid lines only.
-std::vector<json> WholeLines(const std::string& path) {
-  bool torn = false;
-  std::vector<json> lines = ParseLines(path, &torn);
-  EXPECT_FALSE(torn) << path << " ends inside a line or holds a broken one:\n"
-                     << ReadFile(path).substr(0, 4096);
-  return lines;
-}
-
 std::vector<std::string> Ids(const std::vector<json>& lines) {
   std::vector<std::string> ids;
   for (const json& j : lines) ids.push_back(j.value("id", std::string()));
   return ids;
 }
 
-// The value of one series in the text exposition, -1 if absent.
-double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  const std::string key = "\n" + series + " ";
-  auto pos = text.find(key);
-  if (pos == std::string::npos) return -1;
-  pos += key.size();
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
-}
-
-std::string Series(const std::string& name, const char* stream,
-                   const std::string& extra = "") {
-  return name + R"({model="fraud",version="3",stream=")" + stream + "\"" +
-         extra + "}";
-}
 double Written(const Registry& r, const char* stream = "predictions") {
   return Sample(r, Series("mlmon_log_lines_total", stream));
 }
@@ -211,14 +154,13 @@ double Reopens(const Registry& r, const std::string& reason,
                           R"(,reason=")" + reason + "\""));
 }
 
-class PredictionLogFaultTest : public ::testing::Test {
+class PredictionLogFaultTest : public PredictionLogFixture {
  protected:
+  PredictionLogFaultTest() : PredictionLogFixture(kDirPrefix) {}
+
   PredictionLogOptions Options() {
-    PredictionLogOptions o;
-    o.directory = dir_.path();
-    o.prefix = "fraud";
+    PredictionLogOptions o = BaseOptions();
     o.queue_capacity = 32768;
-    o.clock = &clock_;
     o.flush_interval = std::chrono::hours(1);  // only Flush() and Stop() write
     return o;
   }
@@ -237,10 +179,6 @@ class PredictionLogFaultTest : public ::testing::Test {
       }
     }
   }
-
-  TempDir dir_;
-  FakeClock clock_{0, 1.7e9};
-  Registry registry_;
 };
 
 // ---------------------------------------------------------------------------
@@ -254,14 +192,11 @@ constexpr rlim_t kFileSizeLimit = 32 * 1024;
 // Runs one log under the limit in this (child) process; returns "" or what
 // went wrong.
 std::string RunUnderFileSizeLimit(bool writer_thread) {
-  TempDir dir;
+  TempDir dir(kDirPrefix);
   Registry registry;
   FakeClock clock;
-  PredictionLogOptions o;
-  o.directory = dir.path();
-  o.prefix = "fraud";
+  PredictionLogOptions o = FraudLogOptions(dir.path(), &clock);
   o.queue_capacity = 8192;
-  o.clock = &clock;
   o.max_file_bytes = 1 << 20;  // far above the limit: no rotation
   o.start_writer = writer_thread;
   constexpr int kN = 4000;  // ~90 bytes each: ~11 times the limit
@@ -374,24 +309,20 @@ TEST_F(PredictionLogFaultTest,
   log.Flush();
   EXPECT_EQ(Errors(registry_, "rotate"), 1);
   EXPECT_EQ(Lost(registry_, "rotate"), 200 - written);
-  clock_.Advance(milliseconds(999));
-  LogN(log, "c", 0, 1);
-  log.Flush();
-  EXPECT_EQ(Errors(registry_, "rotate"), 1);
+  // Advances the clock by `step`, logs one line with id `<id>0` and flushes;
+  // returns the rotation errors counted so far.
+  const auto rotate_errors_after = [&](milliseconds step, const char* id) {
+    clock_.Advance(step);
+    LogN(log, id, 0, 1);
+    log.Flush();
+    return Errors(registry_, "rotate");
+  };
+  EXPECT_EQ(rotate_errors_after(milliseconds(999), "c"), 1);
 
   // The backoff elapsed: one more attempt, then 2 s.
-  clock_.Advance(milliseconds(1));
-  LogN(log, "d", 0, 1);
-  log.Flush();
-  EXPECT_EQ(Errors(registry_, "rotate"), 2);
-  clock_.Advance(milliseconds(1999));
-  LogN(log, "e", 0, 1);
-  log.Flush();
-  EXPECT_EQ(Errors(registry_, "rotate"), 2);
-  clock_.Advance(milliseconds(1));
-  LogN(log, "f", 0, 1);
-  log.Flush();
-  EXPECT_EQ(Errors(registry_, "rotate"), 3);
+  EXPECT_EQ(rotate_errors_after(milliseconds(1), "d"), 2);
+  EXPECT_EQ(rotate_errors_after(milliseconds(1999), "e"), 2);
+  EXPECT_EQ(rotate_errors_after(milliseconds(1), "f"), 3);
   EXPECT_EQ(Written(registry_), written);
   EXPECT_EQ(Lost(registry_, "rotate"), 204 - written);
   EXPECT_LE(fs::file_size(path), 1024u);
@@ -473,14 +404,11 @@ void ChildWithFifoAtThePath() {
   ::alarm(30);  // generous: Stop() takes milliseconds
   std::string err;
   {
-    TempDir dir;
+    TempDir dir(kDirPrefix);
     Registry registry;
     FakeClock clock;
-    PredictionLogOptions o;
-    o.directory = dir.path();
-    o.prefix = "fraud";
+    PredictionLogOptions o = FraudLogOptions(dir.path(), &clock);
     o.queue_capacity = 8192;
-    o.clock = &clock;
     const std::string fifo = dir.path() + "/fraud-predictions.ndjson";
     if (::mkfifo(fifo.c_str(), 0644) != 0) err += " mkfifo failed;";
     constexpr int kN = 4000;  // ~350 KB: more than a pipe holds

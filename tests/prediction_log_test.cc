@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/prediction_log_helpers.h"
+
 namespace mlmon {
 namespace {
 
@@ -35,53 +37,13 @@ static_assert(noexcept(std::declval<PredictionLog&>().LogOutcome("", 1.0)));
 static_assert(noexcept(std::declval<PredictionLog&>().LogOutcomeLabel("", "")));
 static_assert(!std::is_copy_constructible_v<PredictionLog>);
 
-constexpr double kTs = 1764150000.5;
-
-// A fresh directory, removed with its files at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "plog-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Every line of `path` as JSON; fails the test on a line that does not parse
-// or a file that does not end with a newline.
-std::vector<json> ReadJsonLines(const std::string& path) {
-  const std::string text = ReadFile(path);
-  std::vector<json> out;
-  if (text.empty()) return out;
-  EXPECT_EQ(text.back(), '\n') << path;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    try {
-      out.push_back(json::parse(line));
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << path << ": invalid JSON line '" << line
-                    << "': " << e.what();
-    }
-    start = end + 1;
-  }
-  return out;
-}
+using testutil::kTs;
+using testutil::PredictionLogFixture;
+using testutil::ReadFile;
+using testutil::Sample;
+using testutil::Series;
+using testutil::TempDir;
+using testutil::WholeLines;
 
 double DropCount(Registry& registry, DropReason reason) {
   return registry.DropsFor("fraud", "3")
@@ -89,40 +51,20 @@ double DropCount(Registry& registry, DropReason reason) {
       ->Value();
 }
 
-double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  const std::string key = "\n" + series + " ";
-  auto pos = text.find(key);
-  if (pos == std::string::npos) return -1;
-  pos += key.size();
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
-}
-
 std::string LinesSeries(const char* stream) {
-  return std::string(
-             R"(mlmon_log_lines_total{model="fraud",version="3",stream=")") +
-         stream + "\"}";
+  return Series("mlmon_log_lines_total", stream);
 }
 std::string BytesSeries(const char* stream) {
-  return std::string(
-             R"(mlmon_log_bytes_total{model="fraud",version="3",stream=")") +
-         stream + "\"}";
+  return Series("mlmon_log_bytes_total", stream);
 }
 
-class PredictionLogTest : public ::testing::Test {
+class PredictionLogTest : public PredictionLogFixture {
  protected:
   PredictionLogOptions Options() {
-    PredictionLogOptions o;
-    o.directory = dir_.path();
-    o.prefix = "fraud";
+    PredictionLogOptions o = BaseOptions();
     o.queue_capacity = 16384;
-    o.clock = &clock_;
     return o;
   }
-
-  TempDir dir_;
-  FakeClock clock_{0, 1.7e9};
-  Registry registry_;
 };
 
 // The **Example** of the header comment, with a temporary directory.
@@ -136,7 +78,7 @@ TEST_F(PredictionLogTest, HeaderExampleWorks) {
   log.LogPrediction("p-1", 0.83);            // on the inference thread
   log.LogOutcome("p-1", 1.0, 1764150090.0);  // when the truth arrives
   log.Flush();
-  EXPECT_EQ(ReadJsonLines(log.predictions_path()).size(),
+  EXPECT_EQ(WholeLines(log.predictions_path()).size(),
             log.IsSampled("p-1") ? 1u : 0u);
 }
 
@@ -207,8 +149,8 @@ TEST_F(PredictionLogTest, RoundTripsEveryField) {
   }
   log.Flush();
 
-  const std::vector<json> preds = ReadJsonLines(log.predictions_path());
-  const std::vector<json> outs = ReadJsonLines(log.outcomes_path());
+  const std::vector<json> preds = WholeLines(log.predictions_path());
+  const std::vector<json> outs = WholeLines(log.outcomes_path());
   ASSERT_EQ(preds.size(), static_cast<std::size_t>(kN));
   ASSERT_EQ(outs.size(), static_cast<std::size_t>(kN));
   for (int i = 0; i < kN; ++i) {
@@ -291,10 +233,10 @@ TEST_F(PredictionLogTest, SamplingIsDeterministicByIdHash) {
 
   a.Flush();
   std::set<std::string> file_pred, file_out;
-  for (const json& j : ReadJsonLines(a.predictions_path())) {
+  for (const json& j : WholeLines(a.predictions_path())) {
     file_pred.insert(j.at("id").get<std::string>());
   }
-  for (const json& j : ReadJsonLines(a.outcomes_path())) {
+  for (const json& j : WholeLines(a.outcomes_path())) {
     file_out.insert(j.at("id").get<std::string>());
   }
   EXPECT_EQ(file_pred, pred_a);
@@ -337,7 +279,7 @@ TEST_F(PredictionLogTest, RotatesBySizeKeepingMaxFilesWithWholeLines) {
   for (const std::string& f : {base + ".2", base + ".1", base}) {
     EXPECT_LE(fs::file_size(f), 1024u) << f;
     EXPECT_GT(fs::file_size(f), 0u) << f;
-    for (json& j : ReadJsonLines(f)) kept.push_back(std::move(j));
+    for (json& j : WholeLines(f)) kept.push_back(std::move(j));
   }
   // The kept lines are exactly the newest records, in order.
   ASSERT_GT(kept.size(), 20u);
@@ -365,7 +307,7 @@ TEST_F(PredictionLogTest, MaxFilesOneKeepsOnlyTheActiveFile) {
     log.LogPrediction("r-" + std::to_string(i), 0.5);
   log.Flush();
   EXPECT_FALSE(fs::exists(log.predictions_path() + ".1"));
-  const std::vector<json> lines = ReadJsonLines(log.predictions_path());
+  const std::vector<json> lines = WholeLines(log.predictions_path());
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines.back().at("id"), "r-99");
 }
@@ -422,7 +364,7 @@ TEST_F(PredictionLogTest, FullQueueDropsAndCountsQueueFull) {
   EXPECT_EQ(DropCount(registry_, DropReason::kQueueFull), 7);
 
   log.Flush();
-  std::vector<json> lines = ReadJsonLines(log.predictions_path());
+  std::vector<json> lines = WholeLines(log.predictions_path());
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[3].at("id"), "p-3");
   // Drained: room again.
@@ -432,7 +374,7 @@ TEST_F(PredictionLogTest, FullQueueDropsAndCountsQueueFull) {
   EXPECT_FALSE(log.LogPrediction("p-14", 0.5, kTs));
   EXPECT_EQ(DropCount(registry_, DropReason::kQueueFull), 8);
   log.Flush();
-  EXPECT_EQ(ReadJsonLines(log.predictions_path()).size(), 8u);
+  EXPECT_EQ(WholeLines(log.predictions_path()).size(), 8u);
   EXPECT_EQ(Sample(registry_, LinesSeries("predictions")), 8);
 }
 
@@ -444,7 +386,7 @@ TEST_F(PredictionLogTest, IdTooLongIsDroppedAndCounted) {
   EXPECT_FALSE(log.LogOutcome(max_id + "x", 1));
   EXPECT_EQ(DropCount(registry_, DropReason::kIdTooLong), 2);
   log.Flush();
-  const std::vector<json> lines = ReadJsonLines(log.predictions_path());
+  const std::vector<json> lines = WholeLines(log.predictions_path());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].at("id"), max_id);
   EXPECT_EQ(fs::file_size(log.outcomes_path()), 0u);
@@ -482,7 +424,7 @@ TEST_F(PredictionLogTest, InvalidValuesAreDroppedAndCounted) {
   EXPECT_EQ(DropCount(registry_, DropReason::kIdTooLong), 0);
 
   log.Flush();
-  const std::vector<json> preds = ReadJsonLines(log.predictions_path());
+  const std::vector<json> preds = WholeLines(log.predictions_path());
   ASSERT_EQ(preds.size(), 2u);
   EXPECT_EQ(preds[0].at("label"), max_label);
   EXPECT_EQ(preds[1].at("items").size(), PredictionLog::kMaxItems);
@@ -516,8 +458,8 @@ TEST_F(PredictionLogTest, EscapesStringsAndReplacesInvalidUtf8) {
     ASSERT_TRUE(log.LogPredictionItems(c.in, items, 2, kTs));
   }
   log.Flush();
-  const std::vector<json> preds = ReadJsonLines(log.predictions_path());
-  const std::vector<json> outs = ReadJsonLines(log.outcomes_path());
+  const std::vector<json> preds = WholeLines(log.predictions_path());
+  const std::vector<json> outs = WholeLines(log.outcomes_path());
   ASSERT_EQ(preds.size(), 2 * cases.size());
   ASSERT_EQ(outs.size(), cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -597,13 +539,13 @@ TEST_F(PredictionLogTest, StopWritesEverythingAndLaterCallsAreDropped) {
     for (int i = 0; i < 1000; ++i)
       log.LogPrediction("p" + std::to_string(i), 0.5);
     log.Stop();
-    EXPECT_EQ(ReadJsonLines(path).size(), 1000u);
+    EXPECT_EQ(WholeLines(path).size(), 1000u);
     EXPECT_FALSE(log.LogPrediction("late", 0.5));
     EXPECT_EQ(DropCount(registry_, DropReason::kQueueFull), 1);
     log.Flush();  // no-op after Stop
     log.Stop();   // idempotent
   }
-  EXPECT_EQ(ReadJsonLines(path).size(), 1000u);
+  EXPECT_EQ(WholeLines(path).size(), 1000u);
 }
 
 TEST_F(PredictionLogTest, DestructionWritesEverything) {
@@ -615,7 +557,7 @@ TEST_F(PredictionLogTest, DestructionWritesEverything) {
     path = log.outcomes_path();
     for (int i = 0; i < 1000; ++i) log.LogOutcome("p" + std::to_string(i), i);
   }
-  const std::vector<json> lines = ReadJsonLines(path);
+  const std::vector<json> lines = WholeLines(path);
   ASSERT_EQ(lines.size(), 1000u);
   EXPECT_EQ(lines[999].at("outcome"), 999);
 }
@@ -686,8 +628,8 @@ TEST(PredictionLogConcurrencyTest, EveryLineValidAndTotalsExactWhileFlushing) {
                 ->by_reason[static_cast<int>(DropReason::kQueueFull)]
                 ->Value(),
             refused.load());
-  const std::vector<json> preds = ReadJsonLines(log.predictions_path());
-  const std::vector<json> outs = ReadJsonLines(log.outcomes_path());
+  const std::vector<json> preds = WholeLines(log.predictions_path());
+  const std::vector<json> outs = WholeLines(log.outcomes_path());
   EXPECT_EQ(static_cast<int>(preds.size() + outs.size()), accepted.load());
   std::set<std::string> ids;
   for (const json& j : preds) ids.insert(j.at("id").get<std::string>());
@@ -738,7 +680,7 @@ TEST(PredictionLogConcurrencyTest, FlushCallersDrainWithoutWriterThread) {
   }
   for (auto& th : threads) th.join();
   log.Flush();
-  const std::vector<json> preds = ReadJsonLines(log.predictions_path());
+  const std::vector<json> preds = WholeLines(log.predictions_path());
   EXPECT_EQ(static_cast<int>(preds.size()), accepted.load());
   EXPECT_GT(accepted.load(), 0);
   EXPECT_EQ(registry.DropsFor("fraud", "3")
