@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -639,14 +640,57 @@ constexpr char kHealthzRequest[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 constexpr char kBlockRequest[] =
     "POST /block HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
 
+// Options with one I/O thread (it accepts in connection order) and the given
+// connection limits.
+HttpServerOptions ConnectionLimitOptions(int max_connections,
+                                         int max_connections_per_client) {
+  HttpServerOptions options = Options();
+  options.threads = 1;
+  options.max_connections = max_connections;
+  options.max_connections_per_client = max_connections_per_client;
+  return options;
+}
+
+// A started server with `options` whose route POST /block is held by `gate`.
+std::unique_ptr<HttpServer> StartWithGate(const HttpServerOptions& options,
+                                          Registry& registry, Gate* gate) {
+  auto server = std::make_unique<HttpServer>(options, registry);
+  server->AddRoute("POST", "/block", gate->Handler());
+  server->Start();
+  return server;
+}
+
+// A POST /block on `port` made on another thread (20 s timeout).
+std::future<HttpResult> PostBlockAsync(int port) {
+  return std::async(std::launch::async, [port] {
+    return HttpCall(kHost, port, "POST", "/block", "", {}, 20000);
+  });
+}
+
+// What happened to a connection that trickled bytes: whether the server
+// closed it, and how long after the start.
+struct TrickleResult {
+  bool closed = false;
+  std::chrono::steady_clock::duration elapsed{};
+};
+
+// Sends one byte on `c` every 50 ms until the server closes it or 10 s have
+// passed since `start`.
+TrickleResult TrickleUntilClosed(RawConnection& c,
+                                 std::chrono::steady_clock::time_point start) {
+  TrickleResult result;
+  while (!result.closed &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    result.closed = !c.Send("a") || c.ClosedWithin(50);
+  }
+  result.elapsed = std::chrono::steady_clock::now() - start;
+  return result;
+}
+
 TEST(HttpServerTest, NewConnectionAtTheLimitClosesTheLongestWaitingOne) {
   Registry registry;
   registry.AddGauge("test_up", "Up.", {}).Add({}).Set(1);
-  HttpServerOptions options = Options();
-  options.threads = 1;  // one I/O thread accepts in connection order
-  options.max_connections = 2;
-  options.max_connections_per_client = 0;
-  HttpServer server(options, registry);
+  HttpServer server(ConnectionLimitOptions(2, 0), registry);
   server.Start();
 
   // Both slots taken by clients that never send a byte.
@@ -669,24 +713,19 @@ TEST(HttpServerTest, NewConnectionAtTheLimitClosesTheLongestWaitingOne) {
 TEST(HttpServerTest, EvictionSparesARequestInFlight) {
   Registry registry;
   Gate gate;
-  HttpServerOptions options = Options();
-  options.threads = 1;
-  options.max_connections = 2;
-  options.max_connections_per_client = 0;
-  HttpServer server(options, registry);
-  server.AddRoute("POST", "/block", gate.Handler());
-  server.Start();
+  const auto server =
+      StartWithGate(ConnectionLimitOptions(2, 0), registry, &gate);
   OpenOnExit opener(&gate);
 
   // The oldest connection has a request in flight; a younger one is idle.
-  RawConnection busy(server.port());
+  RawConnection busy(server->port());
   ASSERT_TRUE(busy.Send(kBlockRequest));
   ASSERT_TRUE(gate.WaitStarted(1));
-  RawConnection idle(server.port());
+  RawConnection idle(server->port());
   ASSERT_TRUE(idle.connected());
   // The new connection closes the idle one, not the older busy one.
   const HttpResult r =
-      HttpCall(kHost, server.port(), "GET", "/healthz", "", {}, 2000);
+      HttpCall(kHost, server->port(), "GET", "/healthz", "", {}, 2000);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(idle.ClosedWithin(5000));
@@ -698,22 +737,17 @@ TEST(HttpServerTest, EvictionSparesARequestInFlight) {
 TEST(HttpServerTest, NewcomerIsClosedWhenEveryConnectionHasARequestInFlight) {
   Registry registry;
   Gate gate;
-  HttpServerOptions options = Options();
-  options.threads = 1;
-  options.max_connections = 2;
-  options.max_connections_per_client = 0;
+  HttpServerOptions options = ConnectionLimitOptions(2, 0);
   options.handler_threads = 2;
-  HttpServer server(options, registry);
-  server.AddRoute("POST", "/block", gate.Handler());
-  server.Start();
+  const auto server = StartWithGate(options, registry, &gate);
   OpenOnExit opener(&gate);
 
-  RawConnection busy1(server.port()), busy2(server.port());
+  RawConnection busy1(server->port()), busy2(server->port());
   ASSERT_TRUE(busy1.Send(kBlockRequest));
   ASSERT_TRUE(busy2.Send(kBlockRequest));
   ASSERT_TRUE(gate.WaitStarted(2));
   // Nothing can be closed for room: the newcomer is.
-  RawConnection newcomer(server.port());
+  RawConnection newcomer(server->port());
   EXPECT_TRUE(newcomer.ClosedWithin(5000));
   gate.Open();
   EXPECT_THAT(busy1.ReadHead(), StartsWith("HTTP/1.1 200"));
@@ -723,11 +757,7 @@ TEST(HttpServerTest, NewcomerIsClosedWhenEveryConnectionHasARequestInFlight) {
 
 TEST(HttpServerTest, PerClientLimitClosesThatClientsOldestConnection) {
   Registry registry;
-  HttpServerOptions options = Options();
-  options.threads = 1;
-  options.max_connections = 16;
-  options.max_connections_per_client = 2;
-  HttpServer server(options, registry);
+  HttpServer server(ConnectionLimitOptions(16, 2), registry);
   server.Start();
 
   RawConnection a1(server.port(), 5, "127.0.0.2");
@@ -762,15 +792,10 @@ TEST(HttpServerTest, HeaderDeadlineClosesATricklerThatKeepsSending) {
   const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Trickle: "));
   // One more header byte every 50 ms, never the end of the headers.
-  bool closed = false;
-  while (!closed &&
-         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
-    closed = !c.Send("a") || c.ClosedWithin(50);
-  }
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_TRUE(closed);
-  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
-  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  const TrickleResult t = TrickleUntilClosed(c, start);
+  EXPECT_TRUE(t.closed);
+  EXPECT_GE(t.elapsed, std::chrono::milliseconds(250));
+  EXPECT_LT(t.elapsed, std::chrono::seconds(10));
   EXPECT_EQ(Shed(registry, "header_timeout"), 1);
 }
 
@@ -814,15 +839,11 @@ TEST(HttpServerTest, BodyDeadlineClosesATricklingBody) {
   const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(
       c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
-  bool closed = false;
-  while (!closed &&
-         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
-    closed = !c.Send("a") || c.ClosedWithin(50);
-  }
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_TRUE(closed);
-  EXPECT_GE(elapsed, std::chrono::milliseconds(250));
-  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  // One body byte every 50 ms, never the whole body.
+  const TrickleResult t = TrickleUntilClosed(c, start);
+  EXPECT_TRUE(t.closed);
+  EXPECT_GE(t.elapsed, std::chrono::milliseconds(250));
+  EXPECT_LT(t.elapsed, std::chrono::seconds(10));
   EXPECT_EQ(Shed(registry, "body_timeout"), 1);
   EXPECT_EQ(Shed(registry, "header_timeout"), 0);
   // A body sent at once is answered.
@@ -837,20 +858,14 @@ TEST(HttpServerTest, FullHandlerQueueAnswers503WithRetryAfter) {
   HttpServerOptions options = Options();
   options.handler_threads = 1;
   options.handler_queue = 1;
-  HttpServer server(options, registry);
-  server.AddRoute("POST", "/block", gate.Handler());
-  server.Start();
+  const auto server = StartWithGate(options, registry, &gate);
   OpenOnExit opener(&gate);
-  const int port = server.port();
-  auto post = [port] {
-    return HttpCall(kHost, port, "POST", "/block", "", {}, 20000);
-  };
 
-  auto running = std::async(std::launch::async, post);
+  auto running = PostBlockAsync(server->port());
   ASSERT_TRUE(gate.WaitStarted(1));
   // Of two more, one waits in the queue and the other is refused at once.
-  auto second = std::async(std::launch::async, post);
-  auto third = std::async(std::launch::async, post);
+  auto second = PostBlockAsync(server->port());
+  auto third = PostBlockAsync(server->port());
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::future<HttpResult>* refused = nullptr;
@@ -871,8 +886,8 @@ TEST(HttpServerTest, FullHandlerQueueAnswers503WithRetryAfter) {
   EXPECT_EQ(r.headers.count("content-type") ? r.headers.at("content-type") : "",
             "application/problem+json");
   // The built-in routes are answered while every handler thread is busy.
-  EXPECT_EQ(Get(server, "/metrics").status, 200);
-  EXPECT_EQ(Get(server, "/healthz").status, 200);
+  EXPECT_EQ(Get(*server, "/metrics").status, 200);
+  EXPECT_EQ(Get(*server, "/healthz").status, 200);
   gate.Open();
   EXPECT_EQ(running.get().status, 200);
   EXPECT_EQ((refused == &second ? third : second).get().status, 200);
@@ -885,18 +900,13 @@ TEST(HttpServerTest, StopWithHandlersRunningAndQueuedReturns) {
   HttpServerOptions options = Options();
   options.handler_threads = 1;
   options.handler_queue = 4;
-  auto server = std::make_unique<HttpServer>(options, registry);
-  server->AddRoute("POST", "/block", gate.Handler());
-  server->Start();
+  const auto server = StartWithGate(options, registry, &gate);
   OpenOnExit opener(&gate);
   const int port = server->port();
-  auto post = [port] {
-    return HttpCall(kHost, port, "POST", "/block", "", {}, 20000);
-  };
 
-  auto running = std::async(std::launch::async, post);
+  auto running = PostBlockAsync(port);
   ASSERT_TRUE(gate.WaitStarted(1));
-  auto queued = std::async(std::launch::async, post);
+  auto queued = PostBlockAsync(port);
   auto stopper = std::async(std::launch::async, [&] { server->Stop(); });
   // The request that did not start is answered 503 while the running
   // handler still blocks the stop.
