@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "http_client.h"
@@ -346,18 +347,25 @@ class HttpAbuseTest : public ::testing::Test {
   bool release_ = false;
 };
 
+// `connections` connections from `sources` that never send a byte; 100 of
+// them are closed and opened again every 100 ms tick (1,000 new connections
+// a second).
+AttackSpec IdleChurn(std::vector<std::string> sources, int connections) {
+  AttackSpec idle;
+  idle.sources = std::move(sources);
+  idle.connections = connections;
+  idle.heads = {""};
+  idle.tick = milliseconds(100);
+  idle.reconnects_per_tick = 100;
+  return idle;
+}
+
 const std::string kSlowlorisHead =
     "GET /metrics HTTP/1.1\r\nHost: attacker\r\nX-Padding: ";
 
 TEST_F(HttpAbuseTest, FiveHundredIdleConnections) {
   StartServer();
-  AttackSpec idle;
-  idle.sources = Sources(2, 1);
-  idle.connections = 500;
-  idle.heads = {""};
-  idle.tick = milliseconds(100);
-  idle.reconnects_per_tick = 100;  // 1,000 new connections a second
-  RunAttack("500 idle", {idle});
+  RunAttack("500 idle", {IdleChurn(Sources(2, 1), 500)});
 }
 
 TEST_F(HttpAbuseTest, TwoHundredSlowlorisConnections) {
@@ -373,13 +381,8 @@ TEST_F(HttpAbuseTest, TwoHundredSlowlorisConnections) {
 
 TEST_F(HttpAbuseTest, ThousandConnectionsOpenedAndHeld) {
   StartServer();
-  AttackSpec held;
-  held.sources = Sources(2, 20);  // 50 per address
-  held.connections = 1000;
-  held.heads = {""};
-  held.tick = milliseconds(100);
-  held.reconnects_per_tick = 100;  // 1,000 new connections a second
-  RunAttack("1000 held", {held});
+  // 20 addresses, 50 connections each.
+  RunAttack("1000 held", {IdleChurn(Sources(2, 20), 1000)});
 }
 
 TEST_F(HttpAbuseTest, SlowHostHandlersOnEveryWorker) {
