@@ -1,7 +1,6 @@
 #include "mlmon/prediction_log.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
