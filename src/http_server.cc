@@ -338,14 +338,20 @@ class ConnectionTable {
 
   // Closes the longest-waiting connection without a request in progress
   // (of `client` if not null), or `newcomer` if there is none. A candidate
-  // that has not started a request but whose socket holds bytes
-  // libmicrohttpd has not read yet (a client that has just sent its
-  // request) is passed over for the next one, so that a burst of new
-  // connections does not close a scrape before its request is read; if the
-  // kProbes oldest candidates all are, the newcomer is closed.
+  // that began waiting less than kJustArrived ago, has not started a
+  // request, and whose socket holds bytes libmicrohttpd has not read yet (a
+  // client that has just sent its request) is passed over for the next
+  // one, so that a burst of new connections does not close a scrape before
+  // its request is read; if the kProbes oldest candidates all are, the
+  // newcomer is closed. A connection that has waited longer (a slowloris
+  // trickling its request line) is never passed over: under load its
+  // trickled bytes are often unread, and passing over four of them would
+  // close a scraper arriving as the newcomer.
   // REQUIRES: mu_ held.
   void MakeRoom(Conn* newcomer, const std::string* client, ShedReason reason) {
     constexpr int kProbes = 4;
+    constexpr std::chrono::milliseconds kJustArrived{500};
+    const SteadyClock::time_point now = SteadyClock::now();
     const Conn* passed_over[kProbes] = {};
     for (int probe = 0; probe < kProbes; ++probe) {
       Conn* victim = nullptr;
@@ -363,6 +369,8 @@ class ConnectionTable {
       if (victim == nullptr) break;
       int pending = 0;
       if (victim->request_line.load(std::memory_order_relaxed) ||
+          victim->phase != Phase::kAwaitingRequest ||
+          now - (victim->deadline - header_timeout_) >= kJustArrived ||
           ioctl(victim->fd, FIONREAD, &pending) != 0 || pending == 0) {
         Shed(victim, reason);
         return;

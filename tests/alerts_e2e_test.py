@@ -83,7 +83,9 @@ def write_config(work, fault):
 
 
 def start_demo(work, fault, config):
-    log = open(os.path.join(work, f"demo-{fault}.log"), "w+")
+    # Append mode: the demo shares this file description, and the seek(0) of
+    # demo_port() must not move where the demo writes.
+    log = open(os.path.join(work, f"demo-{fault}.log"), "a+")
     p = subprocess.Popen([MLMON, "demo", "--port", "0", "--duration", "0", "--rate", str(RATE),
                           "--outcome-delay", "1", "--config", config, "--fault", fault],
                          stdout=log, stderr=subprocess.STDOUT)
