@@ -28,7 +28,7 @@
 //   - `IngestReport::ToJson()` (the HTTP answer) is not valid JSON or does
 //     not carry the report's counts;
 //   - the registry's exposition after the input fails the text format
-//     grammar check (exposition_grammar.h).
+//     checker of the tests (tests/testing/exposition_checker.h).
 
 #include <algorithm>
 #include <chrono>
@@ -42,7 +42,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exposition_grammar.h"
+#include "exposition_checker.h"
 #include "mlmon/clock.h"
 #include "mlmon/errors.h"
 #include "mlmon/outcome_ingest.h"
@@ -272,8 +272,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     }
     const std::string text = world.registry.TextExposition();
     if (text.empty()) Fail("empty exposition", "");
-    if (auto err = mlmon_fuzz::CheckExposition(text)) {
-      Fail("exposition refused by the grammar check", *err + "\n" + text);
+    if (auto err = mlmon::testutil::CheckExposition(text)) {
+      Fail("exposition refused by the checker", *err + "\n" + text);
     }
   } catch (const std::exception& e) {
     Fail("unexpected exception", e.what());
