@@ -21,7 +21,6 @@
 //     invalid must equal the number of non-blank NDJSON lines (a line is
 //     blank when, less one trailing CR, it holds only spaces and tabs), or
 //     for a JSON body 1 (an object) or the number of elements (an array);
-//     set MLMON_FUZZ_SKIP_COUNT_CHECK=1 to explore past a known violation;
 //   - `malformed` exceeds `invalid`, the error list is not sorted by line,
 //     names a line outside the body, or is longer than `kMaxErrors` or than
 //     `invalid`;
@@ -55,14 +54,6 @@ namespace {
   std::fprintf(stderr, "fuzz_outcome_ingest: %s: %s\n", what, detail.c_str());
   std::fflush(stderr);
   std::abort();
-}
-
-bool CountCheckEnabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("MLMON_FUZZ_SKIP_COUNT_CHECK");
-    return v == nullptr || std::string_view(v) != "1";
-  }();
-  return enabled;
 }
 
 mlmon::OutcomeSpec SmallSpec(mlmon::OutcomeSpec::Task task) {
@@ -150,7 +141,7 @@ std::size_t NonBlankLines(std::string_view body, std::size_t* total_lines) {
 void CheckReport(const mlmon::IngestReport& r, std::size_t expected_lines,
                  std::size_t max_line, bool check_count) {
   const std::size_t sum = r.matched + r.unmatched + r.duplicate + r.invalid;
-  if (check_count && CountCheckEnabled() && sum != expected_lines) {
+  if (check_count && sum != expected_lines) {
     Fail("counts do not add up",
          "matched+unmatched+duplicate+invalid = " + std::to_string(sum) +
              ", lines = " + std::to_string(expected_lines) + "; report " +
