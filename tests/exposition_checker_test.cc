@@ -161,6 +161,7 @@ const Invalid kInvalid[] = {
     {"TabBeforeValue", "a\t1\n", "one space before the value"},
     {"TabAfterLabels", "a{l=\"x\"}\t1\n", "one space before the value"},
     {"TwoSpacesBeforeValue", "a  1\n", "more than one blank"},
+    {"TabBeforeTimestamp", "a 1\t2\n", "one space before the value"},
     {"SpaceAndTabBeforeTimestamp", "a 1 \t2\n", "more than one blank"},
     {"TrailingBlank", "a 1 \n", "trailing blank"},
     {"CommaDecimal", "a 1,5\n", "unparseable value"},

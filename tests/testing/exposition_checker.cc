@@ -332,7 +332,9 @@ class Checker {
     // Fields are separated by exactly one space, as mlmon writes them.
     std::vector<std::string_view> fields;
     while (i < line_.size()) {
-      if (line_[i] != ' ') return Fail("expected one space before the value");
+      if (line_[i] != ' ') {
+        return Fail("expected one space before the value or timestamp");
+      }
       ++i;
       if (i == line_.size()) return Fail("trailing blank");
       if (IsBlank(line_[i])) return Fail("more than one blank between fields");
