@@ -215,7 +215,13 @@ void IngestOutcomes(World& world, std::string_view body, bool json) {
            std::string(body.substr(0, 200)));
     }
   }
-  CheckReport(report, elements, elements == 0 ? 1 : elements, check);
+  // Without a count from the second parser, an error still names an element
+  // that exists: an array has at most one element more than it has commas.
+  const std::size_t max_element = check
+                                      ? std::max<std::size_t>(elements, 1)
+                                      : 1 + static_cast<std::size_t>(std::count(
+                                                body.begin(), body.end(), ','));
+  CheckReport(report, elements, max_element, check);
 }
 
 void IngestPredictions(World& world, std::string_view body) {
