@@ -8,12 +8,15 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace mlmon {
 namespace testutil {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 
 constexpr char kValid[] =
     "# A comment line.\n"
@@ -31,7 +34,7 @@ constexpr char kValid[] =
     "# TYPE app_extremes gauge\n"
     "app_extremes{side=\"hi\"} +Inf\n"
     "app_extremes{side=\"lo\"} -Inf\n"
-    "app_extremes{side=\"mid\"}\t-.5E+3\n"
+    "app_extremes{side=\"mid\"} -.5E+3\n"
     "# HELP app_latency_seconds Latency.\n"
     "# TYPE app_latency_seconds histogram\n"
     "app_latency_seconds_bucket{endpoint=\"a\",le=\"0.1\"} 1\n"
@@ -57,6 +60,57 @@ TEST(ExpositionCheckerTest, AcceptsEveryValidConstruct) {
 
 TEST(ExpositionCheckerTest, AcceptsEmptyText) {
   EXPECT_EQ(CheckExposition(""), std::nullopt);
+}
+
+TEST(ExpositionCheckerTest, ReturnsSamplesWithLabelsInTextOrderUnescaped) {
+  const std::string text =
+      "# HELP a_total Help.\n"
+      "# TYPE a_total counter\n"
+      "a_total{z=\"1\\\"2\\\\3\\n4\",b=\"caf\xc3\xa9\",e=\"\"} 1e-9 17\n"
+      "# A comment.\n"
+      "# TYPE h histogram\n"
+      "h_bucket{le=\"+Inf\"} 2\n"
+      "h_sum NaN\n"
+      "h_count 2\n";
+  std::vector<ExpositionSample> samples;
+  ASSERT_EQ(CheckExposition(text, &samples), std::nullopt);
+  ASSERT_EQ(samples.size(), 4u);
+  EXPECT_EQ(samples[0].name, "a_total");
+  EXPECT_THAT(samples[0].labels,
+              ElementsAre(Pair("z", "1\"2\\3\n4"), Pair("b", "caf\xc3\xa9"),
+                          Pair("e", "")));
+  EXPECT_EQ(samples[0].value, "1e-9");
+  EXPECT_EQ(samples[1].name, "h_bucket");
+  EXPECT_THAT(samples[1].labels, ElementsAre(Pair("le", "+Inf")));
+  EXPECT_EQ(samples[1].value, "2");
+  EXPECT_EQ(samples[2].name, "h_sum");
+  EXPECT_TRUE(samples[2].labels.empty());
+  EXPECT_EQ(samples[2].value, "NaN");
+  EXPECT_EQ(samples[3].name, "h_count");
+}
+
+TEST(ExpositionCheckerTest, ReturnsTheSamplesBeforeTheProblem) {
+  std::vector<ExpositionSample> samples;
+  EXPECT_NE(CheckExposition("a 1\nb 2\nb 3\n", &samples), std::nullopt);
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_EQ(samples[0].name, "a");
+  EXPECT_EQ(samples[1].name, "b");
+  EXPECT_EQ(samples[1].value, "2");
+}
+
+TEST(ExpositionCheckerTest, IsValidUtf8) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("ascii"));
+  EXPECT_TRUE(IsValidUtf8(std::string("nul\0inside", 11)));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xf0\x9f\x9a\x80 \xf4\x8f\xbf\xbf"));
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("x\xe2\x82"));         // truncated at the end
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation
 }
 
 struct Invalid {
@@ -99,10 +153,16 @@ const Invalid kInvalid[] = {
     {"UnescapedQuote", "a{l=\"x\"y\"} 1\n", "expected ',' or '}'"},
     {"UnterminatedValue", "a{l=\"x} 1\n", "unterminated label value"},
     {"UnclosedBrace", "a{l=\"x\" 1\n", "expected ',' or '}'"},
+    {"HelpWithoutSpaceBeforeText", "# HELP a\na 1\n", "without a space"},
     {"HelpBadEscape", "# HELP a x\\ty\n", "invalid escape in HELP"},
     {"NoValue", "a\n", "sample without a value"},
     {"NoValueAfterLabels", "a{l=\"x\"}\n", "sample without a value"},
-    {"NoBlankBeforeValue", "a{l=\"x\"}1\n", "expected blank before value"},
+    {"NoBlankBeforeValue", "a{l=\"x\"}1\n", "one space before the value"},
+    {"TabBeforeValue", "a\t1\n", "one space before the value"},
+    {"TabAfterLabels", "a{l=\"x\"}\t1\n", "one space before the value"},
+    {"TwoSpacesBeforeValue", "a  1\n", "more than one blank"},
+    {"TabBeforeTimestamp", "a 1\t2\n", "one space before the value"},
+    {"SpaceAndTabBeforeTimestamp", "a 1 \t2\n", "more than one blank"},
     {"TrailingBlank", "a 1 \n", "trailing blank"},
     {"CommaDecimal", "a 1,5\n", "unparseable value"},
     {"HexValue", "a 0x10\n", "unparseable value"},
@@ -141,6 +201,17 @@ const Invalid kInvalid[] = {
     {"HistogramCountsDecreasing",
      "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n",
      "counts decreasing"},
+    {"HistogramWithoutCount",
+     "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\n",
+     "without a _count"},
+    {"HistogramLeOnSum",
+     "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum{le=\"1\"} 1\n"
+     "h_count 1\n",
+     "'le' on a histogram _sum or _count"},
+    {"HistogramLeOnCount",
+     "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\n"
+     "h_count{le=\"+Inf\"} 1\n",
+     "'le' on a histogram _sum or _count"},
     {"HistogramCountMismatch",
      "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\n",
      "_count differs"},

@@ -129,6 +129,9 @@ struct HistogramSeries {
 
 class Checker {
  public:
+  explicit Checker(std::vector<ExpositionSample>* samples)
+      : samples_(samples) {}
+
   std::optional<std::string> Run(std::string_view text) {
     for (std::size_t i = 0; i < text.size();) {
       if (text[i] == '\0') return Fail(LineOf(text, i), "NUL byte", "");
@@ -197,8 +200,10 @@ class Checker {
     const std::size_t sp = rest.find(' ');
     const std::string_view name = rest.substr(0, sp);
     if (!IsMetricName(name)) return Fail("invalid metric name in HELP");
-    const std::string_view help =
-        sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+    if (sp == std::string_view::npos) {
+      return Fail("HELP line without a space before the text");
+    }
+    const std::string_view help = rest.substr(sp + 1);
     for (std::size_t i = 0; i < help.size(); ++i) {
       if (help[i] != '\\') continue;
       if (i + 1 == help.size() || (help[i + 1] != '\\' && help[i + 1] != 'n')) {
@@ -266,6 +271,8 @@ class Checker {
     const std::string name(line_.substr(0, i));
     if (!IsMetricName(name)) return Fail("invalid metric name");
     std::vector<std::pair<std::string, std::string>> labels;
+    ExpositionSample sample;
+    sample.name = name;
     if (i < line_.size() && line_[i] == '{') {
       ++i;
       while (true) {
@@ -285,6 +292,7 @@ class Checker {
         }
         i = j + 2;
         std::string value;  // escaped form, which is canonical
+        std::string unescaped;
         bool closed = false;
         while (i < line_.size()) {
           const char c = line_[i];
@@ -300,10 +308,12 @@ class Checker {
               return Fail("invalid escape in label value");
             }
             value.append(line_.substr(i, 2));
+            unescaped.push_back(line_[i + 1] == 'n' ? '\n' : line_[i + 1]);
             i += 2;
             continue;
           }
           value.push_back(c);
+          unescaped.push_back(c);
           ++i;
         }
         if (!closed) return Fail("unterminated label value");
@@ -311,6 +321,7 @@ class Checker {
           if (other == label) return Fail("label '" + label + "' repeated");
         }
         labels.emplace_back(label, std::move(value));
+        sample.labels.emplace_back(label, std::move(unescaped));
         if (i < line_.size() && line_[i] == ',') {
           ++i;
         } else if (i >= line_.size() || line_[i] != '}') {
@@ -318,11 +329,15 @@ class Checker {
         }
       }
     }
+    // Fields are separated by exactly one space, as mlmon writes them.
     std::vector<std::string_view> fields;
     while (i < line_.size()) {
-      if (!IsBlank(line_[i])) return Fail("expected blank before value");
-      while (i < line_.size() && IsBlank(line_[i])) ++i;
+      if (line_[i] != ' ') {
+        return Fail("expected one space before the value or timestamp");
+      }
+      ++i;
       if (i == line_.size()) return Fail("trailing blank");
+      if (IsBlank(line_[i])) return Fail("more than one blank between fields");
       const std::size_t start = i;
       while (i < line_.size() && !IsBlank(line_[i])) ++i;
       fields.push_back(line_.substr(start, i - start));
@@ -360,6 +375,9 @@ class Checker {
     if (!series_.insert(key).second) return Fail("duplicate series");
 
     if (f.type == "histogram") {
+      if (le != nullptr && name != family + "_bucket") {
+        return Fail("'le' on a histogram _sum or _count sample");
+      }
       HistogramSeries& h = histograms_[key_without_le];
       h.line = line_no_;
       if (name == family + "_bucket") {
@@ -386,6 +404,10 @@ class Checker {
         h.count = value;
       }
     }
+    if (samples_ != nullptr) {
+      sample.value = std::string(fields[0]);
+      samples_->push_back(std::move(sample));
+    }
     return std::nullopt;
   }
 
@@ -395,7 +417,10 @@ class Checker {
         return Fail(h.line, "histogram series without an le=\"+Inf\" bucket",
                     series);
       }
-      if (h.count_seen && h.count != h.inf_count) {
+      if (!h.count_seen) {
+        return Fail(h.line, "histogram series without a _count", series);
+      }
+      if (h.count != h.inf_count) {
         return Fail(h.line, "histogram _count differs from the +Inf bucket",
                     series);
       }
@@ -403,6 +428,7 @@ class Checker {
     return std::nullopt;
   }
 
+  std::vector<ExpositionSample>* samples_;
   std::size_t line_no_ = 0;
   std::string_view line_;
   std::string current_;
@@ -413,8 +439,18 @@ class Checker {
 
 }  // namespace
 
-std::optional<std::string> CheckExposition(std::string_view text) {
-  return Checker().Run(text);
+std::optional<std::string> CheckExposition(
+    std::string_view text, std::vector<ExpositionSample>* samples) {
+  return Checker(samples).Run(text);
+}
+
+bool IsValidUtf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = Utf8Length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
 }
 
 }  // namespace testutil
