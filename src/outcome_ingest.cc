@@ -38,6 +38,55 @@ std::string IngestReport::ToJson() const {
 namespace {
 
 // Parses a "ts" value: seconds since the epoch, finite and >= 0.
+// True if `v` is valid JSON all the way down (the on-demand parser checks
+// only the structure of what it skips, not its numbers and literals).
+// Nesting is bounded by the parser's own depth limit.
+bool IsWellFormed(od::value v) {
+  od::json_type type;
+  if (v.type().get(type) != simdjson::SUCCESS) return false;
+  switch (type) {
+    case od::json_type::array: {
+      od::array arr;
+      if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
+      for (auto item : arr) {
+        od::value e;
+        if (item.get(e) != simdjson::SUCCESS || !IsWellFormed(e)) return false;
+      }
+      return true;
+    }
+    case od::json_type::object: {
+      od::object obj;
+      if (v.get_object().get(obj) != simdjson::SUCCESS) return false;
+      for (auto field : obj) {
+        std::string_view key;
+        od::value e;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+            field.value().get(e) != simdjson::SUCCESS || !IsWellFormed(e)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case od::json_type::number: {
+      double d;
+      return v.get_double().get(d) == simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view str;
+      return v.get_string().get(str) == simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b) == simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      return v.is_null().get(is_null) == simdjson::SUCCESS && is_null;
+    }
+  }
+  return false;
+}
+
 std::string ReadTs(od::value v, double* ts) {
   double d;
   if (v.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d) || d < 0) {
@@ -99,8 +148,11 @@ std::string ParseOutcomeObject(od::object obj, OutcomeEvent* e) {
   bool has_outcome = false;
   std::string err = ParseEventObject(
       obj, e, [&](std::string_view key, od::value& v) -> std::string {
-        // Other keys (e.g. "score" of a self-contained outcome) are ignored.
-        if (key != "outcome") return {};
+        // Other keys (e.g. "score" of a self-contained outcome) are ignored,
+        // but their values must be JSON.
+        if (key != "outcome") {
+          return IsWellFormed(v) ? "" : "malformed JSON (at a value)";
+        }
         has_outcome = true;
         od::json_type t;
         if (v.type().get(t) != simdjson::SUCCESS) return "malformed 'outcome'";
@@ -157,6 +209,8 @@ std::string ParsePredictionObject(od::object obj, PredictionEvent* e) {
             }
             e->items.emplace_back(s);
           }
+        } else if (!IsWellFormed(v)) {  // other keys are ignored
+          return "malformed JSON (at a value)";
         }
         return {};
       });
@@ -348,11 +402,19 @@ void ParseOutcomeBody(std::string_view body, BodyFormat format,
       ++index;
       od::value v;
       if (item.get(v) != simdjson::SUCCESS) throw malformed("bad element");
-      od::object obj;
-      if (v.get_object().get(obj) != simdjson::SUCCESS) {
+      od::json_type element_type;
+      if (v.type().get(element_type) != simdjson::SUCCESS) {
+        throw malformed("bad element");
+      }
+      if (element_type != od::json_type::object) {
+        if (!IsWellFormed(v)) throw malformed("bad element");
         refused.push_back(
             Refused{index, {}, "array element is not an object", false});
         continue;
+      }
+      od::object obj;
+      if (v.get_object().get(obj) != simdjson::SUCCESS) {
+        throw malformed("bad element");
       }
       element(obj, index);
     }

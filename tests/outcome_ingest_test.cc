@@ -98,6 +98,38 @@ TEST_F(OutcomeIngestTest, JsonObjectAndArray) {
   EXPECT_EQ(arr.errors[1].line, 3u);
 }
 
+// A JSON body is refused as a whole when any part of it is not JSON, also a
+// scalar or nested element after good objects (the on-demand parser skips
+// elements it is not asked for without checking their numbers and
+// literals): nothing of it is applied.
+TEST_F(OutcomeIngestTest, JsonArrayWithABrokenElementIsRefusedWhole) {
+  for (const char* body :
+       {R"([{"id":"p6","outcome":0},{},1x])", R"([{"id":"p6","outcome":0},tru])",
+        R"([{"id":"p6","outcome":0},[1,2x]])", R"([{"id":"p6","outcome":0},{"a":nul}])",
+        R"([{"id":"p6","outcome":0},"\q"])"}) {
+    EXPECT_THROW(ingest_.IngestOutcomes(body, BodyFormat::kJson), MalformedBody)
+        << body;
+  }
+  // p6 was never applied: it matches now.
+  IngestReport r = ingest_.IngestOutcomes(R"({"id":"p6","outcome":0})",
+                                          BodyFormat::kJson);
+  EXPECT_EQ(r.matched, 1u);
+  // In NDJSON, a line whose ignored key holds broken JSON is malformed and
+  // not applied; the other lines are.
+  IngestReport nd = ingest_.IngestOutcomes(
+      "{\"id\":\"p9\",\"outcome\":1,\"note\":1x}\n{\"id\":\"p4\",\"outcome\":0}\n",
+      BodyFormat::kNdjson);
+  EXPECT_EQ(nd.matched, 1u);
+  EXPECT_EQ(nd.invalid, 1u);
+  EXPECT_EQ(nd.malformed, 1u);
+  // Well-formed non-objects are invalid elements, the rest applies.
+  IngestReport ok = ingest_.IngestOutcomes(
+      R"([{"id":"p7","outcome":1},1.5e3,true,null,"s",[1,{"a":[]}],{"id":"p8","outcome":0}])",
+      BodyFormat::kJson);
+  EXPECT_EQ(ok.matched, 2u);
+  EXPECT_EQ(ok.invalid, 5u);
+}
+
 TEST_F(OutcomeIngestTest, MalformedBodiesThrowNamingTheLine) {
   EXPECT_THROW(ingest_.IngestOutcomes("{\"id\": ", BodyFormat::kJson), MalformedBody);
   EXPECT_THROW(ingest_.IngestOutcomes("\"just a string\"", BodyFormat::kJson), MalformedBody);
