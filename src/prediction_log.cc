@@ -205,6 +205,11 @@ struct Stream {
   bool EnsureOpen(std::int64_t now) {
     if (fd >= 0) return true;
     if (now < retry_at) return false;
+    return OpenOrBackOff(now);
+  }
+
+  // Opens the active file; on failure counts the error and backs off.
+  bool OpenOrBackOff(std::int64_t now) {
     if (Open() != 0) {
       errors[kOpOpen]->Increment();
       Failed(now);
@@ -274,13 +279,7 @@ struct Stream {
         }
       }
     }
-    if (Open() != 0) {
-      errors[kOpOpen]->Increment();
-      Failed(now);
-      return false;
-    }
-    Succeeded();
-    return true;
+    return OpenOrBackOff(now);
   }
 
   // Writes all of [p, p+n) unless write(2) fails; returns the bytes written.
