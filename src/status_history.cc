@@ -436,6 +436,13 @@ std::vector<ModelStatus> StatusHistory::Impl::Models() const {
 
 std::string StatusHistory::Impl::Json(std::int64_t now_unix_millis) const {
   const std::vector<ModelStatus> models = Models();
+  // A sample taken between the caller's reading of its clock and this
+  // snapshot is newer than `now_unix_millis`: "now" is never before it.
+  for (const ModelStatus& s : models) {
+    if (!s.unix_millis.empty()) {
+      now_unix_millis = std::max(now_unix_millis, s.unix_millis.back());
+    }
+  }
   std::string out;
   {
     std::lock_guard<std::mutex> lock(mu_);

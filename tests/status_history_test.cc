@@ -253,6 +253,18 @@ TEST_F(StatusHistoryTest, ModelsAndSeriesAreCapped) {
   EXPECT_EQ(doc["dropped_series"], 1);
 }
 
+// The server reads its clock, then a sampler thread adds a sample before
+// the document is built: now_ms is that sample's time, never before it.
+TEST_F(StatusHistoryTest, NowIsNeverBeforeTheNewestSample) {
+  StatusHistory history(registry_);
+  history.Sample(kT0);
+  history.Sample(kT0 + 1000);
+  const auto doc = nlohmann::json::parse(history.Json(kT0 + 998));
+  EXPECT_EQ(doc["now_ms"], kT0 + 1000);
+  const auto later = nlohmann::json::parse(history.Json(kT0 + 1500));
+  EXPECT_EQ(later["now_ms"], kT0 + 1500);
+}
+
 TEST_F(StatusHistoryTest, JsonHoldsTheSameValuesAsModels) {
   QualityGauges g(registry_);
   g.Quality("precision", "5m", "0.5").Set(0.75);

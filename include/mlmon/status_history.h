@@ -114,7 +114,8 @@ class StatusHistory {
   /// "dropped_models":...,"dropped_series":...,"models":[...]}`, NaN written
   /// as `null`. `now_unix_millis` is the server's time of the answer, so a
   /// reader can tell how old the newest point is without trusting its own
-  /// clock.
+  /// clock; it is raised to the newest sample's time if a sample taken
+  /// meanwhile is newer.
   std::string Json(std::int64_t now_unix_millis) const;
 
   /// Samples taken (ignored ones excluded).
