@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "mlmon/duration.h"
 #include "mlmon/errors.h"
 #include "mlmon/monitor_spec.h"
 #include "mlmon/outcome_tracker.h"

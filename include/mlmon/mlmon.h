@@ -8,6 +8,7 @@
 #include "mlmon/clock.h"
 #include "mlmon/errors.h"
 #include "mlmon/drift.h"
+#include "mlmon/duration.h"
 #include "mlmon/feature_monitor.h"
 #include "mlmon/golden_signals.h"
 #include "mlmon/heuristics.h"

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mlmon/clock.h"
+#include "mlmon/duration.h"
 #include "mlmon/registry.h"
 
 namespace mlmon {
@@ -42,10 +43,6 @@ enum class OutcomeRefusal {
   kBadValue,    ///< the outcome does not fit the task
 };
 
-/// The `window` label of a duration, in its largest exact unit: 86400 s ->
-/// `"1d"`, 3600 s -> `"1h"`, 1800 s -> `"30m"`, 5400 s -> `"90m"`, 45 s ->
-/// `"45s"`. \throw mlmon::ConfigError if `d` is not positive.
-std::string FormatDuration(std::chrono::seconds d);
 
 /// Bounds of `mlmon_outcome_delay_seconds`: 1 s to 7 days.
 const std::vector<double>& DefaultOutcomeDelayBuckets();

@@ -11,7 +11,7 @@
 
 #include "mlmon/errors.h"
 #include "mlmon/instruments.h"      // ValidateBucketBounds
-#include "mlmon/outcome_tracker.h"  // FormatDuration
+#include "mlmon/duration.h"
 
 namespace mlmon {
 namespace internal {

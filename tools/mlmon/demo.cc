@@ -1,5 +1,6 @@
 // `mlmon demo`: the example model server in-process, synthetic traffic, and a
 // live summary read back from the registry.
+#include <mlmon/duration.h>
 #include <mlmon/outcome_tracker.h>
 #include <mlmon/registry.h>
 

@@ -1,0 +1,20 @@
+#include "mlmon/duration.h"
+
+#include <fmt/format.h>
+
+#include "mlmon/errors.h"
+
+namespace mlmon {
+
+std::string FormatDuration(std::chrono::seconds d) {
+  const long long s = d.count();
+  if (s <= 0) {
+    throw ConfigError(fmt::format("mlmon: duration {}s is not positive", s));
+  }
+  if (s % 86400 == 0) return fmt::format("{}d", s / 86400);
+  if (s % 3600 == 0) return fmt::format("{}h", s / 3600);
+  if (s % 60 == 0) return fmt::format("{}m", s / 60);
+  return fmt::format("{}s", s);
+}
+
+}  // namespace mlmon
