@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 #include "mlmon/errors.h"
 #include "mlmon/instruments.h"
 #include "mlmon/registry.h"
@@ -417,9 +417,9 @@ HttpResponse ProblemResponse(int status, std::string_view title,
   std::string& b = response.body;
   b.reserve(64 + title.size() + detail.size());
   b.append("{\"type\":\"about:blank\",\"title\":");
-  detail::AppendJsonString(&b, title);
+  internal::AppendJsonString(&b, title);
   b.append(fmt::format(",\"status\":{},\"detail\":", status));
-  detail::AppendJsonString(&b, detail);
+  internal::AppendJsonString(&b, detail);
   b.append("}\n");
   return response;
 }

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <utility>
 
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -28,7 +28,7 @@ std::string IngestReport::ToJson() const {
     if (i > 0) out.push_back(',');
     fmt::format_to(std::back_inserter(out), "{{\"line\":{},\"detail\":",
                    errors[i].line);
-    detail::AppendJsonString(&out, errors[i].detail);
+    internal::AppendJsonString(&out, errors[i].detail);
     out.push_back('}');
   }
   out.append("]}");

@@ -273,17 +273,6 @@ const char* OutcomeResultName(OutcomeResult r) noexcept {
   return "invalid";
 }
 
-std::string FormatDuration(std::chrono::seconds d) {
-  const long long s = d.count();
-  if (s <= 0) {
-    throw ConfigError(fmt::format("mlmon: duration {}s is not positive", s));
-  }
-  if (s % 86400 == 0) return fmt::format("{}d", s / 86400);
-  if (s % 3600 == 0) return fmt::format("{}h", s / 3600);
-  if (s % 60 == 0) return fmt::format("{}m", s / 60);
-  return fmt::format("{}s", s);
-}
-
 const std::vector<double>& DefaultOutcomeDelayBuckets() {
   static const std::vector<double> kBounds = {
       1, 10, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400,

@@ -20,7 +20,7 @@
 #include <thread>
 #include <utility>
 
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 
 namespace mlmon {
 
@@ -44,12 +44,12 @@ std::string ErrnoMessage(int err) {
 
 // Only finite values reach the writer, so this is valid JSON.
 void AppendJsonNumber(std::string* out, double v) {
-  detail::AppendValue(out, v);
+  internal::AppendValue(out, v);
 }
 
 // Quotes, backslash and control characters escaped; invalid UTF-8 replaced
 // by U+FFFD (one per offending byte).
-using detail::AppendJsonString;
+using internal::AppendJsonString;
 
 // Why a line was lost (`reason` of mlmon_log_lines_lost_total).
 enum LostReason : int { kLostWrite, kLostRotate, kLostOpen, kNumLostReasons };

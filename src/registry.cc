@@ -6,7 +6,7 @@
 #include <set>
 #include <utility>
 
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 
 namespace mlmon {
 
@@ -83,7 +83,7 @@ FamilyBase::FamilyBase(Registry* registry, std::string name, std::string help,
                        std::size_t max_series)
     : registry_(registry),
       name_(std::move(name)),
-      help_(SanitizeUtf8(help)),
+      help_(internal::SanitizeUtf8(help)),
       type_(type),
       label_names_(std::move(label_names)),
       max_series_(max_series),
@@ -109,7 +109,7 @@ std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
   // same (e.g. two invalid bytes, both U+FFFD) are one series.
   std::vector<std::string> values;
   values.reserve(raw_values.size());
-  for (const auto& v : raw_values) values.push_back(SanitizeUtf8(v));
+  for (const auto& v : raw_values) values.push_back(internal::SanitizeUtf8(v));
   std::string model = ValueOf(label_names_, values, "model");
   std::string version = ValueOf(label_names_, values, "version");
   // Both before our lock: the registry lock is never taken while a family
@@ -145,7 +145,7 @@ std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
         if (i > 0) sk.rendered.push_back(',');
         sk.rendered.append(label_names_[i]);
         sk.rendered.append("=\"");
-        AppendEscapedLabelValue(&sk.rendered, key[i]);
+        internal::AppendEscapedLabelValue(&sk.rendered, key[i]);
         sk.rendered.push_back('"');
       }
       sk.values = key;
@@ -163,7 +163,7 @@ void FamilyBase::AppendHelpType(std::string* out) const {
   out->append("# HELP ");
   out->append(name_);
   out->push_back(' ');
-  AppendEscapedHelp(out, help_);
+  internal::AppendEscapedHelp(out, help_);
   out->append("\n# TYPE ");
   out->append(name_);
   out->push_back(' ');
@@ -247,7 +247,7 @@ void AppendSeriesStart(std::string* out, const std::string& name,
 
 void AppendLe(std::string* out, double bound) {
   out->append("le=\"");
-  detail::AppendValue(out, bound);
+  internal::AppendValue(out, bound);
   out->push_back('"');
 }
 
@@ -285,20 +285,20 @@ void Family<T>::AppendText(std::string* out) const {
         }
         out->append(les[b]);
         out->append("} ");
-        detail::AppendValue(out, static_cast<double>(snap.cumulative[b]));
+        internal::AppendValue(out, static_cast<double>(snap.cumulative[b]));
         out->push_back('\n');
       }
       AppendSeriesStart(out, name_, "_sum", labels);
-      detail::AppendValue(out, snap.sum);
+      internal::AppendValue(out, snap.sum);
       out->push_back('\n');
       AppendSeriesStart(out, name_, "_count", labels);
-      detail::AppendValue(out, static_cast<double>(snap.count));
+      internal::AppendValue(out, static_cast<double>(snap.count));
       out->push_back('\n');
     }
   } else {
     for (std::size_t s = 0; s < series_.size(); ++s) {
       AppendSeriesStart(out, name_, "", keys_[s].rendered);
-      detail::AppendValue(out, series_[s]->Value());
+      internal::AppendValue(out, series_[s]->Value());
       out->push_back('\n');
     }
   }
@@ -485,8 +485,8 @@ std::size_t Registry::model_versions() const {
 
 detail::DropSink* Registry::DropsFor(const std::string& raw_model,
                                      const std::string& raw_version) {
-  std::string model = detail::SanitizeUtf8(raw_model);
-  std::string version = detail::SanitizeUtf8(raw_version);
+  std::string model = internal::SanitizeUtf8(raw_model);
+  std::string version = internal::SanitizeUtf8(raw_version);
   if (!AdmitModelVersion(model, version)) {
     model = version = kOverflow;
     CountOverflow(model, version, "mlmon_dropped_total");
@@ -589,14 +589,14 @@ void AppendPromLabels(std::string* out,
     first = false;
     out->append(l.name);
     out->append("=\"");
-    detail::AppendEscapedLabelValue(out, l.value);
+    internal::AppendEscapedLabelValue(out, l.value);
     out->push_back('"');
   }
   if (has_extra) {
     if (!first) out->push_back(',');
     out->append(extra_name);
     out->append("=\"");
-    detail::AppendValue(out, extra_value);
+    internal::AppendValue(out, extra_value);
     out->push_back('"');
   }
   out->push_back('}');
@@ -609,7 +609,7 @@ void AppendPromSample(std::string* out, const std::string& name,
   out->append(suffix);
   AppendPromLabels(out, m.label, "le", le_value, le);
   out->push_back(' ');
-  detail::AppendValue(out, value);
+  internal::AppendValue(out, value);
   out->push_back('\n');
 }
 
@@ -636,7 +636,7 @@ bool SeriesKeyOf(const std::vector<prometheus::ClientMetric::Label>& labels,
   for (const auto& l : labels) {
     if (!IsValidLabelName(l.name) || l.name == reserved) return false;
     std::string value;
-    detail::AppendEscapedLabelValue(&value, l.value);
+    internal::AppendEscapedLabelValue(&value, l.value);
     sorted.emplace_back(l.name, std::move(value));
   }
   std::sort(sorted.begin(), sorted.end());
@@ -712,7 +712,7 @@ void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
             samples.append(fam.name);
             AppendPromLabels(&samples, m.label, "quantile", q.quantile, true);
             samples.push_back(' ');
-            detail::AppendValue(&samples, q.value);
+            internal::AppendValue(&samples, q.value);
             samples.push_back('\n');
           }
           AppendPromSample(&samples, fam.name, "_sum", m, m.summary.sample_sum);
@@ -729,7 +729,7 @@ void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
     out->append("# HELP ");
     out->append(fam.name);
     out->push_back(' ');
-    detail::AppendEscapedHelp(out, fam.help);
+    internal::AppendEscapedHelp(out, fam.help);
     out->append("\n# TYPE ");
     out->append(fam.name);
     switch (fam.type) {

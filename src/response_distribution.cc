@@ -11,9 +11,9 @@
 #include <utility>
 
 #include "mlmon/detail/cells.h"
-#include "mlmon/detail/window_snapshots.h"
+#include "internal/window_snapshots.h"
 #include "mlmon/drift.h"
-#include "mlmon/outcome_tracker.h"  // FormatDuration
+#include "mlmon/duration.h"
 
 #include "internal/drift_gauges.h"
 #include "internal/spec_checks.h"
@@ -227,7 +227,7 @@ struct ResponseDistribution::Impl {
   std::size_t num_fine = 0;   // fine bins, ascending by value
   std::vector<double> reps;   // representative value per fine bin
   std::size_t num_score = 0;  // score buckets incl. +Inf
-  detail::WindowSnapshots windows;  // read: [fine..., sum, score buckets...]
+  internal::WindowSnapshots windows;  // read: [fine..., sum, score buckets...]
   std::vector<double> reference_counts;  // empty without a reference
   std::vector<std::uint64_t> ints;
   std::vector<double> read, counts;

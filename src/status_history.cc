@@ -12,7 +12,7 @@
 #include <set>
 #include <utility>
 
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 #include "mlmon/errors.h"
 #include "mlmon/monitor_spec.h"
 #include "mlmon/registry.h"
@@ -128,7 +128,7 @@ void AppendNamed(std::string* out, const std::vector<StatusSeries>& series) {
   out->push_back('{');
   for (std::size_t i = 0; i < series.size(); ++i) {
     if (i != 0) out->push_back(',');
-    detail::AppendJsonString(out, series[i].name);
+    internal::AppendJsonString(out, series[i].name);
     out->push_back(':');
     AppendArray(out, series[i].values);
   }
@@ -457,13 +457,13 @@ std::string StatusHistory::Impl::Json(std::int64_t now_unix_millis) const {
     const ModelStatus& s = models[m];
     if (m != 0) out.push_back(',');
     out.append("{\"model\":");
-    detail::AppendJsonString(&out, s.model);
+    internal::AppendJsonString(&out, s.model);
     out.append(",\"version\":");
-    detail::AppendJsonString(&out, s.version);
+    internal::AppendJsonString(&out, s.version);
     out.append(",\"quality_window\":");
-    detail::AppendJsonString(&out, s.quality_window);
+    internal::AppendJsonString(&out, s.quality_window);
     out.append(",\"drift_window\":");
-    detail::AppendJsonString(&out, s.drift_window);
+    internal::AppendJsonString(&out, s.drift_window);
     out.append(",\"t\":[");
     for (std::size_t i = 0; i < s.unix_millis.size(); ++i) {
       if (i != 0) out.push_back(',');

@@ -1,4 +1,4 @@
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <iterator>
 
 namespace mlmon {
-namespace detail {
+namespace internal {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
@@ -163,5 +163,5 @@ void AppendValue(std::string* out, double v) {
   fmt::format_to(std::back_inserter(*out), "{}", v);
 }
 
-}  // namespace detail
+}  // namespace internal
 }  // namespace mlmon

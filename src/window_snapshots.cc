@@ -1,10 +1,10 @@
-#include "mlmon/detail/window_snapshots.h"
+#include "internal/window_snapshots.h"
 
 #include <algorithm>
 #include <cassert>
 
 namespace mlmon {
-namespace detail {
+namespace internal {
 
 WindowSnapshots::WindowSnapshots(std::size_t width,
                                  std::vector<std::chrono::seconds> windows,
@@ -62,5 +62,5 @@ void WindowSnapshots::WindowCounts(std::size_t w, std::vector<double>* out) cons
   }
 }
 
-}  // namespace detail
+}  // namespace internal
 }  // namespace mlmon

@@ -14,7 +14,7 @@
 
 #include "exposition_checker.h"
 #include "mlmon/clock.h"
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 #include "mlmon/golden_signals.h"
 
 namespace mlmon {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 
 #include <algorithm>
 #include <atomic>
@@ -878,7 +878,7 @@ TEST(ResponseDistributionBucketTest, FineBinShortcutMatchesHistogramOnBounds) {
   const std::string text = registry.TextExposition();
   for (std::size_t b = 0; b < spec.score_buckets.size(); ++b) {
     std::string le;
-    detail::AppendValue(&le, spec.score_buckets[b]);
+    internal::AppendValue(&le, spec.score_buckets[b]);
     const std::string series = "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",le=\"" +
                                le + "\"} " + std::to_string(want.cumulative[b]) + "\n";
     EXPECT_NE(text.find(series), std::string::npos) << series;

@@ -1,4 +1,4 @@
-#include "mlmon/detail/text_format.h"
+#include "internal/text_format.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <limits>
 
 namespace mlmon {
-namespace detail {
+namespace internal {
 namespace {
 
 std::string Label(std::string_view v) {
@@ -105,5 +105,5 @@ TEST(TextFormatTest, FormatsValues) {
 }
 
 }  // namespace
-}  // namespace detail
+}  // namespace internal
 }  // namespace mlmon

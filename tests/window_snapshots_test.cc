@@ -1,4 +1,4 @@
-#include "mlmon/detail/window_snapshots.h"
+#include "internal/window_snapshots.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace mlmon {
-namespace detail {
+namespace internal {
 namespace {
 
 using std::chrono::seconds;
@@ -226,5 +226,5 @@ TEST(WindowSnapshotsTest,
 }
 
 }  // namespace
-}  // namespace detail
+}  // namespace internal
 }  // namespace mlmon

@@ -170,7 +170,7 @@ class FeatureVector {
 ///   that window to `NaN` (undefined).
 ///
 /// Windows come from cumulative reads taken by `Tick()`
-/// (`detail::WindowSnapshots`): the hot path never rotates anything.
+/// (`internal::WindowSnapshots`): the hot path never rotates anything.
 ///
 /// Thread safety: thread-safe.
 /// Hot path: `Observe()` (and `FeatureVector::Set*`) are noexcept,

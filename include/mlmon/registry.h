@@ -93,7 +93,7 @@ class FamilyBase {
 /// (`Registry::Options::max_model_versions`, default 64) likewise.
 ///
 /// Label values are stored as they are printed: each byte that is not part of
-/// well-formed UTF-8, and each NUL, becomes U+FFFD (`detail::SanitizeUtf8`), so
+/// well-formed UTF-8, and each NUL, becomes U+FFFD (`internal::SanitizeUtf8`), so
 /// `Add({"\xff"})` and `Add({"\xfe"})` return the same series.
 ///
 /// Thread safety: thread-safe.
@@ -218,7 +218,7 @@ class Registry : public prometheus::Collectable {
   /// whose name (or a histogram's sample name) an earlier family wrote, and a
   /// series with an invalid or repeated label name or that prints the same
   /// as an earlier series of its family (values are repaired as
-  /// `detail::SanitizeUtf8` does), so the exposition never repeats a series.
+  /// `internal::SanitizeUtf8` does), so the exposition never repeats a series.
   void Attach(std::weak_ptr<prometheus::Collectable> collectable);
 
   /// The drop counters (`mlmon_dropped_total{model,version,reason}`) for a

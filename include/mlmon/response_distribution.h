@@ -68,7 +68,7 @@ struct ResponseSpec {
   std::vector<std::chrono::seconds> windows = {std::chrono::minutes(5),
                                                std::chrono::hours(1)};
   /// Snapshots per window, in [1, 3600]: a window is exact to
-  /// `window / slices_per_window` (see `detail::WindowSnapshots`).
+  /// `window / slices_per_window` (see `internal::WindowSnapshots`).
   std::size_t slices_per_window = 60;
   /// `kUnitInterval` only: linear fine bins on [0, 1] for the quantiles, in
   /// [10, `kMaxFineBins`]. Ignored for `kUnbounded`.

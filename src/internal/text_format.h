@@ -1,5 +1,5 @@
-#ifndef MLMON_DETAIL_TEXT_FORMAT_H_
-#define MLMON_DETAIL_TEXT_FORMAT_H_
+#ifndef MLMON_SRC_INTERNAL_TEXT_FORMAT_H_
+#define MLMON_SRC_INTERNAL_TEXT_FORMAT_H_
 
 /// \file
 /// Building blocks of the Prometheus text format 0.0.4 writer.
@@ -8,7 +8,7 @@
 #include <string_view>
 
 namespace mlmon {
-namespace detail {
+namespace internal {
 
 /// Returns `v` with each byte that does not belong to a well-formed UTF-8
 /// sequence (a stray or truncated byte, an overlong form, a UTF-16 surrogate,
@@ -32,7 +32,7 @@ void AppendJsonString(std::string* out, std::string_view v);
 /// True if `v` is valid UTF-8.
 bool IsValidUtf8(std::string_view v) noexcept;
 
-}  // namespace detail
+}  // namespace internal
 }  // namespace mlmon
 
-#endif  // MLMON_DETAIL_TEXT_FORMAT_H_
+#endif  // MLMON_SRC_INTERNAL_TEXT_FORMAT_H_

@@ -1,5 +1,5 @@
-#ifndef MLMON_DETAIL_WINDOW_SNAPSHOTS_H_
-#define MLMON_DETAIL_WINDOW_SNAPSHOTS_H_
+#ifndef MLMON_SRC_INTERNAL_WINDOW_SNAPSHOTS_H_
+#define MLMON_SRC_INTERNAL_WINDOW_SNAPSHOTS_H_
 
 /// \file
 /// Sliding windows over cumulative counts, without touching the hot path.
@@ -20,7 +20,7 @@
 #include <vector>
 
 namespace mlmon {
-namespace detail {
+namespace internal {
 
 class WindowSnapshots {
  public:
@@ -58,7 +58,7 @@ class WindowSnapshots {
   bool ticked_ = false;
 };
 
-}  // namespace detail
+}  // namespace internal
 }  // namespace mlmon
 
-#endif  // MLMON_DETAIL_WINDOW_SNAPSHOTS_H_
+#endif  // MLMON_SRC_INTERNAL_WINDOW_SNAPSHOTS_H_
