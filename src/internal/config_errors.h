@@ -10,12 +10,31 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include "mlmon/errors.h"
 #include "spec_checks.h"
 
 namespace mlmon {
 namespace internal {
+
+/// The one shape of every set-up error the library raises:
+///
+///     mlmon: <where>: <what> (<value>)
+///
+/// `where` names the bad setting as the user wrote it: `<Struct>.<field>`
+/// for C++ options (`HttpServer::Options.port`, `OutcomeSpec.windows[1]`),
+/// `<file>:<line>: <key path>` for monitor.yaml and `<file>: <key path>`
+/// for JSON files. `what` says what is wrong in words, and `value` quotes
+/// the value found (cut by `Excerpt`); it is left out when empty.
+inline ConfigError SetupError(std::string_view where, std::string_view what,
+                              std::string_view value = {}) {
+  if (value.empty()) {
+    return ConfigError(fmt::format("mlmon: {}: {}", where, what));
+  }
+  return ConfigError(
+      fmt::format("mlmon: {}: {} ({})", where, what, Excerpt(value)));
+}
 
 /// Runs the set-up step `f` and returns its result, so that nothing but
 /// ConfigError leaves it: a ConfigError passes unchanged, `std::bad_alloc`
