@@ -258,7 +258,8 @@ void OutcomeTracker::Impl::BindFamilies(Registry& registry) {
   auto& quality = registry.AddGauge(
       "mlmon_model_quality",
       "Model quality over a sliding window, recomputed by Tick(). Labels that "
-      "do not apply are empty; undefined values (no samples) are 0.",
+      "do not apply are empty; undefined values (no samples, no positive "
+      "prediction, AUC with one class) are NaN.",
       {"model", "version", "metric", "window", "threshold", "k"});
   task = internal::MakeTaskQuality(
       {registry, model, version, spec, confusion, quality});

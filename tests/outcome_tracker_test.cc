@@ -537,6 +537,12 @@ TEST_F(OutcomeTrackerTest, WindowDropsDataOlderThanItsSpan) {
   // Undefined (no samples): NaN, never a fake 0.
   EXPECT_TRUE(std::isnan(Quality("accuracy", "1h", "0.5")));
   EXPECT_TRUE(std::isnan(Quality("precision", "1h", "0.5")));
+  // ... and the HELP text says so.
+  const std::string text = registry_.TextExposition();
+  const std::size_t help = text.find("# HELP mlmon_model_quality ");
+  ASSERT_NE(help, std::string::npos);
+  const std::string help_line = text.substr(help, text.find('\n', help) - help);
+  EXPECT_NE(help_line.find("are NaN"), std::string::npos) << help_line;
   EXPECT_EQ(Quality("samples", "1d"), 10);
   clock_.Advance(hours(2));
   t->Tick();
