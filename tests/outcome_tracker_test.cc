@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "testing/data_gen.h"
 #include "testing/samples.h"
 
 namespace mlmon {
@@ -715,73 +714,6 @@ TEST(OutcomeFunctionsTest, FormatDurationUsesTheLargestExactUnit) {
   EXPECT_EQ(FormatDuration(hours(36)), "36h");
   EXPECT_EQ(FormatDuration(seconds(45)), "45s");
   EXPECT_THROW(FormatDuration(seconds(0)), ConfigError);
-}
-
-TEST(OutcomeFunctionsTest, EmptyStatsGiveNaN) {
-  const BinaryQuality b = QualityFromStats(BinaryStats({0.5}, 64));
-  EXPECT_TRUE(std::isnan(b.at_threshold[0].precision));
-  EXPECT_TRUE(std::isnan(b.auc));
-  EXPECT_TRUE(std::isnan(QualityFromStats(RegressionStats()).mae));
-  EXPECT_TRUE(std::isnan(QualityFromStats(MulticlassStats(3)).accuracy));
-  EXPECT_TRUE(std::isnan(QualityFromStats(RankingStats({1})).mrr));
-}
-
-TEST(OutcomeFunctionsTest, PrecisionUsesZeroDivisionZero) {
-  BinaryStats s({0.5}, 64);
-  s.Add(0.2, false);
-  s.Add(0.1, true);
-  const BinaryQuality q = QualityFromStats(s);
-  EXPECT_EQ(q.at_threshold[0].precision, 0);  // no predicted positives
-  EXPECT_EQ(q.at_threshold[0].recall, 0);
-  EXPECT_EQ(q.at_threshold[0].f1, 0);
-  EXPECT_EQ(q.at_threshold[0].accuracy, 0.5);
-  EXPECT_EQ(q.auc, 0.0);  // the positive ranks below the negative
-}
-
-TEST(OutcomeFunctionsTest, AucCountsSameBinPairsHalf) {
-  const std::uint64_t pos[] = {0, 1, 1};
-  const std::uint64_t neg[] = {1, 1, 0};
-  EXPECT_DOUBLE_EQ(AucFromBins(pos, neg, 3), (1 + 0.5 + 1 + 1) / 4.0);
-  EXPECT_EQ(AucBin(0.0, 100), 0u);
-  EXPECT_EQ(AucBin(1.0, 100), 99u);
-  EXPECT_EQ(AucBin(0.5, 100), 50u);
-  EXPECT_LT(AucBin(1e-4, 1024), AucBin(2e-4, 1024));  // resolution near 0
-}
-
-// Exact Mann–Whitney AUC with ties counted half.
-double ExactAuc(std::vector<std::pair<double, bool>> v) {
-  std::sort(v.begin(), v.end());
-  double pos = 0, neg = 0, ordered = 0, neg_below = 0;
-  for (std::size_t i = 0; i < v.size();) {
-    std::size_t j = i;
-    double p = 0, n = 0;
-    for (; j < v.size() && v[j].first == v[i].first; ++j) {
-      (v[j].second ? p : n) += 1;
-    }
-    ordered += p * (neg_below + 0.5 * n);
-    neg_below += n;
-    pos += p;
-    neg += n;
-    i = j;
-  }
-  return ordered / (pos * neg);
-}
-
-TEST(OutcomeFunctionsTest, BinnedAucIsCloseToExactOnSkewedScores) {
-  // Fraud-like: most scores far below 0.01, positives rare.
-  testutil::DataGen gen(7);
-  for (int trial = 0; trial < 3; ++trial) {
-    BinaryStats s({0.5}, 1024);
-    std::vector<std::pair<double, bool>> all;
-    for (int i = 0; i < 20000; ++i) {
-      const bool positive = i % 50 == 0;
-      const double z = positive ? gen.Normal(-4.5, 2.0) : gen.Normal(-7, 1.5);
-      const double score = 1 / (1 + std::exp(-z));
-      s.Add(score, positive);
-      all.emplace_back(score, positive);
-    }
-    EXPECT_NEAR(QualityFromStats(s).auc, ExactAuc(all), 0.002);
-  }
 }
 
 // --- concurrency ----------------------------------------------------------
