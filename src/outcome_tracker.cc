@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -26,6 +25,14 @@ constexpr std::size_t kPayloadBuffer = 4 + 4 * OutcomeSpec::kMaxK;
 static_assert(kPayloadBuffer <= PendingStore::kMaxPayloadBytes, "payload");
 static_assert(OutcomeTracker::kMaxIdBytes == PendingStore::kMaxIdBytes, "id");
 
+// Ranking: items kept per prediction, max(k); 0 for the other tasks.
+std::size_t MaxK(const OutcomeSpec& s) {
+  if (s.task != Task::kRanking) return 0;
+  return *std::max_element(s.k.begin(), s.k.end());
+}
+
+// Bytes of a prediction in the pending store: the score, the class index,
+// or the ranking's kept count and item hashes.
 std::size_t PayloadBytes(const OutcomeSpec& s) {
   switch (s.task) {
     case Task::kBinary:
@@ -34,7 +41,7 @@ std::size_t PayloadBytes(const OutcomeSpec& s) {
     case Task::kMulticlass:
       return sizeof(std::uint32_t);
     case Task::kRanking:
-      return 4 + 4 * *std::max_element(s.k.begin(), s.k.end());
+      return 4 + 4 * MaxK(s);
   }
   return 8;
 }
@@ -182,11 +189,6 @@ const OutcomeSpec& Validated(const OutcomeSpec& s, const std::string& model,
   }
   internal::ValidateOutcomeSpec(s, registry);
   return s;
-}
-
-std::size_t MaxK(const OutcomeSpec& s) {
-  if (s.task != Task::kRanking) return 0;
-  return *std::max_element(s.k.begin(), s.k.end());
 }
 
 }  // namespace
