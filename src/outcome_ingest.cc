@@ -7,6 +7,7 @@
 #include <cmath>
 #include <utility>
 
+#include "internal/config_errors.h"
 #include "internal/text_format.h"
 #include "mlmon/errors.h"
 
@@ -26,8 +27,8 @@ std::string IngestReport::ToJson() const {
       matched, unmatched, duplicate, invalid);
   for (std::size_t i = 0; i < errors.size(); ++i) {
     if (i > 0) out.push_back(',');
-    fmt::format_to(std::back_inserter(out), "{{\"line\":{},\"detail\":",
-                   errors[i].line);
+    fmt::format_to(std::back_inserter(out),
+                   "{{\"line\":{},\"detail\":", errors[i].line);
     internal::AppendJsonString(&out, errors[i].detail);
     out.push_back('}');
   }
@@ -89,7 +90,8 @@ bool IsWellFormed(od::value v) {
 
 std::string ReadTs(od::value v, double* ts) {
   double d;
-  if (v.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d) || d < 0) {
+  if (v.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d) ||
+      d < 0) {
     return "'ts' must be a non-negative number of seconds since the epoch";
   }
   *ts = d;
@@ -158,7 +160,8 @@ std::string ParseOutcomeObject(od::object obj, OutcomeEvent* e) {
         if (v.type().get(t) != simdjson::SUCCESS) return "malformed 'outcome'";
         if (t == od::json_type::number) {
           double d = 0;
-          const bool ok = v.get_double().get(d) == simdjson::SUCCESS && std::isfinite(d);
+          const bool ok =
+              v.get_double().get(d) == simdjson::SUCCESS && std::isfinite(d);
           e->outcome = d;
           return ok ? "" : "'outcome' must be a finite number";
         }
@@ -451,8 +454,9 @@ void ParsePredictions(std::string_view body, std::vector<PredictionEvent>* out,
 
 void OutcomeIngest::AddTracker(OutcomeTracker& tracker) {
   if (!trackers_.emplace(tracker.model(), &tracker).second) {
-    throw ConfigError(fmt::format(
-        "mlmon: a tracker for model '{}' is already registered", tracker.model()));
+    throw internal::SetupError("OutcomeIngest::AddTracker",
+                               "a tracker for this model is already registered",
+                               tracker.model());
   }
 }
 
@@ -480,18 +484,23 @@ namespace {
 
 std::string ModelError(const std::string& model, std::size_t hosted) {
   if (model.empty()) {
-    return hosted == 0 ? "no model is monitored here"
-                       : "'model' is required: this server hosts several models";
+    return hosted == 0
+               ? "no model is monitored here"
+               : "'model' is required: this server hosts several models";
   }
   return fmt::format("unknown model '{}'", model);
 }
 
 const char* ExpectedOutcome(OutcomeSpec::Task task) {
   switch (task) {
-    case OutcomeSpec::Task::kBinary: return "0, 1, true or false";
-    case OutcomeSpec::Task::kRegression: return "a finite number";
-    case OutcomeSpec::Task::kMulticlass: return "one of the configured class names";
-    case OutcomeSpec::Task::kRanking: return "the id of the chosen item";
+    case OutcomeSpec::Task::kBinary:
+      return "0, 1, true or false";
+    case OutcomeSpec::Task::kRegression:
+      return "a finite number";
+    case OutcomeSpec::Task::kMulticlass:
+      return "one of the configured class names";
+    case OutcomeSpec::Task::kRanking:
+      return "the id of the chosen item";
   }
   return "?";
 }
@@ -539,16 +548,23 @@ void OutcomeIngest::Apply(const OutcomeEvent& e, IngestReport* report) const {
                               ? t->RecordOutcome(e.id, e.label, e.ts, &why)
                               : t->RecordOutcome(e.id, e.outcome, e.ts, &why);
   switch (r) {
-    case OutcomeResult::kMatched: ++report->matched; break;
-    case OutcomeResult::kUnmatched: ++report->unmatched; break;
-    case OutcomeResult::kDuplicate: ++report->duplicate; break;
+    case OutcomeResult::kMatched:
+      ++report->matched;
+      break;
+    case OutcomeResult::kUnmatched:
+      ++report->unmatched;
+      break;
+    case OutcomeResult::kDuplicate:
+      ++report->duplicate;
+      break;
     case OutcomeResult::kInvalid:
       report->AddError(e.line, RefusalDetail(why, e, *t));
       break;
   }
 }
 
-void OutcomeIngest::Apply(const PredictionEvent& e, IngestReport* report) const {
+void OutcomeIngest::Apply(const PredictionEvent& e,
+                          IngestReport* report) const {
   OutcomeTracker* t = Find(e.model);
   if (t == nullptr) {
     report->AddError(e.line, ModelError(e.model, trackers_.size()));

@@ -419,16 +419,16 @@ TEST(MonitorSpecMemoryTest, ShrunkValidationStillRefusesOutOfRangeSizes) {
   const std::string base = "model: m\ntask: binary\nthresholds: [0.5]\n";
   EXPECT_THAT(
       error(base + "pending_capacity: 100000001\n"),
-      HasSubstr("pending_capacity = 100000001 is not in [1, 100000000]"));
+      HasSubstr("pending_capacity: not in [1, 100000000] (100000001)"));
   EXPECT_THAT(error(base + "pending_capacity: 0\n"),
-              HasSubstr("pending_capacity = 0 is not in"));
+              HasSubstr("pending_capacity: not in [1, 100000000] (0)"));
   EXPECT_THAT(error(base + "auc_bins: 65537\n"),
-              HasSubstr("auc_bins = 65537 is not in [16, 65536]"));
+              HasSubstr("auc_bins: not in [16, 65536] (65537)"));
   EXPECT_THAT(error(base + "auc_bins: 15\n"),
-              HasSubstr("auc_bins = 15 is not in"));
+              HasSubstr("auc_bins: not in [16, 65536] (15)"));
   EXPECT_THAT(
       error(base + "slices_per_window: 3601\n"),
-      HasSubstr("OutcomeSpec.slices_per_window = 3601 is not in [1, 3600]"));
+      HasSubstr("OutcomeSpec.slices_per_window: not in [1, 3600] (3601)"));
   EXPECT_THAT(
       error(base + "distribution: {slices_per_window: 3601}\n"),
       HasSubstr("ResponseSpec.slices_per_window = 3601 is not in [1, 3600]"));

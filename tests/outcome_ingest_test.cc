@@ -7,38 +7,38 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <random>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "mlmon/registry.h"
+#include "testing/data_gen.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
 
 using ::testing::HasSubstr;
 
-// The value of one exposed sample, NaN if absent.
-double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  const std::string key = "\n" + series + " ";
-  auto pos = text.find(key);
-  if (pos == std::string::npos) return std::numeric_limits<double>::quiet_NaN();
-  pos += key.size();
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
+// The value of one exposed sample; a series that is not exposed fails the
+// test (and reads as NaN).
+double ExposedValue(const Registry& r, const std::string& series) {
+  const std::optional<double> v = testutil::SampleValue(r, series);
+  EXPECT_TRUE(v.has_value()) << "not exposed: " << series;
+  return v.value_or(std::numeric_limits<double>::quiet_NaN());
 }
 
 double Outcomes(const Registry& r, const std::string& model,
                 const std::string& result) {
-  return Sample(r, "mlmon_outcomes_total{model=\"" + model +
-                       "\",version=\"1\",result=\"" + result + "\"}");
+  return ExposedValue(r, "mlmon_outcomes_total{model=\"" + model +
+                             "\",version=\"1\",result=\"" + result + "\"}");
 }
 
 double ModelMetric(const Registry& r, const std::string& model,
                    const std::string& name, const std::string& extra = "") {
-  return Sample(r, name + "{model=\"" + model + "\",version=\"1\"" +
-                       (extra.empty() ? "" : "," + extra) + "}");
+  return ExposedValue(r, name + "{model=\"" + model + "\",version=\"1\"" +
+                             (extra.empty() ? "" : "," + extra) + "}");
 }
 
 std::size_t Lines(const IngestReport& r) {
@@ -63,12 +63,12 @@ TEST_F(OutcomeIngestTest, NdjsonLinesAreAccountedOneByOne) {
   const std::string body =
       "{\"id\":\"p1\",\"outcome\":1}\n"
       "{\"id\":\"p2\",\"outcome\":false,\"ts\":1700000000.5}\n"
-      "\n"                                   // blank: ignored
-      "{\"id\":\"nope\",\"outcome\":0}\n"    // unknown id
-      "{\"id\":\"p1\",\"outcome\":1}\n"      // duplicate
-      "{\"id\":\"p3\",\"outcome\":0.5}\n"    // invalid for binary
-      "not json\n"                           // malformed line
-      "{\"outcome\":1}\r\n"                  // missing id (CRLF tolerated)
+      "\n"                                 // blank: ignored
+      "{\"id\":\"nope\",\"outcome\":0}\n"  // unknown id
+      "{\"id\":\"p1\",\"outcome\":1}\n"    // duplicate
+      "{\"id\":\"p3\",\"outcome\":0.5}\n"  // invalid for binary
+      "not json\n"                         // malformed line
+      "{\"outcome\":1}\r\n"                // missing id (CRLF tolerated)
       "{\"id\":\"p4\",\"outcome\":true,\"model\":\"fraud\"}";  // no final \n
   IngestReport r = ingest_.IngestOutcomes(body, BodyFormat::kNdjson);
   EXPECT_EQ(r.matched, 3u);
@@ -84,7 +84,8 @@ TEST_F(OutcomeIngestTest, NdjsonLinesAreAccountedOneByOne) {
 }
 
 TEST_F(OutcomeIngestTest, JsonObjectAndArray) {
-  IngestReport one = ingest_.IngestOutcomes(R"({"id":"p5","outcome":1})", BodyFormat::kJson);
+  IngestReport one =
+      ingest_.IngestOutcomes(R"({"id":"p5","outcome":1})", BodyFormat::kJson);
   EXPECT_EQ(one.matched, 1u);
   IngestReport arr = ingest_.IngestOutcomes(
       R"([{"id":"p6","outcome":0},{"id":"p7"},42,{"id":"p5","outcome":1}])",
@@ -103,21 +104,23 @@ TEST_F(OutcomeIngestTest, JsonObjectAndArray) {
 // elements it is not asked for without checking their numbers and
 // literals): nothing of it is applied.
 TEST_F(OutcomeIngestTest, JsonArrayWithABrokenElementIsRefusedWhole) {
-  for (const char* body :
-       {R"([{"id":"p6","outcome":0},{},1x])", R"([{"id":"p6","outcome":0},tru])",
-        R"([{"id":"p6","outcome":0},[1,2x]])", R"([{"id":"p6","outcome":0},{"a":nul}])",
-        R"([{"id":"p6","outcome":0},"\q"])"}) {
+  for (const char* body : {R"([{"id":"p6","outcome":0},{},1x])",
+                           R"([{"id":"p6","outcome":0},tru])",
+                           R"([{"id":"p6","outcome":0},[1,2x]])",
+                           R"([{"id":"p6","outcome":0},{"a":nul}])",
+                           R"([{"id":"p6","outcome":0},"\q"])"}) {
     EXPECT_THROW(ingest_.IngestOutcomes(body, BodyFormat::kJson), MalformedBody)
         << body;
   }
   // p6 was never applied: it matches now.
-  IngestReport r = ingest_.IngestOutcomes(R"({"id":"p6","outcome":0})",
-                                          BodyFormat::kJson);
+  IngestReport r =
+      ingest_.IngestOutcomes(R"({"id":"p6","outcome":0})", BodyFormat::kJson);
   EXPECT_EQ(r.matched, 1u);
   // In NDJSON, a line whose ignored key holds broken JSON is malformed and
   // not applied; the other lines are.
   IngestReport nd = ingest_.IngestOutcomes(
-      "{\"id\":\"p9\",\"outcome\":1,\"note\":1x}\n{\"id\":\"p4\",\"outcome\":0}\n",
+      "{\"id\":\"p9\",\"outcome\":1,\"note\":1x}\n{\"id\":\"p4\",\"outcome\":0}"
+      "\n",
       BodyFormat::kNdjson);
   EXPECT_EQ(nd.matched, 1u);
   EXPECT_EQ(nd.invalid, 1u);
@@ -131,8 +134,10 @@ TEST_F(OutcomeIngestTest, JsonArrayWithABrokenElementIsRefusedWhole) {
 }
 
 TEST_F(OutcomeIngestTest, MalformedBodiesThrowNamingTheLine) {
-  EXPECT_THROW(ingest_.IngestOutcomes("{\"id\": ", BodyFormat::kJson), MalformedBody);
-  EXPECT_THROW(ingest_.IngestOutcomes("\"just a string\"", BodyFormat::kJson), MalformedBody);
+  EXPECT_THROW(ingest_.IngestOutcomes("{\"id\": ", BodyFormat::kJson),
+               MalformedBody);
+  EXPECT_THROW(ingest_.IngestOutcomes("\"just a string\"", BodyFormat::kJson),
+               MalformedBody);
   try {
     ingest_.IngestOutcomes("garbage\n{also bad\n", BodyFormat::kNdjson);
     FAIL();
@@ -144,7 +149,8 @@ TEST_F(OutcomeIngestTest, MalformedBodiesThrowNamingTheLine) {
 TEST_F(OutcomeIngestTest, WrongTypesAreInvalidNotFatal) {
   IngestReport r = ingest_.IngestOutcomes(
       "{\"id\":7,\"outcome\":1}\n{\"id\":\"\",\"outcome\":1}\n"
-      "{\"id\":\"p8\",\"outcome\":[1]}\n{\"id\":\"p8\",\"outcome\":1,\"ts\":-5}\n"
+      "{\"id\":\"p8\",\"outcome\":[1]}\n{\"id\":\"p8\",\"outcome\":1,\"ts\":-5}"
+      "\n"
       "{\"id\":\"p8\",\"outcome\":1,\"model\":\"other\"}\n"
       "{\"id\":\"p8\",\"outcome\":1} trailing\n"
       "{\"id\":\"p8\",\"outcome\":1}\n",
@@ -158,8 +164,9 @@ TEST_F(OutcomeIngestTest, ReportJsonShape) {
   IngestReport r;
   r.matched = 2;
   r.AddError(3, "bad \"quote\"");
-  EXPECT_EQ(r.ToJson(),
-            R"({"matched":2,"unmatched":0,"duplicate":0,"invalid":1,"errors":[{"line":3,"detail":"bad \"quote\""}]})");
+  EXPECT_EQ(
+      r.ToJson(),
+      R"({"matched":2,"unmatched":0,"duplicate":0,"invalid":1,"errors":[{"line":3,"detail":"bad \"quote\""}]})");
 }
 
 TEST_F(OutcomeIngestTest, ErrorListIsBounded) {
@@ -180,7 +187,14 @@ TEST(OutcomeIngestRoutingTest, SeveralModelsNeedTheModelField) {
   OutcomeIngest ingest;
   ingest.AddTracker(a);
   ingest.AddTracker(b);
-  EXPECT_THROW(ingest.AddTracker(a), ConfigError);
+  try {
+    ingest.AddTracker(a);
+    ADD_FAILURE() << "a second tracker for model 'a' was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "mlmon: OutcomeIngest::AddTracker: a tracker for this model "
+                 "is already registered (a)");
+  }
   ASSERT_TRUE(a.RecordPrediction("x", 0.9));
   ASSERT_TRUE(b.RecordPrediction("x", 12.5));
   IngestReport r = ingest.IngestOutcomes(
@@ -455,10 +469,8 @@ TEST(OutcomeIngestPropertyTest, EveryLineIsCountedExactlyOnce) {
   };
   for (unsigned seed = 1; seed <= 6; ++seed) {
     SCOPED_TRACE(testing::Message() << "seed " << seed);
-    std::mt19937 rng(seed);
-    auto pick = [&](std::size_t n) {
-      return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
-    };
+    testutil::DataGen gen(seed);
+    auto pick = [&](std::size_t n) { return gen.Index(n); };
     FakeClock clock;
     Registry registry;
     OutcomeSpec bin;
@@ -644,10 +656,8 @@ TEST(OutcomeIngestPropertyTest, MutatedLinesAreCountedExactlyOnce) {
       R"({"id":"p4","outcome":0}{"id":"p5","outcome":1})",
   };
   const std::string bytes = "{}[]\":,\\ \t\rtfn0123456789.-eE+xu\x80\xff";
-  std::mt19937 rng(7);
-  auto pick = [&](std::size_t n) {
-    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
-  };
+  testutil::DataGen gen(7);
+  auto pick = [&](std::size_t n) { return gen.Index(n); };
   double lines_total = 0;
   for (int body_no = 0; body_no < 300; ++body_no) {
     std::string body;

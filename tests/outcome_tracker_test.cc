@@ -9,10 +9,12 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -24,30 +26,29 @@ using Task = OutcomeSpec::Task;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-static_assert(noexcept(std::declval<OutcomeTracker&>().RecordPrediction(
-    std::string_view(), 0.5)));
+static_assert(noexcept(
+    std::declval<OutcomeTracker&>().RecordPrediction(std::string_view(), 0.5)));
 static_assert(noexcept(std::declval<OutcomeTracker&>().RecordPrediction(
     std::string_view(), std::string_view())));
 static_assert(noexcept(std::declval<OutcomeTracker&>().RecordRanking(
     std::string_view(), nullptr, 0)));
-static_assert(noexcept(std::declval<OutcomeTracker&>().RecordOutcome(
-    std::string_view(), 1.0)));
+static_assert(noexcept(
+    std::declval<OutcomeTracker&>().RecordOutcome(std::string_view(), 1.0)));
 static_assert(noexcept(std::declval<OutcomeTracker&>().RecordOutcome(
     std::string_view(), std::string_view(), 1.0)));
-static_assert(noexcept(std::declval<OutcomeTracker&>().RecordLabeled(0.5, 1.0)));
+static_assert(noexcept(std::declval<OutcomeTracker&>().RecordLabeled(0.5,
+                                                                     1.0)));
 static_assert(noexcept(std::declval<OutcomeTracker&>().RecordLabeled(
     std::string_view(), std::string_view())));
 static_assert(noexcept(std::declval<OutcomeTracker&>().RecordLabeledRanking(
     nullptr, 0, std::string_view())));
 
-// The value of one exposed sample, NaN if absent.
-double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  const std::string key = "\n" + series + " ";
-  auto pos = text.find(key);
-  if (pos == std::string::npos) return kNaN;
-  pos += key.size();
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
+// The value of one exposed sample; a series that is not exposed fails the
+// test (and reads as NaN).
+double ExposedValue(const Registry& r, const std::string& series) {
+  const std::optional<double> v = testutil::SampleValue(r, series);
+  EXPECT_TRUE(v.has_value()) << "not exposed: " << series;
+  return v.value_or(kNaN);
 }
 
 nlohmann::json LoadReference(const std::string& name) {
@@ -74,14 +75,17 @@ class OutcomeTrackerTest : public ::testing::Test {
   }
   double Quality(const std::string& metric, const std::string& window,
                  const std::string& threshold = "", const std::string& k = "") {
-    return Sample(registry_, "mlmon_model_quality{model=\"m\",version=\"1\","
-                             "metric=\"" + metric + "\",window=\"" + window +
-                                 "\",threshold=\"" + threshold + "\",k=\"" +
-                                 k + "\"}");
+    return ExposedValue(registry_,
+                        "mlmon_model_quality{model=\"m\",version=\"1\","
+                        "metric=\"" +
+                            metric + "\",window=\"" + window +
+                            "\",threshold=\"" + threshold + "\",k=\"" + k +
+                            "\"}");
   }
   double Metric(const std::string& name, const std::string& extra = "") {
-    return Sample(registry_, name + "{model=\"m\",version=\"1\"" +
-                                 (extra.empty() ? "" : "," + extra) + "}");
+    return ExposedValue(registry_, name + "{model=\"m\",version=\"1\"" +
+                                       (extra.empty() ? "" : "," + extra) +
+                                       "}");
   }
   double Outcomes(const std::string& result) {
     return Metric("mlmon_outcomes_total", "result=\"" + result + "\"");
@@ -129,8 +133,8 @@ TEST_F(OutcomeTrackerTest, BinaryQualityMatchesScikitLearn) {
       for (const Cell& c : {Cell{"tp", "1", "1"}, Cell{"fp", "1", "0"},
                             Cell{"fn", "0", "1"}, Cell{"tn", "0", "0"}}) {
         EXPECT_EQ(Metric("mlmon_confusion_total",
-                         "threshold=\"" + tl + "\",predicted=\"" +
-                             c.predicted + "\",actual=\"" + c.actual + "\""),
+                         "threshold=\"" + tl + "\",predicted=\"" + c.predicted +
+                             "\",actual=\"" + c.actual + "\""),
                   at["confusion"][c.name].get<double>())
             << tl << " " << c.name;
       }
@@ -144,9 +148,8 @@ TEST_F(OutcomeTrackerTest, BinaryQualityMatchesScikitLearn) {
   EXPECT_EQ(Metric("mlmon_pending_predictions"), 0);
   EXPECT_DOUBLE_EQ(Metric("mlmon_outcome_delay_seconds_sum"),
                    300.0 * static_cast<double>(ids.size()));
-  const double positives =
-      static_cast<double>(std::count(ref["outcomes"].begin(),
-                                     ref["outcomes"].end(), 1));
+  const double positives = static_cast<double>(
+      std::count(ref["outcomes"].begin(), ref["outcomes"].end(), 1));
   EXPECT_EQ(Metric("mlmon_outcome_score_count", "actual=\"1\""), positives);
 }
 
@@ -179,8 +182,8 @@ TEST_F(OutcomeTrackerTest, RegressionQualityMatchesScikitLearn) {
     ASSERT_EQ(t->RecordOutcome(ids[i].get<std::string>(),
                                ref["actuals"][i].get<double>()),
               OutcomeResult::kMatched);
-    const double e = ref["actuals"][i].get<double>() -
-                     ref["predictions"][i].get<double>();
+    const double e =
+        ref["actuals"][i].get<double>() - ref["predictions"][i].get<double>();
     sq += e * e;
   }
   t->Tick();
@@ -215,9 +218,9 @@ TEST_F(OutcomeTrackerTest, MulticlassQualityMatchesScikitLearn) {
   ExpectRel(Quality("f1", "1h"), ref["macro_f1"], "f1");
   double diagonal = 0;
   for (const auto& c : spec.classes) {
-    diagonal += Metric("mlmon_confusion_total", "threshold=\"\",predicted=\"" +
-                                                    c + "\",actual=\"" + c +
-                                                    "\"");
+    diagonal +=
+        Metric("mlmon_confusion_total",
+               "threshold=\"\",predicted=\"" + c + "\",actual=\"" + c + "\"");
   }
   ExpectRel(diagonal / ids.size(), ref["accuracy"], "confusion diagonal");
 }
@@ -232,9 +235,10 @@ TEST_F(OutcomeTrackerTest, RankingQualityMatchesScikitLearn) {
   const auto& ids = ref["ids"];
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::vector<std::string_view> list;
-    for (const auto& j : ref["rankings"][i]) list.push_back(items[j.get<int>()]);
-    ASSERT_TRUE(t->RecordRanking(ids[i].get<std::string>(), list.data(),
-                                 list.size()));
+    for (const auto& j : ref["rankings"][i])
+      list.push_back(items[j.get<int>()]);
+    ASSERT_TRUE(
+        t->RecordRanking(ids[i].get<std::string>(), list.data(), list.size()));
   }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     ASSERT_EQ(t->RecordOutcome(ids[i].get<std::string>(),
@@ -350,7 +354,8 @@ TEST_F(OutcomeTrackerTest, NonFiniteAndOutOfRangeScoresAreDroppedAndCounted) {
   OutcomeSpec reg;
   reg.task = Task::kRegression;
   OutcomeTracker r(registry_, "m", "1", reg, &clock_);
-  EXPECT_FALSE(r.RecordPrediction("a", std::numeric_limits<double>::infinity()));
+  EXPECT_FALSE(
+      r.RecordPrediction("a", std::numeric_limits<double>::infinity()));
   EXPECT_EQ(Dropped("inf"), 1);
   EXPECT_TRUE(r.RecordPrediction("a", -1234.5));
 }
@@ -497,13 +502,13 @@ TEST_F(OutcomeTrackerTest, PendingNeverExceedsCapacityWhateverTheSharding) {
       ASSERT_TRUE(t.RecordPrediction("p" + std::to_string(i), 0.5));
     }
     EXPECT_EQ(t.pending(), capacity);
-    EXPECT_EQ(Sample(registry,
-                     "mlmon_pending_predictions{model=\"m\","
-                     "version=\"1\"}"),
+    EXPECT_EQ(ExposedValue(registry,
+                           "mlmon_pending_predictions{model=\"m\","
+                           "version=\"1\"}"),
               static_cast<double>(capacity));
-    EXPECT_EQ(Sample(registry,
-                     "mlmon_pending_evicted_total{model=\"m\","
-                     "version=\"1\"}"),
+    EXPECT_EQ(ExposedValue(registry,
+                           "mlmon_pending_evicted_total{model=\"m\","
+                           "version=\"1\"}"),
               static_cast<double>(n - capacity));
   }
 }
@@ -531,6 +536,12 @@ TEST_F(OutcomeTrackerTest, WindowDropsDataOlderThanItsSpan) {
   // Undefined (no samples): NaN, never a fake 0.
   EXPECT_TRUE(std::isnan(Quality("accuracy", "1h", "0.5")));
   EXPECT_TRUE(std::isnan(Quality("precision", "1h", "0.5")));
+  // ... and the HELP text says so.
+  const std::string text = registry_.TextExposition();
+  const std::size_t help = text.find("# HELP mlmon_model_quality ");
+  ASSERT_NE(help, std::string::npos);
+  const std::string help_line = text.substr(help, text.find('\n', help) - help);
+  EXPECT_NE(help_line.find("are NaN"), std::string::npos) << help_line;
   EXPECT_EQ(Quality("samples", "1d"), 10);
   clock_.Advance(hours(2));
   t->Tick();
@@ -593,8 +604,7 @@ void ExpectBadSpec(const OutcomeSpec& spec, const std::string& field) {
     OutcomeTracker t(registry, "m", "1", spec);
     ADD_FAILURE() << "no ConfigError for " << field;
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("OutcomeSpec." + field),
-              std::string::npos)
+    EXPECT_EQ(std::string(e.what()).rfind("mlmon: OutcomeSpec." + field, 0), 0u)
         << e.what();
   }
 }
@@ -602,52 +612,95 @@ void ExpectBadSpec(const OutcomeSpec& spec, const std::string& field) {
 TEST_F(OutcomeTrackerTest, BadSpecThrowsConfigErrorNamingTheField) {
   OutcomeSpec s;
   s.thresholds = {1.5};
-  ExpectBadSpec(s, "thresholds[0] = 1.5");
+  ExpectBadSpec(s, "thresholds[0]: not in (0, 1) (1.5)");
   s.thresholds = {0.5, 0.5};
-  ExpectBadSpec(s, "thresholds[1]");
+  ExpectBadSpec(s, "thresholds[1]: repeated (0.5)");
   s.thresholds = {};
-  ExpectBadSpec(s, "thresholds");
+  ExpectBadSpec(s, "thresholds: empty");
   s = OutcomeSpec();
   s.task = Task::kMulticlass;
-  ExpectBadSpec(s, "classes");
+  ExpectBadSpec(s, "classes: empty");
   s.classes = {"a", "a"};
-  ExpectBadSpec(s, "classes[1] = 'a' is repeated (model 'm')");
+  ExpectBadSpec(s, "classes[1]: repeated (a)");
   s.classes = std::vector<std::string>(101, "x");
-  ExpectBadSpec(s, "classes has 101");
+  ExpectBadSpec(s, "classes: more than 100 values (101)");
   s = OutcomeSpec();
   s.task = Task::kRanking;
   s.k = {0};
-  ExpectBadSpec(s, "k[0] = 0 is not in [1, 100] (model 'm')");
+  ExpectBadSpec(s, "k[0]: not in [1, 100] (0)");
   s = OutcomeSpec();
   s.outcome_ttl = seconds(0);
-  ExpectBadSpec(s, "outcome_ttl = 0s");
+  ExpectBadSpec(s, "outcome_ttl: not in [1s, 3650d] (0s)");
   s = OutcomeSpec();
   s.max_clock_skew = seconds(-1);
-  ExpectBadSpec(s, "max_clock_skew = -1s is not in [0s, 3650d] (model 'm')");
+  ExpectBadSpec(s, "max_clock_skew: not in [0s, 3650d] (-1s)");
   s = OutcomeSpec();
   s.pending_capacity = 0;
-  ExpectBadSpec(s, "pending_capacity = 0 is not in [1, 100000000] (model 'm')");
+  ExpectBadSpec(s, "pending_capacity: not in [1, 100000000] (0)");
   s = OutcomeSpec();
   s.windows = {hours(1), minutes(60)};
-  ExpectBadSpec(s, "windows[1] = 3600s is repeated (model 'm')");
+  ExpectBadSpec(s, "windows[1]: repeated (3600s)");
   s.windows = {seconds(-5)};
-  ExpectBadSpec(s, "windows[0] = -5s is not in [1s, 3650d] (model 'm')");
+  ExpectBadSpec(s, "windows[0]: not in [1s, 3650d] (-5s)");
   s.windows = {hours(24 * 3651)};
-  ExpectBadSpec(s, "windows[0] = 315446400s is not in [1s, 3650d]");
+  ExpectBadSpec(s, "windows[0]: not in [1s, 3650d] (315446400s)");
   s.windows.clear();
   for (int i = 1; i <= 9; ++i) s.windows.push_back(seconds(i));
-  ExpectBadSpec(s, "windows has 9 values, more than 8 (model 'm')");
+  ExpectBadSpec(s, "windows: more than 8 values (9)");
   s = OutcomeSpec();
   s.slices_per_window = 0;
-  ExpectBadSpec(s, "slices_per_window = 0 is not in [1, 3600] (model 'm')");
+  ExpectBadSpec(s, "slices_per_window: not in [1, 3600] (0)");
   s = OutcomeSpec();
   s.auc_bins = 3;
-  ExpectBadSpec(s, "auc_bins = 3 is not in [16, 65536] (model 'm')");
+  ExpectBadSpec(s, "auc_bins: not in [16, 65536] (3)");
   s = OutcomeSpec();
   s.delay_buckets = {2, 1};
-  ExpectBadSpec(s, "delay_buckets: ");
+  ExpectBadSpec(s,
+                "delay_buckets: histogram bounds must be strictly increasing");
+  s = OutcomeSpec();
+  s.task = static_cast<Task>(7);
+  ExpectBadSpec(s, "task: not a known task (7)");
+  s = OutcomeSpec();
+  s.task = Task::kMulticlass;
+  s.classes = {"a", ""};
+  ExpectBadSpec(s, "classes[1]: empty");
+  s = OutcomeSpec();
+  s.task = Task::kRanking;
+  s.k = {3, 3};
+  ExpectBadSpec(s, "k[1]: repeated (3)");
+  s.k = {3};
+  s.rank_buckets = {1, 1};
+  ExpectBadSpec(s, "rank_buckets: histogram bounds must be strictly");
+  s = OutcomeSpec();
+  s.thresholds = std::vector<double>(17, 0.5);
+  ExpectBadSpec(s, "thresholds: more than 16 values (17)");
+}
+
+TEST_F(OutcomeTrackerTest, TooManyConfusionCellsNameTheRegistryLimit) {
+  Registry::Options options;
+  options.max_series_per_family = 8;
+  Registry registry(options);
+  OutcomeSpec s;
+  s.task = Task::kMulticlass;
+  s.classes = {"a", "b", "c"};  // 9 cells > 8
+  try {
+    OutcomeTracker t(registry, "m", "1", s);
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "mlmon: OutcomeSpec.classes: 9 confusion cells exceed "
+                 "Registry::Options::max_series_per_family = 8 (3 values)");
+  }
+}
+
+TEST_F(OutcomeTrackerTest, EmptyModelIsRefused) {
   Registry registry;
-  EXPECT_THROW(OutcomeTracker(registry, "", "1", OutcomeSpec()), ConfigError);
+  try {
+    OutcomeTracker t(registry, "", "1", OutcomeSpec());
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "mlmon: OutcomeTracker.model: must not be empty");
+  }
 }
 
 // --- pure functions -------------------------------------------------------
@@ -663,77 +716,10 @@ TEST(OutcomeFunctionsTest, FormatDurationUsesTheLargestExactUnit) {
   EXPECT_THROW(FormatDuration(seconds(0)), ConfigError);
 }
 
-TEST(OutcomeFunctionsTest, EmptyStatsGiveNaN) {
-  const BinaryQuality b = QualityFromStats(BinaryStats({0.5}, 64));
-  EXPECT_TRUE(std::isnan(b.at_threshold[0].precision));
-  EXPECT_TRUE(std::isnan(b.auc));
-  EXPECT_TRUE(std::isnan(QualityFromStats(RegressionStats()).mae));
-  EXPECT_TRUE(std::isnan(QualityFromStats(MulticlassStats(3)).accuracy));
-  EXPECT_TRUE(std::isnan(QualityFromStats(RankingStats({1})).mrr));
-}
-
-TEST(OutcomeFunctionsTest, PrecisionUsesZeroDivisionZero) {
-  BinaryStats s({0.5}, 64);
-  s.Add(0.2, false);
-  s.Add(0.1, true);
-  const BinaryQuality q = QualityFromStats(s);
-  EXPECT_EQ(q.at_threshold[0].precision, 0);  // no predicted positives
-  EXPECT_EQ(q.at_threshold[0].recall, 0);
-  EXPECT_EQ(q.at_threshold[0].f1, 0);
-  EXPECT_EQ(q.at_threshold[0].accuracy, 0.5);
-  EXPECT_EQ(q.auc, 0.0);  // the positive ranks below the negative
-}
-
-TEST(OutcomeFunctionsTest, AucCountsSameBinPairsHalf) {
-  const std::uint64_t pos[] = {0, 1, 1};
-  const std::uint64_t neg[] = {1, 1, 0};
-  EXPECT_DOUBLE_EQ(AucFromBins(pos, neg, 3), (1 + 0.5 + 1 + 1) / 4.0);
-  EXPECT_EQ(AucBin(0.0, 100), 0u);
-  EXPECT_EQ(AucBin(1.0, 100), 99u);
-  EXPECT_EQ(AucBin(0.5, 100), 50u);
-  EXPECT_LT(AucBin(1e-4, 1024), AucBin(2e-4, 1024));  // resolution near 0
-}
-
-// Exact Mann–Whitney AUC with ties counted half.
-double ExactAuc(std::vector<std::pair<double, bool>> v) {
-  std::sort(v.begin(), v.end());
-  double pos = 0, neg = 0, ordered = 0, neg_below = 0;
-  for (std::size_t i = 0; i < v.size();) {
-    std::size_t j = i;
-    double p = 0, n = 0;
-    for (; j < v.size() && v[j].first == v[i].first; ++j) {
-      (v[j].second ? p : n) += 1;
-    }
-    ordered += p * (neg_below + 0.5 * n);
-    neg_below += n;
-    pos += p;
-    neg += n;
-    i = j;
-  }
-  return ordered / (pos * neg);
-}
-
-TEST(OutcomeFunctionsTest, BinnedAucIsCloseToExactOnSkewedScores) {
-  // Fraud-like: most scores far below 0.01, positives rare.
-  std::mt19937 rng(7);
-  std::normal_distribution<double> neg_logit(-7, 1.5), pos_logit(-4.5, 2.0);
-  for (int trial = 0; trial < 3; ++trial) {
-    BinaryStats s({0.5}, 1024);
-    std::vector<std::pair<double, bool>> all;
-    for (int i = 0; i < 20000; ++i) {
-      const bool positive = i % 50 == 0;
-      const double z = positive ? pos_logit(rng) : neg_logit(rng);
-      const double score = 1 / (1 + std::exp(-z));
-      s.Add(score, positive);
-      all.emplace_back(score, positive);
-    }
-    EXPECT_NEAR(QualityFromStats(s).auc, ExactAuc(all), 0.002);
-  }
-}
-
 // --- concurrency ----------------------------------------------------------
 
-TEST(OutcomeTrackerConcurrencyTest, ConcurrentOutcomesForOneIdMatchExactlyOnce) {
+TEST(OutcomeTrackerConcurrencyTest,
+     ConcurrentOutcomesForOneIdMatchExactlyOnce) {
   Registry registry;
   FakeClock clock;
   OutcomeTracker t(registry, "m", "1", OutcomeSpec(), &clock);
@@ -763,7 +749,8 @@ TEST(OutcomeTrackerConcurrencyTest, ConcurrentOutcomesForOneIdMatchExactlyOnce) 
   EXPECT_EQ(t.pending(), 0u);
 }
 
-TEST(OutcomeTrackerConcurrencyTest, AccountingHoldsWhilePredictingJoiningTicking) {
+TEST(OutcomeTrackerConcurrencyTest,
+     AccountingHoldsWhilePredictingJoiningTicking) {
   Registry registry;
   FakeClock clock;
   OutcomeSpec spec;
@@ -777,7 +764,8 @@ TEST(OutcomeTrackerConcurrencyTest, AccountingHoldsWhilePredictingJoiningTicking
   for (int w = 0; w < writers; ++w) {
     pool.emplace_back([&, w] {
       for (int i = 0; i < per_writer; ++i) {
-        const std::string id = "w" + std::to_string(w) + "-" + std::to_string(i);
+        const std::string id =
+            "w" + std::to_string(w) + "-" + std::to_string(i);
         t.RecordPrediction(id, (i % 100) / 100.0);
         if (i >= 3) {
           const std::string old =
@@ -800,18 +788,19 @@ TEST(OutcomeTrackerConcurrencyTest, AccountingHoldsWhilePredictingJoiningTicking
   done.store(true);
   pool.back().join();
   t.Tick();
-  const double expired = Sample(registry,
-      "mlmon_predictions_expired_total{model=\"m\",version=\"1\"}");
-  const double evicted = Sample(registry,
-      "mlmon_pending_evicted_total{model=\"m\",version=\"1\"}");
-  const double pending = Sample(registry,
-      "mlmon_pending_predictions{model=\"m\",version=\"1\"}");
+  const double expired = ExposedValue(
+      registry, "mlmon_predictions_expired_total{model=\"m\",version=\"1\"}");
+  const double evicted = ExposedValue(
+      registry, "mlmon_pending_evicted_total{model=\"m\",version=\"1\"}");
+  const double pending = ExposedValue(
+      registry, "mlmon_pending_predictions{model=\"m\",version=\"1\"}");
   EXPECT_EQ(pending, static_cast<double>(t.pending()));
   // Every prediction is matched, still pending, expired or evicted.
   EXPECT_EQ(static_cast<double>(matched.load()) + pending + expired + evicted,
             static_cast<double>(writers * per_writer));
-  EXPECT_EQ(Sample(registry, "mlmon_outcomes_total{model=\"m\",version=\"1\","
-                             "result=\"matched\"}"),
+  EXPECT_EQ(ExposedValue(registry,
+                         "mlmon_outcomes_total{model=\"m\",version=\"1\","
+                         "result=\"matched\"}"),
             static_cast<double>(matched.load()));
 }
 

@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "testing/data_gen.h"
 
 namespace mlmon {
 namespace internal {
@@ -167,14 +168,14 @@ TEST(PendingStoreTest, FullStoreMatchesAFifoModelUnderMixedOperations) {
     }
     return -1;
   };
-  std::mt19937 rng(7);
+  testutil::DataGen gen(7);
   std::int64_t now = 0;
   int evictions = 0;
   for (int step = 0; step < 20000; ++step) {
-    now += static_cast<std::int64_t>(rng() % 40);
-    const std::string id = "id" + std::to_string(rng() % 24);
+    now += static_cast<std::int64_t>(gen.Index(40));
+    const std::string id = "id" + std::to_string(gen.Index(24));
     const int i = find(id);
-    const unsigned op = rng() % 10;
+    const std::size_t op = gen.Index(10);
     if (op < 6) {  // put
       const double score = step;
       const auto r = PutScore(s, id, score, now);
@@ -263,10 +264,10 @@ TEST(PendingStoreTest, ManyIdsSurviveRandomRemovals) {
     ASSERT_FALSE(PutScore(s, ids.back(), i).evicted_pending) << i;
   }
   EXPECT_EQ(s.pending(), static_cast<std::size_t>(n));
-  std::mt19937 rng(1);
+  testutil::DataGen gen(1);
   std::vector<bool> taken(n, false);
   for (int i = 0; i < n / 2; ++i) {
-    const int j = static_cast<int>(rng() % n);
+    const int j = static_cast<int>(gen.Index(n));
     double score = -1;
     EXPECT_EQ(TakeScore(s, ids[j], &score),
               taken[j] ? Take::kDuplicate : Take::kMatched);
@@ -340,9 +341,15 @@ TEST(PendingStoreTest, ConcurrentTakesOfOneIdMatchExactlyOnce) {
     pool.emplace_back([&] {
       for (int i = 0; i < ids; ++i) {
         switch (TakeScore(s, "id" + std::to_string(i))) {
-          case Take::kMatched: ++matched; break;
-          case Take::kDuplicate: ++duplicate; break;
-          default: ADD_FAILURE(); break;
+          case Take::kMatched:
+            ++matched;
+            break;
+          case Take::kDuplicate:
+            ++duplicate;
+            break;
+          default:
+            ADD_FAILURE();
+            break;
         }
       }
     });
