@@ -295,46 +295,6 @@ inline std::size_t CountBelow(const double* bounds, std::size_t padded,
   return static_cast<std::size_t>(base - bounds) + (*base < v);
 }
 
-// The calling thread's cells (one slot look-up per Observe). Exclusive
-// slot: plain relaxed load + store; the shared slot: atomic read-modify-
-// write (see detail/cells.h). A template, so Observe tests the slot kind
-// once, not once per cell.
-template <bool kExclusive>
-class HotCells {
- public:
-  explicit HotCells(int slot) noexcept : row_(detail::g_cell_table[slot]) {}
-  detail::Cell* At(detail::CellRef r) const noexcept {
-    return row_[r.chunk].load(std::memory_order_relaxed) + r.offset;
-  }
-  // +1 on a counter (a double in its cell).
-  static void AddOne(detail::Cell* c) noexcept {
-    detail::AddDoubleToCell(kExclusive, c, 1.0);
-  }
-  void AddOne(detail::CellRef r) const noexcept { AddOne(At(r)); }
-  // +1 on integer cell i.
-  void AddOneInt(detail::CellRef r, std::size_t i) const noexcept {
-    Increment(At(r) + i);
-  }
-  // A histogram observation: +1 on bucket cell i, +v on the sum cell.
-  void Observe(detail::CellRef r, std::size_t i, std::size_t sum,
-               double v) const noexcept {
-    detail::Cell* base = At(r);
-    Increment(base + i);
-    detail::AddDoubleToCell(kExclusive, base + sum, v);
-  }
-
- private:
-  static void Increment(detail::Cell* c) noexcept {
-    if (kExclusive) {
-      c->store(c->load(std::memory_order_relaxed) + 1,
-               std::memory_order_relaxed);
-    } else {
-      c->fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-  std::atomic<detail::Cell*>* row_;
-};
-
 }  // namespace
 
 // -------------------------------------------------------------- the monitor
@@ -699,7 +659,7 @@ void FeatureMonitor::Observe(const FeatureVector& f) noexcept {
 
 template <bool kExclusive>
 void FeatureMonitor::Impl::Record(const Input& in, int slot) const noexcept {
-  const HotCells<kExclusive> cells(slot);
+  const detail::SlotCells<kExclusive> cells(slot);
   // Locals, not members: the cell stores below could alias memory for all
   // the compiler knows, and would make it reload them.
   const NumericHot* const hot = numeric.data();
@@ -710,12 +670,12 @@ void FeatureMonitor::Impl::Record(const Input& in, int slot) const noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     const NumericHot& h = hot[i];
     if (set_in[i] != generation) {
-      cells.AddOne(h.status_cells[kMissing]);
+      cells.AddDouble(h.status_cells[kMissing], 0, 1.0);
       continue;
     }
     const double v = values[i];
     if (__builtin_expect(!std::isfinite(v), 0)) {
-      cells.AddOne(h.status_cells[kNaN]);
+      cells.AddDouble(h.status_cells[kNaN], 0, 1.0);
       continue;
     }
     // Out-of-range values are still observed: the histograms then show
@@ -728,14 +688,15 @@ void FeatureMonitor::Impl::Record(const Input& in, int slot) const noexcept {
         reinterpret_cast<std::uintptr_t>(cells.At(h.status_cells[kOutOfRange]));
     const std::uintptr_t out = static_cast<std::uintptr_t>(v < h.lo) |
                                static_cast<std::uintptr_t>(v > h.hi);
-    cells.AddOne(reinterpret_cast<detail::Cell*>(
-        ok ^ ((ok ^ out_of_range) & (std::uintptr_t{0} - out))));
-    cells.Observe(h.value_cells, CountBelow(h.bounds, h.padded, v), h.value_sum,
-                  v);
+    cells.AddDouble(reinterpret_cast<detail::Cell*>(
+                        ok ^ ((ok ^ out_of_range) & (std::uintptr_t{0} - out))),
+                    1.0);
+    cells.AddOneAndDouble(h.value_cells, CountBelow(h.bounds, h.padded, v),
+                          h.value_sum, v);
     if (v != 0.0) {
       const std::size_t b = MagnitudeBucket(v);
       // Bucket b is decade b - 9 (bounds -9 .. 12; 22 is +Inf, decade 13).
-      cells.Observe(h.magnitude_cells, b, kMagnitudeSum,
+      cells.AddOneAndDouble(h.magnitude_cells, b, kMagnitudeSum,
                     static_cast<double>(static_cast<int>(b) - 9));
     }
   }
@@ -745,13 +706,14 @@ void FeatureMonitor::Impl::Record(const Input& in, int slot) const noexcept {
   for (std::size_t c = 0; c < num_categorical; ++c) {
     const CategoricalHot& h = cat[c];
     if (set_in[n + c] != generation) {
-      cells.AddOne(h.status_cells[kMissing]);
+      cells.AddDouble(h.status_cells[kMissing], 0, 1.0);
       continue;
     }
     const std::uint32_t id = ids[c];
-    cells.AddOneInt(h.cells, id);
-    cells.AddOne(h.status_cells[id == h.unseen_id ? h.unseen_status
-                                                  : std::uint32_t{kOk}]);
+    cells.AddOne(h.cells, id);
+    cells.AddDouble(h.status_cells[id == h.unseen_id ? h.unseen_status
+                                                     : std::uint32_t{kOk}],
+                    0, 1.0);
   }
 }
 
