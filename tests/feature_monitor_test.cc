@@ -480,25 +480,28 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
                     "'dup' is repeated");
   ExpectConfigError(
       make([](FeatureSpec& s) { s.numeric.push_back({"rng", 5, 1, {1}}); }),
-      "'rng'): min = 5 is greater than max = 1");
+      "mlmon: FeatureSpec.numeric[1].min: is greater than max = 1 (5)");
   ExpectConfigError(
       make([](FeatureSpec& s) { s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}}); }),
       "'bk').buckets");
   ExpectConfigError(
       make([](FeatureSpec& s) { s.numeric.push_back({"nob", kNaN, kNaN, {}}); }),
-      "feature 'nob': buckets is empty");
+      "mlmon: FeatureSpec.numeric[1]: buckets is empty and there is no "
+      "reference profile to take the bounds from (nob)");
   ExpectConfigError(
       make([](FeatureSpec& s) { s.categorical.push_back({"cat", 0}); }),
       "'cat').max_categories = 0");
   ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = ""; }),
-                    "numeric[0].name = '' is empty");
+                    "mlmon: FeatureSpec.numeric[0].name: is empty");
   ExpectConfigError(
       make([](FeatureSpec& s) { s.numeric[0].name = "__overflow__"; }),
-      "'__overflow__' starts with '__'");
+      "mlmon: FeatureSpec.numeric[0].name: starts with '__', which is "
+      "reserved (__overflow__)");
   ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = "a:log10"; }),
-                    "'a:log10' ends with ':log10'");
+                    "mlmon: FeatureSpec.numeric[0].name: ends with ':log10', the suffix of "
+      "the magnitude drift signal (a:log10)");
   ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = "a\nb"; }),
-                    "control character");
+                    "mlmon: FeatureSpec.numeric[0].name: holds a control character");
   ExpectConfigError(make([](FeatureSpec& s) {
                       s.windows = {seconds(60), std::chrono::minutes(1)};
                     }),
@@ -532,6 +535,13 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
                       s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}});
                     }),
                     "FeatureSpec.numeric[1] ('bk').buckets: ");
+  ExpectConfigError(
+      [&registry] {
+        FeatureSpec spec;
+        spec.numeric.push_back({"x", kNaN, kNaN, {1}});
+        FeatureMonitor mon(registry, "", "1", spec);
+      },
+      "mlmon: FeatureMonitor.model: is empty");
 }
 
 TEST(FeatureMonitorTest, DriftMinSamplesDefaultsTo200) {
@@ -870,25 +880,32 @@ TEST(FeatureMonitorTest, ReferenceMismatchThrowsConfigErrorNamingTheFeature) {
   };
   FeatureSpec missing;
   missing.numeric.push_back({"latency", kNaN, kNaN, {1}});
-  ExpectConfigError(build(missing), "feature 'latency'");
+  ExpectConfigError(build(missing),
+                    "mlmon: FeatureSpec.numeric[0]: missing from the reference "
+                    "profile (latency)");
   FeatureSpec other_bounds;
   other_bounds.numeric.push_back({"amount", kNaN, kNaN, {1, 10, 1000}});
-  ExpectConfigError(build(other_bounds), "feature 'amount'");
+  ExpectConfigError(build(other_bounds), "mlmon: FeatureSpec.numeric[0]: ");
+  ExpectConfigError(build(other_bounds), "(amount)");
   FeatureSpec wrong_type;
   wrong_type.categorical.push_back({"amount"});
-  ExpectConfigError(build(wrong_type), "feature 'amount'");
+  ExpectConfigError(build(wrong_type),
+                    "mlmon: FeatureSpec.categorical[0]: reference profile: "
+                    "signal 'amount' is numeric, expected categorical (amount)");
   FeatureSpec missing_cat;
   missing_cat.categorical.push_back({"device"});
-  ExpectConfigError(build(missing_cat), "feature 'device'");
+  ExpectConfigError(build(missing_cat), "mlmon: FeatureSpec.categorical[0]: ");
+  ExpectConfigError(build(missing_cat), "(device)");
   profile.signals["amount"].log10.bounds = {0, 1, 2};
   profile.signals["amount"].log10.counts = {1, 1, 1, 1};
   FeatureSpec log10;
   log10.numeric.push_back({"amount", kNaN, kNaN, {1, 10, 100}});
-  ExpectConfigError(build(log10), "feature 'amount': reference log10 bins");
+  ExpectConfigError(build(log10), "mlmon: FeatureSpec.numeric[0]: reference log10 bins are not on "
+                    "DefaultLog10Bounds() (decades -9 .. 12) (amount)");
   profile.signals["empty"] = NumericProfile({1}, {});
   FeatureSpec empty;
   empty.numeric.push_back({"empty", kNaN, kNaN, {1}});
-  ExpectConfigError(build(empty), "feature 'empty': the reference has no");
+  ExpectConfigError(build(empty), "mlmon: FeatureSpec.numeric[0]: the reference has no observations");
 }
 
 TEST(FeatureMonitorTest, RecreatedMonitorReusesItsRegistrySeries) {
