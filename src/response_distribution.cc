@@ -6,15 +6,16 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <set>
 #include <utility>
 
+#include "internal/config_errors.h"
 #include "internal/drift_gauges.h"
 #include "internal/name_index.h"
 #include "internal/spec_checks.h"
 #include "internal/window_snapshots.h"
 #include "mlmon/detail/cells.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/drift.h"
 #include "mlmon/duration.h"
 
@@ -84,7 +85,8 @@ void ValidateSpec(const ResponseSpec& s, const std::string& model,
 
 const ResponseSpec& Validated(const ResponseSpec& s, const std::string& model,
                               const Registry& registry) {
-  if (model.empty()) throw ConfigError("mlmon: model name must not be empty");
+  if (model.empty())
+    throw internal::SetupError("ResponseDistribution.model", "is empty");
   ValidateSpec(s, model, registry);
   return s;
 }
@@ -181,16 +183,19 @@ struct ResponseDistribution::Impl {
   // threshold; both "" for kUnbounded); null when classes are configured.
   Counter* by_threshold[2] = {nullptr, nullptr};
 
-  // Window thread state, guarded by tick_mu.
-  std::mutex tick_mu;
-  std::size_t num_fine = 0;           // fine bins, ascending by value
-  std::vector<double> reps;           // representative value per fine bin
-  std::size_t num_score = 0;          // score buckets incl. +Inf
-  internal::WindowSnapshots windows;  // read: [fine..., sum, score buckets...]
+  // Window thread state: set at set-up, then read by Tick; its scratch
+  // is guarded by tick_mu.
+  detail::Mutex tick_mu;
+  std::size_t num_fine = 0;   // fine bins, ascending by value
+  std::vector<double> reps;   // representative value per fine bin
+  std::size_t num_score = 0;  // score buckets incl. +Inf
+  // read: [fine..., sum, score buckets...]
+  internal::WindowSnapshots windows MLMON_GUARDED_BY(tick_mu);
   std::vector<double> reference_counts;  // empty without a reference
-  std::vector<std::uint64_t> ints;
-  std::vector<double> read, counts;
-  Histogram::Snapshot score_snapshot;
+  std::vector<std::uint64_t> ints MLMON_GUARDED_BY(tick_mu);
+  std::vector<double> read MLMON_GUARDED_BY(tick_mu);
+  std::vector<double> counts MLMON_GUARDED_BY(tick_mu);
+  Histogram::Snapshot score_snapshot MLMON_GUARDED_BY(tick_mu);
   struct WindowGauges {
     Gauge* stat[kNumStats];
     Gauge* drift[kNumDriftMethods];
@@ -434,7 +439,7 @@ void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
 }
 
 void ResponseDistribution::Impl::Tick() {
-  std::lock_guard<std::mutex> lock(tick_mu);
+  detail::MutexLock lock(tick_mu);
   const std::int64_t now = clock.NowNanos();
   // Read: fine bins ascending, the sum, then the score buckets.
   if (unit) {
