@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <map>
-#include <mutex>
 #include <new>
 #include <vector>
 
+#include "mlmon/detail/mutex.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -25,18 +25,22 @@ namespace {
 // All mutable arena state. Guarded by mu; leaked on purpose so thread_local
 // destructors that run after static destruction still find it.
 struct Arena {
-  std::mutex mu;
-  std::size_t num_chunks = 0;       // chunks created (same in every slot)
-  std::size_t next_free_in_last = kChunkCells;  // bump pointer in last chunk
-  std::map<std::size_t, std::vector<CellRef>> free_lists;  // by size
-  bool slot_initialised[kNumSlots] = {};
-  bool slot_leased[kExclusiveSlots] = {};
-  int leased = 0;
+  Mutex mu;
+  // Chunks created (the same in every slot).
+  std::size_t num_chunks MLMON_GUARDED_BY(mu) = 0;
+  // Bump pointer in the last chunk.
+  std::size_t next_free_in_last MLMON_GUARDED_BY(mu) = kChunkCells;
+  // Freed ranges, by size.
+  std::map<std::size_t, std::vector<CellRef>> free_lists MLMON_GUARDED_BY(mu);
+  bool slot_initialised[kNumSlots] MLMON_GUARDED_BY(mu) = {};
+  bool slot_leased[kExclusiveSlots] MLMON_GUARDED_BY(mu) = {};
+  int leased MLMON_GUARDED_BY(mu) = 0;
 };
 
 Arena& GetArena() {
   static Arena* arena = [] {
     auto* a = new Arena;
+    MutexLock lock(a->mu);
     a->slot_initialised[kSharedSlot] = true;
     return a;
   }();
@@ -60,7 +64,7 @@ struct SlotLease {
   ~SlotLease() {
     if (slot < 0) return;
     Arena& a = GetArena();
-    std::lock_guard<std::mutex> lock(a.mu);
+    MutexLock lock(a.mu);
     a.slot_leased[slot] = false;
     --a.leased;
     // Anything this thread records from now on (other thread_local
@@ -75,7 +79,7 @@ int AcquireSlot() noexcept {
   Arena& a = GetArena();
   int chosen = kSharedSlot;
   {
-    std::lock_guard<std::mutex> lock(a.mu);
+    MutexLock lock(a.mu);
     for (int s = 0; s < kExclusiveSlots; ++s) {
       if (a.slot_leased[s]) continue;
       if (!a.slot_initialised[s]) {
@@ -104,7 +108,7 @@ int AcquireSlot() noexcept {
 
 int LeasedSlots() noexcept {
   Arena& a = GetArena();
-  std::lock_guard<std::mutex> lock(a.mu);
+  MutexLock lock(a.mu);
   return a.leased;
 }
 
@@ -116,7 +120,7 @@ CellRef AllocateCells(std::size_t n) {
         n, kChunkCells));
   }
   Arena& a = GetArena();
-  std::lock_guard<std::mutex> lock(a.mu);
+  MutexLock lock(a.mu);
   auto it = a.free_lists.find(n);
   if (it != a.free_lists.end() && !it->second.empty()) {
     CellRef ref = it->second.back();
@@ -125,9 +129,9 @@ CellRef AllocateCells(std::size_t n) {
   }
   if (a.next_free_in_last + n > kChunkCells) {
     if (a.num_chunks == kMaxChunks) {
-      throw ConfigError(fmt::format(
-          "mlmon: out of metric cells ({} in use); too many series", 
-          kMaxChunks * kChunkCells));
+      throw ConfigError(
+          fmt::format("mlmon: out of metric cells ({} in use); too many series",
+                      kMaxChunks * kChunkCells));
     }
     std::size_t c = a.num_chunks;
     for (int s = 0; s < kNumSlots; ++s) {
@@ -145,11 +149,12 @@ CellRef AllocateCells(std::size_t n) {
 
 void FreeCells(CellRef ref, std::size_t n) noexcept {
   Arena& a = GetArena();
-  std::lock_guard<std::mutex> lock(a.mu);
+  MutexLock lock(a.mu);
   for (int s = 0; s < kNumSlots; ++s) {
     if (!a.slot_initialised[s]) continue;
     Cell* base = CellAt(s, ref, 0);
-    for (std::size_t i = 0; i < n; ++i) base[i].store(0, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i)
+      base[i].store(0, std::memory_order_relaxed);
   }
   try {
     a.free_lists[n].push_back(ref);

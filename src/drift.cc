@@ -57,7 +57,7 @@ double PopulationStabilityIndex(const double* current, const double* reference,
   double psi = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     // Floored proportions are > 0, so the ratio and the log are finite.
-    // The task's definition: a proportion of exactly 0 becomes kPsiFloor.
+    // A proportion of exactly 0 becomes kPsiFloor.
     double p = current[i] / tp;
     double q = reference[i] / tq;
     if (p == 0) p = kPsiFloor;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string>
 #include <utility>
+
+#include "internal/config_errors.h"
 
 namespace mlmon {
 
@@ -27,7 +30,7 @@ Heuristics::Heuristics(Registry& registry, std::string model,
       model_(std::move(model)),
       version_(std::move(version)) {
   if (model_.empty()) {
-    throw ConfigError("mlmon: Heuristics model name must not be empty");
+    throw internal::SetupError("Heuristics.model", "is empty");
   }
   ValidateBucketBounds(options.value_buckets);
   checks_family_ = &registry_.AddCounter(
@@ -44,23 +47,25 @@ Heuristics::Heuristics(Registry& registry, std::string model,
 
 Heuristics::~Heuristics() = default;
 
-// REQUIRES: mu_ held.
 void Heuristics::Reserve(const std::string& name, const char* what) {
   if (name.empty()) {
-    throw ConfigError(fmt::format(
-        "mlmon: empty heuristic {} name for model '{}' version '{}'", what,
-        model_, version_));
+    throw internal::SetupError(
+        fmt::format("Heuristics: {} name", what),
+        fmt::format("is empty for model '{}' version '{}'", model_, version_));
   }
   if (checks_.count(name) != 0 || values_.count(name) != 0) {
-    throw ConfigError(fmt::format(
-        "mlmon: heuristic '{}' of model '{}' version '{}' is already "
-        "registered (as a {}); heuristic names must be unique",
-        name, model_, version_, checks_.count(name) != 0 ? "check" : "value"));
+    throw internal::SetupError(
+        fmt::format("Heuristics: {} name", what),
+        fmt::format("is already registered for model '{}' version '{}' as a "
+                    "{}; heuristic names must be unique",
+                    model_, version_,
+                    checks_.count(name) != 0 ? "check" : "value"),
+        name);
   }
 }
 
 HeuristicCheck& Heuristics::AddCheck(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   Reserve(name, "check");
   Counter& pass = checks_family_->Add({model_, version_, name, "pass"});
   Counter& fail = checks_family_->Add({model_, version_, name, "fail"});
@@ -71,7 +76,7 @@ HeuristicCheck& Heuristics::AddCheck(const std::string& name) {
 }
 
 HeuristicValue& Heuristics::AddValue(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   Reserve(name, "value");
   Histogram& histogram = values_family_->Add({model_, version_, name});
   std::unique_ptr<HeuristicValue> value(new HeuristicValue(name, &histogram));
@@ -91,20 +96,23 @@ RunnerCore::RunnerCore(Heuristics& heuristics, const RunnerOptions& options)
                                       : &SteadyClock::Instance()) {
   if (options_.queue_capacity < 2 ||
       options_.queue_capacity > kMaxQueueCapacity) {
-    throw ConfigError(fmt::format(
-        "mlmon: RunnerOptions.queue_capacity must be in [2, {}], got {} "
-        "(model '{}')",
-        kMaxQueueCapacity, options_.queue_capacity, heuristics_.model()));
+    throw internal::SetupError(
+        "RunnerOptions.queue_capacity",
+        fmt::format("is not in [2, {}] for model '{}'", kMaxQueueCapacity,
+                    heuristics_.model()),
+        std::to_string(options_.queue_capacity));
   }
   if (options_.sample_every < 1) {
-    throw ConfigError(fmt::format(
-        "mlmon: RunnerOptions.sample_every must be >= 1, got {} (model '{}')",
-        options_.sample_every, heuristics_.model()));
+    throw internal::SetupError(
+        "RunnerOptions.sample_every",
+        fmt::format("is not >= 1 for model '{}'", heuristics_.model()),
+        std::to_string(options_.sample_every));
   }
   if (options_.budget.count() < 0) {
-    throw ConfigError(fmt::format(
-        "mlmon: RunnerOptions.budget must be >= 0 ns, got {} ns (model '{}')",
-        options_.budget.count(), heuristics_.model()));
+    throw internal::SetupError(
+        "RunnerOptions.budget",
+        fmt::format("is negative for model '{}'", heuristics_.model()),
+        fmt::format("{} ns", options_.budget.count()));
   }
   Registry& registry = heuristics_.registry();
   drops_ = registry.DropsFor(heuristics_.model(), heuristics_.version());
@@ -134,9 +142,11 @@ RunnerCore::HookStats RunnerCore::BindHook(const std::string& name) {
 
 void RunnerCore::CheckCallable(const std::string& name, bool empty) const {
   if (empty) {
-    throw ConfigError(fmt::format(
-        "mlmon: empty callback for heuristic '{}' of model '{}' version '{}'",
-        name, heuristics_.model(), heuristics_.version()));
+    throw internal::SetupError(
+        "HeuristicRunner callback",
+        fmt::format("is empty for model '{}' version '{}'", heuristics_.model(),
+                    heuristics_.version()),
+        name);
   }
 }
 
@@ -155,7 +165,7 @@ void RunnerCore::StartWorker() {
 }
 
 void RunnerCore::AddProcessed(std::size_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   processed_ += n;
   done_.notify_all();
 }
@@ -164,31 +174,39 @@ void RunnerCore::WorkerLoop() {
   std::chrono::milliseconds idle = kMinPoll;
   for (;;) {
     const std::size_t n = ProcessSome(kBatch);
-    std::unique_lock<std::mutex> lock(mu_);
-    if (n > 0) {
-      processed_ += n;
-      done_.notify_all();
-      idle = kMinPoll;
+    bool pending_push = false;
+    {
+      MutexLock lock(mu_);
+      if (n > 0) {
+        processed_ += n;
+        done_.notify_all();
+        idle = kMinPoll;
+      }
+      if (stop_) break;
+      if (n > 0) continue;
+      if (flush_target_ > processed_) {
+        // A Flush() waits for a pair that a producer claimed and has not
+        // published yet: it is being moved in right now.
+        pending_push = true;
+      } else {
+        const auto deadline = std::chrono::steady_clock::now() + idle;
+        while (!stop_ && flush_target_ <= processed_) {
+          if (wake_.wait_until(lock.native(), deadline) ==
+              std::cv_status::timeout) {
+            break;
+          }
+        }
+        idle = std::min(idle * 2, kMaxPoll);
+      }
     }
-    if (stop_) break;
-    if (n > 0) continue;
-    if (flush_target_ > processed_) {
-      // A Flush() waits for a pair that a producer claimed and has not
-      // published yet: it is being moved in right now.
-      lock.unlock();
-      std::this_thread::yield();
-      continue;
-    }
-    wake_.wait_for(lock, idle,
-                   [&] { return stop_ || flush_target_ > processed_; });
-    idle = std::min(idle * 2, kMaxPoll);
+    if (pending_push) std::this_thread::yield();
   }
   // Stopping: evaluate everything claimed so far. Destruction must not race
   // with Submit(), so nothing is claimed after this.
   const std::uint64_t target = Claimed();
   std::uint64_t processed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     processed = processed_;
   }
   while (processed < target) {
@@ -203,9 +221,9 @@ void RunnerCore::WorkerLoop() {
 }
 
 void RunnerCore::StopWorker() noexcept {
-  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  MutexLock stop_lock(stop_mu_);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     stop_ = true;
   }
   wake_.notify_all();
@@ -216,11 +234,11 @@ void RunnerCore::FlushWorker() {
   // Every pair whose Submit() returned true before this point has a number
   // below `target` (coherence of the ring's claim counter).
   const std::uint64_t target = Claimed();
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (processed_ >= target) return;
   flush_target_ = std::max(flush_target_, target);
   wake_.notify_all();
-  done_.wait(lock, [&] { return processed_ >= target; });
+  while (processed_ < target) done_.wait(lock.native());
 }
 
 }  // namespace detail

@@ -6,17 +6,18 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <set>
 #include <utility>
 
-#include "mlmon/detail/cells.h"
+#include "internal/config_errors.h"
+#include "internal/drift_gauges.h"
+#include "internal/name_index.h"
+#include "internal/spec_checks.h"
 #include "internal/window_snapshots.h"
+#include "mlmon/detail/cells.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/drift.h"
 #include "mlmon/duration.h"
-
-#include "internal/drift_gauges.h"
-#include "internal/spec_checks.h"
 
 namespace mlmon {
 
@@ -84,51 +85,11 @@ void ValidateSpec(const ResponseSpec& s, const std::string& model,
 
 const ResponseSpec& Validated(const ResponseSpec& s, const std::string& model,
                               const Registry& registry) {
-  if (model.empty()) throw ConfigError("mlmon: model name must not be empty");
+  if (model.empty())
+    throw internal::SetupError("ResponseDistribution.model", "is empty");
   ValidateSpec(s, model, registry);
   return s;
 }
-
-// FNV-1a, for the class-name table (set-up and ObserveClass).
-std::uint64_t HashName(std::string_view s) noexcept {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-// Class name -> index, built at set-up; look-ups never allocate.
-class NameIndex {
- public:
-  void Build(const std::vector<std::string>& names) {
-    names_ = names;
-    std::size_t size = 8;
-    while (size < 4 * names.size()) size *= 2;
-    slots_.assign(size, 0);
-    mask_ = size - 1;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      std::size_t pos = HashName(names[i]) & mask_;
-      while (slots_[pos] != 0) pos = (pos + 1) & mask_;
-      slots_[pos] = static_cast<std::uint32_t>(i + 1);
-    }
-  }
-  // The index of `name`, or -1. The table is at most a quarter full, so a
-  // probe ends at an empty slot.
-  int Find(std::string_view name) const noexcept {
-    for (std::size_t pos = HashName(name) & mask_;; pos = (pos + 1) & mask_) {
-      const std::uint32_t s = slots_[pos];
-      if (s == 0) return -1;
-      if (names_[s - 1] == name) return static_cast<int>(s - 1);
-    }
-  }
-
- private:
-  std::vector<std::string> names_;
-  std::vector<std::uint32_t> slots_;
-  std::size_t mask_ = 0;
-};
 
 // The value at 0-based rank `r` of the sorted values, each replaced by the
 // representative of its fine bin. REQUIRES: r < sum(counts).
@@ -193,9 +154,9 @@ struct ResponseDistribution::Impl {
   const bool unit;
   // kUnitInterval: fine bins. kUnbounded: magnitude bins per sign.
   const std::size_t bins;
-  const double bins_d;          // kUnitInterval: bins as a double
-  const double log_min;         // kUnbounded: ln(kLogMin)
-  const double inv_log_gamma;   // kUnbounded: 1 / ln(kLogGamma)
+  const double bins_d;         // kUnitInterval: bins as a double
+  const double log_min;        // kUnbounded: ln(kLogMin)
+  const double inv_log_gamma;  // kUnbounded: 1 / ln(kLogGamma)
   // Fine-bin cells. kUnitInterval: [bin 0 .. bins-1, sum]. kUnbounded:
   // `fine` = [zero, positive magnitude bins 0 .. bins-1, sum] and `negative`
   // = [negative magnitude bins 0 .. bins-1] (two blocks: a block holds at
@@ -217,21 +178,24 @@ struct ResponseDistribution::Impl {
   Counter* empty = nullptr;
   // mlmon_predictions_total series: [0] = __other__, then the bound names.
   std::vector<Counter*> class_counters;
-  NameIndex names;  // bound names -> index into class_counters - 1
+  internal::NameTable names;  // bound names -> index into class_counters - 1
   // ObserveScore's class when no classes are configured ("0"/"1" by
   // threshold; both "" for kUnbounded); null when classes are configured.
   Counter* by_threshold[2] = {nullptr, nullptr};
 
-  // Window thread state, guarded by tick_mu.
-  std::mutex tick_mu;
+  // Window thread state: set at set-up, then read by Tick; its scratch
+  // is guarded by tick_mu.
+  detail::Mutex tick_mu;
   std::size_t num_fine = 0;   // fine bins, ascending by value
   std::vector<double> reps;   // representative value per fine bin
   std::size_t num_score = 0;  // score buckets incl. +Inf
-  internal::WindowSnapshots windows;  // read: [fine..., sum, score buckets...]
+  // read: [fine..., sum, score buckets...]
+  internal::WindowSnapshots windows MLMON_GUARDED_BY(tick_mu);
   std::vector<double> reference_counts;  // empty without a reference
-  std::vector<std::uint64_t> ints;
-  std::vector<double> read, counts;
-  Histogram::Snapshot score_snapshot;
+  std::vector<std::uint64_t> ints MLMON_GUARDED_BY(tick_mu);
+  std::vector<double> read MLMON_GUARDED_BY(tick_mu);
+  std::vector<double> counts MLMON_GUARDED_BY(tick_mu);
+  Histogram::Snapshot score_snapshot MLMON_GUARDED_BY(tick_mu);
   struct WindowGauges {
     Gauge* stat[kNumStats];
     Gauge* drift[kNumDriftMethods];
@@ -280,7 +244,8 @@ ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
   }
   if (reference != nullptr) {
     try {
-      reference_counts = reference->NumericFor("score", spec.score_buckets).counts;
+      reference_counts =
+          reference->NumericFor("score", spec.score_buckets).counts;
     } catch (const ConfigError& e) {
       // The message names the profile and the signal; it may lack our prefix.
       const std::string what = e.what();
@@ -384,7 +349,7 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
   for (const std::string& c : bound) {
     class_counters.push_back(&predictions.Add(with({c})));
   }
-  names.Build(bound);
+  names = internal::NameTable(bound);
   if (spec.classes.empty()) {
     by_threshold[0] = class_counters[1];
     by_threshold[1] = class_counters[unit ? 2 : 1];
@@ -474,7 +439,7 @@ void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
 }
 
 void ResponseDistribution::Impl::Tick() {
-  std::lock_guard<std::mutex> lock(tick_mu);
+  detail::MutexLock lock(tick_mu);
   const std::int64_t now = clock.NowNanos();
   // Read: fine bins ascending, the sum, then the score buckets.
   if (unit) {
@@ -518,18 +483,15 @@ void ResponseDistribution::Impl::Tick() {
       for (Gauge* stat : g.stat) stat->SetUndefined();  // no scores: NaN
     }
     if (reference_counts.empty()) continue;
-    internal::PublishDrift(counts.data() + num_fine + 1,
-                           reference_counts.data(), num_score,
-                           static_cast<double>(spec.drift_min_samples), g.drift);
+    internal::PublishDrift(
+        counts.data() + num_fine + 1, reference_counts.data(), num_score,
+        static_cast<double>(spec.drift_min_samples), g.drift);
   }
 }
 
-ResponseDistribution::ResponseDistribution(Registry& registry,
-                                           std::string model,
-                                           std::string version,
-                                           ResponseSpec spec,
-                                           const ReferenceProfile* reference,
-                                           const Clock* clock)
+ResponseDistribution::ResponseDistribution(
+    Registry& registry, std::string model, std::string version,
+    ResponseSpec spec, const ReferenceProfile* reference, const Clock* clock)
     : impl_(std::make_unique<Impl>(registry, std::move(model),
                                    std::move(version), std::move(spec),
                                    reference, clock)) {}
@@ -539,7 +501,7 @@ ResponseDistribution::~ResponseDistribution() = default;
 ResponseDistribution::ClassHandle ResponseDistribution::Class(
     std::string_view name) const {
   if (name == kOtherClass) return ClassHandle(0);
-  const int i = impl_->names.Find(name);
+  const std::int64_t i = impl_->names.Find(name);
   if (i < 0) {
     throw ConfigError(fmt::format(
         "mlmon: class '{}' is not bound for model '{}' (ResponseSpec.classes)",
@@ -559,7 +521,7 @@ void ResponseDistribution::ObserveClass(ClassHandle c) noexcept {
 }
 
 void ResponseDistribution::ObserveClass(std::string_view name) noexcept {
-  const int i = impl_->names.Find(name);
+  const std::int64_t i = impl_->names.Find(name);
   impl_->class_counters[static_cast<std::size_t>(i + 1)]->Increment();
 }
 

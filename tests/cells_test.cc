@@ -89,6 +89,53 @@ TEST(CellsTest, ThreadsBeyondExclusiveSlotsShareOneSlotSafely) {
   EXPECT_EQ(SumInt(block.ref(), 0), std::uint64_t{kThreads} * kPerThread);
 }
 
+// SlotCells writes the same cells as the slot-taking functions: in an
+// exclusive slot and in the shared one, integer and floating-point cells,
+// and a histogram-style pair.
+template <bool kExclusive>
+void RecordThroughSlotCells(int slot, CellRef ref) {
+  const SlotCells<kExclusive> cells(slot);
+  cells.AddOne(ref, 0);
+  cells.AddDouble(ref, 1, 0.25);
+  cells.AddOneAndDouble(ref, 2, 3, 1.5);
+  SlotCells<kExclusive>::AddOne(cells.At(ref, 0));
+  SlotCells<kExclusive>::AddDouble(cells.At(ref, 1), 0.5);
+}
+
+TEST(CellsTest, SlotCellsWriteTheCallersSlot) {
+  CellBlock block(4);
+  const int slot = CurrentSlot();
+  ASSERT_NE(slot, kSharedSlot);
+  RecordThroughSlotCells<true>(slot, block.ref());
+  EXPECT_EQ(CellAt(slot, block.ref(), 0)->load(), 2u);
+  EXPECT_EQ(BitsToDouble(CellAt(slot, block.ref(), 1)->load()), 0.75);
+  EXPECT_EQ(CellAt(slot, block.ref(), 2)->load(), 1u);
+  EXPECT_EQ(BitsToDouble(CellAt(slot, block.ref(), 3)->load()), 1.5);
+  EXPECT_EQ(SumInt(block.ref(), 0), 2u);
+  EXPECT_EQ(SumDouble(block.ref(), 3), 1.5);
+}
+
+TEST(CellsTest, SharedSlotCellsAreSafeFromManyThreads) {
+  CellBlock block(4);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        RecordThroughSlotCells<false>(kSharedSlot, block.ref());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const CellRef ref = block.ref();
+  const std::uint64_t n = std::uint64_t{kThreads} * kPerThread;
+  EXPECT_EQ(CellAt(kSharedSlot, ref, 0)->load(), 2 * n);
+  EXPECT_EQ(BitsToDouble(CellAt(kSharedSlot, ref, 1)->load()), 0.75 * n);
+  EXPECT_EQ(CellAt(kSharedSlot, ref, 2)->load(), n);
+  EXPECT_EQ(BitsToDouble(CellAt(kSharedSlot, ref, 3)->load()), 1.5 * n);
+}
+
 }  // namespace
 }  // namespace detail
 }  // namespace mlmon

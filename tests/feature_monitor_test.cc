@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mlmon/drift.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -26,10 +27,12 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Hot-path calls are noexcept (STYLE.md §5).
 static_assert(noexcept(std::declval<FeatureMonitor&>().Observe(
     std::declval<const FeatureVector&>())));
-static_assert(noexcept(std::declval<FeatureVector&>().Set(FeatureHandle(), 1.0)));
+static_assert(noexcept(std::declval<FeatureVector&>().Set(FeatureHandle(),
+                                                          1.0)));
 static_assert(noexcept(std::declval<FeatureVector&>().SetCategory(
     FeatureHandle(), std::string_view())));
-static_assert(noexcept(std::declval<FeatureVector&>().Set(std::string_view(), 1.0)));
+static_assert(noexcept(std::declval<FeatureVector&>().Set(std::string_view(),
+                                                          1.0)));
 static_assert(noexcept(std::declval<FeatureVector&>().SetCategory(
     std::string_view(), std::string_view())));
 static_assert(noexcept(std::declval<FeatureVector&>().Clear()));
@@ -58,20 +61,14 @@ double Drift(Registry& r, const std::string& signal, const std::string& method,
       .Value();
 }
 
-// The value of the sample line `series` in a text exposition (NaN if absent).
-double Sample(const std::string& text, const std::string& series) {
-  const std::string key = "\n" + series + " ";
-  const std::size_t at = ("\n" + text).find(key);
-  if (at == std::string::npos) return kNaN;
-  return std::stod(text.substr(at + key.size() - 1));
-}
+using testutil::SampleValue;
 
 std::vector<double> Bin(const std::vector<double>& values,
                         const std::vector<double>& bounds) {
   std::vector<double> counts(bounds.size() + 1, 0.0);
   for (double v : values) {
-    counts[std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin()] +=
-        1;
+    counts[std::lower_bound(bounds.begin(), bounds.end(), v) -
+           bounds.begin()] += 1;
   }
   return counts;
 }
@@ -157,15 +154,15 @@ TEST(FeatureMonitorTest, CountsEachStatusExactly) {
     if (cv[0] != '\0' && std::string(cv) != "nan") v.SetCategory(c, cv);
     mon.Observe(v);
   };
-  observe(kNaN, "");          // x missing, c missing
-  observe(kNaN, "nan");       // x nan (set), c missing
-  observe(kInf, "a");         // x nan (+Inf), c ok
-  observe(-kInf, "b");        // x nan (-Inf), c ok
-  observe(11, "zzz");         // x out_of_range, c unseen
-  observe(-0.5, "A");         // x out_of_range, c unseen (case matters)
-  observe(0, "a");            // x ok (min is inclusive)
-  observe(10, "a");           // x ok (max is inclusive)
-  observe(3, "");             // x ok, c missing
+  observe(kNaN, "");     // x missing, c missing
+  observe(kNaN, "nan");  // x nan (set), c missing
+  observe(kInf, "a");    // x nan (+Inf), c ok
+  observe(-kInf, "b");   // x nan (-Inf), c ok
+  observe(11, "zzz");    // x out_of_range, c unseen
+  observe(-0.5, "A");    // x out_of_range, c unseen (case matters)
+  observe(0, "a");       // x ok (min is inclusive)
+  observe(10, "a");      // x ok (max is inclusive)
+  observe(3, "");        // x ok, c missing
   EXPECT_EQ(StatusCount(registry, "x", "missing"), 1);
   EXPECT_EQ(StatusCount(registry, "x", "nan"), 3);
   EXPECT_EQ(StatusCount(registry, "x", "out_of_range"), 2);
@@ -195,24 +192,32 @@ TEST(FeatureMonitorTest, HistogramBucketsAreExact) {
   v.Clear();
   mon.Observe(v);
   const std::string t = registry.TextExposition();
-  const std::string p = "mlmon_feature_value_bucket{model=\"m\",version=\"1\",feature=\"x\",";
-  EXPECT_EQ(Sample(t, p + "le=\"1\"}"), 4);   // 0.5, 1, 0, -3
-  EXPECT_EQ(Sample(t, p + "le=\"5\"}"), 6);   // + 1.0001, 5
-  EXPECT_EQ(Sample(t, p + "le=\"10\"}"), 7);  // + 10
-  EXPECT_EQ(Sample(t, p + "le=\"+Inf\"}"), 8);
-  EXPECT_EQ(Sample(t, "mlmon_feature_value_count{model=\"m\",version=\"1\",feature=\"x\"}"), 8);
+  const std::string p =
+      "mlmon_feature_value_bucket{model=\"m\",version=\"1\",feature=\"x\",";
+  EXPECT_EQ(SampleValue(t, p + "le=\"1\"}"), 4);   // 0.5, 1, 0, -3
+  EXPECT_EQ(SampleValue(t, p + "le=\"5\"}"), 6);   // + 1.0001, 5
+  EXPECT_EQ(SampleValue(t, p + "le=\"10\"}"), 7);  // + 10
+  EXPECT_EQ(SampleValue(t, p + "le=\"+Inf\"}"), 8);
+  EXPECT_EQ(
+      SampleValue(
+          t,
+          "mlmon_feature_value_count{model=\"m\",version=\"1\",feature=\"x\"}"),
+      8);
   EXPECT_DOUBLE_EQ(
-      Sample(t, "mlmon_feature_value_sum{model=\"m\",version=\"1\",feature=\"x\"}"),
+      SampleValue(
+          t, "mlmon_feature_value_sum{model=\"m\",version=\"1\",feature=\"x\"}")
+          .value_or(kNaN),
       0.5 + 1 + 1.0001 + 5 + 10 + 11 + 0 - 3);
   EXPECT_EQ(t.find("# TYPE mlmon_feature_value histogram"),
             t.rfind("# TYPE mlmon_feature_value histogram"));
   // Magnitudes: log10 |x| of the 7 non-zero observed values, on decades.
-  const std::string q = "mlmon_feature_magnitude_bucket{model=\"m\",version=\"1\",feature=\"x\",";
-  EXPECT_EQ(Sample(t, q + "le=\"-1\"}"), 0);
-  EXPECT_EQ(Sample(t, q + "le=\"0\"}"), 2);  // 0.5 (-0.30), 1 (0)
-  EXPECT_EQ(Sample(t, q + "le=\"1\"}"), 6);  // 1.0001, 5, 10 (1), 3
-  EXPECT_EQ(Sample(t, q + "le=\"2\"}"), 7);  // 11
-  EXPECT_EQ(Sample(t, q + "le=\"+Inf\"}"), 7);
+  const std::string q =
+      "mlmon_feature_magnitude_bucket{model=\"m\",version=\"1\",feature=\"x\",";
+  EXPECT_EQ(SampleValue(t, q + "le=\"-1\"}"), 0);
+  EXPECT_EQ(SampleValue(t, q + "le=\"0\"}"), 2);  // 0.5 (-0.30), 1 (0)
+  EXPECT_EQ(SampleValue(t, q + "le=\"1\"}"), 6);  // 1.0001, 5, 10 (1), 3
+  EXPECT_EQ(SampleValue(t, q + "le=\"2\"}"), 7);  // 11
+  EXPECT_EQ(SampleValue(t, q + "le=\"+Inf\"}"), 7);
 }
 
 TEST(FeatureMonitorTest, UnknownNamesAndWrongTypesAreDroppedAndCounted) {
@@ -254,7 +259,8 @@ TEST(FeatureMonitorTest, VectorOfAnotherMonitorIsDropped) {
   const std::string t = registry.TextExposition();
   EXPECT_EQ(t.find("# TYPE mlmon_feature_value histogram"),
             t.rfind("# TYPE mlmon_feature_value histogram"));
-  EXPECT_NE(t.find("mlmon_feature_value_count{model=\"m2\""), std::string::npos);
+  EXPECT_NE(t.find("mlmon_feature_value_count{model=\"m2\""),
+            std::string::npos);
 }
 
 TEST(FeatureMonitorTest, SetKeepsLastValueAndClearResets) {
@@ -308,8 +314,8 @@ TEST(FeatureMonitorTest, CategoriesBeyondTheCapAreUnseen) {
   clock.Advance(seconds(5));
   mon.Tick();
   // current: US 10/32, DE 5/32, unseen 17/32; reference: 10/16, 5/16, 1/16.
-  EXPECT_NEAR(Drift(registry, "country", "linf", "5m"),
-              17.0 / 32 - 1.0 / 16, 1e-12);
+  EXPECT_NEAR(Drift(registry, "country", "linf", "5m"), 17.0 / 32 - 1.0 / 16,
+              1e-12);
 }
 
 TEST(FeatureMonitorTest, WithoutReferenceCategoriesAreOkAndNoDriftIsExported) {
@@ -342,15 +348,15 @@ TEST(FeatureMonitorTest, EmptyBucketsAreTakenFromTheReference) {
   FeatureVector v = mon.NewVector();
   v.Set("x", 3.0);
   mon.Observe(v);
-  EXPECT_EQ(Sample(registry.TextExposition(),
-                   "mlmon_feature_value_bucket{model=\"m\",version=\"1\","
-                   "feature=\"x\",le=\"4\"}"),
+  EXPECT_EQ(SampleValue(registry.TextExposition(),
+                        "mlmon_feature_value_bucket{model=\"m\",version=\"1\","
+                        "feature=\"x\",le=\"4\"}"),
             1);
 }
 
 // The seconds -> milliseconds bug: the same lognormal sample, x1000.
 TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
-  const std::vector<double> kSessionBounds = {1,   2,   5,    10,   20,   50,
+  const std::vector<double> kSessionBounds = {1,   2,   5,   10,   20,   50,
                                               100, 200, 500, 1000, 2000, 5000};
   const std::vector<double> kAgeBounds = {10, 20, 30, 40, 50, 60, 70, 80, 90};
   std::mt19937_64 rng(42);
@@ -393,7 +399,8 @@ TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
   clock.Advance(seconds(5));
   mon.Tick();
   const double psi1 = Drift(registry, "session_seconds:log10", "psi", "5m");
-  EXPECT_NEAR(psi1, ExpectedPsi(Bin(Log10Of(s1), l10), ref_s.log10.counts), 1e-9);
+  EXPECT_NEAR(psi1, ExpectedPsi(Bin(Log10Of(s1), l10), ref_s.log10.counts),
+              1e-9);
   EXPECT_LT(psi1, 0.1);
   EXPECT_LT(Drift(registry, "session_seconds", "psi", "5m"), 0.1);
   EXPECT_LT(Drift(registry, "age", "psi", "5m"), 0.1);
@@ -404,7 +411,8 @@ TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
     clock.Advance(seconds(5));
     mon.Tick();
   }
-  EXPECT_TRUE(std::isnan(Drift(registry, "session_seconds:log10", "psi", "5m")));
+  EXPECT_TRUE(
+      std::isnan(Drift(registry, "session_seconds:log10", "psi", "5m")));
 
   // Phase 2: the field switched to milliseconds.
   auto s2 = draw(session, 3000);
@@ -413,7 +421,8 @@ TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
   feed(s2, a2);
   clock.Advance(seconds(5));
   mon.Tick();
-  const double psi_log10 = Drift(registry, "session_seconds:log10", "psi", "5m");
+  const double psi_log10 =
+      Drift(registry, "session_seconds:log10", "psi", "5m");
   const double psi_value = Drift(registry, "session_seconds", "psi", "5m");
   // Only phase 2 is in the 5m window.
   EXPECT_NEAR(psi_log10, ExpectedPsi(Bin(Log10Of(s2), l10), ref_s.log10.counts),
@@ -435,8 +444,9 @@ TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
   const DriftScores expected =
       ComputeDrift(Bin(Log10Of(s2), l10), ref_s.log10.counts);
   for (auto m : {DriftMethod::kJs, DriftMethod::kLinf, DriftMethod::kKs}) {
-    EXPECT_NEAR(Drift(registry, "session_seconds:log10", DriftMethodName(m), "5m"),
-                expected[m], 1e-12);
+    EXPECT_NEAR(
+        Drift(registry, "session_seconds:log10", DriftMethodName(m), "5m"),
+        expected[m], 1e-12);
   }
   // The values are also out of range? No: only min is set, so none are.
   EXPECT_EQ(StatusCount(registry, "session_seconds", "ok"), 6000);
@@ -458,7 +468,8 @@ TEST(FeatureMonitorTest, ProfileWithoutLog10CountsSkipsTheMagnitudeSignal) {
   clock.Advance(seconds(5));
   mon.Tick();
   const std::string t = registry.TextExposition();
-  EXPECT_NE(t.find("signal=\"x\",method=\"psi\",window=\"5m\""), std::string::npos);
+  EXPECT_NE(t.find("signal=\"x\",method=\"psi\",window=\"5m\""),
+            std::string::npos);
   EXPECT_EQ(t.find("x:log10"), std::string::npos);
 }
 
@@ -479,26 +490,37 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
                     }),
                     "'dup' is repeated");
   ExpectConfigError(
-      make([](FeatureSpec& s) { s.numeric.push_back({"rng", 5, 1, {1}}); }),
-      "'rng'): min = 5 is greater than max = 1");
+      make([](FeatureSpec& s) {
+        s.numeric.push_back({"rng", 5, 1, {1}});
+      }),
+      "mlmon: FeatureSpec.numeric[1].min: is greater than max = 1 (5)");
+  ExpectConfigError(make([](FeatureSpec& s) {
+                      s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}});
+                    }),
+                    "'bk').buckets");
   ExpectConfigError(
-      make([](FeatureSpec& s) { s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}}); }),
-      "'bk').buckets");
-  ExpectConfigError(
-      make([](FeatureSpec& s) { s.numeric.push_back({"nob", kNaN, kNaN, {}}); }),
-      "feature 'nob': buckets is empty");
-  ExpectConfigError(
-      make([](FeatureSpec& s) { s.categorical.push_back({"cat", 0}); }),
-      "'cat').max_categories = 0");
+      make([](FeatureSpec& s) {
+        s.numeric.push_back({"nob", kNaN, kNaN, {}});
+      }),
+      "mlmon: FeatureSpec.numeric[1]: buckets is empty and there is no "
+      "reference profile to take the bounds from (nob)");
+  ExpectConfigError(make([](FeatureSpec& s) {
+                      s.categorical.push_back({"cat", 0});
+                    }),
+                    "'cat').max_categories = 0");
   ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = ""; }),
-                    "numeric[0].name = '' is empty");
+                    "mlmon: FeatureSpec.numeric[0].name: is empty");
   ExpectConfigError(
       make([](FeatureSpec& s) { s.numeric[0].name = "__overflow__"; }),
-      "'__overflow__' starts with '__'");
-  ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = "a:log10"; }),
-                    "'a:log10' ends with ':log10'");
-  ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = "a\nb"; }),
-                    "control character");
+      "mlmon: FeatureSpec.numeric[0].name: starts with '__', which is "
+      "reserved (__overflow__)");
+  ExpectConfigError(
+      make([](FeatureSpec& s) { s.numeric[0].name = "a:log10"; }),
+      "mlmon: FeatureSpec.numeric[0].name: ends with ':log10', the suffix of "
+      "the magnitude drift signal (a:log10)");
+  ExpectConfigError(
+      make([](FeatureSpec& s) { s.numeric[0].name = "a\nb"; }),
+      "mlmon: FeatureSpec.numeric[0].name: holds a control character");
   ExpectConfigError(make([](FeatureSpec& s) {
                       s.windows = {seconds(60), std::chrono::minutes(1)};
                     }),
@@ -532,6 +554,13 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
                       s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}});
                     }),
                     "FeatureSpec.numeric[1] ('bk').buckets: ");
+  ExpectConfigError(
+      [&registry] {
+        FeatureSpec spec;
+        spec.numeric.push_back({"x", kNaN, kNaN, {1}});
+        FeatureMonitor mon(registry, "", "1", spec);
+      },
+      "mlmon: FeatureMonitor.model: is empty");
 }
 
 TEST(FeatureMonitorTest, DriftMinSamplesDefaultsTo200) {
@@ -624,8 +653,11 @@ TEST(FeatureMonitorTest, WindowBelowDriftMinSamplesReadsNaN) {
 TEST(FeatureMonitorTest, MagnitudeBucketsMatchMagnitudeDecade) {
   std::vector<double> xs = {std::numeric_limits<double>::denorm_min(),
                             std::numeric_limits<double>::min(),
-                            std::numeric_limits<double>::max(), 1.0, 2.0,
-                            1e-300, 1e300};
+                            std::numeric_limits<double>::max(),
+                            1.0,
+                            2.0,
+                            1e-300,
+                            1e300};
   for (int k = -12; k <= 15; ++k) {
     const double p = std::pow(10.0, k);
     xs.push_back(p);
@@ -633,9 +665,9 @@ TEST(FeatureMonitorTest, MagnitudeBucketsMatchMagnitudeDecade) {
     xs.push_back(std::nextafter(p, kInf));
   }
   // The exact double constants the bounds are compared with.
-  for (double p : {1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0,
-                   1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-                   1e12}) {
+  for (double p :
+       {1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0,  1e1,
+        1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12}) {
     xs.push_back(p);
     xs.push_back(std::nextafter(p, 0.0));
     xs.push_back(std::nextafter(p, kInf));
@@ -754,7 +786,8 @@ TEST(FeatureMonitorTest, CategoryAndNameLookupIsExactForEveryLength) {
       m[i] = static_cast<char>(m[i] ^ 0x20);
       if (counts.count(m) == 0) misses.push_back(m);
     }
-    if (!k.empty() && counts.count(k.substr(1)) == 0) misses.push_back(k.substr(1));
+    if (!k.empty() && counts.count(k.substr(1)) == 0)
+      misses.push_back(k.substr(1));
     if (counts.count(k + "z") == 0) misses.push_back(k + "z");
   }
 
@@ -808,8 +841,9 @@ TEST(FeatureMonitorTest, CategoryAndNameLookupIsExactForEveryLength) {
   mon.Observe(v);
   for (std::size_t j = 1; j < 41; ++j) {
     EXPECT_EQ(StatusCount(registry, "f" + keys[j], "ok"), 1) << j;
-    EXPECT_EQ(StatusCount(registry, "f" + keys[j], "missing"), fed +
-              static_cast<double>(misses.size())) << j;
+    EXPECT_EQ(StatusCount(registry, "f" + keys[j], "missing"),
+              fed + static_cast<double>(misses.size()))
+        << j;
   }
   EXPECT_EQ(Dropped(registry, "unknown_name"),
             static_cast<double>(misses.size() + 1));
@@ -853,9 +887,10 @@ TEST(FeatureMonitorTest, NoFeaturesIsAValidNoOp) {
   v.Set("anything", 1.0);  // unknown: dropped and counted
   mon.Observe(v);
   mon.Tick();
-  EXPECT_NE(registry.TextExposition().find(
-                R"(mlmon_dropped_total{model="m",version="1",reason="unknown_name"} 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      registry.TextExposition().find(
+          R"(mlmon_dropped_total{model="m",version="1",reason="unknown_name"} 1)"),
+      std::string::npos);
 }
 
 TEST(FeatureMonitorTest, ReferenceMismatchThrowsConfigErrorNamingTheFeature) {
@@ -870,25 +905,37 @@ TEST(FeatureMonitorTest, ReferenceMismatchThrowsConfigErrorNamingTheFeature) {
   };
   FeatureSpec missing;
   missing.numeric.push_back({"latency", kNaN, kNaN, {1}});
-  ExpectConfigError(build(missing), "feature 'latency'");
+  ExpectConfigError(build(missing),
+                    "mlmon: FeatureSpec.numeric[0]: missing from the reference "
+                    "profile (latency)");
   FeatureSpec other_bounds;
   other_bounds.numeric.push_back({"amount", kNaN, kNaN, {1, 10, 1000}});
-  ExpectConfigError(build(other_bounds), "feature 'amount'");
+  ExpectConfigError(build(other_bounds), "mlmon: FeatureSpec.numeric[0]: ");
+  ExpectConfigError(build(other_bounds), "(amount)");
   FeatureSpec wrong_type;
   wrong_type.categorical.push_back({"amount"});
-  ExpectConfigError(build(wrong_type), "feature 'amount'");
+  ExpectConfigError(
+      build(wrong_type),
+      "mlmon: FeatureSpec.categorical[0]: reference profile: "
+      "signal 'amount' is numeric, expected categorical (amount)");
   FeatureSpec missing_cat;
   missing_cat.categorical.push_back({"device"});
-  ExpectConfigError(build(missing_cat), "feature 'device'");
+  ExpectConfigError(build(missing_cat), "mlmon: FeatureSpec.categorical[0]: ");
+  ExpectConfigError(build(missing_cat), "(device)");
   profile.signals["amount"].log10.bounds = {0, 1, 2};
   profile.signals["amount"].log10.counts = {1, 1, 1, 1};
   FeatureSpec log10;
   log10.numeric.push_back({"amount", kNaN, kNaN, {1, 10, 100}});
-  ExpectConfigError(build(log10), "feature 'amount': reference log10 bins");
+  ExpectConfigError(
+      build(log10),
+      "mlmon: FeatureSpec.numeric[0]: reference log10 bins are not on "
+      "DefaultLog10Bounds() (decades -9 .. 12) (amount)");
   profile.signals["empty"] = NumericProfile({1}, {});
   FeatureSpec empty;
   empty.numeric.push_back({"empty", kNaN, kNaN, {1}});
-  ExpectConfigError(build(empty), "feature 'empty': the reference has no");
+  ExpectConfigError(
+      build(empty),
+      "mlmon: FeatureSpec.numeric[0]: the reference has no observations");
 }
 
 TEST(FeatureMonitorTest, RecreatedMonitorReusesItsRegistrySeries) {
@@ -904,7 +951,8 @@ TEST(FeatureMonitorTest, RecreatedMonitorReusesItsRegistrySeries) {
     mon.Observe(v);
   }
   const std::string before = registry.TextExposition();
-  EXPECT_NE(before.find("mlmon_feature_value_count{model=\"m\",version=\"1\",feature=\"x\"} 1"),
+  EXPECT_NE(before.find("mlmon_feature_value_count{model=\"m\",version=\"1\","
+                        "feature=\"x\"} 1"),
             std::string::npos)
       << before;
   FeatureMonitor again(registry, "m", "1", s.spec, &s.profile, &s.clock);
@@ -912,7 +960,8 @@ TEST(FeatureMonitorTest, RecreatedMonitorReusesItsRegistrySeries) {
   v.Set("x", 2.0);
   again.Observe(v);
   const std::string after = registry.TextExposition();
-  EXPECT_NE(after.find("mlmon_feature_value_count{model=\"m\",version=\"1\",feature=\"x\"} 2"),
+  EXPECT_NE(after.find("mlmon_feature_value_count{model=\"m\",version=\"1\","
+                       "feature=\"x\"} 2"),
             std::string::npos)
       << after;
 }
@@ -945,8 +994,9 @@ TEST(FeatureMonitorConcurrencyTest, ExactTotalsWhileTickAndScrapesRun) {
     registry.WriteText(&text);
     // Scrapes are self-consistent: +Inf bucket == count.
     const std::string p = "{model=\"m\",version=\"1\",feature=\"x\"";
-    EXPECT_EQ(Sample(text, "mlmon_feature_value_bucket" + p + ",le=\"+Inf\"}"),
-              Sample(text, "mlmon_feature_value_count" + p + "}"));
+    EXPECT_EQ(
+        SampleValue(text, "mlmon_feature_value_bucket" + p + ",le=\"+Inf\"}"),
+        SampleValue(text, "mlmon_feature_value_count" + p + "}"));
   }
   for (auto& th : threads) th.join();
   constexpr double kTotal = kThreads * kPerThread;
@@ -955,9 +1005,9 @@ TEST(FeatureMonitorConcurrencyTest, ExactTotalsWhileTickAndScrapesRun) {
   EXPECT_EQ(StatusCount(registry, "x", "out_of_range"), kTotal / 4);
   EXPECT_EQ(StatusCount(registry, "c", "ok"), kTotal / 2);
   EXPECT_EQ(StatusCount(registry, "c", "unseen"), kTotal / 2);
-  EXPECT_EQ(Sample(registry.TextExposition(),
-                   "mlmon_feature_value_count{model=\"m\",version=\"1\","
-                   "feature=\"x\"}"),
+  EXPECT_EQ(SampleValue(registry.TextExposition(),
+                        "mlmon_feature_value_count{model=\"m\",version=\"1\","
+                        "feature=\"x\"}"),
             kTotal * 3 / 4);
   // After one more slice, the 1h window holds everything: c is half a, half
   // unseen; the reference is 5/8 a, 3/8 b.

@@ -144,11 +144,11 @@ TEST_F(HeuristicsTest, CustomBucketsAreUsed) {
 TEST_F(HeuristicsTest, EmptyNamesThrow) {
   EXPECT_NE(ThrownMessage([&] {
               heuristics_.AddCheck("");
-            }).find("empty heuristic check name for model 'rec'"),
+            }).find("mlmon: Heuristics: check name: is empty for model 'rec'"),
             std::string::npos);
   EXPECT_NE(ThrownMessage([&] {
               heuristics_.AddValue("");
-            }).find("empty heuristic value name for model 'rec'"),
+            }).find("mlmon: Heuristics: value name: is empty for model 'rec'"),
             std::string::npos);
 }
 
@@ -156,13 +156,16 @@ TEST_F(HeuristicsTest, DuplicateNamesThrowNamingThem) {
   heuristics_.AddCheck("in_top3");
   heuristics_.AddValue("rank");
   const std::string a = ThrownMessage([&] { heuristics_.AddCheck("in_top3"); });
-  EXPECT_NE(a.find("heuristic 'in_top3'"), std::string::npos) << a;
+  EXPECT_NE(a.find("mlmon: Heuristics: check name: is already registered"),
+            std::string::npos)
+      << a;
+  EXPECT_NE(a.find("(in_top3)"), std::string::npos) << a;
   EXPECT_NE(a.find("as a check"), std::string::npos) << a;
   const std::string b = ThrownMessage([&] { heuristics_.AddCheck("rank"); });
-  EXPECT_NE(b.find("heuristic 'rank'"), std::string::npos) << b;
+  EXPECT_NE(b.find("(rank)"), std::string::npos) << b;
   EXPECT_NE(b.find("as a value"), std::string::npos) << b;
   const std::string c = ThrownMessage([&] { heuristics_.AddValue("in_top3"); });
-  EXPECT_NE(c.find("heuristic 'in_top3'"), std::string::npos) << c;
+  EXPECT_NE(c.find("(in_top3)"), std::string::npos) << c;
 }
 
 TEST_F(HeuristicsTest, BadSetUpThrows) {
@@ -442,31 +445,39 @@ TEST_F(HeuristicRunnerTest, BadOptionsThrowNamingTheField) {
   auto make = [&](RunnerOptions o) {
     return ThrownMessage([&] { heuristics_.MakeRunner<Req, Resp>(o); });
   };
-  EXPECT_NE(make(RunnerOptions{1})
-                .find("queue_capacity must be in [2, "
-                      "1048576], got 1"),
-            std::string::npos);
+  EXPECT_NE(
+      make(RunnerOptions{1})
+          .find("mlmon: RunnerOptions.queue_capacity: is not in [2, 1048576] "
+                "for model 'rec' (1)"),
+      std::string::npos);
   EXPECT_NE(make(RunnerOptions{(1u << 20) + 1}).find("queue_capacity"),
             std::string::npos);
-  EXPECT_NE(make(RunnerOptions{16, 0}).find("sample_every must be >= 1, got 0"),
+  EXPECT_NE(make(RunnerOptions{16, 0})
+                .find("mlmon: RunnerOptions.sample_every: is not >= 1 "
+                      "for model 'rec' (0)"),
             std::string::npos);
-  EXPECT_NE(make(RunnerOptions{16, 1, std::chrono::nanoseconds(-1)})
-                .find("budget must be >= 0 ns, got -1 ns"),
-            std::string::npos);
+  EXPECT_NE(
+      make(RunnerOptions{16, 1, std::chrono::nanoseconds(-1)})
+          .find("mlmon: RunnerOptions.budget: is negative for model 'rec' "
+                "(-1 ns)"),
+      std::string::npos);
 }
 
 TEST_F(HeuristicRunnerTest, BadCallbacksThrowNamingThem) {
   auto runner = heuristics_.MakeRunner<Req, Resp>();
-  EXPECT_NE(ThrownMessage([&] {
-              runner->AddCheck("c", nullptr);
-            }).find("empty callback for heuristic 'c'"),
-            std::string::npos);
+  EXPECT_NE(
+      ThrownMessage([&] { runner->AddCheck("c", nullptr); })
+          .find("mlmon: HeuristicRunner callback: is empty for model 'rec' "
+                "version 'v7' (c)"),
+      std::string::npos);
   // The failed call did not take the name.
   runner->AddCheck("c", [](const Req&, const Resp&) { return true; });
   EXPECT_NE(ThrownMessage([&] {
               runner->AddValue("c",
                                [](const Req&, const Resp&) { return 1.0; });
-            }).find("heuristic 'c'"),
+            })
+                .find("is already registered for model 'rec' version 'v7' "
+                      "as a check; heuristic names must be unique (c)"),
             std::string::npos);
   // Names are shared with directly recorded heuristics.
   EXPECT_THROW(heuristics_.AddCheck("c"), ConfigError);

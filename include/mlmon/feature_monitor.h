@@ -90,7 +90,8 @@ class FeatureHandle {
 };
 
 namespace detail {
-struct FeatureLayout;  // immutable name and category tables (feature_monitor.cc)
+struct FeatureLayout;  // immutable name and category tables
+                       // (feature_monitor.cc)
 }  // namespace detail
 
 /// The inputs of one request: a fixed array of numeric values and category
@@ -132,7 +133,7 @@ class FeatureVector {
   void MarkSet(std::uint32_t index) noexcept { set_in_[index] = generation_; }
 
   std::shared_ptr<const detail::FeatureLayout> layout_;
-  std::vector<double> values_;              // by numeric index
+  std::vector<double> values_;               // by numeric index
   std::vector<std::uint32_t> category_ids_;  // by categorical index
   // By feature index: the generation in which the feature was last set; it
   // is set iff that is `generation_`. `Clear()` starts a new generation
@@ -152,7 +153,7 @@ class FeatureVector {
 /// - `mlmon_feature_value{feature}`: histogram of each numeric feature on its
 ///   own bounds. `ok` and `out_of_range` values are observed, `missing` and
 ///   `nan` are not.
-/// - `mlmon_feature_magnitude{feature}` (contract extension): histogram of
+/// - `mlmon_feature_magnitude{feature}`: histogram of
 ///   log10(|x|) of the same values, x != 0, on `DefaultLog10Bounds()`. The
 ///   same on every feature and replica, so a unit change (x1000 moves every
 ///   value 3 decades) shows whatever the feature's configured bounds are.

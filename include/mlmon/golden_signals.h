@@ -142,15 +142,16 @@ class RequestGuard {
       : endpoint_(endpoint),
         uncaught_(std::uncaught_exceptions()),
         start_(endpoint.Now()) {
-    endpoint_.in_flight_->AddAt(detail::CurrentSlot(), 1.0);
+    endpoint_.in_flight_->IncrementAt(detail::CurrentSlot());
   }
   ~RequestGuard() {
     const std::int64_t end = endpoint_.Now();
     // One slot look-up for the whole destructor. Not cached from the
     // constructor: the guard may be destroyed on another thread.
     const int slot = detail::CurrentSlot();
-    endpoint_.latency_->ObserveAt(slot, static_cast<double>(end - start_) * 1e-9);
-    endpoint_.in_flight_->AddAt(slot, -1.0);
+    endpoint_.latency_->ObserveAt(slot,
+                                  static_cast<double>(end - start_) * 1e-9);
+    endpoint_.in_flight_->DecrementAt(slot);
     if (failure_ == nullptr && std::uncaught_exceptions() > uncaught_) {
       failure_ = endpoint_.exception_;
     }
@@ -169,8 +170,8 @@ class RequestGuard {
   /// Marks the call as failed for `reason` (the last call wins). A
   /// default-constructed reason counts as `reason="error"`.
   void Fail(ErrorReason reason) noexcept {
-    failure_ = reason.counter_ != nullptr ? reason.counter_
-                                          : endpoint_.generic_error_;
+    failure_ =
+        reason.counter_ != nullptr ? reason.counter_ : endpoint_.generic_error_;
   }
 
  private:

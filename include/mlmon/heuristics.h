@@ -13,7 +13,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -22,6 +21,7 @@
 
 #include "mlmon/clock.h"
 #include "mlmon/detail/mpsc_ring.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/registry.h"
 
 namespace mlmon {
@@ -172,15 +172,17 @@ class Heuristics {
   Registry& registry() const noexcept { return registry_; }
 
  private:
-  void Reserve(const std::string& name, const char* what);
+  void Reserve(const std::string& name, const char* what) MLMON_REQUIRES(mu_);
 
   Registry& registry_;
   std::string model_, version_;
   Family<Counter>* checks_family_;
   Family<Histogram>* values_family_;
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<HeuristicCheck>> checks_;  // mu_
-  std::map<std::string, std::unique_ptr<HeuristicValue>> values_;  // mu_
+  detail::Mutex mu_;
+  std::map<std::string, std::unique_ptr<HeuristicCheck>> checks_
+      MLMON_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<HeuristicValue>> values_
+      MLMON_GUARDED_BY(mu_);
 };
 
 namespace detail {
@@ -239,7 +241,7 @@ class RunnerCore {
   const RunnerOptions options_;
   // Guards the callbacks of the derived runner: held by the worker while it
   // evaluates a batch and by set-up calls that add a callback.
-  std::mutex hooks_mu_;
+  Mutex hooks_mu_;
 
  private:
   void WorkerLoop();
@@ -252,13 +254,15 @@ class RunnerCore {
 
   // Guards the fields below. `wake_` wakes the worker (Flush, stop; never
   // producers: they must not block), `done_` wakes Flush() callers.
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  bool stop_ = false;
-  std::uint64_t processed_ = 0;     // pairs popped and evaluated
-  std::uint64_t flush_target_ = 0;  // pairs Flush() callers wait for
-  std::mutex stop_mu_;              // serialises StopWorker()
+  bool stop_ MLMON_GUARDED_BY(mu_) = false;
+  // Pairs popped and evaluated.
+  std::uint64_t processed_ MLMON_GUARDED_BY(mu_) = 0;
+  // Pairs Flush() callers wait for.
+  std::uint64_t flush_target_ MLMON_GUARDED_BY(mu_) = 0;
+  Mutex stop_mu_;  // serialises StopWorker()
   std::thread thread_;
 };
 
@@ -349,7 +353,7 @@ class HeuristicRunner final : public detail::RunnerCore {
     CheckCallable(name, !fn);
     HeuristicCheck& check = heuristics_.AddCheck(name);
     const HookStats stats = BindHook(name);
-    std::lock_guard<std::mutex> lock(hooks_mu_);
+    detail::MutexLock lock(hooks_mu_);
     checks_.push_back(Check{std::move(fn), &check, stats});
   }
 
@@ -363,7 +367,7 @@ class HeuristicRunner final : public detail::RunnerCore {
     CheckCallable(name, !fn);
     HeuristicValue& value = heuristics_.AddValue(name);
     const HookStats stats = BindHook(name);
-    std::lock_guard<std::mutex> lock(hooks_mu_);
+    detail::MutexLock lock(hooks_mu_);
     values_.push_back(Value{std::move(fn), &value, stats});
   }
 
@@ -406,7 +410,7 @@ class HeuristicRunner final : public detail::RunnerCore {
   };
 
   std::size_t ProcessSome(std::size_t max) noexcept override {
-    std::lock_guard<std::mutex> lock(hooks_mu_);
+    detail::MutexLock lock(hooks_mu_);
     Pair pair;
     std::size_t n = 0;
     while (n < max && ring_.TryPop(&pair)) {
@@ -446,8 +450,8 @@ class HeuristicRunner final : public detail::RunnerCore {
   // Calls of Submit() so far (only when sampling). Its own cache line: every
   // inference thread increments it; relaxed, it only picks one in N.
   alignas(64) std::atomic<std::uint64_t> sample_counter_{0};
-  std::vector<Check> checks_;  // guarded by hooks_mu_
-  std::vector<Value> values_;  // guarded by hooks_mu_
+  std::vector<Check> checks_ MLMON_GUARDED_BY(hooks_mu_);
+  std::vector<Value> values_ MLMON_GUARDED_BY(hooks_mu_);
 };
 
 template <typename Request, typename Response>

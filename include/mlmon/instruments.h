@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <cmath>
-#include <limits>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "mlmon/detail/cells.h"
@@ -154,11 +154,17 @@ class UpDownGauge {
   void Decrement() noexcept { detail::AddDouble(cells_.ref(), 0, -1.0); }
   double Value() const noexcept { return detail::SumDouble(cells_.ref(), 0); }
 
- private:
-  friend class RequestGuard;
-  void AddAt(int slot, double v) noexcept {
-    detail::AddDoubleAt(slot, cells_.ref(), 0, v);
+  /// `Increment()` and `Decrement()` with the caller's slot already looked
+  /// up (see `Counter::IncrementAt`).
+  /// REQUIRES: `slot == detail::CurrentSlot()` on the calling thread.
+  void IncrementAt(int slot) noexcept {
+    detail::AddDoubleAt(slot, cells_.ref(), 0, 1.0);
   }
+  void DecrementAt(int slot) noexcept {
+    detail::AddDoubleAt(slot, cells_.ref(), 0, -1.0);
+  }
+
+ private:
   detail::CellBlock cells_;
   detail::DropSink* drops_;
 };
@@ -248,7 +254,9 @@ class Histogram {
     detail::AddOneAndDoubleAt(slot, cells_.ref(), bucket, num_buckets_, value);
   }
   /// The bucket `Observe(value)` would use (bounds.size() for +Inf).
-  std::size_t BucketOf(double value) const noexcept { return BucketIndex(value); }
+  std::size_t BucketOf(double value) const noexcept {
+    return BucketIndex(value);
+  }
   /// Cell layout, for composite recorders: bucket counts (integers) in cells
   /// [0, bounds + 1), the sum (a double) in cell `bounds + 1`.
   detail::CellRef cell_ref() const noexcept { return cells_.ref(); }

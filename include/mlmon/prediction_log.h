@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "mlmon/clock.h"
+#include "mlmon/detail/fnv1a.h"
 #include "mlmon/detail/mpsc_ring.h"
 #include "mlmon/registry.h"
 
@@ -196,12 +197,7 @@ class PredictionLog {
   /// The sampling hash: 64-bit FNV-1a of the id's bytes (offset basis
   /// 14695981039346656037, prime 1099511628211).
   static constexpr std::uint64_t IdHash(std::string_view id) noexcept {
-    std::uint64_t h = 14695981039346656037ull;
-    for (char c : id) {
-      h ^= static_cast<unsigned char>(c);
-      h *= 1099511628211ull;
-    }
-    return h;
+    return detail::Fnv1a64(id);
   }
 
   /// Path of the active predictions file.

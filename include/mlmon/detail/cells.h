@@ -82,17 +82,21 @@ inline Cell* CellAt(int slot, CellRef ref, std::size_t i) noexcept {
          ref.offset + i;
 }
 
-/// Adds 1 to integer cell `i` of `ref` in slot `s`.
-/// REQUIRES: `s` is the calling thread's slot (`CurrentSlot()`).
-inline void AddOneAt(int s, CellRef ref, std::size_t i) noexcept {
-  Cell* c = CellAt(s, ref, i);
-  if (s != kSharedSlot) {
+// The write protocol, for one cell. Every recording call of the library
+// ends in one of these two functions. `exclusive`: the cell is in the
+// calling thread's leased slot. Callers that know the slot kind at compile
+// time (`SlotCells`) pass a constant, and the branch folds away.
+
+/// Adds 1 to integer cell `c`.
+inline void AddOneToCell(bool exclusive, Cell* c) noexcept {
+  if (exclusive) {
     c->store(c->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   } else {
     c->fetch_add(1, std::memory_order_relaxed);
   }
 }
 
+/// Adds `v` to floating-point cell `c`.
 inline void AddDoubleToCell(bool exclusive, Cell* c, double v) noexcept {
   if (exclusive) {
     c->store(DoubleToBits(BitsToDouble(c->load(std::memory_order_relaxed)) + v),
@@ -103,6 +107,12 @@ inline void AddDoubleToCell(bool exclusive, Cell* c, double v) noexcept {
                                      std::memory_order_relaxed)) {
     }
   }
+}
+
+/// Adds 1 to integer cell `i` of `ref` in slot `s`.
+/// REQUIRES: `s` is the calling thread's slot (`CurrentSlot()`).
+inline void AddOneAt(int s, CellRef ref, std::size_t i) noexcept {
+  AddOneToCell(s != kSharedSlot, CellAt(s, ref, i));
 }
 
 /// Adds `v` to floating-point cell `i` of `ref` in slot `s`.
@@ -117,15 +127,55 @@ inline void AddOneAndDoubleAt(int s, CellRef ref, std::size_t i, std::size_t j,
                               double v) noexcept {
   Cell* base = CellAt(s, ref, 0);
   const bool exclusive = s != kSharedSlot;
-  Cell* ci = base + i;
-  if (exclusive) {
-    ci->store(ci->load(std::memory_order_relaxed) + 1,
-              std::memory_order_relaxed);
-  } else {
-    ci->fetch_add(1, std::memory_order_relaxed);
-  }
+  AddOneToCell(exclusive, base + i);
   AddDoubleToCell(exclusive, base + j, v);
 }
+
+/// One thread's cells, for recorders that update many instruments per call
+/// (`FeatureMonitor::Observe`): the slot is looked up once, its row of
+/// chunks is held, and the slot kind is a template parameter, so each write
+/// is the bare protocol of its kind with no per-cell test. The caller tests
+/// the kind once:
+///
+///     const int slot = CurrentSlot();
+///     if (slot != kSharedSlot) Record(SlotCells<true>(slot));
+///     else Record(SlotCells<false>(slot));
+///
+/// REQUIRES: `slot` is the calling thread's slot, exclusive iff
+/// `kExclusive`.
+template <bool kExclusive>
+class SlotCells {
+ public:
+  explicit SlotCells(int slot) noexcept : row_(g_cell_table[slot]) {}
+
+  /// Cell `i` of `ref` in this slot.
+  Cell* At(CellRef ref, std::size_t i = 0) const noexcept {
+    return row_[ref.chunk].load(std::memory_order_relaxed) + ref.offset + i;
+  }
+  /// Adds 1 to integer cell `c` (from `At`).
+  static void AddOne(Cell* c) noexcept { AddOneToCell(kExclusive, c); }
+  /// Adds `v` to floating-point cell `c` (from `At`).
+  static void AddDouble(Cell* c, double v) noexcept {
+    AddDoubleToCell(kExclusive, c, v);
+  }
+  /// Adds 1 to integer cell `i` of `ref`.
+  void AddOne(CellRef ref, std::size_t i) const noexcept { AddOne(At(ref, i)); }
+  /// Adds `v` to floating-point cell `i` of `ref`.
+  void AddDouble(CellRef ref, std::size_t i, double v) const noexcept {
+    AddDouble(At(ref, i), v);
+  }
+  /// Adds 1 to integer cell `i` and `v` to floating-point cell `j` of `ref`
+  /// (a histogram observation).
+  void AddOneAndDouble(CellRef ref, std::size_t i, std::size_t j,
+                       double v) const noexcept {
+    Cell* base = At(ref);
+    AddOne(base + i);
+    AddDouble(base + j, v);
+  }
+
+ private:
+  std::atomic<Cell*>* row_;
+};
 
 /// The same, in the caller's slot.
 inline void AddOne(CellRef ref, std::size_t i) noexcept {
