@@ -509,7 +509,22 @@ TEST_F(PredictionLogTest, RejectsBadOptionsNamingTheField) {
           << e.what();
     }
   }
-  EXPECT_THROW(PredictionLog(registry_, "", "3", Options()), ConfigError);
+  try {
+    PredictionLog log(registry_, "", "3", Options());
+    ADD_FAILURE() << "no ConfigError for an empty model";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "mlmon: PredictionLog.model: must not be empty");
+  }
+  PredictionLogOptions o = Options();
+  o.sample_rate = 1.5;
+  try {
+    PredictionLog log(registry_, "fraud", "3", o);
+    ADD_FAILURE() << "no ConfigError for sample_rate 1.5";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "mlmon: PredictionLogOptions.sample_rate: outside [0, 1] "
+                 "(1.5)");
+  }
 }
 
 TEST_F(PredictionLogTest, RejectsUnwritableDirectoryAtConstruction) {
