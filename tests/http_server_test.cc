@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/errors.h"
 #include "mlmon/registry.h"
 
@@ -593,10 +594,10 @@ class Gate {
  public:
   HttpHandler Handler() {
     return [this](const HttpRequest&) {
-      std::unique_lock<std::mutex> lock(mu_);
+      detail::MutexLock lock(mu_);
       ++started_;
       cv_.notify_all();
-      cv_.wait(lock, [this] { return open_; });
+      while (!open_) cv_.wait(lock.native());
       HttpResponse response;
       response.body = "done\n";
       return response;
@@ -604,21 +605,25 @@ class Gate {
   }
   // Waits (at most 10 s) until `n` calls have started.
   bool WaitStarted(int n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10),
-                        [&] { return started_ >= n; });
+    detail::MutexLock lock(mu_);
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (started_ < n &&
+           cv_.wait_until(lock.native(), until) != std::cv_status::timeout) {
+    }
+    return started_ >= n;
   }
   void Open() {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     open_ = true;
     cv_.notify_all();
   }
 
  private:
-  std::mutex mu_;
+  detail::Mutex mu_;
   std::condition_variable cv_;
-  int started_ = 0;
-  bool open_ = false;
+  int started_ MLMON_GUARDED_BY(mu_) = 0;
+  bool open_ MLMON_GUARDED_BY(mu_) = false;
 };
 
 // Opens the gate when the scope ends, before the server (declared earlier)
