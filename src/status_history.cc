@@ -8,11 +8,12 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <set>
 #include <utility>
 
+#include "internal/config_errors.h"
 #include "internal/text_format.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/errors.h"
 #include "mlmon/monitor_spec.h"
 #include "mlmon/registry.h"
@@ -147,38 +148,38 @@ class StatusHistory::Impl {
   std::string Json(std::int64_t now_unix_millis) const;
 
   std::uint64_t samples() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     return samples_;
   }
   std::size_t dropped_models() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     return dropped_models_.size();
   }
   std::size_t dropped_series() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     return dropped_series_.size();
   }
 
  private:
   std::map<ModelKey, Reading> Read() const;
-  ModelRing* Find(const ModelKey& key);  // REQUIRES: mu_ held
-  void Append(ModelRing* ring, std::int64_t unix_millis,
-              Reading reading);  // REQUIRES: mu_ held
+  ModelRing* Find(const ModelKey& key) MLMON_REQUIRES(mu_);
+  void Append(ModelRing* ring, std::int64_t unix_millis, Reading reading)
+      MLMON_REQUIRES(mu_);
   NamedColumn* Named(ModelRing* ring, std::vector<NamedColumn>* columns,
-                     const std::string& kind,
-                     const std::string& name);  // REQUIRES: mu_ held
+                     const std::string& kind, const std::string& name)
+      MLMON_REQUIRES(mu_);
   static std::vector<double> Linear(const ModelRing& ring, const Column& c);
 
   const Registry& registry_;
   const StatusHistoryOptions options_;
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<ModelRing>> rings_;  // guarded by mu_
-  std::uint64_t samples_ = 0;                      // guarded by mu_
-  std::int64_t last_millis_ = 0;                   // guarded by mu_
+  mutable detail::Mutex mu_;
+  std::vector<std::unique_ptr<ModelRing>> rings_ MLMON_GUARDED_BY(mu_);
+  std::uint64_t samples_ MLMON_GUARDED_BY(mu_) = 0;
+  std::int64_t last_millis_ MLMON_GUARDED_BY(mu_) = 0;
   // Distinct keys refused by the caps; at most kMaxDroppedRemembered each,
   // so the counts saturate there.
-  std::set<ModelKey> dropped_models_;     // guarded by mu_
-  std::set<std::string> dropped_series_;  // guarded by mu_
+  std::set<ModelKey> dropped_models_ MLMON_GUARDED_BY(mu_);
+  std::set<std::string> dropped_series_ MLMON_GUARDED_BY(mu_);
   static constexpr std::size_t kMaxDroppedRemembered = 1024;
 };
 
@@ -383,7 +384,7 @@ void StatusHistory::Impl::Append(ModelRing* ring, std::int64_t unix_millis,
 void StatusHistory::Impl::Sample(std::int64_t unix_millis) {
   // Read without the lock: a slow registry never blocks readers of Json().
   std::map<ModelKey, Reading> readings = Read();
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   if (samples_ > 0 && unix_millis <= last_millis_) return;
   ++samples_;
   last_millis_ = unix_millis;
@@ -404,7 +405,7 @@ std::vector<double> StatusHistory::Impl::Linear(const ModelRing& ring,
 }
 
 std::vector<ModelStatus> StatusHistory::Impl::Models() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   std::vector<ModelStatus> out;
   out.reserve(rings_.size());
   for (const auto& ring : rings_) {
@@ -445,7 +446,7 @@ std::string StatusHistory::Impl::Json(std::int64_t now_unix_millis) const {
   }
   std::string out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     fmt::format_to(std::back_inserter(out),
                    "{{\"schema\":1,\"now_ms\":{},\"capacity\":{},"
                    "\"samples\":{},\"dropped_models\":{},"
@@ -493,14 +494,17 @@ StatusHistory::StatusHistory(const Registry& registry,
                              StatusHistoryOptions options)
     : options_(options) {
   if (options_.points < 2) {
-    throw ConfigError(
-        fmt::format("StatusHistory: points = {} is below 2", options_.points));
+    throw internal::SetupError("StatusHistoryOptions.points",
+                               "must be at least 2",
+                               std::to_string(options_.points));
   }
   if (options_.max_models == 0) {
-    throw ConfigError("StatusHistory: max_models is 0, need at least 1");
+    throw internal::SetupError("StatusHistoryOptions.max_models",
+                               "must be at least 1", "0");
   }
   if (options_.max_series == 0) {
-    throw ConfigError("StatusHistory: max_series is 0, need at least 1");
+    throw internal::SetupError("StatusHistoryOptions.max_series",
+                               "must be at least 1", "0");
   }
   impl_ = std::make_unique<Impl>(registry, options_);
 }

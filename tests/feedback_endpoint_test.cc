@@ -5,8 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+
 #include "http_client.h"
 #include "mlmon/registry.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -15,13 +19,7 @@ using ::testing::HasSubstr;
 using tools::HttpCall;
 using tools::HttpResult;
 
-double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  auto pos = text.find("\n" + series + " ");
-  if (pos == std::string::npos) return -1;
-  pos += series.size() + 2;
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
-}
+using testutil::SampleValue;
 
 class FeedbackEndpointTest : public ::testing::Test {
  protected:
@@ -35,18 +33,23 @@ class FeedbackEndpointTest : public ::testing::Test {
     AddFeedbackRoute(*server_, ingest_, f);
     server_->Start();
     for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(tracker_.RecordPrediction("p" + std::to_string(i), i % 2 ? 0.9 : 0.2));
+      ASSERT_TRUE(tracker_.RecordPrediction("p" + std::to_string(i),
+                                            i % 2 ? 0.9 : 0.2));
     }
   }
   HttpResult Post(const std::string& body, const std::string& type,
                   const std::string& token = "s3cret") {
-    std::vector<std::pair<std::string, std::string>> h = {{"Content-Type", type}};
+    std::vector<std::pair<std::string, std::string>> h = {
+        {"Content-Type", type}};
     if (!token.empty()) h.push_back({"Authorization", "Bearer " + token});
-    return HttpCall("127.0.0.1", server_->port(), "POST", "/v1/outcomes", body, h);
+    return HttpCall("127.0.0.1", server_->port(), "POST", "/v1/outcomes", body,
+                    h);
   }
-  double Outcomes(const std::string& result) {
-    return Sample(registry_, R"(mlmon_outcomes_total{model="fraud",version="1",result=")" +
-                                 result + "\"}");
+  std::optional<double> Outcomes(const std::string& result) {
+    return SampleValue(
+        registry_,
+        R"(mlmon_outcomes_total{model="fraud",version="1",result=")" + result +
+            "\"}");
   }
 
   FakeClock clock_;
@@ -63,14 +66,24 @@ TEST_F(FeedbackEndpointTest, NdjsonBatchIsAccountedPerLineAndMovesSeries) {
       "application/x-ndjson");
   ASSERT_EQ(r.status, 200) << r.error << r.body;
   EXPECT_EQ(r.headers["content-type"], "application/json");
-  EXPECT_EQ(r.body,
-            R"({"matched":2,"unmatched":1,"duplicate":0,"invalid":1,"errors":[{"line":4,"detail":"invalid outcome for model 'fraud': expected 0, 1, true or false"}]})");
+  EXPECT_EQ(
+      r.body,
+      R"({"matched":2,"unmatched":1,"duplicate":0,"invalid":1,"errors":[{"line":4,"detail":"invalid outcome for model 'fraud': expected 0, 1, true or false"}]})");
   EXPECT_EQ(Outcomes("matched"), 2);
   EXPECT_EQ(Outcomes("unmatched"), 1);
   EXPECT_EQ(Outcomes("invalid"), 1);
-  // p1 (score 0.9, actual 1) is a true positive at 0.5; p2 (0.2, 0) a true negative.
-  EXPECT_EQ(Sample(registry_, R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"), 1);
-  EXPECT_EQ(Sample(registry_, R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="0",actual="0"})"), 1);
+  // p1 (score 0.9, actual 1) is a true positive at 0.5; p2 (0.2, 0) a true
+  // negative.
+  EXPECT_EQ(
+      SampleValue(
+          registry_,
+          R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"),
+      1);
+  EXPECT_EQ(
+      SampleValue(
+          registry_,
+          R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="0",actual="0"})"),
+      1);
 }
 
 TEST_F(FeedbackEndpointTest, EachLineIsCountedOnceAndOnlyWholeObjectsApply) {
@@ -79,41 +92,55 @@ TEST_F(FeedbackEndpointTest, EachLineIsCountedOnceAndOnlyWholeObjectsApply) {
   HttpResult r = Post(
       "{\"id\":\"p2\",\"outcome\":1}{\"id\":\"x\"}\n"
       "{\"id\":\"p3\",\"outcome\":1,\"ts\":9999999999}\n"
-      "{\"id\":\"" + std::string(1000, 'i') + "\",\"outcome\":1}\n"
-      "{\"id\":\"p1\",\"outcome\":1}\n",
+      "{\"id\":\"" +
+          std::string(1000, 'i') +
+          "\",\"outcome\":1}\n"
+          "{\"id\":\"p1\",\"outcome\":1}\n",
       "application/x-ndjson");
   ASSERT_EQ(r.status, 200) << r.error << r.body;
-  EXPECT_EQ(r.body,
-            R"j({"matched":1,"unmatched":0,"duplicate":0,"invalid":3,"errors":[)j"
-            R"j({"line":1,"detail":"characters after the JSON object (one object per line)"},)j"
-            R"j({"line":2,"detail":"ts 9999999999 is 8.3e+09 s in the future (max_clock_skew 300 s)"},)j"
-            R"j({"line":3,"detail":"id is 1000 bytes, longer than the 64-byte limit"}]})j");
+  EXPECT_EQ(
+      r.body,
+      R"j({"matched":1,"unmatched":0,"duplicate":0,"invalid":3,"errors":[)j"
+      R"j({"line":1,"detail":"characters after the JSON object (one object per line)"},)j"
+      R"j({"line":2,"detail":"ts 9999999999 is 8.3e+09 s in the future (max_clock_skew 300 s)"},)j"
+      R"j({"line":3,"detail":"id is 1000 bytes, longer than the 64-byte limit"}]})j");
   EXPECT_EQ(Outcomes("matched"), 1);
   EXPECT_EQ(Outcomes("invalid"), 3);
   tracker_.Tick();
-  EXPECT_EQ(Sample(registry_, R"(mlmon_last_outcome_timestamp_seconds{model="fraud",version="1"})"),
-            clock_.UnixSeconds());
+  EXPECT_EQ(
+      SampleValue(
+          registry_,
+          R"(mlmon_last_outcome_timestamp_seconds{model="fraud",version="1"})"),
+      clock_.UnixSeconds());
   // p2 and p3 were not applied: their outcomes still match.
-  HttpResult again = Post("{\"id\":\"p2\",\"outcome\":1}\n{\"id\":\"p3\",\"outcome\":1}\n",
-                          "application/x-ndjson");
+  HttpResult again =
+      Post("{\"id\":\"p2\",\"outcome\":1}\n{\"id\":\"p3\",\"outcome\":1}\n",
+           "application/x-ndjson");
   EXPECT_THAT(again.body, HasSubstr("\"matched\":2,"));
 }
 
 TEST_F(FeedbackEndpointTest, ResendingNeverCountsTwice) {
-  const std::string body = "[{\"id\":\"p5\",\"outcome\":1},{\"id\":\"p7\",\"outcome\":true}]";
+  const std::string body =
+      "[{\"id\":\"p5\",\"outcome\":1},{\"id\":\"p7\",\"outcome\":true}]";
   HttpResult first = Post(body, "application/json; charset=utf-8");
   HttpResult again = Post(body, "application/json");
   ASSERT_EQ(first.status, 200);
   ASSERT_EQ(again.status, 200);
   EXPECT_THAT(first.body, HasSubstr("\"matched\":2,"));
-  EXPECT_THAT(again.body, HasSubstr("\"matched\":0,\"unmatched\":0,\"duplicate\":2,"));
+  EXPECT_THAT(again.body,
+              HasSubstr("\"matched\":0,\"unmatched\":0,\"duplicate\":2,"));
   EXPECT_EQ(Outcomes("matched"), 2);
   EXPECT_EQ(Outcomes("duplicate"), 2);
-  EXPECT_EQ(Sample(registry_, R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"), 2);
+  EXPECT_EQ(
+      SampleValue(
+          registry_,
+          R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"),
+      2);
 }
 
 TEST_F(FeedbackEndpointTest, MalformedJsonIs400NamingTheLine) {
-  HttpResult r = Post("[{\"id\":\"p1\",\n\"outcome\":1},\n{oops}]", "application/json");
+  HttpResult r =
+      Post("[{\"id\":\"p1\",\n\"outcome\":1},\n{oops}]", "application/json");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.headers["content-type"], "application/problem+json");
   EXPECT_THAT(r.body, HasSubstr("line "));

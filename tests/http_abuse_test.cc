@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "http_client.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/http_server.h"
 #include "mlmon/registry.h"
 
@@ -281,7 +282,7 @@ class HttpAbuseTest : public ::testing::Test {
 
   void TearDown() override {
     {
-      std::lock_guard<std::mutex> lock(release_mu_);
+      detail::MutexLock lock(release_mu_);
       release_ = true;
     }
     release_cv_.notify_all();
@@ -295,9 +296,12 @@ class HttpAbuseTest : public ::testing::Test {
     registry_.AddGauge("abuse_up", "Up.", {}).Add({}).Set(1);
     server_ = std::make_unique<HttpServer>(options, registry_);
     server_->AddRoute("POST", "/v1/predict", [this](const HttpRequest&) {
-      std::unique_lock<std::mutex> lock(release_mu_);
-      release_cv_.wait_for(lock, std::chrono::seconds(5),
-                           [this] { return release_; });
+      detail::MutexLock lock(release_mu_);
+      const auto until =
+          std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!release_ && release_cv_.wait_until(lock.native(), until) !=
+                              std::cv_status::timeout) {
+      }
       HttpResponse response;
       response.body = "{}";
       return response;
@@ -342,9 +346,9 @@ class HttpAbuseTest : public ::testing::Test {
 
   Registry registry_;
   std::unique_ptr<HttpServer> server_;
-  std::mutex release_mu_;
+  detail::Mutex release_mu_;
   std::condition_variable release_cv_;
-  bool release_ = false;
+  bool release_ MLMON_GUARDED_BY(release_mu_) = false;
 };
 
 // `connections` connections from `sources` that never send a byte; 100 of

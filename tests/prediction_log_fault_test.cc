@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "mlmon/prediction_log.h"
 #include "mlmon/registry.h"
 #include "testing/prediction_log_helpers.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -44,7 +46,7 @@ using testutil::kTs;
 using testutil::ParseLines;
 using testutil::PredictionLogFixture;
 using testutil::ReadFile;
-using testutil::Sample;
+using testutil::SampleValue;
 using testutil::Series;
 using testutil::TempDir;
 using testutil::WholeLines;
@@ -135,23 +137,28 @@ std::vector<std::string> Ids(const std::vector<json>& lines) {
   return ids;
 }
 
+// The counters of the log's series, which exist from construction on
+// (value() throws, failing the test, if one is missing).
 double Written(const Registry& r, const char* stream = "predictions") {
-  return Sample(r, Series("mlmon_log_lines_total", stream));
+  return SampleValue(r, Series("mlmon_log_lines_total", stream)).value();
 }
 double Lost(const Registry& r, const std::string& reason,
             const char* stream = "predictions") {
-  return Sample(r, Series("mlmon_log_lines_lost_total", stream,
-                          R"(,reason=")" + reason + "\""));
+  return SampleValue(r, Series("mlmon_log_lines_lost_total", stream,
+                               R"(,reason=")" + reason + "\""))
+      .value();
 }
 double Errors(const Registry& r, const std::string& op,
               const char* stream = "predictions") {
-  return Sample(
-      r, Series("mlmon_log_errors_total", stream, R"(,op=")" + op + "\""));
+  return SampleValue(r, Series("mlmon_log_errors_total", stream,
+                               R"(,op=")" + op + "\""))
+      .value();
 }
 double Reopens(const Registry& r, const std::string& reason,
                const char* stream = "predictions") {
-  return Sample(r, Series("mlmon_log_reopens_total", stream,
-                          R"(,reason=")" + reason + "\""));
+  return SampleValue(r, Series("mlmon_log_reopens_total", stream,
+                               R"(,reason=")" + reason + "\""))
+      .value();
 }
 
 class PredictionLogFaultTest : public PredictionLogFixture {

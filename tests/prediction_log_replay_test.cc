@@ -2,17 +2,17 @@
 // ParseOutcomes, OutcomeIngest) reads back and joins, with the same results as
 // recording straight into a tracker.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "mlmon/outcome_ingest.h"
 #include "mlmon/prediction_log.h"
 #include "mlmon/registry.h"
+#include "testing/data_gen.h"
 
 namespace mlmon {
 namespace {
@@ -49,13 +49,12 @@ TEST(PredictionLogReplayTest, ReplayReadsBackWhatTheLogWrote) {
   spec.all_time_window = true;
   OutcomeTracker live(live_registry, "fraud", "3", spec, &clock);
 
-  std::mt19937_64 rng(42);
-  std::uniform_real_distribution<double> score(0, 1);
+  testutil::DataGen gen(42);
   std::vector<std::pair<std::string, double>> sampled;
   int logged_outcomes = 0;
   for (int i = 0; i < 2000; ++i) {
     const std::string id = "tx-" + std::to_string(i) + "\"q";  // needs escaping
-    const double s = score(rng);
+    const double s = gen.Uniform();
     const bool was_logged = log.LogPrediction(id, s);
     EXPECT_EQ(was_logged, log.IsSampled(id));
     if (!was_logged) continue;
@@ -67,7 +66,8 @@ TEST(PredictionLogReplayTest, ReplayReadsBackWhatTheLogWrote) {
     const double outcome = sampled[k].second > 0.6 ? 1.0 : 0.0;
     EXPECT_TRUE(log.LogOutcome(sampled[k].first, outcome));
     ++logged_outcomes;
-    EXPECT_EQ(live.RecordOutcome(sampled[k].first, outcome), OutcomeResult::kMatched);
+    EXPECT_EQ(live.RecordOutcome(sampled[k].first, outcome),
+              OutcomeResult::kMatched);
   }
   log.Flush();
   ASSERT_GT(sampled.size(), 800u);
@@ -103,7 +103,8 @@ TEST(PredictionLogReplayTest, ReplayReadsBackWhatTheLogWrote) {
     EXPECT_EQ(o.ts, 1764150030.0);
     ingest.Apply(o, &report);
   }
-  EXPECT_EQ(report.matched, predictions.size() + outcomes.size());  // recorded + joined
+  EXPECT_EQ(report.matched,
+            predictions.size() + outcomes.size());  // recorded + joined
   EXPECT_EQ(report.invalid, 0u);
   live.Tick();
   replayed.Tick();

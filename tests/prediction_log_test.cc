@@ -12,12 +12,14 @@
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "testing/prediction_log_helpers.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -39,7 +41,7 @@ static_assert(!std::is_copy_constructible_v<PredictionLog>);
 using testutil::kTs;
 using testutil::PredictionLogFixture;
 using testutil::ReadFile;
-using testutil::Sample;
+using testutil::SampleValue;
 using testutil::Series;
 using testutil::TempDir;
 using testutil::WholeLines;
@@ -196,11 +198,11 @@ TEST_F(PredictionLogTest, CountsWrittenLinesAndBytesPerStream) {
   for (int i = 0; i < 10; ++i) log.LogPrediction("p" + std::to_string(i), 0.5);
   for (int i = 0; i < 3; ++i) log.LogOutcome("p" + std::to_string(i), 0);
   log.Flush();
-  EXPECT_EQ(Sample(registry_, LinesSeries("predictions")), 10);
-  EXPECT_EQ(Sample(registry_, LinesSeries("outcomes")), 3);
-  EXPECT_EQ(Sample(registry_, BytesSeries("predictions")),
+  EXPECT_EQ(SampleValue(registry_, LinesSeries("predictions")), 10);
+  EXPECT_EQ(SampleValue(registry_, LinesSeries("outcomes")), 3);
+  EXPECT_EQ(SampleValue(registry_, BytesSeries("predictions")),
             static_cast<double>(fs::file_size(log.predictions_path())));
-  EXPECT_EQ(Sample(registry_, BytesSeries("outcomes")),
+  EXPECT_EQ(SampleValue(registry_, BytesSeries("outcomes")),
             static_cast<double>(fs::file_size(log.outcomes_path())));
 }
 
@@ -287,7 +289,7 @@ TEST_F(PredictionLogTest, RotatesBySizeKeepingMaxFilesWithWholeLines) {
   for (std::size_t k = 0; k < kept.size(); ++k) {
     EXPECT_EQ(kept[k].at("id"), "r-" + std::to_string(first + k));
   }
-  EXPECT_EQ(Sample(registry_, LinesSeries("predictions")), kN);
+  EXPECT_EQ(SampleValue(registry_, LinesSeries("predictions")), kN);
   // Only the outcomes file of this prefix exists besides the three.
   int files = 0;
   for (const auto& e : fs::directory_iterator(dir_.path())) {
@@ -341,12 +343,12 @@ TEST_F(PredictionLogTest, CountsLinesLostToFailedWrites) {
   log.LogOutcome("p0", 1);
   log.Flush();
   EXPECT_EQ(
-      Sample(
+      SampleValue(
           registry_,
           R"(mlmon_log_lines_lost_total{model="fraud",version="3",stream="predictions",reason="write"})"),
       5);
-  EXPECT_EQ(Sample(registry_, LinesSeries("predictions")), 0);
-  EXPECT_EQ(Sample(registry_, LinesSeries("outcomes")), 1);
+  EXPECT_EQ(SampleValue(registry_, LinesSeries("predictions")), 0);
+  EXPECT_EQ(SampleValue(registry_, LinesSeries("outcomes")), 1);
 }
 
 TEST_F(PredictionLogTest, FullQueueDropsAndCountsQueueFull) {
@@ -374,7 +376,7 @@ TEST_F(PredictionLogTest, FullQueueDropsAndCountsQueueFull) {
   EXPECT_EQ(DropCount(registry_, DropReason::kQueueFull), 8);
   log.Flush();
   EXPECT_EQ(WholeLines(log.predictions_path()).size(), 8u);
-  EXPECT_EQ(Sample(registry_, LinesSeries("predictions")), 8);
+  EXPECT_EQ(SampleValue(registry_, LinesSeries("predictions")), 8);
 }
 
 TEST_F(PredictionLogTest, IdTooLongIsDroppedAndCounted) {
@@ -509,7 +511,22 @@ TEST_F(PredictionLogTest, RejectsBadOptionsNamingTheField) {
           << e.what();
     }
   }
-  EXPECT_THROW(PredictionLog(registry_, "", "3", Options()), ConfigError);
+  try {
+    PredictionLog log(registry_, "", "3", Options());
+    ADD_FAILURE() << "no ConfigError for an empty model";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "mlmon: PredictionLog.model: must not be empty");
+  }
+  PredictionLogOptions o = Options();
+  o.sample_rate = 1.5;
+  try {
+    PredictionLog log(registry_, "fraud", "3", o);
+    ADD_FAILURE() << "no ConfigError for sample_rate 1.5";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "mlmon: PredictionLogOptions.sample_rate: outside [0, 1] "
+                 "(1.5)");
+  }
 }
 
 TEST_F(PredictionLogTest, RejectsUnwritableDirectoryAtConstruction) {
@@ -609,13 +626,16 @@ TEST(PredictionLogConcurrencyTest, EveryLineValidAndTotalsExactWhileFlushing) {
   while (running.load() > 0 || flushes < 3) {
     log.Flush();
     ++flushes;
+    // Both series exist from construction on.
     const double lines =
-        Sample(
+        SampleValue(
             registry,
-            R"(mlmon_log_lines_total{model="fraud",version="3",stream="predictions"})") +
-        Sample(
+            R"(mlmon_log_lines_total{model="fraud",version="3",stream="predictions"})")
+            .value() +
+        SampleValue(
             registry,
-            R"(mlmon_log_lines_total{model="fraud",version="3",stream="outcomes"})");
+            R"(mlmon_log_lines_total{model="fraud",version="3",stream="outcomes"})")
+            .value();
     EXPECT_GE(lines, last_lines);
     last_lines = lines;
   }
@@ -635,12 +655,12 @@ TEST(PredictionLogConcurrencyTest, EveryLineValidAndTotalsExactWhileFlushing) {
   for (const json& j : outs) ids.insert(j.at("id").get<std::string>());
   EXPECT_EQ(ids.size(), preds.size() + outs.size());  // no duplicates
   EXPECT_EQ(
-      Sample(
+      SampleValue(
           registry,
           R"(mlmon_log_lines_total{model="fraud",version="3",stream="predictions"})"),
       static_cast<double>(preds.size()));
   EXPECT_EQ(
-      Sample(
+      SampleValue(
           registry,
           R"(mlmon_log_lines_total{model="fraud",version="3",stream="outcomes"})"),
       static_cast<double>(outs.size()));

@@ -345,7 +345,8 @@ TEST(StatusHistoryOptionsTest, RejectsZeroBounds) {
     StatusHistory h(registry, o);
     FAIL() << "no throw";
   } catch (const ConfigError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("points"));
+    EXPECT_STREQ(e.what(),
+                 "mlmon: StatusHistoryOptions.points: must be at least 2 (0)");
   }
 }
 

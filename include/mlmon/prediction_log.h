@@ -217,9 +217,7 @@ class PredictionLog {
             double unix_ts) noexcept;
   // Counts a refused record; returns false.
   bool Drop(DropReason reason) noexcept;
-  // Consumer side (hold writer_->io_mu).
-  bool TryConsumeOne();
-  void DrainThrough(std::uint64_t target);
+  // The writer thread's body.
   void WriterLoop();
 
   std::string model_, version_;

@@ -88,16 +88,6 @@ inline std::vector<nlohmann::json> WholeLines(const std::string& path) {
   return lines;
 }
 
-// The value of one series in the text exposition, -1 if absent.
-inline double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  const std::string key = "\n" + series + " ";
-  auto pos = text.find(key);
-  if (pos == std::string::npos) return -1;
-  pos += key.size();
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
-}
-
 // The series `name` of a log of model "fraud" version "3" for `stream`
 // ("predictions" or "outcomes"); `extra` adds labels (",reason=\"...\"").
 inline std::string Series(const std::string& name, const char* stream,

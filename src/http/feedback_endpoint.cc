@@ -17,8 +17,9 @@ std::string MediaType(const HttpRequest& r) {
   t.erase(std::remove_if(t.begin(), t.end(),
                          [](unsigned char c) { return std::isspace(c) != 0; }),
           t.end());
-  std::transform(t.begin(), t.end(), t.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
   return t;
 }
 
