@@ -29,8 +29,8 @@ namespace mlmon {
 ///     version: "2024-06-01"        # the `version` label (default "1")
 ///     endpoints: [predict]         # golden-signal endpoints to bind
 ///     latency_buckets: [0.001, 0.01, 0.1, 1]   # seconds
-///     task: binary                 # binary | multiclass | regression |
-///     ranking thresholds: [0.3, 0.5]       # binary decision thresholds
+///     task: binary                 # or multiclass, regression, ranking
+///     thresholds: [0.3, 0.5]       # binary decision thresholds
 ///     classes: [cat, dog]          # multiclass labels
 ///     k: [1, 3, 10]                # ranking hit@k
 ///     outcome_ttl: 7d              # s, m, h, d or w
@@ -49,8 +49,7 @@ namespace mlmon {
 ///       items_buckets: [0, 1, 5, 10]
 ///       windows: [5m, 1h]
 ///       fine_bins: 2000
-///       drift_min_samples: 500     # fewer scores in a window: drift not
-///       updated
+///       drift_min_samples: 500     # fewer in a window: drift not updated
 ///     features:
 ///       numeric:
 ///         - {name: amount_usd, min: 0, max: 100000, buckets: [10, 100]}
@@ -63,8 +62,10 @@ namespace mlmon {
 ///     slo:                         # alerts of `mlmon rules` (see SloSpec)
 ///       latency_p99_seconds: 0.25
 ///       error_ratio: 0.01
-///       min_precision: {threshold: 0.5, value: 0.8, window: 1h, min_samples:
-///       20} max_empty_share: 0.2 max_drift_psi: 0.25
+///       min_precision: {threshold: 0.5, value: 0.8, window: 1h,
+///                       min_samples: 20}
+///       max_empty_share: 0.2
+///       max_drift_psi: 0.25
 ///       max_feature_problem_ratio: 0.05
 ///       max_heuristic_failure_ratio: 0.1
 ///       max_outcome_staleness: 2h
