@@ -1,11 +1,10 @@
 #include "mlmon/model_monitor.h"
 
-#include <fmt/format.h>
-
 #include <exception>
 #include <new>
 #include <utility>
 
+#include "internal/config_errors.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -53,13 +52,14 @@ ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
 } catch (const ConfigError&) {
   throw;
 } catch (const std::bad_alloc&) {
-  throw ConfigError(
-      "mlmon: ModelMonitor: out of memory while building the monitor (check "
-      "pending_capacity, auc_bins, slices_per_window and windows; `mlmon "
-      "check-config` prints the memory a spec needs)");
+  throw internal::SetupError(
+      "ModelMonitor",
+      "out of memory while building the monitor; check pending_capacity, "
+      "auc_bins, slices_per_window and windows, or run `mlmon check-config`, "
+      "which prints the memory a spec needs");
 } catch (const std::exception& e) {
-  throw ConfigError(fmt::format(
-      "mlmon: ModelMonitor: cannot build the monitor: {}", e.what()));
+  throw internal::SetupError("ModelMonitor", "cannot build the monitor",
+                             e.what());
 }
 
 }  // namespace mlmon
