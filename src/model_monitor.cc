@@ -1,11 +1,10 @@
 #include "mlmon/model_monitor.h"
 
-#include <fmt/format.h>
-
 #include <exception>
 #include <new>
 #include <utility>
 
+#include "internal/config_errors.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -22,7 +21,8 @@ HeuristicsOptions HeuristicOptions(const MonitorSpec& spec) {
   return o;
 }
 
-GoldenSignalsOptions SignalOptions(const MonitorSpec& spec, const Clock* clock) {
+GoldenSignalsOptions SignalOptions(const MonitorSpec& spec,
+                                   const Clock* clock) {
   GoldenSignalsOptions o;
   o.latency_buckets = spec.latency_buckets;
   o.clock = clock;
@@ -38,67 +38,28 @@ ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
                            const Clock* clock) try
     : spec_(std::move(spec)),
       reference_(LoadReference(spec_)),
-      signals_(registry, spec_.model, spec_.version, SignalOptions(spec_, clock)),
+      signals_(registry, spec_.model, spec_.version,
+               SignalOptions(spec_, clock)),
       outcomes_(registry, spec_.model, spec_.version, spec_.outcome, clock),
       distribution_(registry, spec_.model, spec_.version, spec_.distribution,
-                    spec_.reference_path.empty() ? nullptr : &reference_, clock),
+                    spec_.reference_path.empty() ? nullptr : &reference_,
+                    clock),
       features_(registry, spec_.model, spec_.version, spec_.features,
                 spec_.reference_path.empty() ? nullptr : &reference_, clock),
-      heuristics_(registry, spec_.model, spec_.version, HeuristicOptions(spec_)) {
+      heuristics_(registry, spec_.model, spec_.version,
+                  HeuristicOptions(spec_)) {
   for (const auto& e : spec_.endpoints) signals_.AddEndpoint(e);
 } catch (const ConfigError&) {
   throw;
 } catch (const std::bad_alloc&) {
-  throw ConfigError(
-      "mlmon: ModelMonitor: out of memory while building the monitor (check "
-      "pending_capacity, auc_bins, slices_per_window and windows; `mlmon "
-      "check-config` prints the memory a spec needs)");
+  throw internal::SetupError(
+      "ModelMonitor",
+      "out of memory while building the monitor; check pending_capacity, "
+      "auc_bins, slices_per_window and windows, or run `mlmon check-config`, "
+      "which prints the memory a spec needs");
 } catch (const std::exception& e) {
-  throw ConfigError(
-      fmt::format("mlmon: ModelMonitor: cannot build the monitor: {}", e.what()));
-}
-
-Ticker::Ticker(std::chrono::milliseconds period) : period_(period) {
-  thread_ = std::thread([this] { Loop(); });
-}
-
-Ticker::~Ticker() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
-void Ticker::Add(std::function<void()> task) {
-  std::lock_guard<std::mutex> lock(mu_);
-  tasks_.push_back(std::move(task));
-}
-
-void Ticker::RunOnce() {
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    tasks = tasks_;
-  }
-  for (auto& t : tasks) {
-    try {
-      t();
-    } catch (...) {
-      // Upkeep must never take the host down; the next tick retries.
-    }
-  }
-}
-
-void Ticker::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    if (cv_.wait_for(lock, period_, [this] { return stop_; })) break;
-    lock.unlock();
-    RunOnce();
-    lock.lock();
-  }
+  throw internal::SetupError("ModelMonitor", "cannot build the monitor",
+                             e.what());
 }
 
 }  // namespace mlmon

@@ -8,14 +8,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "internal/config_errors.h"
+#include "internal/slo_catalogue.h"
 #include "internal/spec_checks.h"
-#include "mlmon/model_monitor.h"
-#include "mlmon/registry.h"
 
 namespace mlmon {
 
@@ -23,6 +23,7 @@ namespace {
 
 using internal::Excerpt;
 using internal::OnlyConfigErrors;
+using internal::SetupError;
 
 // What a spec names when its set-up runs out of memory.
 constexpr const char* kOutOfMemory = "out of memory";
@@ -51,16 +52,44 @@ bool IsDecimalNumber(const std::string& s) {
   return i == s.size();
 }
 
-// Error context: "monitor.yaml:12: key 'windows': ..."
+// The text of a positive duration, or nullopt (see ParseDuration).
+std::optional<std::chrono::seconds> DurationOf(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  const std::string_view digits = text.substr(0, i), unit = text.substr(i);
+  long long mult = 0;
+  if (unit.empty() || unit == "s") {
+    mult = 1;
+  } else if (unit == "m") {
+    mult = 60;
+  } else if (unit == "h") {
+    mult = 3600;
+  } else if (unit == "d") {
+    mult = 86400;
+  } else if (unit == "w") {
+    mult = 7 * 86400;
+  }
+  if (digits.empty() || digits.size() > 12 || mult == 0) return std::nullopt;
+  const long long n = std::stoll(std::string(digits));
+  if (n <= 0) return std::nullopt;
+  return std::chrono::seconds(n * mult);
+}
+
+constexpr const char* kNotADuration =
+    "not a positive duration like 45s, 30m, 12h, 7d or 2w";
+
+// Errors name "<file>:<line>: <key path>", e.g.
+// "mlmon: monitor.yaml:12: windows: expected a list of durations".
 class Parser {
  public:
   explicit Parser(std::string source) : source_(std::move(source)) {}
 
   [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
-                         const std::string& why) const {
+                         std::string_view what,
+                         std::string_view value = {}) const {
     const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    throw ConfigError(
-        fmt::format("{}:{}: key '{}': {}", source_, line, Excerpt(key), why));
+    throw SetupError(fmt::format("{}:{}: {}", source_, line, Excerpt(key)),
+                     what, value);
   }
 
   // The name of a mapping key; `parent` ("slo.", "" at the top) prefixes it
@@ -86,7 +115,7 @@ class Parser {
     const double v = IsDecimalNumber(s) ? std::strtod(s.c_str(), &end) : 0;
     if (!IsDecimalNumber(s) || end != s.c_str() + s.size() || errno == ERANGE ||
         !std::isfinite(v)) {
-      Fail(n, key, fmt::format("'{}' is not a finite number", Excerpt(s)));
+      Fail(n, key, "not a finite number", s);
     }
     return v;
   }
@@ -97,9 +126,7 @@ class Parser {
   std::size_t Count(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 0 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key,
-           fmt::format("'{}' is not a non-negative integer",
-                       Excerpt(Scalar(n, key))));
+      Fail(n, key, "not a non-negative integer", Scalar(n, key));
     }
     return static_cast<std::size_t>(v);
   }
@@ -108,40 +135,45 @@ class Parser {
   std::size_t PositiveCount(const YAML::Node& n, const std::string& key) const {
     const double v = Number(n, key);
     if (v < 1 || v != std::floor(v) || v > 1e15) {
-      Fail(n, key,
-           fmt::format("'{}' is not an integer >= 1", Excerpt(Scalar(n, key))));
+      Fail(n, key, "not an integer >= 1", Scalar(n, key));
     }
     return static_cast<std::size_t>(v);
   }
 
-  std::vector<double> Numbers(const YAML::Node& n, const std::string& key) const {
+  std::vector<double> Numbers(const YAML::Node& n,
+                              const std::string& key) const {
     if (!n.IsSequence()) Fail(n, key, "expected a list of numbers");
     std::vector<double> out;
     for (const auto& e : n) out.push_back(Number(e, key));
     return out;
   }
 
-  std::vector<std::string> Strings(const YAML::Node& n, const std::string& key) const {
+  std::vector<std::string> Strings(const YAML::Node& n,
+                                   const std::string& key) const {
     if (!n.IsSequence()) Fail(n, key, "expected a list");
     std::vector<std::string> out;
     for (const auto& e : n) out.push_back(Scalar(e, key));
     return out;
   }
 
-  std::chrono::seconds Duration(const YAML::Node& n, const std::string& key) const {
-    try {
-      return ParseDuration(Scalar(n, key));
-    } catch (const ConfigError& e) {
-      Fail(n, key, e.what());
-    }
+  std::chrono::seconds Duration(const YAML::Node& n,
+                                const std::string& key) const {
+    const std::string s = Scalar(n, key);
+    const auto d = DurationOf(s);
+    if (!d) Fail(n, key, kNotADuration, s);
+    return *d;
   }
 
-  std::vector<double> Buckets(const YAML::Node& n, const std::string& key) const {
+  std::vector<double> Buckets(const YAML::Node& n,
+                              const std::string& key) const {
     std::vector<double> b = Numbers(n, key);
     try {
       ValidateBucketBounds(b);
     } catch (const ConfigError& e) {
-      Fail(n, key, e.what());
+      // ValidateBucketBounds names no key: its text after "mlmon: ".
+      std::string_view what = e.what();
+      if (what.rfind("mlmon: ", 0) == 0) what.remove_prefix(7);
+      Fail(n, key, what);
     }
     return b;
   }
@@ -150,7 +182,8 @@ class Parser {
   std::string source_;
 };
 
-std::vector<std::chrono::seconds> Durations(const Parser& p, const YAML::Node& v,
+std::vector<std::chrono::seconds> Durations(const Parser& p,
+                                            const YAML::Node& v,
                                             const std::string& key) {
   if (!v.IsSequence()) p.Fail(v, key, "expected a list of durations");
   std::vector<std::chrono::seconds> out;
@@ -172,9 +205,7 @@ void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
       } else if (s == "unbounded") {
         d->value_range = ResponseSpec::ValueRange::kUnbounded;
       } else {
-        p.Fail(
-            v, key,
-            fmt::format("'{}' is not unit_interval or unbounded", Excerpt(s)));
+        p.Fail(v, key, "not unit_interval or unbounded", s);
       }
       *value_range_set = true;
     } else if (k == "buckets") {
@@ -262,34 +293,91 @@ OutcomeSpec::Task ParseTask(const Parser& p, const YAML::Node& n) {
   if (s == "multiclass") return OutcomeSpec::Task::kMulticlass;
   if (s == "regression") return OutcomeSpec::Task::kRegression;
   if (s == "ranking") return OutcomeSpec::Task::kRanking;
-  p.Fail(
-      n, "task",
-      fmt::format("'{}' is not one of binary, multiclass, regression, ranking",
-                  Excerpt(s)));
+  p.Fail(n, "task", "not one of binary, multiclass, regression, ranking", s);
+}
+
+SloSpec::Precision ParsePrecision(const Parser& p, const YAML::Node& v,
+                                  const std::string& key) {
+  if (!v.IsMap()) {
+    p.Fail(v, key,
+           "expected {threshold: ..., value: ..., window: ..., min_samples: "
+           "...}");
+  }
+  SloSpec::Precision prec;
+  bool has_value = false;
+  for (const auto& pkv : v) {
+    const std::string pk = p.Key(pkv.first, key + ".");
+    const std::string pkey = key + "." + pk;
+    if (pk == "threshold") {
+      prec.threshold = p.Number(pkv.second, pkey);
+    } else if (pk == "value") {
+      prec.value = p.Number(pkv.second, pkey);
+      if (prec.value < 0 || prec.value > 1) {
+        p.Fail(pkv.second, pkey, "not in [0, 1]",
+               fmt::format("{}", prec.value));
+      }
+      if (prec.value == 0)
+        p.Fail(pkv.second, pkey, "can never be violated", "0");
+      has_value = true;
+    } else if (pk == "window") {
+      prec.window = p.Duration(pkv.second, pkey);
+    } else if (pk == "min_samples") {
+      prec.min_samples = p.PositiveCount(pkv.second, pkey);
+    } else {
+      p.Fail(pkv.first, pkey, "unknown key");
+    }
+  }
+  if (!has_value) p.Fail(v, key + ".value", "is required");
+  return prec;
+}
+
+// "latency_p99_seconds, error_ratio, ...": the keys of the SLO catalogue.
+std::string ObjectiveKeys() {
+  std::string keys;
+  for (const internal::SloObjective& o : internal::SloCatalogue()) {
+    if (!keys.empty()) keys += ", ";
+    keys += o.key;
+  }
+  return keys;
+}
+
+// One objective of the SLO catalogue, into its `SloSpec` field.
+void ParseObjective(const Parser& p, const internal::SloObjective& o,
+                    const YAML::Node& v, const std::string& key, SloSpec* slo) {
+  switch (o.value) {
+    case internal::SloValue::kRatio: {
+      const double x = p.Number(v, key);
+      if (x < 0 || x > 1) p.Fail(v, key, "not in [0, 1]", fmt::format("{}", x));
+      slo->*o.number = x;
+      break;
+    }
+    case internal::SloValue::kPositive: {
+      const double x = p.Number(v, key);
+      if (x <= 0) p.Fail(v, key, "not a positive number", fmt::format("{}", x));
+      slo->*o.number = x;
+      break;
+    }
+    case internal::SloValue::kDuration:
+      slo->*o.duration = p.Duration(v, key);
+      break;
+    case internal::SloValue::kPrecision:
+      slo->min_precision = ParsePrecision(p, v, key);
+      break;
+  }
 }
 
 // The `slo:` section. Values are checked here (with their line); checks that
 // need the rest of the spec (thresholds, task) are in ValidateSloSpec.
 void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
   if (!node.IsMap()) p.Fail(node, "slo", "expected a mapping");
-  const auto ratio = [&p](const YAML::Node& v, const std::string& key) {
-    const double x = p.Number(v, key);
-    if (x < 0 || x > 1) p.Fail(v, key, fmt::format("{} is not in [0, 1]", x));
-    return x;
-  };
-  const auto positive = [&p](const YAML::Node& v, const std::string& key) {
-    const double x = p.Number(v, key);
-    if (x <= 0) p.Fail(v, key, fmt::format("{} is not positive", x));
-    return x;
-  };
   const auto slo_key = [&p](const YAML::Node& k, const std::string& key) {
     const std::string name = p.Key(k, "slo.");
-    for (const auto& known : kSloKeys) {
-      if (name == known) return name;
+    if (internal::FindSlo(name) == nullptr) {
+      p.Fail(k, key,
+             fmt::format("not one of the objectives {}", ObjectiveKeys()),
+             name);
     }
-    p.Fail(k, key,
-           fmt::format("'{}' is not an objective ({})", Excerpt(name),
-                       fmt::join(kSloKeys, ", ")));
+    return name;
   };
   std::set<std::string> seen;
   for (const auto& kv : node) {
@@ -297,43 +385,8 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
     const std::string key = "slo." + k;
     const YAML::Node& v = kv.second;
     if (!seen.insert(k).second) p.Fail(kv.first, key, "given twice");
-    if (k == "latency_p99_seconds") {
-      slo->latency_p99_seconds = positive(v, key);
-    } else if (k == "error_ratio") {
-      slo->error_ratio = ratio(v, key);
-    } else if (k == "min_precision") {
-      if (!v.IsMap()) p.Fail(v, key, "expected {threshold: ..., value: ..., window: ..., min_samples: ...}");
-      SloSpec::Precision prec;
-      bool has_value = false;
-      for (const auto& pkv : v) {
-        const std::string pk = p.Key(pkv.first, key + ".");
-        const std::string pkey = key + "." + pk;
-        if (pk == "threshold") {
-          prec.threshold = p.Number(pkv.second, pkey);
-        } else if (pk == "value") {
-          prec.value = ratio(pkv.second, pkey);
-          if (prec.value == 0) p.Fail(pkv.second, pkey, "0 can never be violated");
-          has_value = true;
-        } else if (pk == "window") {
-          prec.window = p.Duration(pkv.second, pkey);
-        } else if (pk == "min_samples") {
-          prec.min_samples = p.PositiveCount(pkv.second, pkey);
-        } else {
-          p.Fail(pkv.first, pkey, "unknown key");
-        }
-      }
-      if (!has_value) p.Fail(v, key + ".value", "is required");
-      slo->min_precision = prec;
-    } else if (k == "max_empty_share") {
-      slo->max_empty_share = ratio(v, key);
-    } else if (k == "max_drift_psi") {
-      slo->max_drift_psi = positive(v, key);
-    } else if (k == "max_feature_problem_ratio") {
-      slo->max_feature_problem_ratio = ratio(v, key);
-    } else if (k == "max_heuristic_failure_ratio") {
-      slo->max_heuristic_failure_ratio = ratio(v, key);
-    } else if (k == "max_outcome_staleness") {
-      slo->max_outcome_staleness = p.Duration(v, key);
+    if (const internal::SloObjective* o = internal::FindSlo(k)) {
+      ParseObjective(p, *o, v, key, slo);
     } else if (k == "for") {
       if (v.IsScalar()) {
         slo->for_duration = p.Duration(v, key);
@@ -349,7 +402,8 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
           }
         }
       } else {
-        p.Fail(v, key, "expected a duration or {default: 5m, <objective>: 30m}");
+        p.Fail(v, key,
+               "expected a duration or {default: 5m, <objective>: 30m}");
       }
     } else if (k == "severity") {
       if (!v.IsMap()) p.Fail(v, key, "expected {<objective>: page|ticket}");
@@ -358,8 +412,7 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
         const std::string name = slo_key(skv.first, skey);
         const std::string level = p.Scalar(skv.second, skey);
         if (level != "page" && level != "ticket") {
-          p.Fail(skv.second, skey,
-                 fmt::format("'{}' is not page or ticket", Excerpt(level)));
+          p.Fail(skv.second, skey, "not page or ticket", level);
         }
         slo->severity[name] = level;
       }
@@ -375,23 +428,9 @@ void ParseSlo(const Parser& p, const YAML::Node& node, SloSpec* slo) {
 }  // namespace
 
 std::chrono::seconds ParseDuration(std::string_view text) {
-  std::string s(text);
-  std::size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) != 0)) ++i;
-  const std::string digits = s.substr(0, i), unit = s.substr(i);
-  long long mult = 0;
-  if (unit.empty() || unit == "s") mult = 1;
-  else if (unit == "m") mult = 60;
-  else if (unit == "h") mult = 3600;
-  else if (unit == "d") mult = 86400;
-  else if (unit == "w") mult = 7 * 86400;
-  if (digits.empty() || digits.size() > 12 || mult == 0 ||
-      std::stoll(digits) <= 0) {
-    throw ConfigError(fmt::format(
-        "'{}' is not a positive duration like 45s, 30m, 12h, 7d or 2w",
-        Excerpt(s)));
-  }
-  return std::chrono::seconds(std::stoll(digits) * mult);
+  const auto d = DurationOf(text);
+  if (!d) throw SetupError("ParseDuration", kNotADuration, text);
+  return *d;
 }
 
 namespace {
@@ -412,14 +451,16 @@ void CheckShape(const YAML::Node& root, const std::string& source) {
     auto [node, depth] = std::move(stack.back());
     stack.pop_back();
     if (++visited > kMaxVisitedNodes) {
-      throw ConfigError(fmt::format(
-          "{}: more than {} values (aliases expanding without bound?)", source,
-          kMaxVisitedNodes));
+      throw SetupError(source,
+                       fmt::format("more than {} values: aliases expanding "
+                                   "without bound?",
+                                   kMaxVisitedNodes));
     }
     if (depth > kMaxMonitorSpecDepth) {
       const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-      throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels",
-                                    source, line, kMaxMonitorSpecDepth));
+      throw SetupError(
+          fmt::format("{}:{}", source, line),
+          fmt::format("nested deeper than {} levels", kMaxMonitorSpecDepth));
     }
     if (node.IsSequence()) {
       for (const auto& e : node) stack.emplace_back(e, depth + 1);
@@ -435,22 +476,26 @@ void CheckShape(const YAML::Node& root, const std::string& source) {
 MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
                                       const std::string& source) {
   if (yaml.size() > kMaxMonitorSpecBytes) {
-    throw ConfigError(fmt::format("{}: {} bytes, more than the {} accepted",
-                                  source, yaml.size(), kMaxMonitorSpecBytes));
+    throw SetupError(
+        source,
+        fmt::format("more than the {} bytes accepted", kMaxMonitorSpecBytes),
+        fmt::format("{} bytes", yaml.size()));
   }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::DeepRecursion& e) {
-    throw ConfigError(fmt::format("{}:{}: nested deeper than {} levels", source,
-                                  e.mark.line + 1, kMaxMonitorSpecDepth));
+    throw SetupError(
+        fmt::format("{}:{}", source, e.mark.line + 1),
+        fmt::format("nested deeper than {} levels", kMaxMonitorSpecDepth));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}:{}: invalid YAML: {}", source,
-                                  e.mark.line + 1, Excerpt(e.msg)));
+    throw SetupError(fmt::format("{}:{}", source, e.mark.line + 1),
+                     "invalid YAML", e.msg);
   }
   CheckShape(root, source);
   if (!root.IsMap()) {
-    throw ConfigError(fmt::format("{}: expected a mapping of keys (model: ..., task: ...)", source));
+    throw SetupError(source,
+                     "expected a mapping of keys such as model: and task:");
   }
   Parser p(source);
   MonitorSpec spec;
@@ -508,8 +553,7 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
     } else if (key == "reference") {
       const std::string path = p.Scalar(v, key);
       if (path.empty()) p.Fail(v, key, "must not be empty");
-      spec.reference_path =
-          path[0] == '/' ? path : DirectoryOf(source) + path;
+      spec.reference_path = path[0] == '/' ? path : DirectoryOf(source) + path;
     } else if (key == "distribution") {
       ParseDistribution(p, v, &spec.distribution, &value_range_set);
     } else if (key == "features") {
@@ -521,7 +565,8 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
       for (const auto& hkv : v) {
         const std::string hk = p.Key(hkv.first, "heuristics.");
         if (hk == "value_buckets") {
-          spec.heuristic_value_buckets = p.Buckets(hkv.second, "heuristics." + hk);
+          spec.heuristic_value_buckets =
+              p.Buckets(hkv.second, "heuristics." + hk);
         } else {
           p.Fail(hkv.first, "heuristics." + hk, "unknown key");
         }
@@ -540,30 +585,8 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
     spec.distribution.classes = o.classes;
   }
   if (!has_model) {
-    throw ConfigError(fmt::format("{}: key 'model' is required", source));
+    throw SetupError(source + ": model", "is required");
   }
-  return spec;
-}
-
-// `spec` with the sizes that only scale allocations (pending capacity,
-// slices, AUC bins) cut to the smallest valid value when they are valid, so
-// that building it checks everything else without allocating in proportion
-// to them. Invalid values are kept, so the message is the one of the full
-// spec. The ranges are those documented in OutcomeSpec, ResponseSpec and
-// FeatureSpec (a test checks that the limits still refuse).
-constexpr std::size_t kMaxValidatedPendingCapacity = 100000000;
-constexpr std::size_t kMaxValidatedSlices = 3600;
-constexpr std::size_t kMaxValidatedAucBins = 65536;
-
-MonitorSpec ShrunkForValidation(MonitorSpec spec) {
-  const auto cut = [](std::size_t* v, std::size_t lo, std::size_t hi) {
-    if (*v >= lo && *v <= hi) *v = lo;
-  };
-  cut(&spec.outcome.pending_capacity, 1, kMaxValidatedPendingCapacity);
-  cut(&spec.outcome.slices_per_window, 1, kMaxValidatedSlices);
-  cut(&spec.outcome.auc_bins, 16, kMaxValidatedAucBins);
-  cut(&spec.distribution.slices_per_window, 1, kMaxValidatedSlices);
-  cut(&spec.features.slices_per_window, 1, kMaxValidatedSlices);
   return spec;
 }
 
@@ -580,18 +603,6 @@ MonitorSpec LoadMonitorSpec(const std::string& path) {
     return ParseMonitorSpecUnchecked(
         internal::ReadRegularFile(path, kMaxMonitorSpecBytes, "config file"),
         path);
-  });
-}
-
-void ValidateMonitorSpec(const MonitorSpec& spec) {
-  OnlyConfigErrors(spec.source, kOutOfMemory, [&] {
-    try {
-      Registry scratch;
-      ModelMonitor monitor(scratch, ShrunkForValidation(spec));
-    } catch (const ConfigError& e) {
-      throw ConfigError(fmt::format("{}: {}", spec.source, e.what()));
-    }
-    ValidateSloSpec(spec);  // names the source itself
   });
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "internal/config_errors.h"
 #include "internal/pending_store.h"
 #include "mlmon/detail/cells.h"
 #include "mlmon/errors.h"
@@ -137,10 +138,11 @@ MemoryEstimate EstimateMonitorMemory(const MonitorSpec& spec) {
 void CheckMemoryBudget(const MonitorSpec& spec, std::uint64_t budget_bytes) {
   const MemoryEstimate e = EstimateMonitorMemory(spec);
   if (e.total_bytes > budget_bytes) {
-    throw ConfigError(fmt::format(
-        "{}: the monitors would need an estimated {}, more than the memory "
-        "budget of {}",
-        spec.source, e.ToString(), FormatBytes(budget_bytes)));
+    throw internal::SetupError(
+        spec.source,
+        fmt::format("the monitors would need an estimated {}, more than the "
+                    "memory budget of {}",
+                    e.ToString(), FormatBytes(budget_bytes)));
   }
 }
 

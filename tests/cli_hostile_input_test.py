@@ -203,7 +203,7 @@ def main():
     # errors (exit 1), not a crash.
     c = write(os.path.join(d, "complex.yaml"), "model: m\n? [a, b]\n: 1\n")
     code, out, err, _ = run(["check-config", c])
-    check(code == 1 and "complex.yaml:2: key '?': a key must be a plain name" in err,
+    check(code == 1 and "complex.yaml:2: ?: a key must be a plain name" in err,
           f"check-config refuses a complex key (got {code}): {err.strip()[:200]}")
     deep = write(os.path.join(d, "deep.json"),
                  '{"format": ' + "[" * 200000 + "]" * 200000 + ', "signals": {}}')

@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,9 +15,9 @@
 namespace mlmon {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::hours;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
 
 std::string ErrorOf(const std::string& yaml) {
   try {
@@ -64,7 +63,8 @@ error_buckets: [0.1, 1]
 }
 
 TEST(MonitorSpecTest, OtherTasks) {
-  MonitorSpec m = ParseMonitorSpec("model: m\ntask: multiclass\nclasses: [cat, dog]\n");
+  MonitorSpec m =
+      ParseMonitorSpec("model: m\ntask: multiclass\nclasses: [cat, dog]\n");
   EXPECT_EQ(m.outcome.task, OutcomeSpec::Task::kMulticlass);
   EXPECT_EQ(m.outcome.classes, (std::vector<std::string>{"cat", "dog"}));
   MonitorSpec r = ParseMonitorSpec("model: m\ntask: ranking\nk: [1, 5]\n");
@@ -84,23 +84,27 @@ TEST(MonitorSpecTest, DefaultsWhenOnlyModelIsGiven) {
 
 TEST(MonitorSpecTest, UnknownKeyIsNamedWithItsLine) {
   EXPECT_THAT(ErrorOf("model: m\n\nthreshold: [0.5]\n"),
-              HasSubstr("monitor.yaml:3: key 'threshold': unknown key"));
+              HasSubstr("monitor.yaml:3: threshold: unknown key"));
 }
 
 TEST(MonitorSpecTest, BadValuesAreNamed) {
-  EXPECT_THAT(ErrorOf("model: m\ntask: clustering\n"), HasSubstr("'clustering'"));
+  EXPECT_THAT(ErrorOf("model: m\ntask: clustering\n"),
+              HasSubstr("task: not one of binary, multiclass, regression, "
+                        "ranking (clustering)"));
   EXPECT_THAT(ErrorOf("model: m\noutcome_ttl: soon\n"),
-              HasSubstr("key 'outcome_ttl': 'soon' is not a positive duration"));
+              HasSubstr("outcome_ttl: not a positive duration like 45s, 30m, "
+                        "12h, 7d or 2w (soon)"));
   EXPECT_THAT(ErrorOf("model: m\nmax_clock_skew: 5 minutes\n"),
-              HasSubstr("key 'max_clock_skew': '5 minutes' is not a positive duration"));
+              HasSubstr("max_clock_skew: not a positive duration like 45s, "
+                        "30m, 12h, 7d or 2w (5 minutes)"));
   EXPECT_THAT(ErrorOf("model: m\npending_capacity: -3\n"),
-              HasSubstr("key 'pending_capacity'"));
+              HasSubstr("pending_capacity: "));
   EXPECT_THAT(ErrorOf("model: m\nthresholds: [0.5, high]\n"),
-              HasSubstr("key 'thresholds': 'high' is not a finite number"));
+              HasSubstr("thresholds: not a finite number (high)"));
   EXPECT_THAT(ErrorOf("model: m\nlatency_buckets: [1, 0.5]\n"),
-              HasSubstr("key 'latency_buckets'"));
-  EXPECT_THAT(ErrorOf("model: m\nwindows: 1h\n"), HasSubstr("key 'windows'"));
-  EXPECT_THAT(ErrorOf("version: 2\n"), HasSubstr("key 'model' is required"));
+              HasSubstr("latency_buckets: "));
+  EXPECT_THAT(ErrorOf("model: m\nwindows: 1h\n"), HasSubstr("windows: "));
+  EXPECT_THAT(ErrorOf("version: 2\n"), HasSubstr("model: is required"));
   EXPECT_THAT(ErrorOf("model: m\nmodel: n\n"), HasSubstr("given twice"));
   EXPECT_THAT(ErrorOf("- a\n- b\n"), HasSubstr("expected a mapping"));
   EXPECT_THAT(ErrorOf("model: [unclosed\n"), HasSubstr("invalid YAML"));
@@ -126,20 +130,20 @@ features: {drift_min_samples: 1000}
 
 TEST(MonitorSpecTest, BadDriftMinSamplesIsNamedWithKeyAndValue) {
   EXPECT_THAT(ErrorOf("model: m\ndistribution:\n  drift_min_samples: 0\n"),
-              HasSubstr("monitor.yaml:3: key 'distribution.drift_min_samples': "
-                        "'0' is not an integer >= 1"));
-  EXPECT_THAT(ErrorOf("model: m\nfeatures: {drift_min_samples: -5}\n"),
-              HasSubstr("key 'features.drift_min_samples': '-5' is not an "
-                        "integer >= 1"));
-  EXPECT_THAT(ErrorOf("model: m\nfeatures: {drift_min_samples: 2.5}\n"),
-              HasSubstr("key 'features.drift_min_samples': '2.5' is not an "
-                        "integer >= 1"));
-  EXPECT_THAT(ErrorOf("model: m\ndistribution: {drift_min_samples: many}\n"),
-              HasSubstr("key 'distribution.drift_min_samples': 'many' is not "
-                        "a finite number"));
-  EXPECT_THAT(ErrorOf("model: m\ndistribution: {drift_min_samples: [1]}\n"),
-              HasSubstr("key 'distribution.drift_min_samples': expected a "
-                        "single value"));
+              HasSubstr("monitor.yaml:3: distribution.drift_min_samples: not "
+                        "an integer >= 1 (0)"));
+  EXPECT_THAT(
+      ErrorOf("model: m\nfeatures: {drift_min_samples: -5}\n"),
+      HasSubstr("features.drift_min_samples: not an integer >= 1 (-5)"));
+  EXPECT_THAT(
+      ErrorOf("model: m\nfeatures: {drift_min_samples: 2.5}\n"),
+      HasSubstr("features.drift_min_samples: not an integer >= 1 (2.5)"));
+  EXPECT_THAT(
+      ErrorOf("model: m\ndistribution: {drift_min_samples: many}\n"),
+      HasSubstr("distribution.drift_min_samples: not a finite number (many)"));
+  EXPECT_THAT(
+      ErrorOf("model: m\ndistribution: {drift_min_samples: [1]}\n"),
+      HasSubstr("distribution.drift_min_samples: expected a single value"));
 }
 
 TEST(MonitorSpecTest, ValidationUsesTheLibrarysOwnChecks) {
@@ -212,26 +216,26 @@ std::string OnlyConfigError(const std::string& yaml) {
 
 TEST(MonitorSpecHostileTest, ComplexKeyIsAConfigErrorAtEveryLevel) {
   EXPECT_THAT(OnlyConfigError("model: m\n? [a, b]\n: 1\n"),
-              HasSubstr("monitor.yaml:2: key '?': a key must be a plain name"));
+              HasSubstr("monitor.yaml:2: ?: a key must be a plain name"));
   EXPECT_THAT(OnlyConfigError("model: m\n? {a: 1}\n: 1\n"),
               HasSubstr("a key must be a plain name"));
   EXPECT_THAT(OnlyConfigError("model: m\ndistribution: {[a]: 1}\n"),
-              HasSubstr("key 'distribution.?'"));
+              HasSubstr("distribution.?: "));
   EXPECT_THAT(OnlyConfigError("model: m\nfeatures: {[a]: 1}\n"),
-              HasSubstr("key 'features.?'"));
+              HasSubstr("features.?: "));
   EXPECT_THAT(OnlyConfigError("model: m\nfeatures: {numeric: [{[n]: 1}]}\n"),
-              HasSubstr("key 'features.numeric.?'"));
+              HasSubstr("features.numeric.?: "));
   EXPECT_THAT(OnlyConfigError("model: m\nslo: {[a]: 1}\n"),
-              HasSubstr("key 'slo.?'"));
+              HasSubstr("slo.?: "));
   EXPECT_THAT(OnlyConfigError("model: m\nslo: {for: {[a]: 5m}}\n"),
-              HasSubstr("key 'slo.for.?'"));
+              HasSubstr("slo.for.?: "));
   EXPECT_THAT(OnlyConfigError("model: m\nslo: {severity: {[a]: page}}\n"),
-              HasSubstr("key 'slo.severity.?'"));
+              HasSubstr("slo.severity.?: "));
   EXPECT_THAT(
       OnlyConfigError("model: m\nslo: {min_precision: {[a]: 1, value: 0.5}}\n"),
-      HasSubstr("key 'slo.min_precision.?'"));
+      HasSubstr("slo.min_precision.?: "));
   EXPECT_THAT(OnlyConfigError("model: m\nheuristics: {[a]: 1}\n"),
-              HasSubstr("key 'heuristics.?'"));
+              HasSubstr("heuristics.?: "));
 }
 
 TEST(MonitorSpecHostileTest, DeepFlowNestingIsRefusedNotACrash) {
@@ -279,9 +283,9 @@ TEST(MonitorSpecHostileTest, AliasExpansionIsBounded) {
 TEST(MonitorSpecHostileTest, OversizedTextIsRefused) {
   const std::string big =
       "model: m\n#" + std::string(kMaxMonitorSpecBytes, 'x') + "\n";
-  EXPECT_THAT(
-      OnlyConfigError(big),
-      HasSubstr("monitor.yaml: 1048587 bytes, more than the 1048576 accepted"));
+  EXPECT_THAT(OnlyConfigError(big),
+              HasSubstr("mlmon: monitor.yaml: more than the 1048576 bytes "
+                        "accepted (1048587 bytes)"));
 }
 
 TEST(MonitorSpecHostileTest, LongValuesAreCutInMessages) {
@@ -302,26 +306,20 @@ TEST(MonitorSpecHostileTest, IntegerKeysTakeDecimalIntegersOnly) {
             100000000u);
   EXPECT_EQ(ParseMonitorSpec("model: m\nauc_bins: 2048.0\n").outcome.auc_bins,
             2048u);
-  EXPECT_THAT(
-      OnlyConfigError("model: m\npending_capacity: 1e999\n"),
-      HasSubstr("key 'pending_capacity': '1e999' is not a finite number"));
-  EXPECT_THAT(
-      OnlyConfigError("model: m\npending_capacity: -1\n"),
-      HasSubstr("key 'pending_capacity': '-1' is not a non-negative integer"));
+  EXPECT_THAT(OnlyConfigError("model: m\npending_capacity: 1e999\n"),
+              HasSubstr("pending_capacity: not a finite number (1e999)"));
+  EXPECT_THAT(OnlyConfigError("model: m\npending_capacity: -1\n"),
+              HasSubstr("pending_capacity: not a non-negative integer (-1)"));
   EXPECT_THAT(OnlyConfigError("model: m\nauc_bins: 1.5\n"),
-              HasSubstr("key 'auc_bins': '1.5' is not a non-negative integer"));
-  EXPECT_THAT(
-      OnlyConfigError("model: m\nauc_bins: 1e16\n"),
-      HasSubstr("key 'auc_bins': '1e16' is not a non-negative integer"));
-  EXPECT_THAT(
-      OnlyConfigError("model: m\nslices_per_window: 0x10\n"),
-      HasSubstr("key 'slices_per_window': '0x10' is not a finite number"));
-  EXPECT_THAT(
-      OnlyConfigError("model: m\nslices_per_window: .inf\n"),
-      HasSubstr("key 'slices_per_window': '.inf' is not a finite number"));
-  EXPECT_THAT(
-      OnlyConfigError("model: m\nslices_per_window: nan\n"),
-      HasSubstr("key 'slices_per_window': 'nan' is not a finite number"));
+              HasSubstr("auc_bins: not a non-negative integer (1.5)"));
+  EXPECT_THAT(OnlyConfigError("model: m\nauc_bins: 1e16\n"),
+              HasSubstr("auc_bins: not a non-negative integer (1e16)"));
+  EXPECT_THAT(OnlyConfigError("model: m\nslices_per_window: 0x10\n"),
+              HasSubstr("slices_per_window: not a finite number (0x10)"));
+  EXPECT_THAT(OnlyConfigError("model: m\nslices_per_window: .inf\n"),
+              HasSubstr("slices_per_window: not a finite number (.inf)"));
+  EXPECT_THAT(OnlyConfigError("model: m\nslices_per_window: nan\n"),
+              HasSubstr("slices_per_window: not a finite number (nan)"));
 }
 
 class SpecFileTest : public ::testing::Test {

@@ -5,14 +5,7 @@
 /// `ModelMonitor`: the signals of one model version, built from a
 /// `MonitorSpec`. A thin composition: each signal works alone too.
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "mlmon/feature_monitor.h"
 #include "mlmon/golden_signals.h"
@@ -22,6 +15,7 @@
 #include "mlmon/reference_profile.h"
 #include "mlmon/registry.h"
 #include "mlmon/response_distribution.h"
+#include "mlmon/ticker.h"
 
 namespace mlmon {
 
@@ -79,34 +73,6 @@ class ModelMonitor {
   ResponseDistribution distribution_;
   FeatureMonitor features_;
   Heuristics heuristics_;
-};
-
-/// Calls `Tick()`-like upkeep functions every `period` on its own thread (the
-/// window ticker: window rotation, expiry, windowed gauges, drift), until
-/// destroyed. Exceptions from a task are
-/// swallowed (the library never crashes its host).
-///
-/// Thread safety: thread-safe.
-class Ticker {
- public:
-  explicit Ticker(std::chrono::milliseconds period = std::chrono::seconds(1));
-  ~Ticker();
-  Ticker(const Ticker&) = delete;
-  Ticker& operator=(const Ticker&) = delete;
-
-  /// Adds a task. The task must stay valid until the ticker is destroyed.
-  void Add(std::function<void()> task);
-  /// Runs every task once, now, on the caller's thread.
-  void RunOnce();
-
- private:
-  void Loop();
-  std::chrono::milliseconds period_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::vector<std::function<void()>> tasks_;
-  std::thread thread_;
 };
 
 }  // namespace mlmon

@@ -13,11 +13,11 @@
 #include <string_view>
 #include <vector>
 
-#include "mlmon/alerting.h"
 #include "mlmon/buckets.h"
 #include "mlmon/feature_monitor.h"
 #include "mlmon/outcome_tracker.h"
 #include "mlmon/response_distribution.h"
+#include "mlmon/slo_spec.h"
 
 namespace mlmon {
 
@@ -29,7 +29,7 @@ namespace mlmon {
 ///     version: "2024-06-01"        # the `version` label (default "1")
 ///     endpoints: [predict]         # golden-signal endpoints to bind
 ///     latency_buckets: [0.001, 0.01, 0.1, 1]   # seconds
-///     task: binary                 # binary | multiclass | regression | ranking
+///     task: binary                 # or multiclass, regression, ranking
 ///     thresholds: [0.3, 0.5]       # binary decision thresholds
 ///     classes: [cat, dog]          # multiclass labels
 ///     k: [1, 3, 10]                # ranking hit@k
@@ -49,7 +49,7 @@ namespace mlmon {
 ///       items_buckets: [0, 1, 5, 10]
 ///       windows: [5m, 1h]
 ///       fine_bins: 2000
-///       drift_min_samples: 500     # fewer scores in a window: drift not updated
+///       drift_min_samples: 500     # fewer in a window: drift not updated
 ///     features:
 ///       numeric:
 ///         - {name: amount_usd, min: 0, max: 100000, buckets: [10, 100]}
@@ -62,7 +62,8 @@ namespace mlmon {
 ///     slo:                         # alerts of `mlmon rules` (see SloSpec)
 ///       latency_p99_seconds: 0.25
 ///       error_ratio: 0.01
-///       min_precision: {threshold: 0.5, value: 0.8, window: 1h, min_samples: 20}
+///       min_precision: {threshold: 0.5, value: 0.8, window: 1h,
+///                       min_samples: 20}
 ///       max_empty_share: 0.2
 ///       max_drift_psi: 0.25
 ///       max_feature_problem_ratio: 0.05
@@ -82,7 +83,8 @@ struct MonitorSpec {
   ResponseSpec distribution;
   FeatureSpec features;
   /// Bounds of `mlmon_heuristic_value`.
-  std::vector<double> heuristic_value_buckets = {0, 1, 2, 3, 4, 5, 10, 20, 50, 100};
+  std::vector<double> heuristic_value_buckets = {0, 1,  2,  3,  4,
+                                                 5, 10, 20, 50, 100};
   /// Reference profile file (resolved against the YAML file's directory);
   /// empty: no drift scores.
   std::string reference_path;

@@ -38,8 +38,9 @@ inline ConfigError SetupError(std::string_view where, std::string_view what,
 
 /// Runs the set-up step `f` and returns its result, so that nothing but
 /// ConfigError leaves it: a ConfigError passes unchanged, `std::bad_alloc`
-/// becomes "<source>: <out_of_memory>" and any other `std::exception`
-/// "<source>: <what()>" (cut to 4 * kQuoteBytes bytes by `Excerpt`).
+/// becomes "mlmon: <source>: <out_of_memory>" and any other
+/// `std::exception` "mlmon: <source>: <what()>" (cut to 4 * kQuoteBytes
+/// bytes by `Excerpt`).
 /// `out_of_memory` says what ran out ("out of memory while reading the
 /// reference profile").
 template <typename F>
@@ -50,10 +51,9 @@ auto OnlyConfigErrors(const std::string& source, const char* out_of_memory,
   } catch (const ConfigError&) {
     throw;
   } catch (const std::bad_alloc&) {
-    throw ConfigError(fmt::format("{}: {}", source, out_of_memory));
+    throw SetupError(source, out_of_memory);
   } catch (const std::exception& e) {
-    throw ConfigError(
-        fmt::format("{}: {}", source, Excerpt(e.what(), 4 * kQuoteBytes)));
+    throw SetupError(source, Excerpt(e.what(), 4 * kQuoteBytes));
   }
 }
 

@@ -1,0 +1,423 @@
+// The Prometheus rule file of `mlmon rules`: recording rules over replicas
+// and one alert per configured objective of the SLO catalogue.
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "internal/slo_catalogue.h"
+#include "mlmon/alerting.h"
+#include "mlmon/duration.h"
+#include "mlmon/monitor_spec.h"
+
+namespace mlmon {
+
+namespace {
+
+// A PromQL double-quoted string literal.
+std::string PromString(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// A YAML double-quoted scalar (a JSON string is one). Invalid UTF-8 is
+// replaced rather than thrown on.
+std::string Quote(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false,
+                                nlohmann::json::error_handler_t::replace);
+}
+
+// Same formatting as the exporter's label values (shortest round trip).
+std::string Num(double v) { return fmt::format("{}", v); }
+
+struct Rule {
+  std::string record;  // or
+  std::string alert;
+  std::string expr;
+  std::string for_duration;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<std::pair<std::string, std::string>> annotations;
+  std::string comment;
+};
+
+// Everything the generated expressions select on: `model="<m>"` plus extra
+// matchers.
+class Sel {
+ public:
+  explicit Sel(const MonitorSpec& spec)
+      : model_("model=" + PromString(spec.model)) {}
+  std::string operator()(const std::string& extra = "") const {
+    return "{" + model_ + (extra.empty() ? "" : "," + extra) + "}";
+  }
+
+ private:
+  std::string model_;
+};
+
+std::string SumRate(const std::string& by, const std::string& metric,
+                    const std::string& sel, const std::string& range) {
+  return fmt::format("sum by ({}) (rate({}{}[{}]))", by, metric, sel, range);
+}
+
+// (part or whole * 0) / whole: 0 instead of no data when `part` has no
+// series yet (e.g. no error was ever counted).
+std::string Ratio(const std::string& part, const std::string& whole) {
+  return fmt::format("({} or {} * 0) / {}", part, whole, whole);
+}
+
+std::string Quantile(double q, const std::string& by, const std::string& metric,
+                     const std::string& sel, const std::string& range) {
+  return fmt::format(
+      "histogram_quantile({}, sum by ({}, le) (rate({}_bucket{}[{}])))", q, by,
+      metric, sel, range);
+}
+
+constexpr const char* kBy = "model, version";
+
+std::vector<std::string> PrecisionWindows(const MonitorSpec& spec) {
+  std::vector<std::string> w = {"1h"};
+  if (spec.slo.min_precision) {
+    const std::string s = FormatDuration(spec.slo.min_precision->window);
+    if (s != "1h") w.push_back(s);
+  }
+  return w;
+}
+
+std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
+  const Sel sel(spec);
+  std::vector<Rule> r;
+  const auto rec = [&r](std::string name, std::string expr,
+                        std::string comment = "") {
+    Rule x;
+    x.record = std::move(name);
+    x.expr = std::move(expr);
+    x.comment = std::move(comment);
+    r.push_back(std::move(x));
+  };
+  const std::string by = kBy;
+
+  // Golden signals.
+  rec("mlmon:requests:rate5m", SumRate(by, "mlmon_requests_total", sel(), "5m"),
+      "Golden signals: traffic, errors, latency, saturation.");
+  rec("mlmon:request_errors:rate5m",
+      SumRate(by, "mlmon_requests_total", sel("status=\"error\""), "5m"));
+  rec("mlmon:request_error_ratio:rate5m",
+      Ratio(SumRate(by, "mlmon_requests_total", sel("status=\"error\""), "5m"),
+            SumRate(by, "mlmon_requests_total", sel(), "5m")));
+  rec("mlmon:request_errors_by_reason:rate5m",
+      SumRate(by + ", reason", "mlmon_request_errors_total", sel(), "5m"));
+  rec("mlmon:request_duration_seconds:p50_rate5m",
+      Quantile(0.5, by, "mlmon_request_duration_seconds", sel(), "5m"));
+  rec("mlmon:request_duration_seconds:p99_rate5m",
+      Quantile(0.99, by, "mlmon_request_duration_seconds", sel(), "5m"));
+  rec("mlmon:request_duration_seconds:mean_rate5m",
+      SumRate(by, "mlmon_request_duration_seconds_sum", sel(), "5m") + " / " +
+          SumRate(by, "mlmon_request_duration_seconds_count", sel(), "5m"));
+  rec("mlmon:requests_in_flight:sum",
+      fmt::format("sum by ({}) (mlmon_requests_in_flight{})", by, sel()));
+  rec("mlmon:queue_depth:max",
+      fmt::format("max by ({}) (mlmon_queue_depth{})", by, sel()));
+  rec("mlmon:dropped:rate5m",
+      SumRate(by + ", reason", "mlmon_dropped_total", sel(), "5m"));
+
+  // Response distribution.
+  rec("mlmon:predictions:rate5m",
+      SumRate(by, "mlmon_predictions_total", sel(), "5m"),
+      "Response distribution.");
+  rec("mlmon:predictions_by_class:rate5m",
+      SumRate(by + ", class", "mlmon_predictions_total", sel(), "5m"));
+  rec("mlmon:empty_response_share:rate5m",
+      Ratio(SumRate(by, "mlmon_empty_responses_total", sel(), "5m"),
+            SumRate(by, "mlmon_predictions_total", sel(), "5m")));
+  for (const auto& [q, name] :
+       {std::pair{0.5, "p50"}, {0.9, "p90"}, {0.99, "p99"}}) {
+    rec(fmt::format("mlmon:prediction_score:{}_rate5m", name),
+        Quantile(q, by, "mlmon_prediction_score", sel(), "5m"));
+  }
+  if (spec.outcome.task == OutcomeSpec::Task::kRanking) {
+    rec("mlmon:response_items:p50_rate5m",
+        Quantile(0.5, by, "mlmon_response_items", sel(), "5m"));
+  }
+
+  // Outcomes and quality.
+  rec("mlmon:outcomes:rate5m",
+      SumRate(by + ", result", "mlmon_outcomes_total", sel(), "5m"),
+      "Outcomes (delayed ground truth) and quality.");
+  rec("mlmon:outcome_staleness_seconds",
+      fmt::format(
+          "time() - max by ({}) (mlmon_last_outcome_timestamp_seconds{} > 0)",
+          by, sel()));
+  rec("mlmon:pending_predictions:sum",
+      fmt::format("sum by ({}) (mlmon_pending_predictions{})", by, sel()));
+  if (spec.outcome.task == OutcomeSpec::Task::kBinary) {
+    const std::string tby = by + ", threshold";
+    for (const std::string& w : PrecisionWindows(spec)) {
+      rec("mlmon:precision:rate" + w,
+          SumRate(tby, "mlmon_confusion_total",
+                  sel("threshold!=\"\",predicted=\"1\",actual=\"1\""), w) +
+              " / " +
+              SumRate(tby, "mlmon_confusion_total",
+                      sel("threshold!=\"\",predicted=\"1\""), w));
+      rec("mlmon:recall:rate" + w,
+          SumRate(tby, "mlmon_confusion_total",
+                  sel("threshold!=\"\",predicted=\"1\",actual=\"1\""), w) +
+              " / " +
+              SumRate(tby, "mlmon_confusion_total",
+                      sel("threshold!=\"\",actual=\"1\""), w));
+    }
+  }
+  if (spec.outcome.task == OutcomeSpec::Task::kRegression) {
+    rec("mlmon:absolute_error:mae_rate1h",
+        SumRate(by, "mlmon_absolute_error_sum", sel(), "1h") + " / " +
+            SumRate(by, "mlmon_absolute_error_count", sel(), "1h"));
+    rec("mlmon:squared_error:rmse_rate1h",
+        "sqrt(" + SumRate(by, "mlmon_squared_error_total", sel(), "1h") +
+            " / " + SumRate(by, "mlmon_absolute_error_count", sel(), "1h") +
+            ")");
+  }
+
+  // Drift (gauges computed in process against the reference profile).
+  rec("mlmon:drift_score_psi:max",
+      fmt::format("max by ({}, signal) (mlmon_drift_score{})", by,
+                  sel("method=\"psi\"")),
+      "Drift of the score and of each feature from the training reference.");
+  rec("mlmon:drift_score_linf:max",
+      fmt::format("max by ({}, signal) (mlmon_drift_score{})", by,
+                  sel("method=\"linf\"")));
+
+  // Heuristics.
+  rec("mlmon:heuristic_failure_ratio:rate5m",
+      Ratio(SumRate(by + ", heuristic", "mlmon_heuristic_checks_total",
+                    sel("result=\"fail\""), "5m"),
+            SumRate(by + ", heuristic", "mlmon_heuristic_checks_total", sel(),
+                    "5m")),
+      "Application quality heuristics.");
+  rec("mlmon:heuristic_value:p50_rate5m",
+      Quantile(0.5, by + ", heuristic", "mlmon_heuristic_value", sel(), "5m"));
+
+  // Inputs.
+  rec("mlmon:feature_problem_ratio:rate5m",
+      Ratio(
+          SumRate(by + ", feature", "mlmon_feature_values_total",
+                  sel("status!=\"ok\""), "5m"),
+          SumRate(by + ", feature", "mlmon_feature_values_total", sel(), "5m")),
+      "Input data checks.");
+  rec("mlmon:feature_values:rate5m",
+      SumRate(by + ", feature, status", "mlmon_feature_values_total", sel(),
+              "5m"));
+  return r;
+}
+
+// Who an alert is about, in its summary.
+constexpr const char* kWho =
+    "{{ $labels.model }} (version {{ $labels.version }})";
+
+// One alert per configured objective, in catalogue order.
+std::vector<Rule> AlertingRules(const MonitorSpec& spec) {
+  const SloSpec& slo = spec.slo;
+  std::vector<Rule> r;
+  for (const internal::SloObjective& o : internal::SloCatalogue()) {
+    if (!internal::IsSet(o, slo)) continue;
+    internal::SloAlertText text = o.rule(spec);
+    Rule x;
+    x.alert = o.alert;
+    x.expr = std::move(text.expr);
+    const auto f = slo.for_overrides.find(o.key);
+    x.for_duration = FormatDuration(
+        f == slo.for_overrides.end() ? slo.for_duration : f->second);
+    const auto s = slo.severity.find(o.key);
+    x.labels = {
+        {"severity", s == slo.severity.end() ? o.default_severity : s->second}};
+    const std::string runbook =
+        slo.runbook_url + "#" + internal::RunbookAnchor(o.alert);
+    x.annotations = {{"summary", std::move(text.summary)},
+                     {"description", text.description + " Runbook: " + runbook},
+                     {"runbook_url", runbook}};
+    x.comment = std::string("slo.") + o.key;
+    r.push_back(std::move(x));
+  }
+  return r;
+}
+
+void EmitRules(std::string* out, const std::string& group,
+               const std::vector<Rule>& rules) {
+  *out += "  - name: " + Quote(group) + "\n    rules:\n";
+  for (const Rule& x : rules) {
+    if (!x.comment.empty()) *out += "      # " + x.comment + "\n";
+    if (!x.record.empty()) {
+      *out += "      - record: " + x.record + "\n";
+    } else {
+      *out += "      - alert: " + x.alert + "\n";
+    }
+    *out += "        expr: " + Quote(x.expr) + "\n";
+    if (!x.for_duration.empty())
+      *out += "        for: " + x.for_duration + "\n";
+    if (!x.labels.empty()) {
+      *out += "        labels:\n";
+      for (const auto& [k, v] : x.labels)
+        *out += "          " + k + ": " + Quote(v) + "\n";
+    }
+    if (!x.annotations.empty()) {
+      *out += "        annotations:\n";
+      for (const auto& [k, v] : x.annotations) {
+        *out += "          " + k + ": " + Quote(v) + "\n";
+      }
+    }
+  }
+}
+
+}  // namespace
+
+namespace internal {
+
+SloAlertText LatencyP99Alert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.latency_p99_seconds);
+  return {fmt::format("mlmon:request_duration_seconds:p99_rate5m{} > {}",
+                      Sel(spec)(), t),
+          std::string(kWho) +
+              ": p99 latency {{ $value | humanizeDuration }} is above the " +
+              t + " s SLO",
+          "Requests are slow across the fleet (p99 over all replicas, 5m). "
+          "Look first at saturation (mlmon_requests_in_flight, "
+          "mlmon_queue_depth) and at whether one replica or a new version is "
+          "the outlier, then at the host's CPU and dependencies."};
+}
+
+SloAlertText ErrorRatioAlert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.error_ratio);
+  return {
+      fmt::format("mlmon:request_error_ratio:rate5m{} > {}", Sel(spec)(), t),
+      std::string(kWho) +
+          ": {{ $value | humanizePercentage }} of requests fail (SLO " + t +
+          ")",
+      "The serving path returns errors. Look first at the errors by "
+      "reason (mlmon:request_errors_by_reason:rate5m, "
+      "mlmon_request_errors_total) and the server logs, and at whether a "
+      "deploy (new version label) started it."};
+}
+
+SloAlertText PrecisionAlert(const MonitorSpec& spec) {
+  const SloSpec::Precision& p = *spec.slo.min_precision;
+  const Sel sel(spec);
+  const std::string w = FormatDuration(p.window);
+  const std::string t = "threshold=" + PromString(Num(p.threshold));
+  // `and` keeps the precision as the alert's value; the right side gates
+  // it on enough judged positive predictions in the window.
+  return {
+      fmt::format(
+          "mlmon:precision:rate{}{} < {} and on (model, version, threshold) "
+          "sum by (model, version, threshold) "
+          "(increase(mlmon_confusion_total{}[{}])) >= {}",
+          w, sel(t), Num(p.value), sel(t + ",predicted=\"1\""), w,
+          p.min_samples),
+      std::string(kWho) +
+          ": precision at threshold {{ $labels.threshold }} is {{ $value | "
+          "humanizePercentage }} over " +
+          w + " (SLO >= " + Num(p.value) + ")",
+      "Predictions judged by their true outcomes got worse. Look first at the "
+      "response distribution (score quantiles, class balance, score drift) "
+      "for degenerate outputs, then at input drift and feature problems, and "
+      "check that outcomes are still matched (mlmon_outcomes_total by "
+      "result)."};
+}
+
+SloAlertText EmptyShareAlert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.max_empty_share);
+  return {
+      fmt::format("mlmon:empty_response_share:rate5m{} > {}", Sel(spec)(), t),
+      std::string(kWho) +
+          ": {{ $value | humanizePercentage }} of responses are empty "
+          "(SLO " +
+          t + ")",
+      "Users get nothing back. Look first at post-processing filters and "
+      "business rules applied after the model, then at the candidate "
+      "source and the score distribution "
+      "(mlmon:prediction_score:p50_rate5m)."};
+}
+
+SloAlertText HeuristicFailureAlert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.max_heuristic_failure_ratio);
+  return {fmt::format("mlmon:heuristic_failure_ratio:rate5m{} > {}",
+                      Sel(spec)(), t),
+          std::string(kWho) +
+              ": heuristic {{ $labels.heuristic }} fails {{ $value | "
+              "humanizePercentage }} of checks (SLO " +
+              t + ")",
+          "An application-specific quality check fails on live responses. "
+          "Look first at what changed in the model or its post-processing "
+          "(version label, recent deploys), then at the response "
+          "distribution and input drift."};
+}
+
+SloAlertText OutcomeStalenessAlert(const MonitorSpec& spec) {
+  const std::chrono::seconds max = *spec.slo.max_outcome_staleness;
+  const std::string t = Num(static_cast<double>(max.count()));
+  return {fmt::format("mlmon:outcome_staleness_seconds{} > {}", Sel(spec)(), t),
+          std::string(kWho) +
+              ": no outcome for {{ $value | humanizeDuration }} (SLO " +
+              FormatDuration(max) + ")",
+          "Ground truth stopped arriving, so quality metrics are blind. Look "
+          "first at the feedback producer (POST /v1/outcomes callers, the "
+          "replay job), then at mlmon_outcomes_total by result (unmatched or "
+          "invalid feedback)."};
+}
+
+SloAlertText DriftPsiAlert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.max_drift_psi);
+  return {fmt::format("mlmon:drift_score_psi:max{} > {}", Sel(spec)(), t),
+          std::string(kWho) +
+              ": {{ $labels.signal }} drifted from the training reference "
+              "(PSI {{ $value | printf \"%.3f\" }} > " +
+              t + ")",
+          "The distribution of {{ $labels.signal }} moved away from training. "
+          "If it is a feature, look first at its producer (a unit change such "
+          "as seconds to milliseconds shows as a jump in "
+          "mlmon_feature_magnitude), then at whether output quality moved "
+          "too; if it is the score, look at the outputs."};
+}
+
+SloAlertText FeatureProblemAlert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.max_feature_problem_ratio);
+  return {
+      fmt::format("mlmon:feature_problem_ratio:rate5m{} > {}", Sel(spec)(), t),
+      std::string(kWho) +
+          ": {{ $value | humanizePercentage }} of values of feature {{ "
+          "$labels.feature }} are missing, NaN, out of range or unseen "
+          "(SLO " +
+          t + ")",
+      "An input arrives broken. Look first at the status breakdown "
+      "(mlmon:feature_values:rate5m) to see which check fails, then at "
+      "the upstream producer of the feature."};
+}
+
+}  // namespace internal
+
+std::string GenerateRules(const MonitorSpec& spec) {
+  ValidateSloSpec(spec);
+  std::string out = fmt::format(
+      "# Prometheus rules for model {}, generated by `mlmon rules` from {}.\n"
+      "# Do not edit: change the monitor.yaml and regenerate.\n"
+      "# Recording rules aggregate over replicas by (model, version); alerts "
+      "come\n"
+      "# from the slo: section (severity page = symptom, ticket = cause).\n"
+      "groups:\n",
+      Quote(spec.model), Quote(spec.source));
+  EmitRules(&out, "mlmon." + spec.model + ".recording", RecordingRules(spec));
+  const std::vector<Rule> alerts = AlertingRules(spec);
+  if (!alerts.empty())
+    EmitRules(&out, "mlmon." + spec.model + ".alerts", alerts);
+  return out;
+}
+
+}  // namespace mlmon
