@@ -35,7 +35,8 @@ if(CMAKE_SCRIPT_MODE_FILE)
       "${PREFIX}/${LIBDIR}/cmake/mlmon/mlmon-config.cmake"
       "${PREFIX}/${LIBDIR}/cmake/mlmon/mlmon-config-version.cmake"
       "${PREFIX}/${LIBDIR}/cmake/mlmon/mlmon-targets.cmake"
-      "${PREFIX}/include/mlmon/mlmon.h")
+      "${PREFIX}/include/mlmon/mlmon.h"
+      "${PREFIX}/include/mlmon/version.h")
     if(NOT EXISTS "${file}")
       message(FATAL_ERROR "not installed: ${file}")
     endif()

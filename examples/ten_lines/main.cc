@@ -58,9 +58,11 @@ int main() {
   const ToyModel model;
   mlmon::HttpServerOptions options;  // 127.0.0.1, an ephemeral port
   std::vector<Request> requests;
-  for (int i = 0; i < 100; ++i) requests.push_back({"r" + std::to_string(i), i * 3.0});
+  for (int i = 0; i < 100; ++i)
+    requests.push_back({"r" + std::to_string(i), i * 3.0});
 
-  // --- the ten lines -------------------------------------------------------
+  // --- the ten lines (laid out as the README quotes them) -------------------
+  // clang-format off
   mlmon::Registry registry;                                   // start-up
   mlmon::ModelMonitor monitor(registry, mlmon::LoadMonitorSpec("monitor.yaml"));
   mlmon::Endpoint& predict = monitor.endpoint("predict");
@@ -73,13 +75,14 @@ int main() {
     monitor.distribution().ObserveScore(score);                 // output drift
     monitor.outcomes().RecordPrediction(request.id, score);     // join outcomes
   }
+  // clang-format on
   // -------------------------------------------------------------------------
 
   // The true outcomes arrive later (here from C++; usually POST /v1/outcomes).
   int matched = 0;
   for (const Request& request : requests) {
-    const mlmon::OutcomeResult r =
-        monitor.outcomes().RecordOutcome(request.id, request.amount > 150 ? 1.0 : 0.0);
+    const mlmon::OutcomeResult r = monitor.outcomes().RecordOutcome(
+        request.id, request.amount > 150 ? 1.0 : 0.0);
     matched += r == mlmon::OutcomeResult::kMatched;
   }
   if (matched != 100) {
@@ -89,10 +92,13 @@ int main() {
   ticker.RunOnce();
   const std::string scrape = HttpGet(http.port(), "/metrics");
   const char* expected[] = {
-      "mlmon_requests_total{model=\"toy\",version=\"1\",endpoint=\"predict\",status=\"ok\"} 100",
-      "mlmon_request_duration_seconds_count{model=\"toy\",version=\"1\",endpoint=\"predict\"} 100",
+      "mlmon_requests_total{model=\"toy\",version=\"1\",endpoint=\"predict\","
+      "status=\"ok\"} 100",
+      "mlmon_request_duration_seconds_count{model=\"toy\",version=\"1\","
+      "endpoint=\"predict\"} 100",
       "mlmon_predictions_total{model=\"toy\",version=\"1\",class=\"1\"} 66",
-      "mlmon_outcomes_total{model=\"toy\",version=\"1\",result=\"matched\"} 100",
+      "mlmon_outcomes_total{model=\"toy\",version=\"1\",result=\"matched\"} "
+      "100",
   };
   int missing = 0;
   for (const char* line : expected) {
@@ -105,7 +111,9 @@ int main() {
     std::printf("--- scrape ---\n%s\n", scrape.c_str());
     return 1;
   }
-  std::printf("ten lines: /metrics on port %d has requests, latency, "
-              "predictions and matched outcomes\n", http.port());
+  std::printf(
+      "ten lines: /metrics on port %d has requests, latency, "
+      "predictions and matched outcomes\n",
+      http.port());
   return 0;
 }

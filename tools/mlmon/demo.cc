@@ -1,5 +1,5 @@
-// `mlmon demo`: the example model server in-process, synthetic traffic, and a
-// live summary read back from the registry.
+// `mlmon demo`: the demo model server (tools/demo) in-process, synthetic
+// traffic, and a live summary read back from the registry.
 #include <mlmon/duration.h>
 #include <mlmon/outcome_tracker.h>
 #include <mlmon/registry.h>
@@ -32,13 +32,13 @@ struct DemoOptions {
   double rate = 200;      // requests per second, all clients together
   int clients = 2;
   double bad_request_share = 0.01;
-  double outcome_delay = 2;     // seconds from prediction to outcome
-  double outcome_share = 0.9;   // share of predictions whose outcome comes
+  double outcome_delay = 2;    // seconds from prediction to outcome
+  double outcome_share = 0.9;  // share of predictions whose outcome comes
   std::string model_path;
-  std::string config_path;      // monitor.yaml (default: the example's)
-  std::string fault = "none";   // see mlmon_example::Fault
-  double fault_after = 0;       // seconds into the run
-  std::string emit_training;    // write training lines here and exit
+  std::string config_path;     // monitor.yaml (default: tools/demo's)
+  std::string fault = "none";  // see mlmon_demo::Fault
+  double fault_after = 0;      // seconds into the run
+  std::string emit_training;   // write training lines here and exit
   long emit_count = 20000;
 };
 
@@ -68,7 +68,8 @@ Totals ReadTotals(const mlmon::Registry& registry) {
       if (fam.name == "mlmon_outcomes_total" && result == "matched") {
         t.matched += m.counter.value;
       } else if (fam.name == "mlmon_model_quality" && window == "1m") {
-        if (metric == "precision" && threshold == "0.5") t.precision = m.gauge.value;
+        if (metric == "precision" && threshold == "0.5")
+          t.precision = m.gauge.value;
         if (metric == "recall" && threshold == "0.5") t.recall = m.gauge.value;
         if (metric == "auc") t.auc = m.gauge.value;
       } else if (fam.name == "mlmon_requests_total") {
@@ -123,8 +124,8 @@ void SendDueOutcomes(int port, std::deque<Pending>* pending, bool all) {
   const auto now = std::chrono::steady_clock::now();
   std::string body;
   while (!pending->empty() && (all || pending->front().due <= now)) {
-    body += "{\"id\":\"" + pending->front().id + "\",\"outcome\":" +
-            (pending->front().fraud ? "1" : "0") + "}\n";
+    body += "{\"id\":\"" + pending->front().id +
+            "\",\"outcome\":" + (pending->front().fraud ? "1" : "0") + "}\n";
     pending->pop_front();
   }
   if (body.empty()) return;
@@ -134,36 +135,41 @@ void SendDueOutcomes(int port, std::deque<Pending>* pending, bool all) {
 
 void Client(int index, const DemoOptions& o, int port,
             const std::atomic<bool>& unit_change, std::atomic<bool>& stop) {
-  mlmon_example::TrafficGenerator gen(1000 + static_cast<std::uint64_t>(index));
+  mlmon_demo::TrafficGenerator gen(1000 + static_cast<std::uint64_t>(index));
   std::mt19937_64 rng(77 + static_cast<std::uint64_t>(index));
   std::bernoulli_distribution bad(o.bad_request_share);
   std::bernoulli_distribution reported(o.outcome_share);
-  const auto period = std::chrono::duration<double>(
-      static_cast<double>(o.clients) / o.rate);
-  const auto delay = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(o.outcome_delay));
+  const auto period =
+      std::chrono::duration<double>(static_cast<double>(o.clients) / o.rate);
+  const auto delay =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(o.outcome_delay));
   std::deque<Pending> pending;
   auto next = std::chrono::steady_clock::now();
   auto next_outcomes = next;
   for (long n = 0; !stop.load(); ++n) {
-    const std::string id = "c" + std::to_string(index) + "-" + std::to_string(n);
-    mlmon_example::Transaction t = gen.Next();
+    const std::string id =
+        "c" + std::to_string(index) + "-" + std::to_string(n);
+    mlmon_demo::Transaction t = gen.Next();
     // The silent failure of the talk: an upstream service starts sending
     // the session length in milliseconds.
-    if (unit_change.load(std::memory_order_relaxed)) t.session_seconds *= 1000.0;
-    std::string body = mlmon_example::TrafficGenerator::PredictBody(id, t);
+    if (unit_change.load(std::memory_order_relaxed))
+      t.session_seconds *= 1000.0;
+    std::string body = mlmon_demo::TrafficGenerator::PredictBody(id, t);
     if (bad(rng)) body = "{\"id\":\"" + id + "\",\"features\":\"oops\"}";
-    auto r = mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/predict",
-                                    body, {{"Content-Type", "application/json"}},
-                                    5000);
+    auto r =
+        mlmon::tools::HttpCall("127.0.0.1", port, "POST", "/v1/predict", body,
+                               {{"Content-Type", "application/json"}}, 5000);
     if (r.status == 200 && reported(rng)) {
-      pending.push_back({std::chrono::steady_clock::now() + delay, id, t.fraud});
+      pending.push_back(
+          {std::chrono::steady_clock::now() + delay, id, t.fraud});
     }
     if (std::chrono::steady_clock::now() >= next_outcomes) {
       SendDueOutcomes(port, &pending, false);
       next_outcomes += std::chrono::milliseconds(500);
     }
-    next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
+    next +=
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
     std::this_thread::sleep_until(next);
   }
 }
@@ -171,14 +177,15 @@ void Client(int index, const DemoOptions& o, int port,
 // Writes `n` training lines ({"id", "score", "features"}) drawn from the
 // traffic process and scored by the model, for `mlmon profile`.
 int EmitTraining(const DemoOptions& o) {
-  const mlmon_example::LogisticModel model = mlmon_example::LogisticModel::Load(
-      o.model_path.empty() ? mlmon_example::DefaultModelPath() : o.model_path);
+  const mlmon_demo::LogisticModel model = mlmon_demo::LogisticModel::Load(
+      o.model_path.empty() ? mlmon_demo::DefaultModelPath() : o.model_path);
   std::FILE* out = std::fopen(o.emit_training.c_str(), "w");
-  if (out == nullptr) throw std::runtime_error("cannot write '" + o.emit_training + "'");
-  mlmon_example::TrafficGenerator gen(20261126);
+  if (out == nullptr)
+    throw std::runtime_error("cannot write '" + o.emit_training + "'");
+  mlmon_demo::TrafficGenerator gen(20261126);
   std::vector<double> values(model.features().size());
   for (long n = 0; n < o.emit_count; ++n) {
-    const mlmon_example::Transaction t = gen.Next();
+    const mlmon_demo::Transaction t = gen.Next();
     const double raw[] = {t.amount_usd, t.account_age_days, t.tx_last_24h,
                           t.distance_km, t.session_seconds};
     const char* names[] = {"amount_usd", "account_age_days", "tx_last_24h",
@@ -189,38 +196,43 @@ int EmitTraining(const DemoOptions& o) {
       if (i >= 0) values[static_cast<std::size_t>(i)] = raw[k];
     }
     std::fprintf(out,
-                 "{\"id\":\"train-%ld\",\"score\":%.17g,\"features\":{\"amount_usd\":%.17g,"
-                 "\"account_age_days\":%.17g,\"tx_last_24h\":%.17g,\"distance_km\":%.17g,"
+                 "{\"id\":\"train-%ld\",\"score\":%.17g,\"features\":{\"amount_"
+                 "usd\":%.17g,"
+                 "\"account_age_days\":%.17g,\"tx_last_24h\":%.17g,\"distance_"
+                 "km\":%.17g,"
                  "\"session_seconds\":%.17g}}\n",
-                 n, model.Score(values.data()), raw[0], raw[1], raw[2], raw[3], raw[4]);
+                 n, model.Score(values.data()), raw[0], raw[1], raw[2], raw[3],
+                 raw[4]);
   }
   std::fclose(out);
-  std::printf("wrote %ld training lines to %s\n", o.emit_count, o.emit_training.c_str());
+  std::printf("wrote %ld training lines to %s\n", o.emit_count,
+              o.emit_training.c_str());
   return 0;
 }
 
 int RunDemo(const DemoOptions& o) {
   if (!o.emit_training.empty()) return EmitTraining(o);
   mlmon::Registry registry;
-  mlmon_example::ServerOptions server_options;
+  mlmon_demo::ServerOptions server_options;
   server_options.port = o.port;
   server_options.model_path = o.model_path;
   server_options.monitor_path = o.config_path;
-  const mlmon_example::Fault fault = mlmon_example::ParseFault(o.fault);
-  mlmon_example::ModelServer server(registry, server_options);
+  const mlmon_demo::Fault fault = mlmon_demo::ParseFault(o.fault);
+  mlmon_demo::ModelServer server(registry, server_options);
   server.Start();
   const int port = server.port();
-  std::printf("mlmon demo: model '%s' serving on http://127.0.0.1:%d\n"
-              "  status:   http://127.0.0.1:%d/ (charts of the last minutes)\n"
-              "  metrics:  curl -s http://127.0.0.1:%d/metrics\n"
-              "  predict:  curl -s http://127.0.0.1:%d/v1/predict -d "
-              "'{\"id\":\"x\",\"features\":{\"amount_usd\":40}}'\n"
-              "  %g requests/s from %d clients, %s; Ctrl-C stops\n",
-              server.model().name().c_str(), port, port, port, port, o.rate,
-              o.clients,
-              o.duration > 0
-                  ? ("for " + std::to_string(static_cast<int>(o.duration)) + " s").c_str()
-                  : "until interrupted");
+  std::printf(
+      "mlmon demo: model '%s' serving on http://127.0.0.1:%d\n"
+      "  status:   http://127.0.0.1:%d/ (charts of the last minutes)\n"
+      "  metrics:  curl -s http://127.0.0.1:%d/metrics\n"
+      "  predict:  curl -s http://127.0.0.1:%d/v1/predict -d "
+      "'{\"id\":\"x\",\"features\":{\"amount_usd\":40}}'\n"
+      "  %g requests/s from %d clients, %s; Ctrl-C stops\n",
+      server.model().name().c_str(), port, port, port, port, o.rate, o.clients,
+      o.duration > 0
+          ? ("for " + std::to_string(static_cast<int>(o.duration)) + " s")
+                .c_str()
+          : "until interrupted");
   std::fflush(stdout);
 
   std::signal(SIGINT, OnSignal);
@@ -230,7 +242,7 @@ int RunDemo(const DemoOptions& o) {
   bool fault_on = false;
   auto start_fault = [&](double elapsed) {
     fault_on = true;
-    if (fault == mlmon_example::Fault::kUnitChange) {
+    if (fault == mlmon_demo::Fault::kUnitChange) {
       unit_change.store(true);
     } else {
       server.SetFault(fault);
@@ -238,7 +250,7 @@ int RunDemo(const DemoOptions& o) {
     std::printf("  t=%5.1fs  fault on: %s\n", elapsed, o.fault.c_str());
     std::fflush(stdout);
   };
-  if (fault != mlmon_example::Fault::kNone && o.fault_after <= 0) start_fault(0);
+  if (fault != mlmon_demo::Fault::kNone && o.fault_after <= 0) start_fault(0);
   std::vector<std::thread> clients;
   for (int i = 0; i < o.clients; ++i) {
     clients.emplace_back(Client, i, std::cref(o), port, std::cref(unit_change),
@@ -252,7 +264,7 @@ int RunDemo(const DemoOptions& o) {
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const bool done = o.duration > 0 && elapsed >= o.duration;
-    if (!fault_on && fault != mlmon_example::Fault::kNone &&
+    if (!fault_on && fault != mlmon_demo::Fault::kNone &&
         elapsed >= o.fault_after) {
       start_fault(elapsed);
     }
@@ -261,11 +273,12 @@ int RunDemo(const DemoOptions& o) {
       const double dt = std::chrono::duration<double>(now - last).count();
       const double reqs = (t.ok + t.error) - (before.ok + before.error);
       const double errs = t.error - before.error;
-      std::printf("  t=%5.1fs  %6.1f req/s  errors %5.2f%%  p99 %6.2f ms  "
-                  "outcomes %6g  1m: precision %.3f recall %.3f auc %.3f\n",
-                  elapsed, reqs / dt, reqs > 0 ? 100.0 * errs / reqs : 0.0,
-                  1000.0 * Quantile(0.99, t, before), t.matched, t.precision,
-                  t.recall, t.auc);
+      std::printf(
+          "  t=%5.1fs  %6.1f req/s  errors %5.2f%%  p99 %6.2f ms  "
+          "outcomes %6g  1m: precision %.3f recall %.3f auc %.3f\n",
+          elapsed, reqs / dt, reqs > 0 ? 100.0 * errs / reqs : 0.0,
+          1000.0 * Quantile(0.99, t, before), t.matched, t.precision, t.recall,
+          t.auc);
       std::fflush(stdout);
       before = std::move(t);
       last = now;
@@ -296,7 +309,8 @@ int RunDemo(const DemoOptions& o) {
       }
       if (method == "psi" && w == window) {
         char buf[128];
-        std::snprintf(buf, sizeof buf, " %s=%.4f", signal.c_str(), m.gauge.value);
+        std::snprintf(buf, sizeof buf, " %s=%.4f", signal.c_str(),
+                      m.gauge.value);
         drift += buf;
       }
     }
@@ -310,8 +324,9 @@ int RunDemo(const DemoOptions& o) {
 Command AddDemoCommand(CLI::App& app) {
   auto opts = std::make_shared<DemoOptions>();
   CLI::App* sub = app.add_subcommand(
-      "demo", "Serve the example fraud model, drive synthetic traffic at it "
-              "and print a live summary");
+      "demo",
+      "Serve the demo fraud model, drive synthetic traffic at it "
+      "and print a live summary");
   sub->add_option("--port", opts->port, "Port to serve on (0: any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
@@ -327,7 +342,7 @@ Command AddDemoCommand(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   sub->add_option("--model", opts->model_path, "Model file (fraud_model.txt)");
   sub->add_option("--config", opts->config_path,
-                  "monitor.yaml of the model (default: the example's)")
+                  "monitor.yaml of the model (default: the demo's)")
       ->check(CLI::ExistingFile);
   sub->add_option("--fault", opts->fault,
                   "Failure to reproduce: none; unit-change (session length "
@@ -336,13 +351,14 @@ Command AddDemoCommand(CLI::App& app) {
                   "inverted, precision collapses once outcomes arrive); slow "
                   "(+150 ms per request); errors (1 request in 4 fails)")
       ->capture_default_str()
-      ->check(CLI::IsMember(mlmon_example::FaultNames()));
+      ->check(CLI::IsMember(mlmon_demo::FaultNames()));
   sub->add_option("--fault-after", opts->fault_after,
                   "Seconds into the run when the fault starts")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--emit-training", opts->emit_training,
-                  "Write training lines (for mlmon profile) to this file and exit");
+  sub->add_option(
+      "--emit-training", opts->emit_training,
+      "Write training lines (for mlmon profile) to this file and exit");
   sub->add_option("--emit-count", opts->emit_count, "Lines for --emit-training")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

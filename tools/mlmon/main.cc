@@ -1,6 +1,5 @@
 // mlmon: the command-line companion of the mlmon library.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <exception>
 #include <vector>

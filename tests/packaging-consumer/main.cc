@@ -1,5 +1,9 @@
-// Uses mlmon the way a model server does, with mlmon built from source through
-// add_subdirectory(). Exits 0 if the exposition holds what was recorded.
+// The consumer program of both packaging tests (tests/find-package-test links
+// an installed or build-tree mlmon package, tests/add-subdirectory-test builds
+// mlmon from source): uses mlmon the way a model server does, through the
+// public headers and targets only. Exits 0 if the exposition holds what was
+// recorded and mlmon/version.h matches the version the build system reports
+// (MLMON_EXPECTED_VERSION).
 
 #include <mlmon/mlmon.h>
 #ifdef MLMON_CONSUMER_WITH_HTTP
@@ -10,6 +14,7 @@
 #include <prometheus/metric_family.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -29,6 +34,23 @@ void ExpectContains(const std::string& text, const std::string& needle) {
 }  // namespace
 
 int main() try {
+#ifndef MLMON_EXPECTED_VERSION
+#error "the consumer project defines MLMON_EXPECTED_VERSION"
+#endif
+  if (std::strcmp(MLMON_VERSION_STRING, MLMON_EXPECTED_VERSION) != 0) {
+    std::fprintf(stderr, "MLMON_VERSION_STRING is %s, the package is %s\n",
+                 MLMON_VERSION_STRING, MLMON_EXPECTED_VERSION);
+    ++failures;
+  }
+  const std::string parts = std::to_string(MLMON_VERSION_MAJOR) + "." +
+                            std::to_string(MLMON_VERSION_MINOR) + "." +
+                            std::to_string(MLMON_VERSION_PATCH);
+  if (parts != MLMON_VERSION_STRING) {
+    std::fprintf(stderr, "MLMON_VERSION_MAJOR.MINOR.PATCH is %s, not %s\n",
+                 parts.c_str(), MLMON_VERSION_STRING);
+    ++failures;
+  }
+
   auto registry = std::make_shared<mlmon::Registry>();
 
   mlmon::Counter& jobs =
@@ -54,7 +76,8 @@ int main() try {
   ExpectContains(text,
                  "mlmon_request_errors_total{model=\"consumer\",version=\"1\","
                  "endpoint=\"predict\",reason=\"timeout\"} 1");
-  ExpectContains(text, "mlmon_request_duration_seconds_count{model=\"consumer\"");
+  ExpectContains(text,
+                 "mlmon_request_duration_seconds_count{model=\"consumer\"");
 
   // The prometheus-cpp side: mlmon's registry is a Collectable.
   const prometheus::Collectable& collectable = *registry;

@@ -1,5 +1,5 @@
-#ifndef MLMON_EXAMPLES_MODEL_SERVER_MODEL_H_
-#define MLMON_EXAMPLES_MODEL_SERVER_MODEL_H_
+#ifndef MLMON_TOOLS_DEMO_MODEL_H_
+#define MLMON_TOOLS_DEMO_MODEL_H_
 
 // A logistic regression read from a small text file (fraud_model.txt).
 
@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mlmon_example {
+namespace mlmon_demo {
 
 /// A binary logistic regression over named numeric features.
 ///
@@ -38,6 +38,6 @@ class LogisticModel {
   std::vector<Feature> features_;
 };
 
-}  // namespace mlmon_example
+}  // namespace mlmon_demo
 
-#endif  // MLMON_EXAMPLES_MODEL_SERVER_MODEL_H_
+#endif  // MLMON_TOOLS_DEMO_MODEL_H_

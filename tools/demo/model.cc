@@ -5,7 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace mlmon_example {
+namespace mlmon_demo {
 
 LogisticModel LogisticModel::Load(const std::string& path) {
   std::ifstream in(path);
@@ -65,4 +65,4 @@ double LogisticModel::Score(const double* values) const noexcept {
   return 1.0 / (1.0 + std::exp(-z));
 }
 
-}  // namespace mlmon_example
+}  // namespace mlmon_demo

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace mlmon_example {
+namespace mlmon_demo {
 
 namespace {
 
@@ -20,11 +20,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -44,8 +54,9 @@ mlmon::HttpServerOptions HttpOptions(int port) {
   return o;
 }
 
-constexpr const char* kFaultNames[] = {"none", "unit-change", "aggressive-filter",
-                                       "broken-dependency", "slow", "errors"};
+constexpr const char* kFaultNames[] = {
+    "none", "unit-change", "aggressive-filter", "broken-dependency",
+    "slow", "errors"};
 
 }  // namespace
 
@@ -65,13 +76,13 @@ Fault ParseFault(std::string_view name) {
 }
 
 std::string DefaultModelPath() {
-  if (const char* env = std::getenv("MLMON_EXAMPLE_MODEL")) return env;
-  return MLMON_EXAMPLE_DIR "/fraud_model.txt";
+  if (const char* env = std::getenv("MLMON_DEMO_MODEL")) return env;
+  return MLMON_DEMO_DIR "/fraud_model.txt";
 }
 
 std::string DefaultMonitorPath() {
-  if (const char* env = std::getenv("MLMON_EXAMPLE_MONITOR")) return env;
-  return MLMON_EXAMPLE_DIR "/monitor.yaml";
+  if (const char* env = std::getenv("MLMON_DEMO_MONITOR")) return env;
+  return MLMON_DEMO_DIR "/monitor.yaml";
 }
 
 ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
@@ -87,20 +98,22 @@ ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
       bad_request_(predict_.BindErrorReason("bad_request")),
       model_error_(predict_.BindErrorReason("model_error")),
       http_(HttpOptions(options.port), registry) {
-  risky_not_safe_ = &monitor_.heuristics().AddCheck("risky_transaction_not_safe");
+  risky_not_safe_ =
+      &monitor_.heuristics().AddCheck("risky_transaction_not_safe");
   ingest_.AddTracker(monitor_.outcomes());
   mlmon::AddFeedbackRoute(http_, ingest_);
   if (options.start_ticker) {
     ticker_ = std::make_unique<mlmon::Ticker>();
     ticker_->Add([this] { monitor_.Tick(); });
   }
-  http_.AddRoute("POST", "/v1/predict",
-                 [this](const mlmon::HttpRequest& r) { return Predict(r); },
-                 [] {
-                   mlmon::RouteOptions o;
-                   o.max_body_bytes = 64 * 1024;
-                   return o;
-                 }());
+  http_.AddRoute(
+      "POST", "/v1/predict",
+      [this](const mlmon::HttpRequest& r) { return Predict(r); },
+      [] {
+        mlmon::RouteOptions o;
+        o.max_body_bytes = 64 * 1024;
+        return o;
+      }());
 }
 
 mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
@@ -172,8 +185,8 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   double score = model_.Score(values.data());
   // The demo's broken dependency: classes in the other order.
   if (fault == Fault::kBrokenDependency) score = 1.0 - score;
-  monitor_.features().Observe(inputs);            // missing / range / drift
-  monitor_.distribution().ObserveScore(score);    // score histogram, drift
+  monitor_.features().Observe(inputs);          // missing / range / drift
+  monitor_.distribution().ObserveScore(score);  // score histogram, drift
   // Keep the prediction until its outcome arrives (POST /v1/outcomes).
   monitor_.outcomes().RecordPrediction(id, score);
   // Post-filter (business rule): transactions below the minimum review
@@ -197,7 +210,8 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   response.body = "{\"id\":";
   AppendJsonString(&response.body, id);
   if (filtered) {
-    response.body.append(",\"score\":null,\"filtered\":\"below_min_review_amount\"}");
+    response.body.append(
+        ",\"score\":null,\"filtered\":\"below_min_review_amount\"}");
     return response;
   }
   char buf[64];
@@ -206,4 +220,4 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   return response;
 }
 
-}  // namespace mlmon_example
+}  // namespace mlmon_demo

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-namespace mlmon_example {
+namespace mlmon_demo {
 
 Transaction TrafficGenerator::Next() {
   Transaction t;
@@ -45,4 +45,4 @@ std::string TrafficGenerator::PredictBody(const std::string& id,
   return buf;
 }
 
-}  // namespace mlmon_example
+}  // namespace mlmon_demo

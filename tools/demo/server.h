@@ -1,10 +1,12 @@
-#ifndef MLMON_EXAMPLES_MODEL_SERVER_SERVER_H_
-#define MLMON_EXAMPLES_MODEL_SERVER_SERVER_H_
+#ifndef MLMON_TOOLS_DEMO_SERVER_H_
+#define MLMON_TOOLS_DEMO_SERVER_H_
 
-// The example model server: POST /v1/predict scores a transaction with the
-// fraud model; every call is wrapped in an mlmon::RequestGuard and every
-// prediction recorded for its outcome; POST /v1/outcomes takes the outcomes;
-// /metrics and /healthz are served on the same port by mlmon::HttpServer.
+// The model server of `mlmon demo`: POST /v1/predict scores a transaction
+// with the fraud model; every call is wrapped in an mlmon::RequestGuard and
+// every prediction recorded for its outcome; POST /v1/outcomes takes the
+// outcomes; /metrics and /healthz are served on the same port by
+// mlmon::HttpServer. It can reproduce the failures of `mlmon demo --fault`.
+// Built on the public API only (mlmon::mlmon, mlmon::http).
 
 #include <mlmon/feedback_endpoint.h>
 #include <mlmon/http_server.h>
@@ -21,7 +23,7 @@
 
 #include "model.h"
 
-namespace mlmon_example {
+namespace mlmon_demo {
 
 /// A silent failure the demo reproduces (`mlmon demo --fault`). None of them
 /// raises a latency or error alert by itself except `kSlow` and `kErrors`.
@@ -72,8 +74,12 @@ class ModelServer {
   mlmon::ModelMonitor& monitor() noexcept { return monitor_; }
 
   /// Switches the reproduced failure (the demo turns it on mid-run).
-  void SetFault(Fault f) noexcept { fault_.store(f, std::memory_order_relaxed); }
-  Fault fault() const noexcept { return fault_.load(std::memory_order_relaxed); }
+  void SetFault(Fault f) noexcept {
+    fault_.store(f, std::memory_order_relaxed);
+  }
+  Fault fault() const noexcept {
+    return fault_.load(std::memory_order_relaxed);
+  }
 
   /// Scores one request body (the route handler, usable without HTTP).
   mlmon::HttpResponse Predict(const mlmon::HttpRequest& request);
@@ -92,11 +98,11 @@ class ModelServer {
   std::unique_ptr<mlmon::Ticker> ticker_;
 };
 
-/// Default model file: $MLMON_EXAMPLE_MODEL, else the source tree's copy.
+/// Default model file: $MLMON_DEMO_MODEL, else the source tree's copy.
 std::string DefaultModelPath();
-/// Default monitor.yaml: $MLMON_EXAMPLE_MONITOR, else the source tree's copy.
+/// Default monitor.yaml: $MLMON_DEMO_MONITOR, else the source tree's copy.
 std::string DefaultMonitorPath();
 
-}  // namespace mlmon_example
+}  // namespace mlmon_demo
 
-#endif  // MLMON_EXAMPLES_MODEL_SERVER_SERVER_H_
+#endif  // MLMON_TOOLS_DEMO_SERVER_H_

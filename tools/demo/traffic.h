@@ -1,5 +1,5 @@
-#ifndef MLMON_EXAMPLES_MODEL_SERVER_TRAFFIC_H_
-#define MLMON_EXAMPLES_MODEL_SERVER_TRAFFIC_H_
+#ifndef MLMON_TOOLS_DEMO_TRAFFIC_H_
+#define MLMON_TOOLS_DEMO_TRAFFIC_H_
 
 // Synthetic card transactions, drawn from the process train_model.py trains on.
 
@@ -7,12 +7,12 @@
 #include <random>
 #include <string>
 
-namespace mlmon_example {
+namespace mlmon_demo {
 
 struct Transaction {
   bool fraud = false;  // the true outcome
-  double amount_usd = 0, account_age_days = 0, tx_last_24h = 0,
-         distance_km = 0, session_seconds = 0;
+  double amount_usd = 0, account_age_days = 0, tx_last_24h = 0, distance_km = 0,
+         session_seconds = 0;
 };
 
 /// Draws transactions. Thread safety: thread-compatible (one per thread).
@@ -27,6 +27,6 @@ class TrafficGenerator {
   std::mt19937_64 rng_;
 };
 
-}  // namespace mlmon_example
+}  // namespace mlmon_demo
 
-#endif  // MLMON_EXAMPLES_MODEL_SERVER_TRAFFIC_H_
+#endif  // MLMON_TOOLS_DEMO_TRAFFIC_H_

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Trains the example fraud model and writes fraud_model.txt.
+"""Trains the demo fraud model and writes fraud_model.txt.
 
 The transaction process below is the one `mlmon demo` generates traffic from
-(see examples/model_server/traffic.cc); keep the two in step. Run with
+(see tools/demo/traffic.cc); keep the two in step. Run with
 Debian's /usr/bin/python3 (python3-sklearn, python3-numpy):
 
-    examples/model_server/train_model.py > examples/model_server/fraud_model.txt
+    tools/demo/train_model.py > tools/demo/fraud_model.txt
 """
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -48,8 +48,8 @@ def main():
     xv, yv = generate(20000, rng)
     from sklearn.metrics import roc_auc_score
     auc = roc_auc_score(yv, model.predict_proba((transform(xv) - mean) / scale)[:, 1])
-    print("# mlmon example fraud model: logistic regression trained by")
-    print("# examples/model_server/train_model.py (scikit-learn) on 50,000")
+    print("# mlmon demo fraud model: logistic regression trained by")
+    print("# tools/demo/train_model.py (scikit-learn) on 50,000")
     print("# synthetic transactions. score = sigmoid(bias + sum_i w_i * (t_i(x_i) - mean_i) / scale_i)")
     print("# a missing feature contributes 0 (it is imputed with its mean).")
     print(f"# held-out ROC AUC on 20,000 fresh transactions: {auc:.3f}")
