@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "internal/metric_catalogue.h"
 #include "internal/text_format.h"
 
 namespace mlmon {
@@ -26,18 +27,24 @@ bool IsNameChar(char c, bool first, bool colon_ok) {
 
 const char* TypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
 
 prometheus::MetricType PromType(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return prometheus::MetricType::Counter;
-    case MetricType::kGauge: return prometheus::MetricType::Gauge;
-    case MetricType::kHistogram: return prometheus::MetricType::Histogram;
+    case MetricType::kCounter:
+      return prometheus::MetricType::Counter;
+    case MetricType::kGauge:
+      return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram:
+      return prometheus::MetricType::Histogram;
   }
   return prometheus::MetricType::Untyped;
 }
@@ -87,8 +94,8 @@ FamilyBase::FamilyBase(Registry* registry, std::string name, std::string help,
       type_(type),
       label_names_(std::move(label_names)),
       max_series_(max_series),
-      internal_(name_ == "mlmon_dropped_total" ||
-                name_ == "mlmon_label_overflow_total") {}
+      internal_(name_ == internal::metrics::kDroppedTotal.def.name ||
+                name_ == internal::metrics::kLabelOverflowTotal.def.name) {}
 
 FamilyBase::~FamilyBase() = default;
 
@@ -353,7 +360,8 @@ Registry::Registry() : Registry(Options{}) {}
 
 Registry::Registry(Options options) : options_(options) {
   if (options_.max_series_per_family == 0) {
-    throw ConfigError("mlmon: Registry::Options::max_series_per_family must be > 0");
+    throw ConfigError(
+        "mlmon: Registry::Options::max_series_per_family must be > 0");
   }
   if (options_.max_model_versions == 0) {
     throw ConfigError(
@@ -374,8 +382,8 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
   std::set<std::string> seen;
   for (const auto& l : label_names) {
     if (!IsValidLabelName(l)) {
-      throw ConfigError(
-          fmt::format("mlmon: invalid label name '{}' on metric '{}'", l, name));
+      throw ConfigError(fmt::format(
+          "mlmon: invalid label name '{}' on metric '{}'", l, name));
     }
     if (type == MetricType::kHistogram && l == "le") {
       throw ConfigError(fmt::format(
@@ -395,8 +403,7 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
   if (it != families_.end()) {
     auto* existing = dynamic_cast<Family<T>*>(it->second.get());
     if (existing == nullptr || existing->type() != type ||
-        existing->label_names() != label_names ||
-        existing->bounds_ != bounds) {
+        existing->label_names() != label_names || existing->bounds_ != bounds) {
       throw ConfigError(fmt::format(
           "mlmon: metric '{}' is already registered with another type, other "
           "labels ({}) or other buckets",
@@ -424,10 +431,9 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
       }
     }
   }
-  std::unique_ptr<Family<T>> fam(new Family<T>(this, name, help, type,
-                                               label_names,
-                                               options_.max_series_per_family,
-                                               std::move(bounds)));
+  std::unique_ptr<Family<T>> fam(
+      new Family<T>(this, name, help, type, label_names,
+                    options_.max_series_per_family, std::move(bounds)));
   Family<T>& ref = *fam;
   families_.emplace(name, std::move(fam));
   return ref;
@@ -489,16 +495,15 @@ detail::DropSink* Registry::DropsFor(const std::string& raw_model,
   std::string version = internal::SanitizeUtf8(raw_version);
   if (!AdmitModelVersion(model, version)) {
     model = version = kOverflow;
-    CountOverflow(model, version, "mlmon_dropped_total");
+    CountOverflow(model, version,
+                  std::string(internal::metrics::kDroppedTotal.def.name));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = drops_.find({model, version});
     if (it != drops_.end()) return it->second.get();
   }
-  auto& fam = AddCounter("mlmon_dropped_total",
-                         "Values the library refused on the hot path, by reason.",
-                         {"model", "version", "reason"});
+  auto& fam = internal::AddFamily(*this, internal::metrics::kDroppedTotal);
   auto sink = std::make_unique<detail::DropSink>();
   for (std::size_t r = 0; r < kNumDropReasons; ++r) {
     // The drop counters themselves never drop (they only add 1).
@@ -511,18 +516,19 @@ detail::DropSink* Registry::DropsFor(const std::string& raw_model,
     sink->by_reason[r] = fam.series_[i].get();
   }
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, inserted] = drops_.emplace(std::make_pair(model, version), std::move(sink));
+  auto [it, inserted] =
+      drops_.emplace(std::make_pair(model, version), std::move(sink));
   return it->second.get();
 }
 
 void Registry::CountOverflow(const std::string& model,
                              const std::string& version,
                              const std::string& metric) {
-  if (metric == "mlmon_label_overflow_total") return;  // never recurse
-  auto& fam = AddCounter("mlmon_label_overflow_total",
-                         "Label values folded into the __overflow__ series "
-                         "because a family reached its cardinality cap.",
-                         {"model", "version", "metric"});
+  if (metric == internal::metrics::kLabelOverflowTotal.def.name) {
+    return;  // never recurse
+  }
+  auto& fam =
+      internal::AddFamily(*this, internal::metrics::kLabelOverflowTotal);
   fam.Add({model, version, metric}).Increment();
 }
 
@@ -577,10 +583,10 @@ void Registry::Attach(std::weak_ptr<prometheus::Collectable> collectable) {
 
 namespace {
 
-void AppendPromLabels(std::string* out,
-                      const std::vector<prometheus::ClientMetric::Label>& labels,
-                      const char* extra_name, double extra_value,
-                      bool has_extra) {
+void AppendPromLabels(
+    std::string* out,
+    const std::vector<prometheus::ClientMetric::Label>& labels,
+    const char* extra_name, double extra_value, bool has_extra) {
   if (labels.empty() && !has_extra) return;
   out->push_back('{');
   bool first = true;
