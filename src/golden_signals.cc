@@ -5,6 +5,7 @@
 #include <chrono>
 #include <utility>
 
+#include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
 
 namespace mlmon {
@@ -43,9 +44,11 @@ Endpoint::Endpoint(Registry& registry, const std::string& model,
 
 ErrorReason Endpoint::BindErrorReason(const std::string& reason) {
   if (reason.empty()) {
-    throw ConfigError(
-        fmt::format("mlmon: empty error reason on endpoint '{}' of model '{}'",
-                    name_, model_));
+    throw internal::SetupError(
+        "Endpoint.BindErrorReason",
+        fmt::format(
+            "the reason must not be empty (endpoint '{}' of model '{}')", name_,
+            model_));
   }
   return ErrorReason(
       &RequestErrors(registry_).Add({model_, version_, name_, reason}));
@@ -57,7 +60,9 @@ GoldenSignals::GoldenSignals(Registry& registry, std::string model,
       model_(std::move(model)),
       version_(std::move(version)),
       options_(std::move(options)) {
-  if (model_.empty()) throw ConfigError("mlmon: model name must not be empty");
+  if (model_.empty()) {
+    throw internal::SetupError("GoldenSignals.model", "must not be empty");
+  }
   ValidateBucketBounds(options_.latency_buckets);
   queue_depth_ = &internal::AddFamily(registry_, internal::metrics::kQueueDepth)
                       .Add({model_, version_});
@@ -71,10 +76,12 @@ GoldenSignals::GoldenSignals(Registry& registry, std::string model,
 
 Endpoint& GoldenSignals::AddEndpoint(const std::string& name) {
   if (name.empty()) {
-    throw ConfigError(
-        fmt::format("mlmon: empty endpoint name for model '{}'", model_));
+    throw internal::SetupError(
+        "GoldenSignals.AddEndpoint",
+        fmt::format("the endpoint name must not be empty (model '{}')",
+                    model_));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   auto it = endpoints_.find(name);
   if (it != endpoints_.end()) return *it->second;
   std::unique_ptr<Endpoint> ep(
