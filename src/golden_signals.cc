@@ -5,15 +5,15 @@
 #include <chrono>
 #include <utility>
 
+#include "internal/config_errors.h"
+#include "internal/metric_catalogue.h"
+
 namespace mlmon {
 
 namespace {
 
 Family<Counter>& RequestErrors(Registry& r) {
-  return r.AddCounter("mlmon_request_errors_total",
-                      "Failed requests by endpoint and reason ('exception' "
-                      "when an exception left the guarded call).",
-                      {"model", "version", "endpoint", "reason"});
+  return internal::AddFamily(r, internal::metrics::kRequestErrorsTotal);
 }
 
 }  // namespace
@@ -26,20 +26,15 @@ Endpoint::Endpoint(Registry& registry, const std::string& model,
       version_(version),
       name_(name),
       clock_(options.clock) {
-  in_flight_ = &registry
-                    .AddUpDownGauge("mlmon_requests_in_flight",
-                                    "Requests being served right now.",
-                                    {"model", "version", "endpoint"})
-                    .Add({model, version, name});
-  latency_ = &registry
-                  .AddHistogram("mlmon_request_duration_seconds",
-                                "Time to serve a request, in seconds.",
-                                {"model", "version", "endpoint"},
-                                options.latency_buckets)
-                  .Add({model, version, name});
-  auto& requests = registry.AddCounter(
-      "mlmon_requests_total", "Requests served, by endpoint and status.",
-      {"model", "version", "endpoint", "status"});
+  in_flight_ =
+      &internal::AddFamily(registry, internal::metrics::kRequestsInFlight)
+           .Add({model, version, name});
+  latency_ =
+      &internal::AddFamily(registry, internal::metrics::kRequestDurationSeconds,
+                           options.latency_buckets)
+           .Add({model, version, name});
+  auto& requests =
+      internal::AddFamily(registry, internal::metrics::kRequestsTotal);
   ok_ = &requests.Add({model, version, name, "ok"});
   error_ = &requests.Add({model, version, name, "error"});
   auto& errors = RequestErrors(registry);
@@ -49,9 +44,11 @@ Endpoint::Endpoint(Registry& registry, const std::string& model,
 
 ErrorReason Endpoint::BindErrorReason(const std::string& reason) {
   if (reason.empty()) {
-    throw ConfigError(fmt::format(
-        "mlmon: empty error reason on endpoint '{}' of model '{}'", name_,
-        model_));
+    throw internal::SetupError(
+        "Endpoint.BindErrorReason",
+        fmt::format(
+            "the reason must not be empty (endpoint '{}' of model '{}')", name_,
+            model_));
   }
   return ErrorReason(
       &RequestErrors(registry_).Add({model_, version_, name_, reason}));
@@ -63,32 +60,28 @@ GoldenSignals::GoldenSignals(Registry& registry, std::string model,
       model_(std::move(model)),
       version_(std::move(version)),
       options_(std::move(options)) {
-  if (model_.empty()) throw ConfigError("mlmon: model name must not be empty");
+  if (model_.empty()) {
+    throw internal::SetupError("GoldenSignals.model", "must not be empty");
+  }
   ValidateBucketBounds(options_.latency_buckets);
-  queue_depth_ = &registry_
-                      .AddGauge("mlmon_queue_depth",
-                                "Requests waiting to be served, as set by the "
-                                "host.",
-                                {"model", "version"})
+  queue_depth_ = &internal::AddFamily(registry_, internal::metrics::kQueueDepth)
                       .Add({model_, version_});
   const Clock& clock =
       options_.clock != nullptr ? *options_.clock : SteadyClock::Instance();
   const auto loaded_at = static_cast<long long>(clock.UnixSeconds());
-  registry_
-      .AddGauge("mlmon_model_info",
-                "Model identity; always 1. loaded_at is the Unix time the "
-                "monitor was created.",
-                {"model", "version", "loaded_at"})
+  internal::AddFamily(registry_, internal::metrics::kModelInfo)
       .Add({model_, version_, std::to_string(loaded_at)})
       .Set(1);
 }
 
 Endpoint& GoldenSignals::AddEndpoint(const std::string& name) {
   if (name.empty()) {
-    throw ConfigError(
-        fmt::format("mlmon: empty endpoint name for model '{}'", model_));
+    throw internal::SetupError(
+        "GoldenSignals.AddEndpoint",
+        fmt::format("the endpoint name must not be empty (model '{}')",
+                    model_));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   auto it = endpoints_.find(name);
   if (it != endpoints_.end()) return *it->second;
   std::unique_ptr<Endpoint> ep(

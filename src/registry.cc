@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "internal/config_errors.h"
+#include "internal/metric_catalogue.h"
 #include "internal/text_format.h"
 
 namespace mlmon {
@@ -26,18 +28,24 @@ bool IsNameChar(char c, bool first, bool colon_ok) {
 
 const char* TypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
 
 prometheus::MetricType PromType(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return prometheus::MetricType::Counter;
-    case MetricType::kGauge: return prometheus::MetricType::Gauge;
-    case MetricType::kHistogram: return prometheus::MetricType::Histogram;
+    case MetricType::kCounter:
+      return prometheus::MetricType::Counter;
+    case MetricType::kGauge:
+      return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram:
+      return prometheus::MetricType::Histogram;
   }
   return prometheus::MetricType::Untyped;
 }
@@ -87,23 +95,24 @@ FamilyBase::FamilyBase(Registry* registry, std::string name, std::string help,
       type_(type),
       label_names_(std::move(label_names)),
       max_series_(max_series),
-      internal_(name_ == "mlmon_dropped_total" ||
-                name_ == "mlmon_label_overflow_total") {}
+      internal_(name_ == internal::metrics::kDroppedTotal.def.name ||
+                name_ == internal::metrics::kLabelOverflowTotal.def.name) {}
 
 FamilyBase::~FamilyBase() = default;
 
 std::size_t FamilyBase::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   return keys_.size();
 }
 
 std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
                                   const std::function<void(DropSink*)>& make) {
   if (raw_values.size() != label_names_.size()) {
-    throw ConfigError(fmt::format(
-        "mlmon: metric '{}' has {} label(s) ({}), but {} value(s) were given",
-        name_, label_names_.size(), fmt::join(label_names_, ", "),
-        raw_values.size()));
+    throw internal::SetupError(
+        "metric " + name_,
+        fmt::format("has {} label(s) ({}), but {} value(s) were given",
+                    label_names_.size(), fmt::join(label_names_, ", "),
+                    raw_values.size()));
   }
   // The key is the text the exposition prints, so that values printing the
   // same (e.g. two invalid bytes, both U+FFFD) are one series.
@@ -127,7 +136,7 @@ std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
   DropSink* drops = internal_ ? nullptr : registry_->DropsFor(model, version);
   std::size_t index = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     auto it = index_.find(values);
     std::vector<std::string> key = values;
     if (it == index_.end() && keys_.size() >= max_series_) {
@@ -200,32 +209,36 @@ T& Family<T>::AddWithBounds(const std::vector<std::string>& label_values,
                             const std::vector<double>* bounds) {
   if constexpr (std::is_same_v<T, Histogram>) {
     if (bounds == nullptr && bounds_.empty()) {
-      throw ConfigError(fmt::format(
-          "mlmon: histogram '{}' has bounds per series: Add() needs them",
-          name_));
+      throw internal::SetupError(
+          "metric " + name_,
+          "a histogram with bounds per series: Add() needs the bounds");
     }
     if (bounds != nullptr && !bounds_.empty() && *bounds != bounds_) {
-      throw ConfigError(fmt::format(
-          "mlmon: histogram '{}' has bounds [{}]; a series cannot have [{}]",
-          name_, fmt::join(bounds_, ", "), fmt::join(*bounds, ", ")));
+      throw internal::SetupError(
+          "metric " + name_,
+          fmt::format("a histogram on bounds [{}]; a series cannot have others",
+                      fmt::join(bounds_, ", ")),
+          fmt::format("[{}]", fmt::join(*bounds, ", ")));
     }
     if (bounds != nullptr) ValidateBucketBounds(*bounds);
   }
-  std::size_t i = FindOrAdd(label_values, [&](detail::DropSink* drops) {
-    if constexpr (std::is_same_v<T, Histogram>) {
-      series_.push_back(std::make_unique<Histogram>(
-          bounds != nullptr ? *bounds : bounds_, drops));
-    } else {
-      series_.push_back(std::make_unique<T>(drops));
-    }
-  });
-  std::lock_guard<std::mutex> lock(mu_);
+  std::size_t i =
+      FindOrAdd(label_values, [&](detail::DropSink* drops) MLMON_REQUIRES(mu_) {
+        if constexpr (std::is_same_v<T, Histogram>) {
+          series_.push_back(std::make_unique<Histogram>(
+              bounds != nullptr ? *bounds : bounds_, drops));
+        } else {
+          series_.push_back(std::make_unique<T>(drops));
+        }
+      });
+  detail::MutexLock lock(mu_);
   if constexpr (std::is_same_v<T, Histogram>) {
     if (bounds != nullptr && series_[i]->upper_bounds() != *bounds) {
-      throw ConfigError(fmt::format(
-          "mlmon: histogram '{}' {{{}}} exists with bounds [{}], not [{}]",
-          name_, keys_[i].rendered, fmt::join(series_[i]->upper_bounds(), ", "),
-          fmt::join(*bounds, ", ")));
+      throw internal::SetupError(
+          fmt::format("metric {}{{{}}}", name_, keys_[i].rendered),
+          fmt::format("the series exists with bounds [{}]",
+                      fmt::join(series_[i]->upper_bounds(), ", ")),
+          fmt::format("[{}]", fmt::join(*bounds, ", ")));
     }
   }
   return *series_[i];
@@ -255,7 +268,7 @@ void AppendLe(std::string* out, double bound) {
 
 template <typename T>
 void Family<T>::AppendText(std::string* out) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   if (keys_.empty()) return;
   AppendHelpType(out);
   if constexpr (std::is_same_v<T, Histogram>) {
@@ -307,7 +320,7 @@ void Family<T>::AppendText(std::string* out) const {
 template <typename T>
 void Family<T>::AppendPrometheus(
     std::vector<prometheus::MetricFamily>* out) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   if (keys_.empty()) return;
   prometheus::MetricFamily fam;
   fam.name = name_;
@@ -353,11 +366,12 @@ Registry::Registry() : Registry(Options{}) {}
 
 Registry::Registry(Options options) : options_(options) {
   if (options_.max_series_per_family == 0) {
-    throw ConfigError("mlmon: Registry::Options::max_series_per_family must be > 0");
+    throw internal::SetupError("Registry::Options.max_series_per_family",
+                               "must be > 0", "0");
   }
   if (options_.max_model_versions == 0) {
-    throw ConfigError(
-        "mlmon: Registry::Options::max_model_versions must be > 0");
+    throw internal::SetupError("Registry::Options.max_model_versions",
+                               "must be > 0", "0");
   }
 }
 
@@ -369,38 +383,42 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
                               const std::vector<std::string>& label_names,
                               std::vector<double> bounds) {
   if (!IsValidMetricName(name)) {
-    throw ConfigError(fmt::format("mlmon: invalid metric name '{}'", name));
+    throw internal::SetupError(
+        "metric name", "not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+        name);
   }
   std::set<std::string> seen;
   for (const auto& l : label_names) {
     if (!IsValidLabelName(l)) {
-      throw ConfigError(
-          fmt::format("mlmon: invalid label name '{}' on metric '{}'", l, name));
+      throw internal::SetupError(
+          "metric " + name,
+          "not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*"
+          ", not starting with __)",
+          l);
     }
     if (type == MetricType::kHistogram && l == "le") {
-      throw ConfigError(fmt::format(
-          "mlmon: histogram '{}' may not have a label named 'le'", name));
+      throw internal::SetupError("metric " + name,
+                                 "a histogram may not have a label named le");
     }
     if (!seen.insert(l).second) {
-      throw ConfigError(
-          fmt::format("mlmon: label '{}' repeated on metric '{}'", l, name));
+      throw internal::SetupError("metric " + name, "a repeated label name", l);
     }
   }
   // Histograms: empty bounds = bounds per series (3-argument AddHistogram).
   if (type == MetricType::kHistogram && !bounds.empty()) {
     ValidateBucketBounds(bounds);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   auto it = families_.find(name);
   if (it != families_.end()) {
     auto* existing = dynamic_cast<Family<T>*>(it->second.get());
     if (existing == nullptr || existing->type() != type ||
-        existing->label_names() != label_names ||
-        existing->bounds_ != bounds) {
-      throw ConfigError(fmt::format(
-          "mlmon: metric '{}' is already registered with another type, other "
-          "labels ({}) or other buckets",
-          name, fmt::join(it->second->label_names(), ", ")));
+        existing->label_names() != label_names || existing->bounds_ != bounds) {
+      throw internal::SetupError(
+          "metric " + name,
+          fmt::format("already registered with another type, other labels "
+                      "({}) or other buckets",
+                      fmt::join(it->second->label_names(), ", ")));
     }
     return *existing;
   }
@@ -409,25 +427,24 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
   for (const char* suffix : kHistogramSuffixes) {
     const std::string s(suffix);
     if (type == MetricType::kHistogram && families_.count(name + s) != 0) {
-      throw ConfigError(fmt::format(
-          "mlmon: histogram '{}' would write '{}{}', already a metric", name,
-          name, s));
+      throw internal::SetupError(
+          "metric " + name,
+          "a histogram whose samples would have the name of another metric",
+          name + s);
     }
     if (name.size() > s.size() &&
         name.compare(name.size() - s.size(), s.size(), s) == 0) {
       auto base = families_.find(name.substr(0, name.size() - s.size()));
       if (base != families_.end() &&
           base->second->type() == MetricType::kHistogram) {
-        throw ConfigError(fmt::format(
-            "mlmon: metric '{}' collides with the samples of histogram '{}'",
-            name, base->first));
+        throw internal::SetupError(
+            "metric " + name, "the name of a sample of histogram", base->first);
       }
     }
   }
-  std::unique_ptr<Family<T>> fam(new Family<T>(this, name, help, type,
-                                               label_names,
-                                               options_.max_series_per_family,
-                                               std::move(bounds)));
+  std::unique_ptr<Family<T>> fam(
+      new Family<T>(this, name, help, type, label_names,
+                    options_.max_series_per_family, std::move(bounds)));
   Family<T>& ref = *fam;
   families_.emplace(name, std::move(fam));
   return ref;
@@ -471,7 +488,7 @@ bool Registry::AdmitModelVersion(const std::string& model,
                                  const std::string& version) {
   if (model.empty() && version.empty()) return true;  // not a model's series
   if (model == kOverflow && version == kOverflow) return true;
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   if (model_versions_.count({model, version}) != 0) return true;
   if (model_versions_.size() >= options_.max_model_versions) return false;
   model_versions_.emplace(model, version);
@@ -479,7 +496,7 @@ bool Registry::AdmitModelVersion(const std::string& model,
 }
 
 std::size_t Registry::model_versions() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   return model_versions_.size();
 }
 
@@ -489,45 +506,45 @@ detail::DropSink* Registry::DropsFor(const std::string& raw_model,
   std::string version = internal::SanitizeUtf8(raw_version);
   if (!AdmitModelVersion(model, version)) {
     model = version = kOverflow;
-    CountOverflow(model, version, "mlmon_dropped_total");
+    CountOverflow(model, version,
+                  std::string(internal::metrics::kDroppedTotal.def.name));
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     auto it = drops_.find({model, version});
     if (it != drops_.end()) return it->second.get();
   }
-  auto& fam = AddCounter("mlmon_dropped_total",
-                         "Values the library refused on the hot path, by reason.",
-                         {"model", "version", "reason"});
+  auto& fam = internal::AddFamily(*this, internal::metrics::kDroppedTotal);
   auto sink = std::make_unique<detail::DropSink>();
   for (std::size_t r = 0; r < kNumDropReasons; ++r) {
     // The drop counters themselves never drop (they only add 1).
     std::size_t i = fam.FindOrAdd(
         {model, version, DropReasonName(static_cast<DropReason>(r))},
-        [&](detail::DropSink*) {
+        [&](detail::DropSink*) MLMON_REQUIRES(fam.mu_) {
           fam.series_.push_back(std::make_unique<Counter>(nullptr));
         });
-    std::lock_guard<std::mutex> lock(fam.mu_);
+    detail::MutexLock lock(fam.mu_);
     sink->by_reason[r] = fam.series_[i].get();
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  auto [it, inserted] = drops_.emplace(std::make_pair(model, version), std::move(sink));
+  detail::MutexLock lock(mu_);
+  auto [it, inserted] =
+      drops_.emplace(std::make_pair(model, version), std::move(sink));
   return it->second.get();
 }
 
 void Registry::CountOverflow(const std::string& model,
                              const std::string& version,
                              const std::string& metric) {
-  if (metric == "mlmon_label_overflow_total") return;  // never recurse
-  auto& fam = AddCounter("mlmon_label_overflow_total",
-                         "Label values folded into the __overflow__ series "
-                         "because a family reached its cardinality cap.",
-                         {"model", "version", "metric"});
+  if (metric == internal::metrics::kLabelOverflowTotal.def.name) {
+    return;  // never recurse
+  }
+  auto& fam =
+      internal::AddFamily(*this, internal::metrics::kLabelOverflowTotal);
   fam.Add({model, version, metric}).Increment();
 }
 
 std::vector<detail::FamilyBase*> Registry::Families() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   std::vector<detail::FamilyBase*> out;
   out.reserve(families_.size());
   for (const auto& [name, fam] : families_) out.push_back(fam.get());
@@ -548,7 +565,7 @@ void Registry::WriteText(std::string* out) const {
   }
   std::vector<std::shared_ptr<prometheus::Collectable>> live;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    detail::MutexLock lock(mu_);
     for (const auto& weak : attached_) {
       if (auto c = weak.lock()) live.push_back(std::move(c));
     }
@@ -569,7 +586,7 @@ std::vector<prometheus::MetricFamily> Registry::Collect() const {
 }
 
 void Registry::Attach(std::weak_ptr<prometheus::Collectable> collectable) {
-  std::lock_guard<std::mutex> lock(mu_);
+  detail::MutexLock lock(mu_);
   attached_.push_back(std::move(collectable));
 }
 
@@ -577,10 +594,10 @@ void Registry::Attach(std::weak_ptr<prometheus::Collectable> collectable) {
 
 namespace {
 
-void AppendPromLabels(std::string* out,
-                      const std::vector<prometheus::ClientMetric::Label>& labels,
-                      const char* extra_name, double extra_value,
-                      bool has_extra) {
+void AppendPromLabels(
+    std::string* out,
+    const std::vector<prometheus::ClientMetric::Label>& labels,
+    const char* extra_name, double extra_value, bool has_extra) {
   if (labels.empty() && !has_extra) return;
   out->push_back('{');
   bool first = true;

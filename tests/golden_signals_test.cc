@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <stdexcept>
+#include <string>
+
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -16,14 +20,7 @@ static_assert(noexcept(std::declval<RequestGuard&>().Fail(ErrorReason())));
 static_assert(!std::is_copy_constructible_v<RequestGuard>);
 static_assert(!std::is_move_constructible_v<RequestGuard>);
 
-double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  const std::string key = series + " ";
-  auto pos = text.find("\n" + key);
-  if (pos == std::string::npos) return -1;
-  pos += 1 + key.size();
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
-}
+using testutil::SampleValue;
 
 class GoldenSignalsTest : public ::testing::Test {
  protected:
@@ -39,15 +36,29 @@ class GoldenSignalsTest : public ::testing::Test {
 TEST_F(GoldenSignalsTest, GuardCountsOkRequestAndObservesLatency) {
   {
     RequestGuard guard(predict_);
-    EXPECT_EQ(Sample(registry_, "mlmon_requests_in_flight{" + labels_ + "}"), 1);
+    EXPECT_EQ(
+        SampleValue(registry_, "mlmon_requests_in_flight{" + labels_ + "}"), 1);
     clock_.Advance(milliseconds(50));
   }
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_in_flight{" + labels_ + "}"), 0);
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_total{" + labels_ + R"(,status="ok"})"), 1);
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_total{" + labels_ + R"(,status="error"})"), 0);
-  EXPECT_EQ(Sample(registry_, "mlmon_request_duration_seconds_bucket{" + labels_ + R"(,le="0.01"})"), 0);
-  EXPECT_EQ(Sample(registry_, "mlmon_request_duration_seconds_bucket{" + labels_ + R"(,le="0.1"})"), 1);
-  EXPECT_DOUBLE_EQ(Sample(registry_, "mlmon_request_duration_seconds_sum{" + labels_ + "}"), 0.05);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_requests_in_flight{" + labels_ + "}"),
+            0);
+  EXPECT_EQ(SampleValue(registry_,
+                        "mlmon_requests_total{" + labels_ + R"(,status="ok"})"),
+            1);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_requests_total{" + labels_ +
+                                       R"(,status="error"})"),
+            0);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_request_duration_seconds_bucket{" +
+                                       labels_ + R"(,le="0.01"})"),
+            0);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_request_duration_seconds_bucket{" +
+                                       labels_ + R"(,le="0.1"})"),
+            1);
+  EXPECT_DOUBLE_EQ(
+      SampleValue(registry_,
+                  "mlmon_request_duration_seconds_sum{" + labels_ + "}")
+          .value_or(-1),
+      0.05);
 }
 
 TEST_F(GoldenSignalsTest, FailWithBoundReasonCountsError) {
@@ -56,9 +67,15 @@ TEST_F(GoldenSignalsTest, FailWithBoundReasonCountsError) {
     RequestGuard guard(predict_);
     guard.Fail(timeout);
   }
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_total{" + labels_ + R"(,status="error"})"), 1);
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_total{" + labels_ + R"(,status="ok"})"), 0);
-  EXPECT_EQ(Sample(registry_, "mlmon_request_errors_total{" + labels_ + R"(,reason="timeout"})"), 1);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_requests_total{" + labels_ +
+                                       R"(,status="error"})"),
+            1);
+  EXPECT_EQ(SampleValue(registry_,
+                        "mlmon_requests_total{" + labels_ + R"(,status="ok"})"),
+            0);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_request_errors_total{" + labels_ +
+                                       R"(,reason="timeout"})"),
+            1);
 }
 
 TEST_F(GoldenSignalsTest, DefaultReasonCountsAsError) {
@@ -66,7 +83,9 @@ TEST_F(GoldenSignalsTest, DefaultReasonCountsAsError) {
     RequestGuard guard(predict_);
     guard.Fail(ErrorReason());
   }
-  EXPECT_EQ(Sample(registry_, "mlmon_request_errors_total{" + labels_ + R"(,reason="error"})"), 1);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_request_errors_total{" + labels_ +
+                                       R"(,reason="error"})"),
+            1);
 }
 
 TEST_F(GoldenSignalsTest, ExceptionLeavingTheScopeCountsAsException) {
@@ -76,10 +95,17 @@ TEST_F(GoldenSignalsTest, ExceptionLeavingTheScopeCountsAsException) {
     throw std::runtime_error("model blew up");
   } catch (const std::runtime_error&) {
   }
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_total{" + labels_ + R"(,status="error"})"), 1);
-  EXPECT_EQ(Sample(registry_, "mlmon_request_errors_total{" + labels_ + R"(,reason="exception"})"), 1);
-  EXPECT_EQ(Sample(registry_, "mlmon_request_duration_seconds_count{" + labels_ + "}"), 1);
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_in_flight{" + labels_ + "}"), 0);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_requests_total{" + labels_ +
+                                       R"(,status="error"})"),
+            1);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_request_errors_total{" + labels_ +
+                                       R"(,reason="exception"})"),
+            1);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_request_duration_seconds_count{" +
+                                       labels_ + "}"),
+            1);
+  EXPECT_EQ(SampleValue(registry_, "mlmon_requests_in_flight{" + labels_ + "}"),
+            0);
 }
 
 TEST_F(GoldenSignalsTest, GuardInsideCatchHandlerIsNotAnException) {
@@ -94,15 +120,21 @@ TEST_F(GoldenSignalsTest, GuardInsideCatchHandlerIsNotAnException) {
     throw 1;
   } catch (int) {
   }
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_total{" + labels_ + R"(,status="ok"})"), 1);
+  EXPECT_EQ(SampleValue(registry_,
+                        "mlmon_requests_total{" + labels_ + R"(,status="ok"})"),
+            1);
 }
 
 TEST_F(GoldenSignalsTest, QueueDepthAndModelInfo) {
   signals_.queue_depth().Set(12);
-  EXPECT_EQ(Sample(registry_, R"(mlmon_queue_depth{model="fraud",version="v7"})"), 12);
+  EXPECT_EQ(SampleValue(registry_,
+                        R"(mlmon_queue_depth{model="fraud",version="v7"})"),
+            12);
   const std::string text = registry_.TextExposition();
-  EXPECT_NE(text.find(R"(mlmon_model_info{model="fraud",version="v7",loaded_at="1700000000"} 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(
+          R"(mlmon_model_info{model="fraud",version="v7",loaded_at="1700000000"} 1)"),
+      std::string::npos)
       << text;
 }
 
@@ -112,21 +144,57 @@ TEST_F(GoldenSignalsTest, SameEndpointNameGivesSameEndpoint) {
 }
 
 TEST_F(GoldenSignalsTest, TwoModelsShareFamiliesWithDifferentLabels) {
-  GoldenSignals other(registry_, "ranker", "1", GoldenSignalsOptions{{0.01, 0.1, 1}, &clock_});
+  GoldenSignals other(registry_, "ranker", "1",
+                      GoldenSignalsOptions{{0.01, 0.1, 1}, &clock_});
   Endpoint& ep = other.AddEndpoint("predict");
   { RequestGuard g(ep); }
-  EXPECT_EQ(Sample(registry_, R"(mlmon_requests_total{model="ranker",version="1",endpoint="predict",status="ok"})"), 1);
-  EXPECT_EQ(Sample(registry_, "mlmon_requests_total{" + labels_ + R"(,status="ok"})"), 0);
+  EXPECT_EQ(
+      SampleValue(
+          registry_,
+          R"(mlmon_requests_total{model="ranker",version="1",endpoint="predict",status="ok"})"),
+      1);
+  EXPECT_EQ(SampleValue(registry_,
+                        "mlmon_requests_total{" + labels_ + R"(,status="ok"})"),
+            0);
 }
 
 TEST(GoldenSignalsSetupTest, BadSetupFailsFast) {
   Registry r;
   EXPECT_THROW(GoldenSignals(r, "", "1"), ConfigError);
-  EXPECT_THROW(GoldenSignals(r, "m", "1", GoldenSignalsOptions{{1, 0.5}, nullptr}),
-               ConfigError);
+  EXPECT_THROW(
+      GoldenSignals(r, "m", "1", GoldenSignalsOptions{{1, 0.5}, nullptr}),
+      ConfigError);
   GoldenSignals s(r, "m", "1");
   EXPECT_THROW(s.AddEndpoint(""), ConfigError);
   EXPECT_THROW(s.AddEndpoint("p").BindErrorReason(""), ConfigError);
+}
+
+std::string SetupMessage(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no ConfigError";
+}
+
+TEST(GoldenSignalsSetupTest, MessagesNameTheSetting) {
+  Registry r;
+  EXPECT_EQ(SetupMessage([&] { GoldenSignals(r, "", "1"); }),
+            "mlmon: GoldenSignals.model: must not be empty");
+  GoldenSignals s(r, "m", "1");
+  EXPECT_EQ(SetupMessage([&] { s.AddEndpoint(""); }),
+            "mlmon: GoldenSignals.AddEndpoint: the endpoint name must not be "
+            "empty (model 'm')");
+  EXPECT_EQ(SetupMessage([&] { s.AddEndpoint("p").BindErrorReason(""); }),
+            "mlmon: Endpoint.BindErrorReason: the reason must not be empty "
+            "(endpoint 'p' of model 'm')");
+  EXPECT_EQ(
+      SetupMessage([&] {
+        GoldenSignals(r, "m2", "1", GoldenSignalsOptions{{1, 0.5}, nullptr});
+      }),
+      "mlmon: histogram bounds[1]: must be greater than bounds[0] = 1 "
+      "(0.5)");
 }
 
 }  // namespace

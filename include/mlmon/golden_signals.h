@@ -14,6 +14,7 @@
 
 #include "mlmon/buckets.h"
 #include "mlmon/clock.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/registry.h"
 
 namespace mlmon {
@@ -122,8 +123,9 @@ class GoldenSignals {
   std::string model_, version_;
   GoldenSignalsOptions options_;
   Gauge* queue_depth_;
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;
+  detail::Mutex mu_;
+  std::map<std::string, std::unique_ptr<Endpoint>> endpoints_
+      MLMON_GUARDED_BY(mu_);
 };
 
 /// Measures one inference call: in-flight up on construction; on destruction

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "mlmon/detail/mutex.h"
 #include "mlmon/instruments.h"
 
 namespace mlmon {
@@ -75,9 +76,9 @@ class FamilyBase {
   std::vector<std::string> label_names_;
   std::size_t max_series_;
   const bool internal_;  // the registry's own accounting families
-  mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::size_t> index_;  // guarded by mu_
-  std::vector<SeriesKey> keys_;                            // guarded by mu_
+  mutable detail::Mutex mu_;
+  std::map<std::vector<std::string>, std::size_t> index_ MLMON_GUARDED_BY(mu_);
+  std::vector<SeriesKey> keys_ MLMON_GUARDED_BY(mu_);
 };
 
 }  // namespace detail
@@ -93,8 +94,8 @@ class FamilyBase {
 /// (`Registry::Options::max_model_versions`, default 64) likewise.
 ///
 /// Label values are stored as they are printed: each byte that is not part of
-/// well-formed UTF-8, and each NUL, becomes U+FFFD (`internal::SanitizeUtf8`), so
-/// `Add({"\xff"})` and `Add({"\xfe"})` return the same series.
+/// well-formed UTF-8, and each NUL, becomes U+FFFD (`internal::SanitizeUtf8`),
+/// so `Add({"\xff"})` and `Add({"\xfe"})` return the same series.
 ///
 /// Thread safety: thread-safe.
 template <typename T>
@@ -131,7 +132,7 @@ class Family final : public detail::FamilyBase {
   T& AddWithBounds(const std::vector<std::string>& label_values,
                    const std::vector<double>* bounds);
   std::vector<double> bounds_;  // histograms: empty = bounds per series
-  std::vector<std::unique_ptr<T>> series_;     // guarded by mu_
+  std::vector<std::unique_ptr<T>> series_ MLMON_GUARDED_BY(mu_);
 };
 
 /// Owns metric families and exposes them: as Prometheus text
@@ -250,13 +251,16 @@ class Registry : public prometheus::Collectable {
   std::vector<detail::FamilyBase*> Families() const;
 
   Options options_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<detail::FamilyBase>> families_;
+  mutable detail::Mutex mu_;
+  std::map<std::string, std::unique_ptr<detail::FamilyBase>> families_
+      MLMON_GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>,
            std::unique_ptr<detail::DropSink>>
-      drops_;
-  std::vector<std::weak_ptr<prometheus::Collectable>> attached_;
-  std::set<std::pair<std::string, std::string>> model_versions_;  // mu_
+      drops_ MLMON_GUARDED_BY(mu_);
+  std::vector<std::weak_ptr<prometheus::Collectable>> attached_
+      MLMON_GUARDED_BY(mu_);
+  std::set<std::pair<std::string, std::string>> model_versions_
+      MLMON_GUARDED_BY(mu_);
 };
 
 /// True if `name` is a valid Prometheus metric name
