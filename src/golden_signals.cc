@@ -5,6 +5,7 @@
 #include <chrono>
 #include <utility>
 
+#include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
 
@@ -63,7 +64,8 @@ GoldenSignals::GoldenSignals(Registry& registry, std::string model,
   if (model_.empty()) {
     throw internal::SetupError("GoldenSignals.model", "must not be empty");
   }
-  ValidateBucketBounds(options_.latency_buckets);
+  internal::CheckBucketBounds("GoldenSignalsOptions.latency_buckets",
+                            options_.latency_buckets);
   queue_depth_ = &internal::AddFamily(registry_, internal::metrics::kQueueDepth)
                       .Add({model_, version_});
   const Clock& clock =

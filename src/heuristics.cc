@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 
 namespace mlmon {
@@ -32,7 +33,8 @@ Heuristics::Heuristics(Registry& registry, std::string model,
   if (model_.empty()) {
     throw internal::SetupError("Heuristics.model", "is empty");
   }
-  ValidateBucketBounds(options.value_buckets);
+  internal::CheckBucketBounds("HeuristicsOptions.value_buckets",
+                            options.value_buckets);
   checks_family_ = &registry_.AddCounter(
       "mlmon_heuristic_checks_total",
       "Evaluations of boolean quality heuristics, by heuristic and result "

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <string_view>
 #include <utility>
 
+#include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 
 namespace mlmon {
@@ -31,25 +33,31 @@ const char* DropReasonName(DropReason reason) noexcept {
   return "unknown";
 }
 
-void ValidateBucketBounds(const std::vector<double>& b) {
+namespace internal {
+
+void CheckBucketBounds(std::string_view where, const std::vector<double>& b) {
   if (b.empty()) {
-    throw internal::SetupError("histogram bounds",
-                               "at least one bound is needed (+Inf is "
-                               "implicit)");
+    throw SetupError(where,
+                     "empty; at least one bound is needed (+Inf is implicit)");
   }
   for (std::size_t i = 0; i < b.size(); ++i) {
-    const std::string where = fmt::format("histogram bounds[{}]", i);
+    const std::string at = fmt::format("{}[{}]", where, i);
     if (!std::isfinite(b[i])) {
-      throw internal::SetupError(where, "must be finite (+Inf is implicit)",
-                                 fmt::format("{}", b[i]));
+      throw SetupError(at, "not finite (+Inf is implicit)",
+                       fmt::format("{}", b[i]));
     }
     if (i > 0 && !(b[i] > b[i - 1])) {
-      throw internal::SetupError(
-          where,
-          fmt::format("must be greater than bounds[{}] = {}", i - 1, b[i - 1]),
+      throw SetupError(
+          at, fmt::format("not greater than the bound before it, {}", b[i - 1]),
           fmt::format("{}", b[i]));
     }
   }
+}
+
+}  // namespace internal
+
+void ValidateBucketBounds(const std::vector<double>& b) {
+  internal::CheckBucketBounds("histogram bounds", b);
 }
 
 namespace {

@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 #include "internal/spec_checks.h"  // kMaxWindowSeconds
 #include "mlmon/duration.h"
-#include "mlmon/instruments.h"  // ValidateBucketBounds
 
 namespace mlmon {
 
@@ -62,17 +62,9 @@ void CheckRange(std::string_view field, std::size_t value, std::size_t lo,
   }
 }
 
-// Histogram bounds: ValidateBucketBounds' reason, under the field's name.
+// Histogram bounds, named by the field that holds them.
 void CheckBuckets(std::string_view field, const std::vector<double>& bounds) {
-  try {
-    ValidateBucketBounds(bounds);
-  } catch (const ConfigError& e) {
-    std::string_view why = e.what();
-    constexpr std::string_view kPrefix = "mlmon: ";
-    if (why.substr(0, kPrefix.size()) == kPrefix)
-      why.remove_prefix(kPrefix.size());
-    Fail(Field(field), why);
-  }
+  CheckBucketBounds(Field(field), bounds);
 }
 
 void CheckBinary(const OutcomeSpec& s) {

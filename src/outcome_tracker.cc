@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "internal/metric_catalogue.h"
 #include "internal/config_errors.h"
 #include "internal/outcome_spec.h"
 #include "internal/pending_store.h"
@@ -257,12 +258,7 @@ void OutcomeTracker::Impl::BindFamilies(Registry& registry) {
       "threshold (score >= threshold is positive), classes \"0\" and \"1\"; "
       "multiclass: threshold is empty.",
       {"model", "version", "threshold", "predicted", "actual"});
-  auto& quality = registry.AddGauge(
-      "mlmon_model_quality",
-      "Model quality over a sliding window, recomputed by Tick(). Labels that "
-      "do not apply are empty; undefined values (no samples, no positive "
-      "prediction, AUC with one class) are NaN.",
-      {"model", "version", "metric", "window", "threshold", "k"});
+  auto& quality = internal::AddFamily(registry, internal::metrics::kModelQuality);
   task = internal::MakeTaskQuality(
       {registry, model, version, spec, confusion, quality});
 }

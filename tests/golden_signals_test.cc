@@ -193,8 +193,8 @@ TEST(GoldenSignalsSetupTest, MessagesNameTheSetting) {
       SetupMessage([&] {
         GoldenSignals(r, "m2", "1", GoldenSignalsOptions{{1, 0.5}, nullptr});
       }),
-      "mlmon: histogram bounds[1]: must be greater than bounds[0] = 1 "
-      "(0.5)");
+      "mlmon: GoldenSignalsOptions.latency_buckets[1]: not greater than the "
+      "bound before it, 1 (0.5)");
 }
 
 }  // namespace

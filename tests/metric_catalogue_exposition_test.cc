@@ -37,21 +37,6 @@ using internal::FindMetric;
 using internal::kMetricCatalogue;
 using internal::MetricDef;
 
-// HELP texts the code writes today that differ from the catalogue, because
-// their call sites are not yet registered through `internal::AddFamily`.
-// Each entry is the text written now; when its call site switches to the
-// catalogue the HELP matches the row and the entry must go (the test fails
-// until it does).
-const std::map<std::string, std::string>& KnownHelpDifferences() {
-  static const auto* known = new std::map<std::string, std::string>{
-      // outcome_tracker.cc: undefined quality values are NaN, not 0.
-      {"mlmon_model_quality",
-       "Model quality over a sliding window, recomputed by Tick(). Labels "
-       "that do not apply are empty; undefined values (no samples) are 0."},
-  };
-  return *known;
-}
-
 // One family of a parsed exposition.
 struct WrittenFamily {
   std::string type;
@@ -225,15 +210,7 @@ TEST_F(MetricCatalogueExpositionTest, EveryFamilyWrittenIsTheCatalogues) {
       continue;
     }
     EXPECT_EQ(f.type, internal::ExpositionTypeName(d->type()));
-    const auto known = KnownHelpDifferences().find(name);
-    if (known != KnownHelpDifferences().end()) {
-      EXPECT_NE(known->second, d->help) << "the difference is gone";
-      EXPECT_EQ(f.help, known->second)
-          << "the HELP written changed; if it is now the catalogue's, remove "
-             "the entry from KnownHelpDifferences";
-    } else {
-      EXPECT_EQ(f.help, d->help);
-    }
+    EXPECT_EQ(f.help, d->help);
     EXPECT_GT(f.samples, 0u);
     ASSERT_EQ(f.label_names.size(), 1u) << "samples with other label names";
     EXPECT_EQ(*f.label_names.begin(), LabelsOf(*d));

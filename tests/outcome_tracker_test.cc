@@ -656,7 +656,11 @@ TEST_F(OutcomeTrackerTest, BadSpecThrowsConfigErrorNamingTheField) {
   s = OutcomeSpec();
   s.delay_buckets = {2, 1};
   ExpectBadSpec(s,
-                "delay_buckets: histogram bounds must be strictly increasing");
+                "delay_buckets[1]: not greater than the bound before it, 2 (1)");
+  s.delay_buckets = {};
+  ExpectBadSpec(s, "delay_buckets: empty; at least one bound is needed");
+  s.delay_buckets = {1, std::numeric_limits<double>::infinity()};
+  ExpectBadSpec(s, "delay_buckets[1]: not finite (+Inf is implicit) (inf)");
   s = OutcomeSpec();
   s.task = static_cast<Task>(7);
   ExpectBadSpec(s, "task: not a known task (7)");
@@ -670,7 +674,7 @@ TEST_F(OutcomeTrackerTest, BadSpecThrowsConfigErrorNamingTheField) {
   ExpectBadSpec(s, "k[1]: repeated (3)");
   s.k = {3};
   s.rank_buckets = {1, 1};
-  ExpectBadSpec(s, "rank_buckets: histogram bounds must be strictly");
+  ExpectBadSpec(s, "rank_buckets[1]: not greater than the bound before it");
   s = OutcomeSpec();
   s.thresholds = std::vector<double>(17, 0.5);
   ExpectBadSpec(s, "thresholds: more than 16 values (17)");
