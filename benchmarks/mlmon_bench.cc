@@ -207,8 +207,7 @@ void BM_HistogramObserve_PrometheusCpp(benchmark::State& state) {
 mlmon::Counter& MlmonCounter() {
   static mlmon::Registry registry;
   static mlmon::Counter& counter =
-      registry.AddCounter("bench_events_total", "Counter benchmark.",
-                          {"model"})
+      registry.AddCounter("bench_events_total", "Counter benchmark.", {"model"})
           .Add({kModel});
   return counter;
 }

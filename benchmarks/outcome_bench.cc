@@ -84,7 +84,8 @@ void BM_RecordOutcome(benchmark::State& state) {
     }
     state.ResumeTiming();
     for (std::uint64_t k = first; k < n; ++k) {
-      benchmark::DoNotOptimize(tracker.RecordOutcome(id(k), (k % 7) == 0 ? 1.0 : 0.0));
+      benchmark::DoNotOptimize(
+          tracker.RecordOutcome(id(k), (k % 7) == 0 ? 1.0 : 0.0));
     }
   }
   state.SetItemsProcessed(state.iterations() * kBatch);

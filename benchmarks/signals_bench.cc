@@ -69,7 +69,8 @@ struct FeatureSetup {
       profile.signals[n.name] = p;
       spec.numeric.push_back(n);
     }
-    for (int c = 0; c < 20; ++c) categories.push_back("cat" + std::to_string(c));
+    for (int c = 0; c < 20; ++c)
+      categories.push_back("cat" + std::to_string(c));
     for (int f = 0; f < 5; ++f) {
       mlmon::FeatureSpec::Categorical c;
       c.name = "cat" + std::to_string(f);
@@ -89,8 +90,10 @@ void BM_ObserveFeatures(benchmark::State& state) {
   mlmon::FeatureMonitor& mon = *setup.monitor;
   mlmon::FeatureVector v = mon.NewVector();
   std::vector<mlmon::FeatureHandle> num, cat;
-  for (int f = 0; f < 20; ++f) num.push_back(mon.Find("num" + std::to_string(f)));
-  for (int f = 0; f < 5; ++f) cat.push_back(mon.Find("cat" + std::to_string(f)));
+  for (int f = 0; f < 20; ++f)
+    num.push_back(mon.Find("num" + std::to_string(f)));
+  for (int f = 0; f < 5; ++f)
+    cat.push_back(mon.Find("cat" + std::to_string(f)));
   const auto& values = Scores();
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * 991;
   for (auto _ : state) {
@@ -99,7 +102,8 @@ void BM_ObserveFeatures(benchmark::State& state) {
       v.Set(num[f], values[(i + f) & (kValues - 1)] * 1100.0);
     }
     for (std::size_t f = 0; f < cat.size(); ++f) {
-      v.SetCategory(cat[f], setup.categories[(i + f) % setup.categories.size()]);
+      v.SetCategory(cat[f],
+                    setup.categories[(i + f) % setup.categories.size()]);
     }
     mon.Observe(v);
     ++i;

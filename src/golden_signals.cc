@@ -65,7 +65,7 @@ GoldenSignals::GoldenSignals(Registry& registry, std::string model,
     throw internal::SetupError("GoldenSignals.model", "must not be empty");
   }
   internal::CheckBucketBounds("GoldenSignalsOptions.latency_buckets",
-                            options_.latency_buckets);
+                              options_.latency_buckets);
   queue_depth_ = &internal::AddFamily(registry_, internal::metrics::kQueueDepth)
                       .Add({model_, version_});
   const Clock& clock =

@@ -34,7 +34,7 @@ Heuristics::Heuristics(Registry& registry, std::string model,
     throw internal::SetupError("Heuristics.model", "is empty");
   }
   internal::CheckBucketBounds("HeuristicsOptions.value_buckets",
-                            options.value_buckets);
+                              options.value_buckets);
   checks_family_ = &registry_.AddCounter(
       "mlmon_heuristic_checks_total",
       "Evaluations of boolean quality heuristics, by heuristic and result "

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <utility>
 
-#include "internal/metric_catalogue.h"
 #include "internal/config_errors.h"
+#include "internal/metric_catalogue.h"
 #include "internal/outcome_spec.h"
 #include "internal/pending_store.h"
 #include "internal/task_quality.h"
@@ -258,7 +258,8 @@ void OutcomeTracker::Impl::BindFamilies(Registry& registry) {
       "threshold (score >= threshold is positive), classes \"0\" and \"1\"; "
       "multiclass: threshold is empty.",
       {"model", "version", "threshold", "predicted", "actual"});
-  auto& quality = internal::AddFamily(registry, internal::metrics::kModelQuality);
+  auto& quality =
+      internal::AddFamily(registry, internal::metrics::kModelQuality);
   task = internal::MakeTaskQuality(
       {registry, model, version, spec, confusion, quality});
 }

@@ -4,8 +4,8 @@
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -71,7 +71,9 @@ constexpr std::uint64_t kP1 = 0xe7037ed1a0b428dbull;
 constexpr std::uint64_t kP2 = 0x8ebc6af09c88c6e3ull;
 constexpr std::uint64_t kP3 = 0x589965cc75374cc3ull;
 
-std::size_t RoundUp8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
+std::size_t RoundUp8(std::size_t n) noexcept {
+  return (n + 7) & ~std::size_t{7};
+}
 
 }  // namespace
 
@@ -112,8 +114,8 @@ void PendingStore::FreeBlock::operator()(void* p) const noexcept {
 // One block for all shards' slabs and one for all indexes, 2 MiB aligned and,
 // on Linux, advised to use transparent huge pages: a join is a few random
 // accesses into ~100 MB, and 4 KiB pages would add a TLB miss to each.
-std::unique_ptr<unsigned char, PendingStore::FreeBlock> PendingStore::AllocateBlock(
-    std::size_t bytes) {
+std::unique_ptr<unsigned char, PendingStore::FreeBlock>
+PendingStore::AllocateBlock(std::size_t bytes) {
   constexpr std::size_t kHuge = std::size_t{2} << 20;
   const bool huge = bytes >= kHuge;
   const std::size_t align = huge ? kHuge : 64;
@@ -272,8 +274,14 @@ ShardOps OpsFor(ShardT& sh, std::size_t stride) noexcept {
 template <typename ShardT>
 void UnlinkAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept {
   Entry& en = ops.At(e);
-  if (en.older != kNil) ops.At(en.older).newer = en.newer; else sh.oldest = en.newer;
-  if (en.newer != kNil) ops.At(en.newer).older = en.older; else sh.newest = en.older;
+  if (en.older != kNil)
+    ops.At(en.older).newer = en.newer;
+  else
+    sh.oldest = en.newer;
+  if (en.newer != kNil)
+    ops.At(en.newer).older = en.older;
+  else
+    sh.newest = en.older;
 }
 
 template <typename ShardT>
@@ -281,7 +289,10 @@ void AppendAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept {
   Entry& en = ops.At(e);
   en.older = sh.newest;
   en.newer = kNil;
-  if (sh.newest != kNil) ops.At(sh.newest).newer = e; else sh.oldest = e;
+  if (sh.newest != kNil)
+    ops.At(sh.newest).newer = e;
+  else
+    sh.oldest = e;
   sh.newest = e;
 }
 
@@ -340,8 +351,7 @@ void PendingStore::Prefetch(std::uint64_t hash) const noexcept {
   __builtin_prefetch(&sh.index[static_cast<std::uint32_t>(hash) & sh.mask]);
 }
 
-PendingStore::PutResult PendingStore::Put(std::string_view id,
-                                          std::uint64_t h,
+PendingStore::PutResult PendingStore::Put(std::string_view id, std::uint64_t h,
                                           std::int64_t now_nanos,
                                           const void* payload) noexcept {
   assert(!id.empty() && id.size() <= kMaxIdBytes);
@@ -409,11 +419,9 @@ PendingStore::PutResult PendingStore::Put(std::string_view id,
   return result;
 }
 
-PendingStore::TakeStatus PendingStore::Take(std::string_view id,
-                                            std::uint64_t h,
-                                            std::int64_t now_nanos,
-                                            void* payload_out,
-                                            std::int64_t* created_nanos) noexcept {
+PendingStore::TakeStatus PendingStore::Take(
+    std::string_view id, std::uint64_t h, std::int64_t now_nanos,
+    void* payload_out, std::int64_t* created_nanos) noexcept {
   assert(!id.empty() && id.size() <= kMaxIdBytes);
   assert(h == HashId(id));
   const auto tag = static_cast<std::uint32_t>(h);
@@ -437,7 +445,8 @@ PendingStore::TakeStatus PendingStore::Take(std::string_view id,
   return TakeStatus::kMatched;
 }
 
-PendingStore::ExpireResult PendingStore::Expire(std::int64_t now_nanos) noexcept {
+PendingStore::ExpireResult PendingStore::Expire(
+    std::int64_t now_nanos) noexcept {
   ExpireResult result;
   for (std::size_t s = 0; s < num_shards_; ++s) {
     Shard& sh = shards_[s];

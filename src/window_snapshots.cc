@@ -14,8 +14,8 @@ WindowSnapshots::WindowSnapshots(std::size_t width,
   for (const auto& w : windows) {
     Ring r;
     r.window_nanos = static_cast<std::int64_t>(w.count()) * 1000000000LL;
-    r.slice_nanos =
-        std::max<std::int64_t>(1, r.window_nanos / static_cast<std::int64_t>(slices));
+    r.slice_nanos = std::max<std::int64_t>(
+        1, r.window_nanos / static_cast<std::int64_t>(slices));
     // One more slot than slices: the read exactly one window old is kept.
     r.reads.assign(slices + 1, std::vector<double>(width, 0.0));
     r.times.assign(slices + 1, 0);
@@ -41,7 +41,8 @@ void WindowSnapshots::Tick(std::int64_t now_nanos,
   }
 }
 
-void WindowSnapshots::WindowCounts(std::size_t w, std::vector<double>* out) const {
+void WindowSnapshots::WindowCounts(std::size_t w,
+                                   std::vector<double>* out) const {
   out->assign(width_, 0.0);
   if (!ticked_) return;
   const Ring& r = rings_[w];
@@ -56,7 +57,8 @@ void WindowSnapshots::WindowCounts(std::size_t w, std::vector<double>* out) cons
   for (std::size_t k = 0; k < r.filled; ++k) {
     const std::size_t i = (r.next + n - r.filled + k) % n;  // oldest first
     if (last_time_ - r.times[i] <= r.window_nanos) {
-      for (std::size_t j = 0; j < width_; ++j) (*out)[j] = last_[j] - r.reads[i][j];
+      for (std::size_t j = 0; j < width_; ++j)
+        (*out)[j] = last_[j] - r.reads[i][j];
       return;
     }
   }

@@ -117,14 +117,19 @@ TEST(RequestGuardConcurrencyTest, ScrapesStayConsistentWhileServing) {
   auto has = [&](const std::string& line) {
     return text.find(line) != std::string::npos;
   };
-  EXPECT_TRUE(has(R"(mlmon_requests_total{model="m",version="1",endpoint="predict",status="ok"} )" +
-                  std::to_string(total - errors) + "\n"))
+  EXPECT_TRUE(has(
+      R"(mlmon_requests_total{model="m",version="1",endpoint="predict",status="ok"} )" +
+      std::to_string(total - errors) + "\n"))
       << text;
-  EXPECT_TRUE(has(R"(mlmon_request_errors_total{model="m",version="1",endpoint="predict",reason="bad_input"} )" +
-                  std::to_string(errors) + "\n"));
-  EXPECT_TRUE(has(R"(mlmon_request_duration_seconds_count{model="m",version="1",endpoint="predict"} )" +
-                  std::to_string(total) + "\n"));
-  EXPECT_TRUE(has(R"(mlmon_requests_in_flight{model="m",version="1",endpoint="predict"} 0)" "\n"));
+  EXPECT_TRUE(has(
+      R"(mlmon_request_errors_total{model="m",version="1",endpoint="predict",reason="bad_input"} )" +
+      std::to_string(errors) + "\n"));
+  EXPECT_TRUE(has(
+      R"(mlmon_request_duration_seconds_count{model="m",version="1",endpoint="predict"} )" +
+      std::to_string(total) + "\n"));
+  EXPECT_TRUE(has(
+      R"(mlmon_requests_in_flight{model="m",version="1",endpoint="predict"} 0)"
+      "\n"));
 }
 
 TEST(RegistryConcurrencyTest, SetupAndScrapeRaceSafely) {
@@ -132,7 +137,8 @@ TEST(RegistryConcurrencyTest, SetupAndScrapeRaceSafely) {
   std::atomic<bool> done{false};
   std::thread adder([&] {
     for (int i = 0; i < 500; ++i) {
-      auto& f = registry.AddCounter("race_total", "R.", {"model", "version", "i"});
+      auto& f =
+          registry.AddCounter("race_total", "R.", {"model", "version", "i"});
       f.Add({"m", "1", std::to_string(i)}).Increment();
     }
     done.store(true);
@@ -142,7 +148,8 @@ TEST(RegistryConcurrencyTest, SetupAndScrapeRaceSafely) {
     (void)text;
   }
   adder.join();
-  EXPECT_NE(registry.TextExposition().find(R"(race_total{model="m",version="1",i="499"} 1)"),
+  EXPECT_NE(registry.TextExposition().find(
+                R"(race_total{model="m",version="1",i="499"} 1)"),
             std::string::npos);
 }
 

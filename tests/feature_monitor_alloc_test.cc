@@ -8,9 +8,8 @@
 #include <new>
 #include <stdexcept>
 
-#include "mlmon/feature_monitor.h"
-
 #include "counting_new.h"
+#include "mlmon/feature_monitor.h"
 
 namespace mlmon {
 namespace {
@@ -50,13 +49,13 @@ TEST(FeatureMonitorAllocationTest, SetAndObserveAllocateNothing) {
     v.Clear();
     v.Set(n3, i * 0.5);
     v.Set("n4", i % 3 == 0 ? std::numeric_limits<double>::quiet_NaN() : 7.0);
-    v.Set("n5", 1e6);  // out of range
-    v.Set("no-such-feature", 1.0);                 // dropped, counted
-    v.Set("c2", 1.0);                              // wrong type, counted
-    v.SetCategory(n3, "DE");                       // wrong type, counted
+    v.Set("n5", 1e6);               // out of range
+    v.Set("no-such-feature", 1.0);  // dropped, counted
+    v.Set("c2", 1.0);               // wrong type, counted
+    v.SetCategory(n3, "DE");        // wrong type, counted
     v.SetCategory(c1, i % 2 ? "US" : "never-seen-before-category-xxxxxxxx");
     v.SetCategory("c2", "a-rather-long-category-name");
-    v.SetCategory("no-such-feature", "US");        // dropped, counted
+    v.SetCategory("no-such-feature", "US");  // dropped, counted
     mon.Observe(v);
   }
   EXPECT_EQ(mlmon_test::Allocations(), before);

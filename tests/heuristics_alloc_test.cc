@@ -13,9 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "mlmon/heuristics.h"
-
 #include "counting_new.h"
+#include "mlmon/heuristics.h"
 
 namespace mlmon {
 namespace {

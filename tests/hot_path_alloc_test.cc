@@ -7,10 +7,9 @@
 #include <new>
 #include <stdexcept>
 
+#include "counting_new.h"
 #include "mlmon/golden_signals.h"
 #include "mlmon/registry.h"
-
-#include "counting_new.h"
 
 namespace mlmon {
 namespace {
@@ -20,8 +19,11 @@ TEST(HotPathAllocationTest, RecordingCallsAllocateNothing) {
   GoldenSignals signals(registry, "m", "1");
   Endpoint& ep = signals.AddEndpoint("predict");
   ErrorReason reason = ep.BindErrorReason("timeout");
-  Counter& counter = registry.AddCounter("c_total", "C.", {"model", "version"}).Add({"m", "1"});
-  Histogram& hist = registry.AddHistogram("h", "H.", {"model", "version"}, {1, 2}).Add({"m", "1"});
+  Counter& counter = registry.AddCounter("c_total", "C.", {"model", "version"})
+                         .Add({"m", "1"});
+  Histogram& hist =
+      registry.AddHistogram("h", "H.", {"model", "version"}, {1, 2})
+          .Add({"m", "1"});
   Gauge& gauge = signals.queue_depth();
   counter.Increment();  // first call on this thread leases a slot (set-up)
 

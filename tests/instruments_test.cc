@@ -89,12 +89,12 @@ TEST(UpDownGaugeTest, MovesBothWays) {
 
 TEST(HistogramTest, ObservationLandsInHalfOpenBucket) {
   Histogram h({1.0, 2.0, 5.0});
-  h.Observe(0.5);   // (-inf, 1]
-  h.Observe(1.0);   // (-inf, 1]: upper bound inclusive
+  h.Observe(0.5);        // (-inf, 1]
+  h.Observe(1.0);        // (-inf, 1]: upper bound inclusive
   h.Observe(1.0000001);  // (1, 2]
-  h.Observe(5.0);   // (2, 5]
-  h.Observe(7.0);   // (5, +inf)
-  h.Observe(-3.0);  // (-inf, 1]
+  h.Observe(5.0);        // (2, 5]
+  h.Observe(7.0);        // (5, +inf)
+  h.Observe(-3.0);       // (-inf, 1]
   auto s = h.Collect();
   ASSERT_EQ(s.cumulative.size(), 4u);
   EXPECT_EQ(s.cumulative[0], 3u);

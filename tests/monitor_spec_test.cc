@@ -415,9 +415,8 @@ TEST(MonitorSpecMemoryTest, ShrunkValidationStillRefusesOutOfRangeSizes) {
     return std::string();
   };
   const std::string base = "model: m\ntask: binary\nthresholds: [0.5]\n";
-  EXPECT_THAT(
-      error(base + "pending_capacity: 100000001\n"),
-      HasSubstr("pending_capacity: not in [1, 100000000] (100000001)"));
+  EXPECT_THAT(error(base + "pending_capacity: 100000001\n"),
+              HasSubstr("pending_capacity: not in [1, 100000000] (100000001)"));
   EXPECT_THAT(error(base + "pending_capacity: 0\n"),
               HasSubstr("pending_capacity: not in [1, 100000000] (0)"));
   EXPECT_THAT(error(base + "auc_bins: 65537\n"),

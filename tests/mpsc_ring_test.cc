@@ -114,7 +114,9 @@ TEST(MpscRingTest, PushWithFillsInPlaceAndPopWithReadsInPlace) {
   EXPECT_FALSE(ring.TryPushWith([&](Big&) noexcept { called = true; }));
   EXPECT_FALSE(called) << "a full ring must not call the fill function";
   std::vector<std::string> seen;
-  auto read = [&](Big& b) { seen.emplace_back(b.bytes, static_cast<std::size_t>(b.len)); };
+  auto read = [&](Big& b) {
+    seen.emplace_back(b.bytes, static_cast<std::size_t>(b.len));
+  };
   EXPECT_TRUE(ring.TryPopWith(read));
   EXPECT_TRUE(ring.TryPushWith(fill("third")));  // the freed slot
   EXPECT_TRUE(ring.TryPopWith(read));
@@ -129,8 +131,9 @@ TEST(MpscRingTest, ThrowingConsumerLeavesTheValueInTheRing) {
   MpscRing<int> ring(4);
   int v = 7;
   ASSERT_TRUE(ring.TryPush(std::move(v)));
-  EXPECT_THROW(ring.TryPopWith([](int&) { throw std::runtime_error("disk full"); }),
-               std::runtime_error);
+  EXPECT_THROW(
+      ring.TryPopWith([](int&) { throw std::runtime_error("disk full"); }),
+      std::runtime_error);
   EXPECT_EQ(ring.popped(), 0u);
   int out = 0;
   EXPECT_TRUE(ring.TryPop(&out));

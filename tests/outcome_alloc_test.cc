@@ -12,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "mlmon/outcome_tracker.h"
-
 #include "counting_new.h"
+#include "mlmon/outcome_tracker.h"
 
 namespace mlmon {
 namespace {

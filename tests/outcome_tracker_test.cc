@@ -655,8 +655,8 @@ TEST_F(OutcomeTrackerTest, BadSpecThrowsConfigErrorNamingTheField) {
   ExpectBadSpec(s, "auc_bins: not in [16, 65536] (3)");
   s = OutcomeSpec();
   s.delay_buckets = {2, 1};
-  ExpectBadSpec(s,
-                "delay_buckets[1]: not greater than the bound before it, 2 (1)");
+  ExpectBadSpec(
+      s, "delay_buckets[1]: not greater than the bound before it, 2 (1)");
   s.delay_buckets = {};
   ExpectBadSpec(s, "delay_buckets: empty; at least one bound is needed");
   s.delay_buckets = {1, std::numeric_limits<double>::infinity()};

@@ -12,10 +12,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "counting_new.h"
 #include "mlmon/prediction_log.h"
 #include "mlmon/registry.h"
-
-#include "counting_new.h"
 
 namespace mlmon {
 namespace {

@@ -2,9 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <cmath>
-#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -455,9 +453,9 @@ namespace {
 // MagnitudeDecade against its definition (smallest k with |x| <= 10^k,
 // clamped to [-9, 13]) computed the slow way, over 30 decades and the edges.
 TEST(MagnitudeDecadeTest, MatchesTheDefinition) {
-  static const double kPow10[22] = {1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2,
-                                    1e-1, 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
-                                    1e7,  1e8,  1e9,  1e10, 1e11, 1e12};
+  static const double kPow10[22] = {
+      1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0,  1e1,
+      1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12};
   auto slow = [](double x) {
     const double a = std::fabs(x);
     for (int k = -9; k <= 12; ++k) {

@@ -12,9 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "mlmon/response_distribution.h"
-
 #include "counting_new.h"
+#include "mlmon/response_distribution.h"
 
 namespace mlmon {
 namespace {

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "internal/text_format.h"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "internal/text_format.h"
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"
 
@@ -35,11 +34,12 @@ constexpr double kHalfBin = 0.5 / 2000 + 1e-12;
 constexpr double kAlpha =
     (ResponseSpec::kLogGamma - 1) / (ResponseSpec::kLogGamma + 1);
 
-static_assert(noexcept(std::declval<ResponseDistribution&>().ObserveScore(0.5)));
+static_assert(
+    noexcept(std::declval<ResponseDistribution&>().ObserveScore(0.5)));
 static_assert(noexcept(std::declval<ResponseDistribution&>().ObserveClass(
     std::declval<Handle>())));
-static_assert(noexcept(std::declval<ResponseDistribution&>().ObserveClass(
-    std::string_view())));
+static_assert(noexcept(
+    std::declval<ResponseDistribution&>().ObserveClass(std::string_view())));
 static_assert(noexcept(std::declval<ResponseDistribution&>().ObserveItems(1)));
 static_assert(noexcept(std::declval<ResponseDistribution&>().ObserveEmpty()));
 
@@ -138,13 +138,23 @@ TEST_F(ResponseDistributionTest, BadSpecThrowsNamingTheField) {
   };
   const Case cases[] = {
       {"score_buckets", [](ResponseSpec* s) { s->score_buckets = {}; }},
-      {"score_buckets", [](ResponseSpec* s) { s->score_buckets = {0.5, 0.2}; }},
-      {"items_buckets", [](ResponseSpec* s) { s->items_buckets = {1, kInf}; }},
+      {"score_buckets",
+       [](ResponseSpec* s) {
+         s->score_buckets = {0.5, 0.2};
+       }},
+      {"items_buckets",
+       [](ResponseSpec* s) {
+         s->items_buckets = {1, kInf};
+       }},
       {"classes[1] = 'a' is repeated",
-       [](ResponseSpec* s) { s->classes = {"a", "a"}; }},
+       [](ResponseSpec* s) {
+         s->classes = {"a", "a"};
+       }},
       {"classes[0] is empty", [](ResponseSpec* s) { s->classes = {""}; }},
       {"classes[1] = '__other__' is reserved",
-       [](ResponseSpec* s) { s->classes = {"a", "__other__"}; }},
+       [](ResponseSpec* s) {
+         s->classes = {"a", "__other__"};
+       }},
       {"classes has 101 values",
        [](ResponseSpec* s) {
          for (int i = 0; i < 101; ++i) s->classes.push_back(std::to_string(i));
@@ -155,7 +165,9 @@ TEST_F(ResponseDistributionTest, BadSpecThrowsNamingTheField) {
        [](ResponseSpec* s) { s->decision_threshold = kNaN; }},
       {"windows[0] = 0s", [](ResponseSpec* s) { s->windows = {seconds(0)}; }},
       {"windows[1] = 60s is repeated",
-       [](ResponseSpec* s) { s->windows = {minutes(1), seconds(60)}; }},
+       [](ResponseSpec* s) {
+         s->windows = {minutes(1), seconds(60)};
+       }},
       {"windows has 9 values",
        [](ResponseSpec* s) {
          s->windows.clear();
@@ -296,14 +308,14 @@ TEST_F(ResponseDistributionTest, TwoModelsShareTheFamilies) {
   a.ObserveScore(0.1);
   b.ObserveScore(0.9);
   b.ObserveScore(0.9);
-  EXPECT_EQ(registry_
-                .AddHistogram("mlmon_prediction_score", "",
-                              {"model", "version"},
-                              DefaultPredictionScoreBuckets())
-                .Add({"b", "2"})
-                .Collect()
-                .count,
-            2u);
+  EXPECT_EQ(
+      registry_
+          .AddHistogram("mlmon_prediction_score", "", {"model", "version"},
+                        DefaultPredictionScoreBuckets())
+          .Add({"b", "2"})
+          .Collect()
+          .count,
+      2u);
   ResponseSpec other;
   other.score_buckets = {0.5, 1.0};
   EXPECT_THROW(ResponseDistribution(registry_, "c", "1", other), ConfigError);
@@ -421,9 +433,9 @@ TEST_F(ResponseDistributionTest, NonFiniteAndOutOfRangeScoresAreDropped) {
   EXPECT_EQ(Dropped("nan"), 1);
   EXPECT_EQ(Dropped("inf"), 2);
   EXPECT_EQ(Dropped("invalid_value"), 3);
-  EXPECT_EQ(Hist("mlmon_prediction_score", DefaultPredictionScoreBuckets())
-                .count,
-            1u);
+  EXPECT_EQ(
+      Hist("mlmon_prediction_score", DefaultPredictionScoreBuckets()).count,
+      1u);
   EXPECT_EQ(Predictions("0") + Predictions("1"), 1);
   rd->Tick();
   EXPECT_EQ(Stat("mean", "5m"), 0.25);
@@ -465,8 +477,8 @@ std::vector<Dataset> UnitDatasets() {
   std::gamma_distribution<double> g2(2.0, 1.0), g8(8.0, 1.0);
   std::normal_distribution<double> lo(0.2, 0.05), hi(0.85, 0.03);
   std::bernoulli_distribution pick_hi(0.3);
-  std::vector<Dataset> out = {{"uniform", {}}, {"beta(2,8)", {}},
-                              {"bimodal", {}}, {"few", {}}};
+  std::vector<Dataset> out = {
+      {"uniform", {}}, {"beta(2,8)", {}}, {"bimodal", {}}, {"few", {}}};
   for (int i = 0; i < 20000; ++i) {
     out[0].values.push_back(uniform(rng));
     const double a = g2(rng), b = g8(rng);
@@ -554,9 +566,9 @@ TEST_F(ResponseDistributionTest, UnboundedQuantilesWithinOnePercent) {
       // The documented bound: alpha * |exact| when both neighbours have the
       // same sign, alpha * max(|a|, |b|) in general; plus the zero bin's
       // 1e-9 and rounding at bin edges.
-      const double bound = kAlpha * std::max(std::fabs(a), std::fabs(b)) *
-                               (1 + 1e-9) +
-                           ResponseSpec::kLogMin;
+      const double bound =
+          kAlpha * std::max(std::fabs(a), std::fabs(b)) * (1 + 1e-9) +
+          ResponseSpec::kLogMin;
       const double got = fam.Add({"m", "1", stat, "5m"}).Value();
       EXPECT_NEAR(got, exact, bound) << d.name << " " << stat;
       const bool same_sign = (a > 0 && b > 0) || (a < 0 && b < 0);
@@ -628,7 +640,7 @@ TEST_F(ResponseDistributionTest, EmptyWindowReadsNaN) {
   EXPECT_TRUE(std::isnan(Stat("mean", "5m")));
   EXPECT_TRUE(std::isnan(Stat("p90", "5m")));
   EXPECT_EQ(Stat("mean", "1h"), 0.375);  // the 1h window still has them
-  EXPECT_EQ(Dropped("nan"), 0);  // undefined is not a dropped value
+  EXPECT_EQ(Dropped("nan"), 0);          // undefined is not a dropped value
 }
 
 TEST_F(ResponseDistributionTest, NoWindowsMeansNoWindowGauges) {
@@ -764,8 +776,8 @@ TEST(ResponseDistributionExampleTest, HeaderExampleRuns) {
   mlmon::ResponseSpec spec;
   spec.windows = {std::chrono::minutes(5)};
   mlmon::ResponseDistribution scores(registry, "fraud", "v7", spec);
-  scores.ObserveScore(0.91);   // inference thread
-  scores.Tick();               // window thread, every few seconds
+  scores.ObserveScore(0.91);  // inference thread
+  scores.Tick();              // window thread, every few seconds
   EXPECT_NE(registry.TextExposition().find(
                 "mlmon_predictions_total{model=\"fraud\",version=\"v7\","
                 "class=\"1\"} 1"),
@@ -778,8 +790,8 @@ TEST(ResponseDistributionExampleTest, HeaderExampleRuns) {
 TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
   Registry registry;
   FakeClock clock;
-  ReferenceProfile ref = Reference(DefaultPredictionScoreBuckets(),
-                                   std::vector<double>(21, 1.0));
+  ReferenceProfile ref =
+      Reference(DefaultPredictionScoreBuckets(), std::vector<double>(21, 1.0));
   ResponseSpec spec;
   spec.classes = {"a", "b"};
   ResponseDistribution rd(registry, "m", "1", spec, &ref, &clock);
@@ -803,9 +815,9 @@ TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
       running.fetch_sub(1);
     });
   }
-  auto& score_fam = registry.AddHistogram("mlmon_prediction_score", "",
-                                          {"model", "version"},
-                                          DefaultPredictionScoreBuckets());
+  auto& score_fam =
+      registry.AddHistogram("mlmon_prediction_score", "", {"model", "version"},
+                            DefaultPredictionScoreBuckets());
   Histogram& score = score_fam.Add({"m", "1"});
   std::uint64_t last = 0;
   int ticks = 0;
@@ -830,12 +842,12 @@ TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
                                           {"model", "version", "class"});
   EXPECT_EQ(predictions.Add({"m", "1", "a"}).Value(), kTotal / 2);
   EXPECT_EQ(predictions.Add({"m", "1", "b"}).Value(), kTotal / 2);
-  EXPECT_EQ(registry
-                .AddCounter("mlmon_empty_responses_total", "",
-                            {"model", "version"})
-                .Add({"m", "1"})
-                .Value(),
-            kTotal / 4);
+  EXPECT_EQ(
+      registry
+          .AddCounter("mlmon_empty_responses_total", "", {"model", "version"})
+          .Add({"m", "1"})
+          .Value(),
+      kTotal / 4);
   double sum = 0;
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kPerThread; ++i) {
@@ -879,8 +891,9 @@ TEST(ResponseDistributionBucketTest, FineBinShortcutMatchesHistogramOnBounds) {
   for (std::size_t b = 0; b < spec.score_buckets.size(); ++b) {
     std::string le;
     internal::AppendValue(&le, spec.score_buckets[b]);
-    const std::string series = "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",le=\"" +
-                               le + "\"} " + std::to_string(want.cumulative[b]) + "\n";
+    const std::string series =
+        "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",le=\"" + le +
+        "\"} " + std::to_string(want.cumulative[b]) + "\n";
     EXPECT_NE(text.find(series), std::string::npos) << series;
   }
 }

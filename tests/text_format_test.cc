@@ -44,11 +44,14 @@ TEST(TextFormatTest, KeepsValidMultibyteUtf8) {
 
 TEST(TextFormatTest, ReplacesInvalidUtf8) {
   const std::string kFffd = "\xEF\xBF\xBD";
-  EXPECT_EQ(Label("a\xFF" "b"), "a" + kFffd + "b");          // invalid byte
-  EXPECT_EQ(Label("\xC3"), kFffd);                           // truncated
-  EXPECT_EQ(Label("\xC0\xAF"), kFffd + kFffd);               // overlong
-  EXPECT_EQ(Label("\xED\xA0\x80"), kFffd + kFffd + kFffd);   // surrogate
-  EXPECT_EQ(Label("\xF4\x90\x80\x80"), kFffd + kFffd + kFffd + kFffd);  // >U+10FFFF
+  EXPECT_EQ(Label("a\xFF"
+                  "b"),
+            "a" + kFffd + "b");                             // invalid byte
+  EXPECT_EQ(Label("\xC3"), kFffd);                          // truncated
+  EXPECT_EQ(Label("\xC0\xAF"), kFffd + kFffd);              // overlong
+  EXPECT_EQ(Label("\xED\xA0\x80"), kFffd + kFffd + kFffd);  // surrogate
+  EXPECT_EQ(Label("\xF4\x90\x80\x80"),
+            kFffd + kFffd + kFffd + kFffd);  // >U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xFF"));
   EXPECT_TRUE(IsValidUtf8(Label("x\xFE\xFFy")));
 }

@@ -216,8 +216,7 @@ TEST(WindowSnapshotsTest, TicksBetweenSlicesDoNotMoveTheBase) {
 // counted before the first Tick); the implementation subtracts the first
 // read because it only counts from start while the ring is not full.
 // Negligible in practice (nanoseconds); kept disabled for the owner.
-TEST(WindowSnapshotsTest,
-     WindowReachingJustBeforeFirstTickCountsFromStart) {
+TEST(WindowSnapshotsTest, WindowReachingJustBeforeFirstTickCountsFromStart) {
   WindowSnapshots ws(1, {seconds(10)}, 3);
   const std::int64_t slice = 10 * kSecond / 3;  // 3333333333 ns
   for (int k = 0; k <= 3; ++k) ws.Tick(k * slice, {5.0 + k});

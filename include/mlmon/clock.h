@@ -62,8 +62,7 @@ class FakeClock final : public Clock {
     return nanos_.load(std::memory_order_relaxed);
   }
   double UnixSeconds() const noexcept override {
-    return unix_start_ +
-           static_cast<double>(NowNanos() - start_) / 1e9;
+    return unix_start_ + static_cast<double>(NowNanos() - start_) / 1e9;
   }
   /// Moves time forward by `d`.
   template <typename Rep, typename Period>

@@ -38,8 +38,7 @@ double JensenShannonDivergence(const double* current, const double* reference,
                                std::size_t n) noexcept;
 double LInfinityDistance(const double* current, const double* reference,
                          std::size_t n) noexcept;
-double KolmogorovSmirnovDistance(const double* current,
-                                 const double* reference,
+double KolmogorovSmirnovDistance(const double* current, const double* reference,
                                  std::size_t n) noexcept;
 
 /// All four at once, indexed by `DriftMethod`.

@@ -6,9 +6,9 @@
 
 #include "mlmon/buckets.h"
 #include "mlmon/clock.h"
-#include "mlmon/errors.h"
 #include "mlmon/drift.h"
 #include "mlmon/duration.h"
+#include "mlmon/errors.h"
 #include "mlmon/feature_monitor.h"
 #include "mlmon/golden_signals.h"
 #include "mlmon/heuristics.h"

@@ -34,14 +34,15 @@ namespace mlmon {
 struct OutcomeEvent {
   std::size_t line = 0;  ///< 1-based line (NDJSON) or element (JSON array)
   std::string id;
-  std::string model;  ///< empty: the only model
+  std::string model;      ///< empty: the only model
   bool is_label = false;  ///< outcome was a string (class or item id)
   double outcome = std::numeric_limits<double>::quiet_NaN();
   std::string label;
   double ts = std::numeric_limits<double>::quiet_NaN();  ///< NaN: arrival
 };
 
-/// One prediction line: `{"ts":..., "id":..., "score"|"value"|"label"|"items"}`.
+/// One prediction line: `{"ts":..., "id":...,
+/// "score"|"value"|"label"|"items"}`.
 struct PredictionEvent {
   enum class Kind { kScore, kValue, kLabel, kItems };
   std::size_t line = 0;

@@ -41,8 +41,8 @@ struct BinnedCounts {
 struct SignalProfile {
   enum class Type { kNumeric, kCategorical };
   Type type = Type::kNumeric;
-  BinnedCounts numeric;                   ///< kNumeric
-  BinnedCounts log10;                     ///< kNumeric, optional (empty)
+  BinnedCounts numeric;                      ///< kNumeric
+  BinnedCounts log10;                        ///< kNumeric, optional (empty)
   std::map<std::string, double> categories;  ///< kCategorical
 };
 
@@ -106,7 +106,7 @@ const std::vector<double>& DefaultLog10Bounds();
 /// with powers of ten finish it. REQUIRES: x != 0 and finite.
 inline double MagnitudeDecade(double x) noexcept {
   static constexpr double kPow10[22] = {
-      1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1,
+      1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0,  1e1,
       1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12};
   const double a = x < 0 ? -x : x;
   std::uint64_t bits;

@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "mlmon/errors.h"
-#include "mlmon/instruments.h"      // ValidateBucketBounds
 #include "mlmon/duration.h"
+#include "mlmon/errors.h"
+#include "mlmon/instruments.h"  // ValidateBucketBounds
 
 namespace mlmon {
 namespace internal {

@@ -5,7 +5,6 @@
 // `app` and returns the flag-holder the main function runs when chosen.
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 
 namespace mlmon_cli {

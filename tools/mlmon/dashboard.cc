@@ -19,9 +19,11 @@ Command AddDashboardCommand(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "dashboard", "Print a Grafana dashboard (JSON) for a monitor.yaml");
   sub->add_option("--config", o->config, "monitor.yaml")->required();
-  sub->add_option("--out", o->out, "write the dashboard here instead of stdout");
+  sub->add_option("--out", o->out,
+                  "write the dashboard here instead of stdout");
   return Command{sub, [o] {
-                   const mlmon::MonitorSpec spec = mlmon::LoadMonitorSpec(o->config);
+                   const mlmon::MonitorSpec spec =
+                       mlmon::LoadMonitorSpec(o->config);
                    return WriteOutput(o->out, mlmon::GenerateDashboard(spec));
                  }};
 }

@@ -28,7 +28,8 @@ int WriteOutput(const std::string& path, const std::string& text) {
     WriteAtomically(path, text);
     return 0;
   }
-  return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() ? 0 : 1;
+  return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() ? 0
+                                                                         : 1;
 }
 
 }  // namespace mlmon_cli

@@ -1,6 +1,7 @@
 // `mlmon profile`: builds a reference profile (the training distribution of
 // the score and of every configured feature) from NDJSON lines such as
-//   {"id": "t1", "score": 0.12, "features": {"amount_usd": 31.5, "country": "DE"}}
+//   {"id": "t1", "score": 0.12, "features": {"amount_usd": 31.5, "country":
+//   "DE"}}
 // ("value" instead of "score" for regression models).
 #include <mlmon/monitor_spec.h>
 #include <mlmon/reference_profile.h>
@@ -87,7 +88,8 @@ mlmon::BinnedCounts Bin(const std::vector<double>& bounds,
 
 // Quantile bounds (distinct, strictly increasing) for a feature without
 // configured buckets.
-std::vector<double> QuantileBounds(std::vector<double> values, std::size_t bins) {
+std::vector<double> QuantileBounds(std::vector<double> values,
+                                   std::size_t bins) {
   std::vector<double> bounds;
   if (values.empty()) return {0.0};
   std::sort(values.begin(), values.end());
@@ -180,7 +182,8 @@ int RunProfile(const ProfileOptions& o) {
   std::map<std::string, std::map<std::string, double>> categorical;
   std::set<std::string> numeric_names, categorical_names;
   for (const auto& f : spec.features.numeric) numeric_names.insert(f.name);
-  for (const auto& f : spec.features.categorical) categorical_names.insert(f.name);
+  for (const auto& f : spec.features.categorical)
+    categorical_names.insert(f.name);
   std::vector<double> scores;
 
   const InvalidLimit limit = InvalidLimit::Parse(o.max_invalid);
@@ -231,8 +234,9 @@ int RunProfile(const ProfileOptions& o) {
   for (const auto& f : spec.features.numeric) {
     const std::vector<double>& values = numeric[f.name];
     mlmon::SignalProfile p;
-    p.numeric = Bin(f.buckets.empty() ? QuantileBounds(values, o.auto_bins) : f.buckets,
-                    values);
+    p.numeric =
+        Bin(f.buckets.empty() ? QuantileBounds(values, o.auto_bins) : f.buckets,
+            values);
     std::vector<double> magnitudes;
     for (double v : values) {
       // The same decade the live FeatureMonitor observes.
@@ -252,7 +256,9 @@ int RunProfile(const ProfileOptions& o) {
   } else {
     profile.Save(o.out);
   }
-  std::fprintf(stderr, "profiled %zu lines (%zu refused): %zu scores, %zu numeric and %zu categorical features\n",
+  std::fprintf(stderr,
+               "profiled %zu lines (%zu refused): %zu scores, %zu numeric and "
+               "%zu categorical features\n",
                used, bad, scores.size(), spec.features.numeric.size(),
                spec.features.categorical.size());
   return used == 0 ? 1 : 0;
@@ -263,15 +269,18 @@ int RunProfile(const ProfileOptions& o) {
 Command AddProfileCommand(CLI::App& app) {
   auto o = std::make_shared<ProfileOptions>();
   CLI::App* sub = app.add_subcommand(
-      "profile", "Build a reference profile (training distribution) from NDJSON lines");
+      "profile",
+      "Build a reference profile (training distribution) from NDJSON lines");
   sub->add_option("--config", o->config, "monitor.yaml")->required();
-  sub->add_option("--input", o->input,
-                  "NDJSON lines with \"score\" (or \"value\") and a \"features\" object")
+  sub->add_option(
+         "--input", o->input,
+         "NDJSON lines with \"score\" (or \"value\") and a \"features\" object")
       ->required();
   sub->add_option("--out", o->out, "reference.json (default: stdout)");
   AddInputLimitOptions(sub, &o->max_line_bytes, &o->max_invalid, "0");
-  sub->add_option("--auto-bins", o->auto_bins,
-                  "Quantile bins for numeric features without configured buckets")
+  sub->add_option(
+         "--auto-bins", o->auto_bins,
+         "Quantile bins for numeric features without configured buckets")
       ->capture_default_str()
       ->check(CLI::Range(2, 1000));
   return Command{sub, [o] { return RunProfile(*o); }};

@@ -87,7 +87,8 @@ std::size_t ReadNdjson(const std::string& path, std::size_t max_line_bytes,
 
 void ReportErrors(const std::string& file, const mlmon::IngestReport& report) {
   for (const auto& e : report.errors) {
-    std::fprintf(stderr, "%s:%zu: %s\n", file.c_str(), e.line, e.detail.c_str());
+    std::fprintf(stderr, "%s:%zu: %s\n", file.c_str(), e.line,
+                 e.detail.c_str());
   }
   if (report.invalid > report.errors.size()) {
     std::fprintf(stderr, "%s: ... and %zu more invalid lines\n", file.c_str(),
@@ -117,18 +118,23 @@ void Push(const std::string& url, const std::string& job,
   }
   while (!base_path.empty() && base_path.back() == '/') base_path.pop_back();
   const auto colon = rest.rfind(':');
-  const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  const int port = colon == std::string::npos ? 80 : std::atoi(rest.c_str() + colon + 1);
+  const std::string host =
+      colon == std::string::npos ? rest : rest.substr(0, colon);
+  const int port =
+      colon == std::string::npos ? 80 : std::atoi(rest.c_str() + colon + 1);
   if (host.empty() || port <= 0 || port > 65535) {
     throw mlmon::ConfigError("--push '" + url + "' is not http://host:port");
   }
-  const std::string target = base_path + "/metrics/job/" + job + "/model/" + model;
-  auto r = mlmon::tools::HttpCall(host, port, "PUT", target, text,
-                                  {{"Content-Type", "text/plain; version=0.0.4"}});
+  const std::string target =
+      base_path + "/metrics/job/" + job + "/model/" + model;
+  auto r =
+      mlmon::tools::HttpCall(host, port, "PUT", target, text,
+                             {{"Content-Type", "text/plain; version=0.0.4"}});
   if (!r.error.empty() || r.status / 100 != 2) {
-    throw std::runtime_error("push to " + url + target + " failed: " +
-                             (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body
-                                              : r.error));
+    throw std::runtime_error(
+        "push to " + url + target + " failed: " +
+        (r.error.empty() ? "HTTP " + std::to_string(r.status) + " " + r.body
+                         : r.error));
   }
 }
 
@@ -139,7 +145,8 @@ void WriteScoreDrift(mlmon::Registry& registry, mlmon::ModelMonitor& monitor,
   const mlmon::MonitorSpec& spec = monitor.spec();
   if (spec.reference_path.empty()) return;
   const std::vector<double>& bounds = spec.distribution.score_buckets;
-  const mlmon::BinnedCounts& ref = monitor.reference().NumericFor("score", bounds);
+  const mlmon::BinnedCounts& ref =
+      monitor.reference().NumericFor("score", bounds);
   std::vector<double> counts(bounds.size() + 1, 0.0);
   bool any = false;
   for (const auto& p : predictions) {
@@ -149,7 +156,8 @@ void WriteScoreDrift(mlmon::Registry& registry, mlmon::ModelMonitor& monitor,
     }
     // Histogram semantics: the first bound >= value, else +Inf.
     counts[static_cast<std::size_t>(
-        std::lower_bound(bounds.begin(), bounds.end(), p.number) - bounds.begin())] += 1;
+        std::lower_bound(bounds.begin(), bounds.end(), p.number) -
+        bounds.begin())] += 1;
     any = true;
   }
   if (!any) return;
@@ -163,7 +171,8 @@ void WriteScoreDrift(mlmon::Registry& registry, mlmon::ModelMonitor& monitor,
     if (!std::isfinite(d.value[k])) continue;
     family
         .Add({spec.model, spec.version, "score",
-              mlmon::DriftMethodName(static_cast<mlmon::DriftMethod>(k)), "all"})
+              mlmon::DriftMethodName(static_cast<mlmon::DriftMethod>(k)),
+              "all"})
         .Set(d.value[k]);
   }
 }
@@ -231,10 +240,11 @@ int RunReplay(const ReplayOptions& o) {
     steps.push_back({std::isnan(ts) || ts > horizon ? kInf : ts, true, i});
     if (!std::isnan(ts) && ts <= horizon) t0 = std::min(t0, ts);
   }
-  std::stable_sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) {
-    if (a.ts != b.ts) return a.ts < b.ts;
-    return !a.outcome && b.outcome;
-  });
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const Step& a, const Step& b) {
+                     if (a.ts != b.ts) return a.ts < b.ts;
+                     return !a.outcome && b.outcome;
+                   });
   if (!std::isfinite(t0)) t0 = 0;
 
   // Time is the logs' time: the clock follows the timeline.
@@ -310,12 +320,16 @@ Command AddReplayCommand(CLI::App& app) {
       "Join logged predictions and outcomes and compute the outcome metrics "
       "(window=\"all\") as Prometheus text");
   sub->add_option("--config", o->config, "monitor.yaml")->required();
-  sub->add_option("--predictions", o->predictions, "Predictions, NDJSON")->required();
-  sub->add_option("--outcomes", o->outcomes, "Outcomes, NDJSON (feedback shape)");
+  sub->add_option("--predictions", o->predictions, "Predictions, NDJSON")
+      ->required();
+  sub->add_option("--outcomes", o->outcomes,
+                  "Outcomes, NDJSON (feedback shape)");
   sub->add_option("--out", o->out,
                   "Write to this file atomically (node_exporter textfile)");
-  sub->add_option("--push", o->push, "Push to this Pushgateway (http://host:port)");
-  sub->add_option("--job", o->job, "Pushgateway job name")->capture_default_str();
+  sub->add_option("--push", o->push,
+                  "Push to this Pushgateway (http://host:port)");
+  sub->add_option("--job", o->job, "Pushgateway job name")
+      ->capture_default_str();
   AddInputLimitOptions(sub, &o->max_line_bytes, &o->max_invalid, "1%");
   return Command{sub, [o] { return RunReplay(*o); }};
 }

@@ -17,12 +17,16 @@ Command AddRulesCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
-      "rules", "Print the Prometheus recording and alerting rules of a monitor.yaml");
-  sub->add_option("--config", o->config, "monitor.yaml (with an slo: section for alerts)")
+      "rules",
+      "Print the Prometheus recording and alerting rules of a monitor.yaml");
+  sub->add_option("--config", o->config,
+                  "monitor.yaml (with an slo: section for alerts)")
       ->required();
-  sub->add_option("--out", o->out, "write the rule file here instead of stdout");
+  sub->add_option("--out", o->out,
+                  "write the rule file here instead of stdout");
   return Command{sub, [o] {
-                   const mlmon::MonitorSpec spec = mlmon::LoadMonitorSpec(o->config);
+                   const mlmon::MonitorSpec spec =
+                       mlmon::LoadMonitorSpec(o->config);
                    return WriteOutput(o->out, mlmon::GenerateRules(spec));
                  }};
 }
