@@ -12,6 +12,7 @@
 #include "internal/feature_bins.h"
 #include "internal/feature_layout.h"
 #include "internal/feature_spec_checks.h"
+#include "internal/metric_catalogue.h"
 #include "internal/name_index.h"
 #include "internal/window_snapshots.h"
 #include "mlmon/detail/cells.h"
@@ -125,32 +126,20 @@ struct FeatureMonitor::Impl {
 
 void FeatureMonitor::Impl::BindFamilies(Registry& registry, bool with_drift) {
   drops = registry.DropsFor(model, version);
-  families.statuses = &registry.AddCounter(
-      "mlmon_feature_values_total",
-      "Input feature values per request, by status (ok, missing, nan, "
-      "out_of_range, unseen).",
-      {"model", "version", "feature", "status"});
+  families.statuses =
+      &internal::AddFamily(registry, internal::metrics::kFeatureValuesTotal);
   if (!spec.numeric.empty()) {
-    families.magnitudes = &registry.AddHistogram(
-        "mlmon_feature_magnitude",
-        "Decade ceil(log10(|value|)) of non-zero numeric feature values (ok "
-        "and out_of_range): unit changes move it by decades.",
-        {"model", "version", "feature"}, DefaultLog10Bounds());
+    families.magnitudes = &internal::AddFamily(
+        registry, internal::metrics::kFeatureMagnitude, DefaultLog10Bounds());
   }
   if (with_drift) {
-    families.drift = &registry.AddGauge(
-        "mlmon_drift_score",
-        "Distance of the current window from the reference distribution, by "
-        "signal and method (psi, js, linf, ks).",
-        {"model", "version", "signal", "method", "window"});
+    families.drift =
+        &internal::AddFamily(registry, internal::metrics::kDriftScore);
   }
   // `mlmon_feature_value` has bounds per feature: a registry family whose
   // series each bring their bounds.
-  families.values = &registry.AddHistogram(
-      "mlmon_feature_value",
-      "Numeric feature values (ok and out_of_range), on each feature's "
-      "configured bounds.",
-      {"model", "version", "feature"});
+  families.values =
+      &internal::AddFamily(registry, internal::metrics::kFeatureValue);
 }
 
 void FeatureMonitor::Impl::AddDriftTarget(DriftTarget::Source source,

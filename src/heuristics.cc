@@ -8,6 +8,7 @@
 
 #include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
+#include "internal/metric_catalogue.h"
 
 namespace mlmon {
 
@@ -35,16 +36,11 @@ Heuristics::Heuristics(Registry& registry, std::string model,
   }
   internal::CheckBucketBounds("HeuristicsOptions.value_buckets",
                               options.value_buckets);
-  checks_family_ = &registry_.AddCounter(
-      "mlmon_heuristic_checks_total",
-      "Evaluations of boolean quality heuristics, by heuristic and result "
-      "(pass, fail).",
-      {"model", "version", "heuristic", "result"});
-  values_family_ = &registry_.AddHistogram(
-      "mlmon_heuristic_value",
-      "Values of numeric quality heuristics (e.g. the rank of the user's "
-      "favourite carousel), by heuristic.",
-      {"model", "version", "heuristic"}, std::move(options.value_buckets));
+  checks_family_ =
+      &internal::AddFamily(registry_, internal::metrics::kHeuristicChecksTotal);
+  values_family_ =
+      &internal::AddFamily(registry_, internal::metrics::kHeuristicValue,
+                           std::move(options.value_buckets));
 }
 
 Heuristics::~Heuristics() = default;
@@ -118,15 +114,10 @@ RunnerCore::RunnerCore(Heuristics& heuristics, const RunnerOptions& options)
   }
   Registry& registry = heuristics_.registry();
   drops_ = registry.DropsFor(heuristics_.model(), heuristics_.version());
-  failures_family_ = &registry.AddCounter(
-      "mlmon_hook_failures_total",
-      "User callbacks (hooks) that threw; their result was not recorded.",
-      {"model", "version", "hook"});
-  slow_family_ = &registry.AddCounter(
-      "mlmon_hook_slow_total",
-      "User callbacks (hooks) that ran longer than their budget; their "
-      "result was still recorded.",
-      {"model", "version", "hook"});
+  failures_family_ =
+      &internal::AddFamily(registry, internal::metrics::kHookFailuresTotal);
+  slow_family_ =
+      &internal::AddFamily(registry, internal::metrics::kHookSlowTotal);
 }
 
 RunnerCore::~RunnerCore() {

@@ -209,57 +209,31 @@ OutcomeTracker::Impl::Impl(Registry& registry, std::string model_in,
 
 // The families of every task, then the task's own (`MakeTaskQuality`).
 void OutcomeTracker::Impl::BindFamilies(Registry& registry) {
-  const std::vector<std::string> mv = {"model", "version"};
+  using internal::AddFamily;
+  namespace metrics = internal::metrics;
   const std::vector<std::string> values = {model, version};
   auto with = [&](const char* extra) {
     return std::vector<std::string>{model, version, extra};
   };
   drops = registry.DropsFor(model, version);
 
-  auto& outcomes = registry.AddCounter(
-      "mlmon_outcomes_total",
-      "Outcomes received, by join result (matched, unmatched, duplicate, "
-      "invalid).",
-      {"model", "version", "result"});
+  auto& outcomes = AddFamily(registry, metrics::kOutcomesTotal);
   matched = &outcomes.Add(with("matched"));
   unmatched = &outcomes.Add(with("unmatched"));
   duplicate = &outcomes.Add(with("duplicate"));
   invalid = &outcomes.Add(with("invalid"));
-  expired = &registry
-                 .AddCounter("mlmon_predictions_expired_total",
-                             "Predictions whose outcome did not arrive within "
-                             "the TTL.",
-                             mv)
-                 .Add(values);
-  evicted = &registry
-                 .AddCounter("mlmon_pending_evicted_total",
-                             "Pending predictions evicted because the pending "
-                             "store was full.",
-                             mv)
-                 .Add(values);
+  expired = &AddFamily(registry, metrics::kPredictionsExpiredTotal).Add(values);
+  evicted = &AddFamily(registry, metrics::kPendingEvictedTotal).Add(values);
   pending_gauge =
-      &registry
-           .AddUpDownGauge("mlmon_pending_predictions",
-                           "Predictions waiting for an outcome.", mv)
+      &AddFamily(registry, metrics::kPendingPredictions).Add(values);
+  delay =
+      &AddFamily(registry, metrics::kOutcomeDelaySeconds, spec.delay_buckets)
            .Add(values);
-  delay = &registry
-               .AddHistogram("mlmon_outcome_delay_seconds",
-                             "Time from prediction to outcome, in seconds.", mv,
-                             spec.delay_buckets)
-               .Add(values);
-  last_outcome = &registry
-                      .AddGauge("mlmon_last_outcome_timestamp_seconds",
-                                "Unix time of the latest outcome received.", mv)
-                      .Add(values);
+  last_outcome =
+      &AddFamily(registry, metrics::kLastOutcomeTimestampSeconds).Add(values);
 
-  auto& confusion = registry.AddCounter(
-      "mlmon_confusion_total",
-      "Matched outcomes by predicted and actual class. Binary: per decision "
-      "threshold (score >= threshold is positive), classes \"0\" and \"1\"; "
-      "multiclass: threshold is empty.",
-      {"model", "version", "threshold", "predicted", "actual"});
-  auto& quality =
-      internal::AddFamily(registry, internal::metrics::kModelQuality);
+  auto& confusion = AddFamily(registry, metrics::kConfusionTotal);
+  auto& quality = AddFamily(registry, metrics::kModelQuality);
   task = internal::MakeTaskQuality(
       {registry, model, version, spec, confusion, quality});
 }

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "internal/config_errors.h"
+#include "internal/metric_catalogue.h"
 #include "internal/prediction_log_state.h"
 #include "internal/text_format.h"
 
@@ -91,32 +92,13 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
 
   auto w = std::make_unique<Writer>();
   const char* names[2] = {"predictions", "outcomes"};
-  auto& lines = registry.AddCounter(
-      "mlmon_log_lines_total",
-      "Lines written by the prediction log, by stream (predictions, "
-      "outcomes).",
-      {"model", "version", "stream"});
-  auto& bytes = registry.AddCounter(
-      "mlmon_log_bytes_total",
-      "Bytes written by the prediction log, by stream (predictions, "
-      "outcomes).",
-      {"model", "version", "stream"});
-  auto& lost = registry.AddCounter(
-      "mlmon_log_lines_lost_total",
-      "Lines the prediction log could not write, by stream and reason (write: "
-      "write(2) failed; rotate: the file is full and could not be rotated; "
-      "open: the file could not be opened).",
-      {"model", "version", "stream", "reason"});
-  auto& errors = registry.AddCounter(
-      "mlmon_log_errors_total",
-      "Failed file operations of the prediction log, by stream and op (open, "
-      "write, truncate, rotate, stat).",
-      {"model", "version", "stream", "op"});
-  auto& reopens = registry.AddCounter(
-      "mlmon_log_reopens_total",
-      "Times the prediction log reopened its file because it was deleted or "
-      "replaced at its path, by stream and reason.",
-      {"model", "version", "stream", "reason"});
+  using internal::AddFamily;
+  namespace metrics = internal::metrics;
+  auto& lines = AddFamily(registry, metrics::kLogLinesTotal);
+  auto& bytes = AddFamily(registry, metrics::kLogBytesTotal);
+  auto& lost = AddFamily(registry, metrics::kLogLinesLostTotal);
+  auto& errors = AddFamily(registry, metrics::kLogErrorsTotal);
+  auto& reopens = AddFamily(registry, metrics::kLogReopensTotal);
   // No other thread sees `w` yet; the lock is for the annotations.
   {
     detail::MutexLock io_lock(w->io_mu);

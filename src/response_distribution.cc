@@ -11,6 +11,7 @@
 
 #include "internal/config_errors.h"
 #include "internal/drift_gauges.h"
+#include "internal/metric_catalogue.h"
 #include "internal/name_index.h"
 #include "internal/spec_checks.h"
 #include "internal/window_snapshots.h"
@@ -284,25 +285,18 @@ ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
 }
 
 void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
-  const std::vector<std::string> mv = {"model", "version"};
+  using internal::AddFamily;
+  namespace metrics = internal::metrics;
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> v = {model, version};
     v.insert(v.end(), extra.begin(), extra.end());
     return v;
   };
-  auto names_of = [&](std::vector<std::string> extra) {
-    std::vector<std::string> v = mv;
-    v.insert(v.end(), extra.begin(), extra.end());
-    return v;
-  };
   drops = registry.DropsFor(model, version);
 
-  score_hist = &registry
-                    .AddHistogram("mlmon_prediction_score",
-                                  "Prediction scores (binary score, "
-                                  "regression value).",
-                                  mv, spec.score_buckets)
-                    .Add(with({}));
+  score_hist =
+      &AddFamily(registry, metrics::kPredictionScore, spec.score_buckets)
+           .Add(with({}));
   if (unit) {
     // The fine-bin -> score-bucket table, if every bucket is wider than a
     // fine bin (then the table is off by at most one bucket).
@@ -322,24 +316,11 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
       }
     }
   }
-  items_hist = &registry
-                    .AddHistogram("mlmon_response_items",
-                                  "Items returned per response (ranking).", mv,
-                                  spec.items_buckets)
+  items_hist = &AddFamily(registry, metrics::kResponseItems, spec.items_buckets)
                     .Add(with({}));
-  empty = &registry
-               .AddCounter("mlmon_empty_responses_total",
-                           "Empty responses; share = this / "
-                           "mlmon_predictions_total.",
-                           mv)
-               .Add(with({}));
+  empty = &AddFamily(registry, metrics::kEmptyResponsesTotal).Add(with({}));
 
-  auto& predictions = registry.AddCounter(
-      "mlmon_predictions_total",
-      "Predictions by class (binary without configured classes: score >= "
-      "decision threshold is \"1\"; names not bound at set-up count as "
-      "__other__).",
-      names_of({"class"}));
+  auto& predictions = AddFamily(registry, metrics::kPredictionsTotal);
   std::vector<std::string> bound = spec.classes;
   if (bound.empty()) {
     bound = unit ? std::vector<std::string>{"0", "1"}
@@ -356,19 +337,10 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
   }
 
   if (spec.windows.empty()) return;
-  auto& window_stats = registry.AddGauge(
-      "mlmon_prediction_score_window",
-      "Prediction score statistics over a sliding window (quantiles from fine "
-      "bins, exact mean), recomputed by Tick(); not updated while a window "
-      "is empty.",
-      names_of({"stat", "window"}));
+  auto& window_stats = AddFamily(registry, metrics::kPredictionScoreWindow);
   Family<Gauge>* drift = nullptr;
   if (!reference_counts.empty()) {
-    drift = &registry.AddGauge(
-        "mlmon_drift_score",
-        "Distance of the current window from the reference distribution, by "
-        "signal and method (psi, js, linf, ks).",
-        names_of({"signal", "method", "window"}));
+    drift = &AddFamily(registry, metrics::kDriftScore);
   }
   for (const auto& w : spec.windows) {
     const std::string label = FormatDuration(w);

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "internal/config_errors.h"
+#include "internal/metric_catalogue.h"
 #include "internal/text_format.h"
 #include "mlmon/detail/mutex.h"
 #include "mlmon/errors.h"
@@ -20,6 +21,8 @@
 
 namespace mlmon {
 namespace {
+
+namespace metrics = internal::metrics;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -188,14 +191,14 @@ std::map<ModelKey, Reading> StatusHistory::Impl::Read() const {
   const std::vector<prometheus::MetricFamily> families = registry_.Collect();
   for (const auto& family : families) {
     const std::string& name = family.name;
-    const bool requests = name == "mlmon_requests_total";
-    const bool latency = name == "mlmon_request_duration_seconds";
-    const bool predictions = name == "mlmon_predictions_total";
-    const bool empty = name == "mlmon_empty_responses_total";
-    const bool quality = name == "mlmon_model_quality";
-    const bool drift = name == "mlmon_drift_score";
+    const bool requests = name == metrics::kRequestsTotal.def.name;
+    const bool latency = name == metrics::kRequestDurationSeconds.def.name;
+    const bool predictions = name == metrics::kPredictionsTotal.def.name;
+    const bool empty = name == metrics::kEmptyResponsesTotal.def.name;
+    const bool quality = name == metrics::kModelQuality.def.name;
+    const bool drift = name == metrics::kDriftScore.def.name;
     // Every model has it: the model shows up before its first endpoint.
-    const bool info = name == "mlmon_model_info";
+    const bool info = name == metrics::kModelInfo.def.name;
     if (!(requests || latency || predictions || empty || quality || drift ||
           info)) {
       continue;

@@ -28,6 +28,7 @@
 #include "http/setup.h"
 #include "http/status_sampler.h"
 #include "internal/config_errors.h"
+#include "internal/metric_catalogue.h"
 #include "mlmon/detail/mutex.h"
 #include "mlmon/http_server.h"
 #include "mlmon/registry.h"
@@ -229,11 +230,8 @@ void HttpServer::Impl::AddBuiltinRoutes() {
 }
 
 void HttpServer::Impl::RegisterShedCounters(Registry& registry) {
-  auto& family = registry.AddCounter(
-      "mlmon_http_connections_shed_total",
-      "Connections the HTTP server closed, and host requests it refused, "
-      "to protect its other clients, by reason.",
-      {"reason"});
+  auto& family = internal::AddFamily(
+      registry, internal::metrics::kHttpConnectionsShedTotal);
   Counter* counters[http::kShedReasons];
   for (int i = 0; i < http::kShedReasons; ++i) {
     counters[i] = &family.Add({http::kShedReasonNames[i]});

@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "metric_catalogue.h"
 #include "mlmon/duration.h"
 
 namespace mlmon {
@@ -26,13 +27,6 @@ std::vector<WindowDef> WindowDefs(const OutcomeSpec& spec) {
     defs.push_back({"all", std::numeric_limits<std::int64_t>::max() / 2, 1});
   }
   return defs;
-}
-
-std::vector<std::string> TaskSetup::Names(
-    std::vector<std::string> extra) const {
-  std::vector<std::string> v = {"model", "version"};
-  v.insert(v.end(), extra.begin(), extra.end());
-  return v;
 }
 
 std::vector<std::string> TaskSetup::Values(
@@ -64,10 +58,8 @@ BinaryTask::BinaryTask(const TaskSetup& setup)
     }
     confusion_.push_back(cells);
   }
-  auto& scores = setup.registry.AddHistogram(
-      "mlmon_outcome_score",
-      "Scores of matched binary predictions, by actual class.",
-      setup.Names({"actual"}), setup.spec.score_buckets);
+  auto& scores = AddFamily(setup.registry, metrics::kOutcomeScore,
+                           setup.spec.score_buckets);
   score_by_actual_[0] = &scores.Add(setup.Values({"0"}));
   score_by_actual_[1] = &scores.Add(setup.Values({"1"}));
 
@@ -112,17 +104,10 @@ void BinaryTask::Publish(std::int64_t now) {
 // --------------------------------------------------------------- regression
 
 RegressionTask::RegressionTask(const TaskSetup& setup) {
-  abs_error_ = &setup.registry
-                    .AddHistogram("mlmon_absolute_error",
-                                  "Absolute error of matched regression "
-                                  "predictions (MAE = sum / count).",
-                                  setup.Names({}), setup.spec.error_buckets)
+  abs_error_ = &AddFamily(setup.registry, metrics::kAbsoluteError,
+                          setup.spec.error_buckets)
                     .Add(setup.Values({}));
-  sq_error_ = &setup.registry
-                   .AddCounter("mlmon_squared_error_total",
-                               "Sum of squared errors of matched regression "
-                               "predictions.",
-                               setup.Names({}))
+  sq_error_ = &AddFamily(setup.registry, metrics::kSquaredErrorTotal)
                    .Add(setup.Values({}));
   for (const WindowDef& def : WindowDefs(setup.spec)) {
     std::vector<Gauge*> gauges;
@@ -195,11 +180,7 @@ RankingTask::RankingTask(const TaskSetup& setup)
       bounds.push_back(static_cast<double>(r));
     }
   }
-  rank_ = &setup.registry
-               .AddHistogram("mlmon_outcome_rank",
-                             "Rank of the true item in matched rankings "
-                             "(max(k)+1 when it was not in the kept list).",
-                             setup.Names({}), bounds)
+  rank_ = &AddFamily(setup.registry, metrics::kOutcomeRank, bounds)
                .Add(setup.Values({}));
   const RankingStats proto(setup.spec.k);
   for (const WindowDef& def : WindowDefs(setup.spec)) {

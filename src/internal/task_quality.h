@@ -50,8 +50,6 @@ struct TaskSetup {
   Family<Counter>& confusion;  ///< mlmon_confusion_total
   Family<Gauge>& quality;      ///< mlmon_model_quality
 
-  /// {"model", "version", extra...}: label names of a family.
-  std::vector<std::string> Names(std::vector<std::string> extra) const;
   /// {model, version, extra...}: label values of a series.
   std::vector<std::string> Values(std::vector<std::string> extra) const;
   /// The `mlmon_model_quality` series of (metric, window, threshold, k).

@@ -17,11 +17,14 @@
 
 #include "commands.h"
 #include "http_client.h"
+#include "internal/metric_catalogue.h"
 #include "server.h"
 #include "traffic.h"
 
 namespace mlmon_cli {
 namespace {
+
+namespace metrics = mlmon::internal::metrics;
 
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnSignal(int) { g_interrupted.store(true); }
@@ -65,18 +68,19 @@ Totals ReadTotals(const mlmon::Registry& registry) {
         if (l.name == "window") window = l.value;
         if (l.name == "threshold") threshold = l.value;
       }
-      if (fam.name == "mlmon_outcomes_total" && result == "matched") {
+      if (fam.name == metrics::kOutcomesTotal.def.name && result == "matched") {
         t.matched += m.counter.value;
-      } else if (fam.name == "mlmon_model_quality" && window == "1m") {
+      } else if (fam.name == metrics::kModelQuality.def.name &&
+                 window == "1m") {
         if (metric == "precision" && threshold == "0.5")
           t.precision = m.gauge.value;
         if (metric == "recall" && threshold == "0.5") t.recall = m.gauge.value;
         if (metric == "auc") t.auc = m.gauge.value;
-      } else if (fam.name == "mlmon_requests_total") {
+      } else if (fam.name == metrics::kRequestsTotal.def.name) {
         (status == "ok" ? t.ok : t.error) += m.counter.value;
-      } else if (fam.name == "mlmon_requests_in_flight") {
+      } else if (fam.name == metrics::kRequestsInFlight.def.name) {
         t.in_flight += m.gauge.value;
-      } else if (fam.name == "mlmon_request_duration_seconds") {
+      } else if (fam.name == metrics::kRequestDurationSeconds.def.name) {
         t.bounds.clear();
         t.cumulative.clear();
         for (const auto& b : m.histogram.bucket) {
@@ -299,7 +303,7 @@ int RunDemo(const DemoOptions& o) {
                                 ? std::chrono::seconds(60)
                                 : server.monitor().spec().features.windows[0]);
   for (const auto& fam : registry.Collect()) {
-    if (fam.name != "mlmon_drift_score") continue;
+    if (fam.name != metrics::kDriftScore.def.name) continue;
     for (const auto& m : fam.metric) {
       std::string signal, method, w;
       for (const auto& l : m.label) {

@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "http_client.h"
+#include "internal/metric_catalogue.h"
 #include "line_reader.h"
 #include "output.h"
 
@@ -162,11 +163,8 @@ void WriteScoreDrift(mlmon::Registry& registry, mlmon::ModelMonitor& monitor,
   }
   if (!any) return;
   const mlmon::DriftScores d = mlmon::ComputeDrift(counts, ref.counts);
-  auto& family = registry.AddGauge(
-      "mlmon_drift_score",
-      "Distance of the current window from the reference distribution, by "
-      "signal and method (psi, js, linf, ks).",
-      {"model", "version", "signal", "method", "window"});
+  auto& family = mlmon::internal::AddFamily(
+      registry, mlmon::internal::metrics::kDriftScore);
   for (std::size_t k = 0; k < mlmon::kNumDriftMethods; ++k) {
     if (!std::isfinite(d.value[k])) continue;
     family
