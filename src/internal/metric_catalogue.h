@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "mlmon/registry.h"
+#include "registry_names.h"
 
 namespace mlmon {
 namespace internal {
@@ -432,24 +433,17 @@ constexpr std::string_view RowProblem(const MetricDef& d) {
     return s.size() >= suffix.size() &&
            s.substr(s.size() - suffix.size()) == suffix;
   };
-  auto name_char = [](char c, bool first, bool colon_ok) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
-      return true;
-    }
-    if (colon_ok && c == ':') return true;
-    return !first && c >= '0' && c <= '9';
-  };
   if (d.name.substr(0, 6) != "mlmon_" || d.name.size() == 6) {
     return "the name does not start with mlmon_";
   }
   for (char c : d.name) {
-    if (!name_char(c, false, true)) return "invalid metric name";
+    if (!IsNameChar(c, false, true)) return "invalid metric name";
   }
   for (std::size_t i = 0; i < d.labels.size(); ++i) {
     const std::string_view l = d.labels[i];
     if (l.empty() || l.substr(0, 2) == "__") return "invalid label name";
     for (std::size_t k = 0; k < l.size(); ++k) {
-      if (!name_char(l[k], k == 0, false)) return "invalid label name";
+      if (!IsNameChar(l[k], k == 0, false)) return "invalid label name";
     }
     if (d.instrument == Instrument::kHistogram && l == "le") {
       return "a histogram label named le";

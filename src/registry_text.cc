@@ -1,0 +1,204 @@
+// The text writer of prometheus-cpp families: an attached collectable's, and
+// `mlmon::WriteText`.
+
+#include "internal/registry_text.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "internal/text_format.h"
+#include "mlmon/registry.h"
+
+namespace mlmon {
+namespace internal {
+
+namespace {
+
+void AppendPromLabels(
+    std::string* out,
+    const std::vector<prometheus::ClientMetric::Label>& labels,
+    const char* extra_name, double extra_value, bool has_extra) {
+  if (labels.empty() && !has_extra) return;
+  out->push_back('{');
+  bool first = true;
+  for (const auto& l : labels) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append(l.name);
+    out->append("=\"");
+    AppendEscapedLabelValue(out, l.value);
+    out->push_back('"');
+  }
+  if (has_extra) {
+    if (!first) out->push_back(',');
+    out->append(extra_name);
+    out->append("=\"");
+    AppendValue(out, extra_value);
+    out->push_back('"');
+  }
+  out->push_back('}');
+}
+
+void AppendPromSample(std::string* out, const std::string& name,
+                      const char* suffix, const prometheus::ClientMetric& m,
+                      double value, bool le = false, double le_value = 0) {
+  out->append(name);
+  out->append(suffix);
+  AppendPromLabels(out, m.label, "le", le_value, le);
+  out->push_back(' ');
+  AppendValue(out, value);
+  out->push_back('\n');
+}
+
+// The names a family of `type` takes in an exposition: its own (HELP, TYPE)
+// and those of its samples.
+std::vector<std::string> NamesOf(const std::string& name,
+                                 prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Histogram:
+      return {name, name + "_bucket", name + "_sum", name + "_count"};
+    case prometheus::MetricType::Summary:
+      return {name, name + "_sum", name + "_count"};
+    default:
+      return {name};
+  }
+}
+
+// The printed label set of a series, sorted by label name, in `key`; false
+// if a label name is invalid, repeated or `reserved` (le, quantile).
+bool SeriesKeyOf(const std::vector<prometheus::ClientMetric::Label>& labels,
+                 const char* reserved, std::string* key) {
+  std::vector<std::pair<std::string, std::string>> sorted;
+  sorted.reserve(labels.size());
+  for (const auto& l : labels) {
+    if (!IsValidLabelName(l.name) || l.name == reserved) return false;
+    std::string value;
+    AppendEscapedLabelValue(&value, l.value);
+    sorted.emplace_back(l.name, std::move(value));
+  }
+  std::sort(sorted.begin(), sorted.end());
+  key->clear();
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i > 0 && sorted[i].first == sorted[i - 1].first) return false;
+    key->append(sorted[i].first);
+    key->append("=\"");
+    key->append(sorted[i].second);
+    key->append("\",");
+  }
+  return true;
+}
+
+}  // namespace
+
+void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
+                    std::set<std::string>* taken, std::string* out) {
+  for (const auto& fam : families) {
+    if (fam.metric.empty() || !IsValidMetricName(fam.name)) continue;
+    const std::vector<std::string> names = NamesOf(fam.name, fam.type);
+    if (std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+          return taken->count(n) != 0;
+        })) {
+      continue;
+    }
+    const char* reserved = fam.type == prometheus::MetricType::Histogram ? "le"
+                           : fam.type == prometheus::MetricType::Summary
+                               ? "quantile"
+                               : "";
+    std::set<std::string> series;
+    std::string samples;
+    for (const auto& m : fam.metric) {
+      // A series with an invalid or repeated label name, or one printing the
+      // same as an earlier series of the family (e.g. two invalid byte
+      // sequences both written as U+FFFD), is left out.
+      std::string key;
+      if (!SeriesKeyOf(m.label, reserved, &key) ||
+          !series.insert(std::move(key)).second) {
+        continue;
+      }
+      switch (fam.type) {
+        case prometheus::MetricType::Counter:
+          AppendPromSample(&samples, fam.name, "", m, m.counter.value);
+          break;
+        case prometheus::MetricType::Gauge:
+          AppendPromSample(&samples, fam.name, "", m, m.gauge.value);
+          break;
+        case prometheus::MetricType::Untyped:
+          AppendPromSample(&samples, fam.name, "", m, m.untyped.value);
+          break;
+        case prometheus::MetricType::Histogram: {
+          bool has_inf = false;
+          for (const auto& b : m.histogram.bucket) {
+            has_inf = has_inf || std::isinf(b.upper_bound);
+            AppendPromSample(&samples, fam.name, "_bucket", m,
+                             static_cast<double>(b.cumulative_count), true,
+                             b.upper_bound);
+          }
+          if (!has_inf) {
+            AppendPromSample(&samples, fam.name, "_bucket", m,
+                             static_cast<double>(m.histogram.sample_count),
+                             true, std::numeric_limits<double>::infinity());
+          }
+          AppendPromSample(&samples, fam.name, "_sum", m,
+                           m.histogram.sample_sum);
+          AppendPromSample(&samples, fam.name, "_count", m,
+                           static_cast<double>(m.histogram.sample_count));
+          break;
+        }
+        case prometheus::MetricType::Summary: {
+          for (const auto& q : m.summary.quantile) {
+            samples.append(fam.name);
+            AppendPromLabels(&samples, m.label, "quantile", q.quantile, true);
+            samples.push_back(' ');
+            AppendValue(&samples, q.value);
+            samples.push_back('\n');
+          }
+          AppendPromSample(&samples, fam.name, "_sum", m, m.summary.sample_sum);
+          AppendPromSample(&samples, fam.name, "_count", m,
+                           static_cast<double>(m.summary.sample_count));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    if (samples.empty()) continue;
+    taken->insert(names.begin(), names.end());
+    out->append("# HELP ");
+    out->append(fam.name);
+    out->push_back(' ');
+    AppendEscapedHelp(out, fam.help);
+    out->append("\n# TYPE ");
+    out->append(fam.name);
+    switch (fam.type) {
+      case prometheus::MetricType::Counter:
+        out->append(" counter\n");
+        break;
+      case prometheus::MetricType::Gauge:
+        out->append(" gauge\n");
+        break;
+      case prometheus::MetricType::Histogram:
+        out->append(" histogram\n");
+        break;
+      case prometheus::MetricType::Summary:
+        out->append(" summary\n");
+        break;
+      default:
+        out->append(" untyped\n");
+        break;
+    }
+    out->append(samples);
+  }
+}
+
+}  // namespace internal
+
+void WriteText(const std::vector<prometheus::MetricFamily>& families,
+               std::string* out) {
+  std::set<std::string> taken;
+  internal::WriteCollected(families, &taken, out);
+}
+
+}  // namespace mlmon
