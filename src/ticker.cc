@@ -2,20 +2,16 @@
 
 #include <utility>
 
+#include "internal/periodic_thread.h"
+
 namespace mlmon {
 
-Ticker::Ticker(std::chrono::milliseconds period) : period_(period) {
-  thread_ = std::thread([this] { Loop(); });
+Ticker::Ticker(std::chrono::milliseconds period)
+    : thread_(std::make_unique<internal::PeriodicThread>()) {
+  thread_->Start(period, [this] { RunOnce(); });
 }
 
-Ticker::~Ticker() {
-  {
-    detail::MutexLock lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
+Ticker::~Ticker() { thread_->Stop(); }
 
 void Ticker::Add(std::function<void()> task) {
   detail::MutexLock lock(mu_);
@@ -34,25 +30,6 @@ void Ticker::RunOnce() {
     } catch (...) {
       // Upkeep must never take the host down; the next tick retries.
     }
-  }
-}
-
-// Waits one period (or until stopped) with the lock held, then runs the
-// tasks without it, so `Add` and the destructor never wait for a task.
-void Ticker::Loop() {
-  for (;;) {
-    {
-      detail::MutexLock lock(mu_);
-      const auto deadline = std::chrono::steady_clock::now() + period_;
-      while (!stop_) {
-        if (cv_.wait_until(lock.native(), deadline) ==
-            std::cv_status::timeout) {
-          break;
-        }
-      }
-      if (stop_) return;
-    }
-    RunOnce();
   }
 }
 

@@ -2,7 +2,7 @@
 # `ctest --build-and-test` against
 #   - an install of this build into a scratch prefix (find_package),
 #   - this build tree (find_package through the build-tree export),
-#   - the source tree (add_subdirectory).
+#   - the source tree (add_subdirectory), as shared libraries.
 # Included at the end of tests/CMakeLists.txt. Each consumer links
 # mlmon::mlmon (and mlmon::http when built) and runs a program that records
 # metrics and checks the exposition.
@@ -82,7 +82,7 @@ function(mlmon_add_packaging_test name source_dir)
         "-DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}"
         ${ARGN}
       --test-command ${CMAKE_CTEST_COMMAND} ${_mlmon_pkg_config}
-        --output-on-failure)
+        --output-on-failure --no-tests=error)
   set_tests_properties(${name} PROPERTIES LABELS packaging TIMEOUT 900)
 endfunction()
 
@@ -124,7 +124,9 @@ else()
   message(STATUS "mlmon: install-tree packaging tests need MLMON_INSTALL=ON")
 endif()
 
+# Built as shared libraries, so that the SONAME is checked too.
 mlmon_add_packaging_test(add-subdirectory-test
   "${CMAKE_CURRENT_SOURCE_DIR}/add-subdirectory-test"
   "-DMLMON_SOURCE_DIR=${mlmon_SOURCE_DIR}"
+  "-DBUILD_SHARED_LIBS=ON"
   "-DCMAKE_PREFIX_PATH=${_mlmon_pkg_prefix_path}")

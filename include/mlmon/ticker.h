@@ -6,14 +6,17 @@
 /// like) at a fixed period.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <thread>
+#include <memory>
 #include <vector>
 
 #include "mlmon/detail/mutex.h"
 
 namespace mlmon {
+
+namespace internal {
+class PeriodicThread;
+}  // namespace internal
 
 /// Calls `Tick()`-like upkeep functions every `period` on its own thread (the
 /// window ticker: window rotation, expiry, windowed gauges, drift), until
@@ -34,13 +37,10 @@ class Ticker {
   void RunOnce();
 
  private:
-  void Loop();
-  const std::chrono::milliseconds period_;
   detail::Mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ MLMON_GUARDED_BY(mu_) = false;
   std::vector<std::function<void()>> tasks_ MLMON_GUARDED_BY(mu_);
-  std::thread thread_;
+  // Declared last: destroyed (stopped and joined) first.
+  std::unique_ptr<internal::PeriodicThread> thread_;
 };
 
 }  // namespace mlmon

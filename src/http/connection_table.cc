@@ -183,39 +183,7 @@ DeadlineReaper::DeadlineReaper(ConnectionTable& table,
           std::min(header_timeout_ms, body_timeout_ms) / 10, 1, 50)) {}
 
 void DeadlineReaper::Start() {
-  {
-    detail::MutexLock lock(mu_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void DeadlineReaper::Stop() noexcept {
-  if (!thread_.joinable()) return;
-  {
-    detail::MutexLock lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  try {
-    thread_.join();
-  } catch (...) {
-    // join() throws only if the thread is not joinable (checked above).
-  }
-}
-
-void DeadlineReaper::Loop() {
-  for (;;) {
-    {
-      detail::MutexLock lock(mu_);
-      const auto until = SteadyClock::now() + tick_;
-      while (!stop_ &&
-             cv_.wait_until(lock.native(), until) != std::cv_status::timeout) {
-      }
-      if (stop_) return;
-    }
-    table_.Reap(SteadyClock::now());
-  }
+  thread_.Start(tick_, [this] { table_.Reap(SteadyClock::now()); });
 }
 
 }  // namespace http

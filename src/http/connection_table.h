@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "internal/periodic_thread.h"
 #include "mlmon/detail/mutex.h"
 #include "mlmon/instruments.h"
 
@@ -136,17 +136,12 @@ class DeadlineReaper {
   // Starts the thread. REQUIRES: not running. \throw std::system_error.
   void Start();
   // Stops and joins the thread, if running.
-  void Stop() noexcept;
+  void Stop() noexcept { thread_.Stop(); }
 
  private:
-  void Loop();
-
   ConnectionTable& table_;
   const std::chrono::milliseconds tick_;
-  std::thread thread_;  // started and joined by the server's Start/Stop
-  detail::Mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ MLMON_GUARDED_BY(mu_) = false;
+  internal::PeriodicThread thread_;  // started and stopped by the server
 };
 
 }  // namespace http

@@ -33,47 +33,8 @@ std::int64_t StatusSampler::SampleMillis() const {
 
 void StatusSampler::Start() {
   history_.Sample(SampleMillis());
-  {
-    detail::MutexLock lock(mu_);
-    stop_ = false;
-  }
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void StatusSampler::Stop() noexcept {
-  if (!thread_.joinable()) return;
-  {
-    detail::MutexLock lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  try {
-    thread_.join();
-  } catch (...) {
-    // join() throws only if the thread is not joinable (checked above).
-  }
-}
-
-void StatusSampler::Loop() {
-  auto next = std::chrono::steady_clock::now() + interval_;
-  for (;;) {
-    {
-      detail::MutexLock lock(mu_);
-      while (!stop_ &&
-             cv_.wait_until(lock.native(), next) != std::cv_status::timeout) {
-      }
-      if (stop_) return;
-    }
-    try {
-      history_.Sample(SampleMillis());
-    } catch (...) {
-      // e.g. bad_alloc: skip this point, keep sampling.
-    }
-    // A fixed cadence; after a stall (suspended process), no burst.
-    next += interval_;
-    const auto now = std::chrono::steady_clock::now();
-    if (next < now) next = now + interval_;
-  }
+  // A point that fails (e.g. bad_alloc) is skipped; the next one is taken.
+  thread_.Start(interval_, [this] { history_.Sample(SampleMillis()); });
 }
 
 }  // namespace http

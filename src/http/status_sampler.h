@@ -5,13 +5,11 @@
 // it at a fixed cadence while the server runs.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <thread>
 
-#include "mlmon/detail/mutex.h"
+#include "internal/periodic_thread.h"
 #include "mlmon/status_history.h"
 
 namespace mlmon {
@@ -32,7 +30,7 @@ class StatusSampler {
   // thread. \throw std::system_error, or what sampling throws.
   void Start();
   // Stops and joins the thread, if running. Idempotent.
-  void Stop() noexcept;
+  void Stop() noexcept { thread_.Stop(); }
 
   // `GET /api/v1/status`: the history as of now.
   std::string Json() const { return history_.Json(SampleMillis()); }
@@ -42,17 +40,13 @@ class StatusSampler {
   // so a wall-clock step back (NTP) cannot freeze the history (it ignores
   // samples not later than the previous one).
   std::int64_t SampleMillis() const;
-  void Loop();
 
   StatusHistory history_;
   const std::chrono::milliseconds interval_;
   // Base of SampleMillis(), fixed at construction (before any thread).
   const std::int64_t stamp_wall_ms_;
   const std::chrono::steady_clock::time_point stamp_steady_;
-  std::thread thread_;  // started and joined by the server's Start/Stop
-  detail::Mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ MLMON_GUARDED_BY(mu_) = false;
+  internal::PeriodicThread thread_;  // started and stopped by the server
 };
 
 }  // namespace http
