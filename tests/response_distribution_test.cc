@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <random>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -16,6 +16,8 @@
 #include "internal/text_format.h"
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"
+#include "testing/data_gen.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -292,8 +294,7 @@ TEST_F(ResponseDistributionTest, FamiliesHaveTheContractLabels) {
            "le=\"0.15\"}",
            "mlmon_response_items_bucket{model=\"m\",version=\"1\",le=\"0\"}",
        }) {
-    EXPECT_NE(text.find(std::string("\n") + series + " "), std::string::npos)
-        << series;
+    EXPECT_NE(testutil::SampleValue(text, series), std::nullopt) << series;
   }
   // Without a reference there is no drift family at all.
   Registry plain;
@@ -472,18 +473,14 @@ struct Dataset {
 };
 
 std::vector<Dataset> UnitDatasets() {
-  std::mt19937_64 rng(7);
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::gamma_distribution<double> g2(2.0, 1.0), g8(8.0, 1.0);
-  std::normal_distribution<double> lo(0.2, 0.05), hi(0.85, 0.03);
-  std::bernoulli_distribution pick_hi(0.3);
+  testutil::DataGen gen(7);
   std::vector<Dataset> out = {
       {"uniform", {}}, {"beta(2,8)", {}}, {"bimodal", {}}, {"few", {}}};
   for (int i = 0; i < 20000; ++i) {
-    out[0].values.push_back(uniform(rng));
-    const double a = g2(rng), b = g8(rng);
-    out[1].values.push_back(a / (a + b));
-    const double v = pick_hi(rng) ? hi(rng) : lo(rng);
+    out[0].values.push_back(gen.Uniform());
+    out[1].values.push_back(gen.Beta(2.0, 8.0));
+    const double v =
+        gen.Bernoulli(0.3) ? gen.Normal(0.85, 0.03) : gen.Normal(0.2, 0.05);
     out[2].values.push_back(std::min(1.0, std::max(0.0, v)));
   }
   out[3].values = {0.0, 1.0, 0.5, 0.123456, 0.9999};
@@ -523,24 +520,20 @@ TEST_F(ResponseDistributionTest, UnitIntervalQuantilesWithinHalfAFineBin) {
 }
 
 std::vector<Dataset> UnboundedDatasets() {
-  std::mt19937_64 rng(11);
-  std::lognormal_distribution<double> lognormal(0.0, 2.0);
-  std::normal_distribution<double> normal(100.0, 30.0);
-  std::normal_distribution<double> neg(-50.0, 10.0), pos(200.0, 20.0);
-  std::bernoulli_distribution coin(0.5);
-  std::exponential_distribution<double> tiny(1e7);
+  testutil::DataGen gen(11);
   std::vector<Dataset> out = {{"lognormal", {}},
                               {"normal", {}},
                               {"bimodal with signs", {}},
                               {"near zero", {}},
                               {"extremes", {}}};
   for (int i = 0; i < 20000; ++i) {
-    out[0].values.push_back(lognormal(rng));
-    out[1].values.push_back(normal(rng));
-    out[2].values.push_back(coin(rng) ? pos(rng) : neg(rng));
+    out[0].values.push_back(gen.LogNormal(0.0, 2.0));
+    out[1].values.push_back(gen.Normal(100.0, 30.0));
+    out[2].values.push_back(gen.Bernoulli(0.5) ? gen.Normal(200.0, 20.0)
+                                               : gen.Normal(-50.0, 10.0));
     // Values around 1e-7 of both signs, and exact zeros.
-    const double t = tiny(rng);
-    out[3].values.push_back(i % 10 == 0 ? 0.0 : (coin(rng) ? t : -t));
+    const double t = gen.Exponential(1e7);
+    out[3].values.push_back(i % 10 == 0 ? 0.0 : (gen.Bernoulli(0.5) ? t : -t));
   }
   out[4].values = {-1e11, -2.5, 0.0, 1e-10, 3.0, 7.5e9, 9.9e11};
   return out;
@@ -893,8 +886,10 @@ TEST(ResponseDistributionBucketTest, FineBinShortcutMatchesHistogramOnBounds) {
     internal::AppendValue(&le, spec.score_buckets[b]);
     const std::string series =
         "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",le=\"" + le +
-        "\"} " + std::to_string(want.cumulative[b]) + "\n";
-    EXPECT_NE(text.find(series), std::string::npos) << series;
+        "\"}";
+    EXPECT_EQ(testutil::SampleValue(text, series),
+              static_cast<double>(want.cumulative[b]))
+        << series;
   }
 }
 
