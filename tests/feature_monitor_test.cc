@@ -25,7 +25,7 @@ using std::chrono::seconds;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Hot-path calls are noexcept (STYLE.md §5).
+// Hot-path calls are noexcept.
 static_assert(noexcept(std::declval<FeatureMonitor&>().Observe(
     std::declval<const FeatureVector&>())));
 static_assert(noexcept(std::declval<FeatureVector&>().Set(FeatureHandle(),
@@ -93,7 +93,7 @@ double ExpectedPsi(const std::vector<double>& current,
   for (double r : reference) tr += r;
   double psi = 0;
   for (std::size_t i = 0; i < current.size(); ++i) {
-    // The task's definition: only proportions of 0 become 1e-4.
+    // Only proportions of exactly 0 become 1e-4 (kPsiFloor in drift.h).
     double p = current[i] / tc;
     double q = reference[i] / tr;
     if (p == 0) p = 1e-4;
