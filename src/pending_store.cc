@@ -4,7 +4,6 @@
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <thread>
 
@@ -135,9 +134,13 @@ struct alignas(64) PendingStore::Shard {
   IndexSlot* index = nullptr;     // mask + 1 slots, zeroed
   std::uint32_t mask = 0;
   std::uint32_t capacity = 0;  // entries this shard holds at most
-  std::uint32_t used = 0;      // entries handed out from the slab so far
-  std::uint32_t free_head = kNil;
-  std::uint32_t oldest = kNil, newest = kNil;
+  // The fields below and the contents of `slab` and `index` change only
+  // under `lock` (the analysis checks the fields; the arrays are reached
+  // through ShardOps' raw pointers, which it does not follow).
+  std::uint32_t used MLMON_GUARDED_BY(lock) = 0;  // handed out from the slab
+  std::uint32_t free_head MLMON_GUARDED_BY(lock) = kNil;
+  std::uint32_t oldest MLMON_GUARDED_BY(lock) = kNil;
+  std::uint32_t newest MLMON_GUARDED_BY(lock) = kNil;
   // Written under `lock`, read without it by size()/pending().
   std::atomic<std::uint32_t> live{0};
   std::atomic<std::uint32_t> pending{0};
@@ -262,7 +265,7 @@ struct ShardOps {
 
 }  // namespace
 
-// Age-list and slab management; every function REQUIRES the shard's lock.
+// Age-list and slab management; every function requires the shard's lock.
 // (Templates, so they can take the private Shard type.)
 namespace {
 
@@ -272,7 +275,8 @@ ShardOps OpsFor(ShardT& sh, std::size_t stride) noexcept {
 }
 
 template <typename ShardT>
-void UnlinkAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept {
+void UnlinkAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept
+    MLMON_REQUIRES(sh.lock) {
   Entry& en = ops.At(e);
   if (en.older != kNil)
     ops.At(en.older).newer = en.newer;
@@ -285,7 +289,8 @@ void UnlinkAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept {
 }
 
 template <typename ShardT>
-void AppendAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept {
+void AppendAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept
+    MLMON_REQUIRES(sh.lock) {
   Entry& en = ops.At(e);
   en.older = sh.newest;
   en.newer = kNil;
@@ -300,7 +305,7 @@ void AppendAge(ShardT& sh, const ShardOps& ops, std::uint32_t e) noexcept {
 // Returns true if it was pending.
 template <typename ShardT>
 bool RemoveEntry(ShardT& sh, const ShardOps& ops, std::uint32_t e,
-                 std::uint32_t index_pos) noexcept {
+                 std::uint32_t index_pos) noexcept MLMON_REQUIRES(sh.lock) {
   Entry& en = ops.At(e);
   const bool was_pending = en.state == kPending;
   ops.IndexErase(index_pos);
@@ -331,7 +336,7 @@ bool RemoveEntry(ShardT& sh, const ShardOps& ops, std::uint32_t e,
 // prefetches "pure" and deletes the calls (their result is unused).
 template <typename ShardT>
 __attribute__((always_inline)) inline void PrefetchNextVictims(
-    const ShardT& sh, const ShardOps& ops) noexcept {
+    const ShardT& sh, const ShardOps& ops) noexcept MLMON_REQUIRES(sh.lock) {
   const std::uint32_t v = sh.oldest;
   if (v == kNil) return;
   const Entry& en = ops.At(v);
@@ -360,7 +365,7 @@ PendingStore::PutResult PendingStore::Put(std::string_view id, std::uint64_t h,
   Shard& sh = ShardFor(h);
   const ShardOps ops = OpsFor(sh, stride_);
   PutResult result;
-  std::lock_guard<SpinLock> lock(sh.lock);
+  SpinLockGuard lock(sh.lock);
   const std::uint32_t pos = ops.Find(tag, id);
   if (pos != kNil) {
     const std::uint32_t e = sh.index[pos].entry - 1;
@@ -427,7 +432,7 @@ PendingStore::TakeStatus PendingStore::Take(
   const auto tag = static_cast<std::uint32_t>(h);
   Shard& sh = ShardFor(h);
   const ShardOps ops = OpsFor(sh, stride_);
-  std::lock_guard<SpinLock> lock(sh.lock);
+  SpinLockGuard lock(sh.lock);
   const std::uint32_t pos = ops.Find(tag, id);
   if (pos == kNil) return TakeStatus::kNotFound;
   const std::uint32_t e = sh.index[pos].entry - 1;
@@ -453,7 +458,7 @@ PendingStore::ExpireResult PendingStore::Expire(
     const ShardOps ops = OpsFor(sh, stride_);
     bool more = true;
     while (more) {
-      std::lock_guard<SpinLock> lock(sh.lock);
+      SpinLockGuard lock(sh.lock);
       more = false;
       for (std::size_t n = 0; n < kExpireBatch; ++n) {
         const std::uint32_t e = sh.oldest;

@@ -12,7 +12,8 @@ The test polls Prometheus's /api/v1/alerts until every fault's alert is
 that the healthy demo (`--fault none`) has no alert at all, not even pending,
 for at least MIN_HEALTHY_SECONDS.
 
-usage: alerts_e2e_test.py MLMON_BINARY EXAMPLE_DIR [PROMETHEUS_BINARY]
+usage: alerts_e2e_test.py MLMON_BINARY DEMO_DIR [PROMETHEUS_BINARY]
+(DEMO_DIR is tools/demo: the monitor.yaml and reference.json of `mlmon demo`.)
 Prints "alerts e2e checks passed" last on success; exit 77 (skipped) when
 Prometheus is not installed.
 """
@@ -31,10 +32,10 @@ import urllib.request
 from loopback import free_port, wait_ready
 
 MLMON = os.path.abspath(sys.argv[1])
-EXAMPLE_DIR = os.path.abspath(sys.argv[2])
+DEMO_DIR = os.path.abspath(sys.argv[2])
 PROMETHEUS = sys.argv[3] if len(sys.argv) > 3 else shutil.which("prometheus") or "/usr/bin/prometheus"
 
-DEADLINE_SECONDS = 90       # the issue's bound, from the demos' start
+DEADLINE_SECONDS = 90       # every fault's alert fires within this, from the demos' start
 MIN_HEALTHY_SECONDS = 45    # rule evaluation watches the healthy demo this long
 RATE = 40                   # requests per second per demo
 
@@ -68,14 +69,14 @@ def get_json(url, timeout=5):
 
 
 def write_config(work, fault):
-    """The example's monitor.yaml, under version `fault`, with an slo section."""
-    with open(os.path.join(EXAMPLE_DIR, "monitor.yaml")) as f:
+    """The demo's monitor.yaml (tools/demo), under version `fault`, with an slo section."""
+    with open(os.path.join(DEMO_DIR, "monitor.yaml")) as f:
         text = f.read()
     text, n = re.subn(r'(?m)^version:.*$', f'version: "{fault}"', text)
-    assert n == 1, "example monitor.yaml has no version line"
+    assert n == 1, "demo monitor.yaml has no version line"
     text, n = re.subn(r'(?m)^reference:.*$',
-                      "reference: " + os.path.join(EXAMPLE_DIR, "reference.json"), text)
-    assert n == 1, "example monitor.yaml has no reference line"
+                      "reference: " + os.path.join(DEMO_DIR, "reference.json"), text)
+    assert n == 1, "demo monitor.yaml has no reference line"
     path = os.path.join(work, f"monitor-{fault}.yaml")
     with open(path, "w") as f:
         f.write(text + SLO)

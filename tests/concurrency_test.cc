@@ -4,14 +4,18 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "mlmon/golden_signals.h"
 #include "mlmon/registry.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
+
+using testutil::SampleValue;
 
 constexpr int kWriters = 4;
 constexpr int kPerWriter = 20000;
@@ -114,22 +118,27 @@ TEST(RequestGuardConcurrencyTest, ScrapesStayConsistentWhileServing) {
   const std::string text = registry.TextExposition();
   const int total = kWriters * (kPerWriter / 4);
   const int errors = kWriters * ((kPerWriter / 4 + 9) / 10);
-  auto has = [&](const std::string& line) {
-    return text.find(line) != std::string::npos;
-  };
-  EXPECT_TRUE(has(
-      R"(mlmon_requests_total{model="m",version="1",endpoint="predict",status="ok"} )" +
-      std::to_string(total - errors) + "\n"))
+  EXPECT_EQ(
+      SampleValue(
+          text,
+          R"(mlmon_requests_total{model="m",version="1",endpoint="predict",status="ok"})"),
+      total - errors)
       << text;
-  EXPECT_TRUE(has(
-      R"(mlmon_request_errors_total{model="m",version="1",endpoint="predict",reason="bad_input"} )" +
-      std::to_string(errors) + "\n"));
-  EXPECT_TRUE(has(
-      R"(mlmon_request_duration_seconds_count{model="m",version="1",endpoint="predict"} )" +
-      std::to_string(total) + "\n"));
-  EXPECT_TRUE(has(
-      R"(mlmon_requests_in_flight{model="m",version="1",endpoint="predict"} 0)"
-      "\n"));
+  EXPECT_EQ(
+      SampleValue(
+          text,
+          R"(mlmon_request_errors_total{model="m",version="1",endpoint="predict",reason="bad_input"})"),
+      errors);
+  EXPECT_EQ(
+      SampleValue(
+          text,
+          R"(mlmon_request_duration_seconds_count{model="m",version="1",endpoint="predict"})"),
+      total);
+  EXPECT_EQ(
+      SampleValue(
+          text,
+          R"(mlmon_requests_in_flight{model="m",version="1",endpoint="predict"})"),
+      0);
 }
 
 TEST(RegistryConcurrencyTest, SetupAndScrapeRaceSafely) {
@@ -148,9 +157,8 @@ TEST(RegistryConcurrencyTest, SetupAndScrapeRaceSafely) {
     (void)text;
   }
   adder.join();
-  EXPECT_NE(registry.TextExposition().find(
-                R"(race_total{model="m",version="1",i="499"} 1)"),
-            std::string::npos);
+  EXPECT_EQ(
+      SampleValue(registry, R"(race_total{model="m",version="1",i="499"})"), 1);
 }
 
 }  // namespace

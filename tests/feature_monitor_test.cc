@@ -9,12 +9,13 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <random>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mlmon/drift.h"
+#include "testing/data_gen.h"
 #include "testing/samples.h"
 
 namespace mlmon {
@@ -24,7 +25,7 @@ using std::chrono::seconds;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Hot-path calls are noexcept (STYLE.md §5).
+// Hot-path calls are noexcept.
 static_assert(noexcept(std::declval<FeatureMonitor&>().Observe(
     std::declval<const FeatureVector&>())));
 static_assert(noexcept(std::declval<FeatureVector&>().Set(FeatureHandle(),
@@ -37,31 +38,33 @@ static_assert(noexcept(std::declval<FeatureVector&>().SetCategory(
     std::string_view(), std::string_view())));
 static_assert(noexcept(std::declval<FeatureVector&>().Clear()));
 
-double StatusCount(Registry& r, const std::string& feature,
-                   const std::string& status, const std::string& model = "m") {
-  return r
-      .AddCounter("mlmon_feature_values_total", "",
-                  {"model", "version", "feature", "status"})
-      .Add({model, "1", feature, status})
-      .Value();
-}
-
-double Dropped(Registry& r, const std::string& reason) {
-  return r.AddCounter("mlmon_dropped_total", "", {"model", "version", "reason"})
-      .Add({"m", "1", reason})
-      .Value();
-}
-
-double Drift(Registry& r, const std::string& signal, const std::string& method,
-             const std::string& window) {
-  return r
-      .AddGauge("mlmon_drift_score", "",
-                {"model", "version", "signal", "method", "window"})
-      .Add({"m", "1", signal, method, window})
-      .Value();
-}
-
+using testutil::ExposedValue;
 using testutil::SampleValue;
+
+// mlmon_feature_values_total of one feature and status; nullopt if the
+// series is not exposed.
+std::optional<double> StatusCount(const Registry& r, const std::string& feature,
+                                  const std::string& status,
+                                  const std::string& model = "m") {
+  return SampleValue(r, "mlmon_feature_values_total{model=\"" + model +
+                            "\",version=\"1\",feature=\"" + feature +
+                            "\",status=\"" + status + "\"}");
+}
+
+std::optional<double> Dropped(const Registry& r, const std::string& reason) {
+  return SampleValue(
+      r, "mlmon_dropped_total{model=\"m\",version=\"1\",reason=\"" + reason +
+             "\"}");
+}
+
+// One drift score, which the test expects to be exposed (NaN while
+// undefined).
+double Drift(const Registry& r, const std::string& signal,
+             const std::string& method, const std::string& window) {
+  return ExposedValue(
+      r, "mlmon_drift_score{model=\"m\",version=\"1\",signal=\"" + signal +
+             "\",method=\"" + method + "\",window=\"" + window + "\"}");
+}
 
 std::vector<double> Bin(const std::vector<double>& values,
                         const std::vector<double>& bounds) {
@@ -90,7 +93,7 @@ double ExpectedPsi(const std::vector<double>& current,
   for (double r : reference) tr += r;
   double psi = 0;
   for (std::size_t i = 0; i < current.size(); ++i) {
-    // The task's definition: only proportions of 0 become 1e-4.
+    // Only proportions of exactly 0 become 1e-4 (kPsiFloor in drift.h).
     double p = current[i] / tc;
     double q = reference[i] / tr;
     if (p == 0) p = 1e-4;
@@ -359,12 +362,12 @@ TEST(FeatureMonitorTest, UnitChangeShowsInLog10PsiAndWindowsForget) {
   const std::vector<double> kSessionBounds = {1,   2,   5,   10,   20,   50,
                                               100, 200, 500, 1000, 2000, 5000};
   const std::vector<double> kAgeBounds = {10, 20, 30, 40, 50, 60, 70, 80, 90};
-  std::mt19937_64 rng(42);
-  std::lognormal_distribution<double> session(std::log(60.0), 1.0);
-  std::normal_distribution<double> age(40, 12);
-  auto draw = [&](auto& dist, int n) {
+  testutil::DataGen gen(42);
+  auto session = [&] { return gen.LogNormal(std::log(60.0), 1.0); };
+  auto age = [&] { return gen.Normal(40, 12); };
+  auto draw = [](const auto& dist, int n) {
     std::vector<double> v(n);
-    for (double& x : v) x = dist(rng);
+    for (double& x : v) x = dist();
     return v;
   };
   ReferenceProfile profile;
@@ -678,9 +681,10 @@ TEST(FeatureMonitorTest, MagnitudeBucketsMatchMagnitudeDecade) {
     xs.push_back(std::nextafter(p, 0.0));
     xs.push_back(std::nextafter(p, kInf));
   }
-  std::mt19937_64 rng(3);
-  std::uniform_real_distribution<double> exponent(-14, 16);
-  for (int i = 0; i < 20000; ++i) xs.push_back(std::pow(10.0, exponent(rng)));
+  testutil::DataGen gen(3);
+  for (int i = 0; i < 20000; ++i) {
+    xs.push_back(std::pow(10.0, gen.Uniform(-14, 16)));
+  }
   const std::size_t positive = xs.size();
   for (std::size_t i = 0; i < positive; ++i) xs.push_back(-xs[i]);
 
@@ -719,8 +723,7 @@ TEST(FeatureMonitorTest, MagnitudeBucketsMatchMagnitudeDecade) {
 // branch-free binary search (more): both must put every value where
 // Histogram::Observe would, at the bounds, next to them, and beyond them.
 TEST(FeatureMonitorTest, ValueBucketsMatchHistogramOnBoundsOfEverySize) {
-  std::mt19937_64 rng(5);
-  std::uniform_real_distribution<double> u(-50, 150);
+  testutil::DataGen gen(5);
   for (std::size_t size : {1, 2, 3, 4, 10, 31, 32, 33, 34, 64, 100}) {
     SCOPED_TRACE(size);
     std::vector<double> bounds;
@@ -734,7 +737,7 @@ TEST(FeatureMonitorTest, ValueBucketsMatchHistogramOnBoundsOfEverySize) {
       xs.push_back(std::nextafter(b, kInf));
       xs.push_back(b + 0.5);
     }
-    for (int i = 0; i < 2000; ++i) xs.push_back(u(rng));
+    for (int i = 0; i < 2000; ++i) xs.push_back(gen.Uniform(-50, 150));
 
     Registry registry;
     FeatureSpec spec;
@@ -887,10 +890,7 @@ TEST(FeatureMonitorTest, NoFeaturesIsAValidNoOp) {
   v.Set("anything", 1.0);  // unknown: dropped and counted
   mon.Observe(v);
   mon.Tick();
-  EXPECT_NE(
-      registry.TextExposition().find(
-          R"(mlmon_dropped_total{model="m",version="1",reason="unknown_name"} 1)"),
-      std::string::npos);
+  EXPECT_EQ(Dropped(registry, "unknown_name"), 1);
 }
 
 TEST(FeatureMonitorTest, ReferenceMismatchThrowsConfigErrorNamingTheFeature) {

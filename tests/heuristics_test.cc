@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "testing/samples.h"
+
 namespace mlmon {
 namespace {
 
@@ -25,15 +27,7 @@ static_assert(noexcept(
 static_assert(!std::is_copy_constructible_v<HeuristicCheck>);
 static_assert(!std::is_copy_constructible_v<HeuristicValue>);
 
-// The value of one series in the registry's text, or -1 if absent.
-double Sample(const Registry& r, const std::string& series) {
-  const std::string text = r.TextExposition();
-  const std::string key = series + " ";
-  auto pos = text.find("\n" + key);
-  if (pos == std::string::npos) return -1;
-  pos += 1 + key.size();
-  return std::stod(text.substr(pos, text.find('\n', pos) - pos));
-}
+using testutil::SampleValue;
 
 std::string ThrownMessage(const std::function<void()>& f) {
   try {
@@ -94,31 +88,37 @@ TEST_F(HeuristicsTest, ChecksAreCountedExactly) {
   HeuristicCheck& check = heuristics_.AddCheck("in_top3");
   EXPECT_EQ(check.name(), "in_top3");
   for (int i = 0; i < 10; ++i) check.Record(i % 3 == 0);  // 4 pass, 6 fail
-  EXPECT_EQ(Sample(registry_, Check("in_top3", "pass")), 4);
-  EXPECT_EQ(Sample(registry_, Check("in_top3", "fail")), 6);
+  EXPECT_EQ(SampleValue(registry_, Check("in_top3", "pass")), 4);
+  EXPECT_EQ(SampleValue(registry_, Check("in_top3", "fail")), 6);
 }
 
 TEST_F(HeuristicsTest, BothResultSeriesExistBeforeTheFirstRecord) {
   heuristics_.AddCheck("fresh");
-  EXPECT_EQ(Sample(registry_, Check("fresh", "pass")), 0);
-  EXPECT_EQ(Sample(registry_, Check("fresh", "fail")), 0);
+  EXPECT_EQ(SampleValue(registry_, Check("fresh", "pass")), 0);
+  EXPECT_EQ(SampleValue(registry_, Check("fresh", "fail")), 0);
 }
 
 TEST_F(HeuristicsTest, ValuesAreObservedIntoTheDefaultBuckets) {
   HeuristicValue& rank = heuristics_.AddValue("rank");
   EXPECT_EQ(rank.name(), "rank");
   for (double v : {1.0, 1.0, 2.0, 4.5, 7.0, 1000.0}) rank.Observe(v);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_count")), 6);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_sum")), 1015.5);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"0\"")), 0);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"1\"")), 2);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"3\"")), 3);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"5\"")), 4);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"10\"")), 5);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"100\"")),
-            5);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"+Inf\"")),
-            6);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_count")), 6);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_sum")), 1015.5);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"0\"")),
+            0);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"1\"")),
+            2);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"3\"")),
+            3);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"5\"")),
+            4);
+  EXPECT_EQ(
+      SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"10\"")), 5);
+  EXPECT_EQ(
+      SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"100\"")), 5);
+  EXPECT_EQ(
+      SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"+Inf\"")),
+      6);
 }
 
 TEST_F(HeuristicsTest, NaNValueIsDroppedAndCounted) {
@@ -127,18 +127,20 @@ TEST_F(HeuristicsTest, NaNValueIsDroppedAndCounted) {
   v.Observe(std::numeric_limits<double>::quiet_NaN());
   v.Observe(std::numeric_limits<double>::infinity());
   v.Observe(2.0);
-  EXPECT_EQ(Sample(registry_, ValueSeries("score_gap", "_count")), 1);
-  EXPECT_EQ(Sample(registry_, ValueSeries("score_gap", "_sum")), 2);
-  EXPECT_EQ(Sample(registry_, Dropped("nan")), 2);
-  EXPECT_EQ(Sample(registry_, Dropped("inf")), 1);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("score_gap", "_count")), 1);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("score_gap", "_sum")), 2);
+  EXPECT_EQ(SampleValue(registry_, Dropped("nan")), 2);
+  EXPECT_EQ(SampleValue(registry_, Dropped("inf")), 1);
 }
 
 TEST_F(HeuristicsTest, CustomBucketsAreUsed) {
   Registry registry;
   Heuristics h(registry, "rec", "v7", HeuristicsOptions{{0.5, 1.5}});
   h.AddValue("x").Observe(1.0);
-  EXPECT_EQ(Sample(registry, ValueSeries("x", "_bucket", ",le=\"0.5\"")), 0);
-  EXPECT_EQ(Sample(registry, ValueSeries("x", "_bucket", ",le=\"1.5\"")), 1);
+  EXPECT_EQ(SampleValue(registry, ValueSeries("x", "_bucket", ",le=\"0.5\"")),
+            0);
+  EXPECT_EQ(SampleValue(registry, ValueSeries("x", "_bucket", ",le=\"1.5\"")),
+            1);
 }
 
 TEST_F(HeuristicsTest, EmptyNamesThrow) {
@@ -191,11 +193,12 @@ TEST_F(HeuristicsTest, HeaderExampleCompilesAndRecords) {
   const int favourite_rank = 2;
   in_top3.Record(favourite_rank <= 3);
   rank.Observe(favourite_rank);
-  EXPECT_EQ(Sample(registry,
-                   "mlmon_heuristic_checks_total{model=\"recommender\","
-                   "version=\"v7\",heuristic=\"favourite_carousel_in_top3\","
-                   "result=\"pass\"}"),
-            1);
+  EXPECT_EQ(
+      SampleValue(registry,
+                  "mlmon_heuristic_checks_total{model=\"recommender\","
+                  "version=\"v7\",heuristic=\"favourite_carousel_in_top3\","
+                  "result=\"pass\"}"),
+      1);
 }
 
 TEST(HeuristicsConcurrencyTest, ConcurrentRecordsAreCountedExactly) {
@@ -214,9 +217,9 @@ TEST(HeuristicsConcurrencyTest, ConcurrentRecordsAreCountedExactly) {
   }
   for (int i = 0; i < 20; ++i) registry.TextExposition();  // scrape meanwhile
   for (auto& t : threads) t.join();
-  EXPECT_EQ(Sample(registry, Check("c", "pass")), 20000);
-  EXPECT_EQ(Sample(registry, Check("c", "fail")), 20000);
-  EXPECT_EQ(Sample(registry, ValueSeries("v", "_count")), 40000);
+  EXPECT_EQ(SampleValue(registry, Check("c", "pass")), 20000);
+  EXPECT_EQ(SampleValue(registry, Check("c", "fail")), 20000);
+  EXPECT_EQ(SampleValue(registry, ValueSeries("v", "_count")), 40000);
 }
 
 // ------------------------------------------------------------- Runner
@@ -253,13 +256,13 @@ TEST_F(HeuristicRunnerTest, EveryPairIsEvaluatedOnce) {
   }
   runner->Flush();
   EXPECT_EQ(calls.load(), 500);
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_count")), 500);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_count")), 500);
   // favourite i%4 at rank 4 - i%4 in {3,2,1,0}; empty responses: rank 1.
-  EXPECT_EQ(Sample(registry_, ValueSeries("rank", "_bucket", ",le=\"1\"")),
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("rank", "_bucket", ",le=\"1\"")),
             125 + 50);  // favourite 3 (never empty: i odd) + all empty
-  EXPECT_EQ(Sample(registry_, Check("non_empty", "pass")), 450);
-  EXPECT_EQ(Sample(registry_, Check("non_empty", "fail")), 50);
-  EXPECT_EQ(Sample(registry_, Dropped("queue_full")), 0);
+  EXPECT_EQ(SampleValue(registry_, Check("non_empty", "pass")), 450);
+  EXPECT_EQ(SampleValue(registry_, Check("non_empty", "fail")), 50);
+  EXPECT_EQ(SampleValue(registry_, Dropped("queue_full")), 0);
   runner->Flush();  // nothing new: returns at once
   EXPECT_EQ(calls.load(), 500);
 }
@@ -284,8 +287,8 @@ TEST_F(HeuristicRunnerTest, ConcurrentSubmittersAreEvaluatedExactly) {
   for (auto& t : threads) t.join();
   runner->Flush();
   EXPECT_EQ(accepted.load(), 20000);
-  EXPECT_EQ(Sample(registry_, Check("even", "pass")), 10000);
-  EXPECT_EQ(Sample(registry_, Check("even", "fail")), 10000);
+  EXPECT_EQ(SampleValue(registry_, Check("even", "pass")), 10000);
+  EXPECT_EQ(SampleValue(registry_, Check("even", "fail")), 10000);
 }
 
 TEST_F(HeuristicRunnerTest, SamplesExactlyOneInN) {
@@ -309,8 +312,8 @@ TEST_F(HeuristicRunnerTest, SamplesExactlyOneInN) {
   EXPECT_EQ(accepted, 21);  // calls 0, 5, ..., 100
   ASSERT_EQ(seen.size(), 21u);
   for (int k = 0; k < 21; ++k) EXPECT_EQ(seen[k], 5 * k);
-  EXPECT_EQ(Sample(registry_, Check("c", "pass")), 21);
-  EXPECT_EQ(Sample(registry_, Dropped("queue_full")), 0);  // not a drop
+  EXPECT_EQ(SampleValue(registry_, Check("c", "pass")), 21);
+  EXPECT_EQ(SampleValue(registry_, Dropped("queue_full")), 0);  // not a drop
 }
 
 TEST_F(HeuristicRunnerTest, ThrowingCallbackIsCountedAndOthersStillRun) {
@@ -330,21 +333,22 @@ TEST_F(HeuristicRunnerTest, ThrowingCallbackIsCountedAndOthersStillRun) {
   }
   runner->Flush();
   // fragile: 10 + 10 throw, 10 pass; fragile_value: 15 throw, 15 observed.
-  EXPECT_EQ(Sample(registry_, Check("fragile", "pass")), 10);
-  EXPECT_EQ(Sample(registry_, Check("fragile", "fail")), 0);
-  EXPECT_EQ(Sample(registry_, Hook("mlmon_hook_failures_total", "fragile")),
-            20);
-  EXPECT_EQ(Sample(registry_, ValueSeries("fragile_value", "_count")), 15);
+  EXPECT_EQ(SampleValue(registry_, Check("fragile", "pass")), 10);
+  EXPECT_EQ(SampleValue(registry_, Check("fragile", "fail")), 0);
   EXPECT_EQ(
-      Sample(registry_, Hook("mlmon_hook_failures_total", "fragile_value")),
-      15);
-  EXPECT_EQ(Sample(registry_, Dropped("hook_failure")), 35);
-  EXPECT_EQ(Sample(registry_, Check("robust", "pass")), 30);
-  EXPECT_EQ(Sample(registry_, Hook("mlmon_hook_failures_total", "robust")), 0);
+      SampleValue(registry_, Hook("mlmon_hook_failures_total", "fragile")), 20);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("fragile_value", "_count")), 15);
+  EXPECT_EQ(SampleValue(registry_,
+                        Hook("mlmon_hook_failures_total", "fragile_value")),
+            15);
+  EXPECT_EQ(SampleValue(registry_, Dropped("hook_failure")), 35);
+  EXPECT_EQ(SampleValue(registry_, Check("robust", "pass")), 30);
+  EXPECT_EQ(SampleValue(registry_, Hook("mlmon_hook_failures_total", "robust")),
+            0);
   // The runner keeps working after failures.
   ASSERT_TRUE(runner->Submit(Req{"u", 5}, Resp{}));
   runner->Flush();
-  EXPECT_EQ(Sample(registry_, Check("robust", "pass")), 31);
+  EXPECT_EQ(SampleValue(registry_, Check("robust", "pass")), 31);
 }
 
 TEST_F(HeuristicRunnerTest, SlowCallbackIsCountedAndItsResultRecorded) {
@@ -361,12 +365,14 @@ TEST_F(HeuristicRunnerTest, SlowCallbackIsCountedAndItsResultRecorded) {
   runner->AddCheck("fast", [](const Req&, const Resp&) { return true; });
   for (int i = 0; i < 9; ++i) ASSERT_TRUE(runner->Submit(Req{"u", i}, Resp{}));
   runner->Flush();
-  EXPECT_EQ(Sample(registry_, Hook("mlmon_hook_slow_total", "slow_value")), 3);
-  EXPECT_EQ(Sample(registry_, ValueSeries("slow_value", "_count")), 9);
-  EXPECT_EQ(Sample(registry_, Hook("mlmon_hook_slow_total", "fast")), 0);
-  EXPECT_EQ(Sample(registry_, Hook("mlmon_hook_failures_total", "slow_value")),
-            0);
-  EXPECT_EQ(Sample(registry_, Dropped("hook_failure")), 0);
+  EXPECT_EQ(SampleValue(registry_, Hook("mlmon_hook_slow_total", "slow_value")),
+            3);
+  EXPECT_EQ(SampleValue(registry_, ValueSeries("slow_value", "_count")), 9);
+  EXPECT_EQ(SampleValue(registry_, Hook("mlmon_hook_slow_total", "fast")), 0);
+  EXPECT_EQ(
+      SampleValue(registry_, Hook("mlmon_hook_failures_total", "slow_value")),
+      0);
+  EXPECT_EQ(SampleValue(registry_, Dropped("hook_failure")), 0);
 }
 
 TEST_F(HeuristicRunnerTest, CallbackBlockedPastItsBudgetIsCountedSlow) {
@@ -384,8 +390,9 @@ TEST_F(HeuristicRunnerTest, CallbackBlockedPastItsBudgetIsCountedSlow) {
   entered.Wait();
   release.Open();
   runner->Flush();
-  EXPECT_EQ(Sample(registry_, Hook("mlmon_hook_slow_total", "blocked")), 1);
-  EXPECT_EQ(Sample(registry_, Check("blocked", "pass")), 1);
+  EXPECT_EQ(SampleValue(registry_, Hook("mlmon_hook_slow_total", "blocked")),
+            1);
+  EXPECT_EQ(SampleValue(registry_, Check("blocked", "pass")), 1);
 }
 
 TEST_F(HeuristicRunnerTest, FullQueueDropsAndCountsExactlyWithoutBlocking) {
@@ -414,12 +421,12 @@ TEST_F(HeuristicRunnerTest, FullQueueDropsAndCountsExactlyWithoutBlocking) {
     EXPECT_EQ(q.favourite, 100 + i);
     EXPECT_EQ(r, Resp(32, i));
   }
-  EXPECT_EQ(Sample(registry_, Dropped("queue_full")), 5);
+  EXPECT_EQ(SampleValue(registry_, Dropped("queue_full")), 5);
   release.Open();
   runner->Flush();
   EXPECT_EQ(calls.load(), 9);
-  EXPECT_EQ(Sample(registry_, Check("c", "pass")), 9);
-  EXPECT_EQ(Sample(registry_, Dropped("queue_full")), 5);
+  EXPECT_EQ(SampleValue(registry_, Check("c", "pass")), 9);
+  EXPECT_EQ(SampleValue(registry_, Dropped("queue_full")), 5);
 }
 
 TEST_F(HeuristicRunnerTest, DestructionDrainsTheQueue) {
@@ -438,7 +445,7 @@ TEST_F(HeuristicRunnerTest, DestructionDrainsTheQueue) {
   std::thread destroy([&] { runner.reset(); });
   release.Open();
   destroy.join();
-  EXPECT_EQ(Sample(registry_, Check("c", "pass")), 300);
+  EXPECT_EQ(SampleValue(registry_, Check("c", "pass")), 300);
 }
 
 TEST_F(HeuristicRunnerTest, BadOptionsThrowNamingTheField) {
@@ -519,15 +526,17 @@ TEST(HeuristicRunnerExampleTest, HeaderExampleCompilesAndRecords) {
   HomePage page{"news", "drama", "comedy", "kids"};
   EXPECT_TRUE(runner->Submit(std::move(request), std::move(page)));
   runner->Flush();
-  EXPECT_EQ(Sample(registry,
-                   "mlmon_heuristic_value_sum{model=\"recommender\","
-                   "version=\"v7\",heuristic=\"favourite_carousel_rank\"}"),
-            3);
-  EXPECT_EQ(Sample(registry,
-                   "mlmon_heuristic_checks_total{model=\"recommender\","
-                   "version=\"v7\",heuristic=\"favourite_carousel_in_top3\","
-                   "result=\"pass\"}"),
-            1);
+  EXPECT_EQ(
+      SampleValue(registry,
+                  "mlmon_heuristic_value_sum{model=\"recommender\","
+                  "version=\"v7\",heuristic=\"favourite_carousel_rank\"}"),
+      3);
+  EXPECT_EQ(
+      SampleValue(registry,
+                  "mlmon_heuristic_checks_total{model=\"recommender\","
+                  "version=\"v7\",heuristic=\"favourite_carousel_in_top3\","
+                  "result=\"pass\"}"),
+      1);
 }
 
 }  // namespace

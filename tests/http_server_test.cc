@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "mlmon/detail/mutex.h"
 #include "mlmon/errors.h"
 #include "mlmon/registry.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -639,14 +641,12 @@ class OpenOnExit {
   Gate* gate_;
 };
 
-// The value of mlmon_http_connections_shed_total{reason="<reason>"}, or -1.
-double Shed(const Registry& registry, const std::string& reason) {
-  const std::string text = registry.TextExposition();
-  const std::string key =
-      "mlmon_http_connections_shed_total{reason=\"" + reason + "\"} ";
-  const std::size_t at = text.find(key);
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + key.size()));
+// The value of mlmon_http_connections_shed_total{reason="<reason>"}; nullopt
+// while the server has not shed a connection for that reason.
+std::optional<double> Shed(const Registry& registry,
+                           const std::string& reason) {
+  return testutil::SampleValue(
+      registry, "mlmon_http_connections_shed_total{reason=\"" + reason + "\"}");
 }
 
 constexpr char kHealthzRequest[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -964,7 +964,7 @@ TEST(HttpServerTest, NoShedCounterWithAConstRegistry) {
   HttpServer server(Options(), read_only);
   server.Start();
   EXPECT_EQ(Get(server, "/healthz").status, 200);
-  EXPECT_EQ(Shed(registry, "evicted"), -1);
+  EXPECT_EQ(Shed(registry, "evicted"), std::nullopt);
 }
 
 TEST(HttpServerTest, InvalidDeadlinesAndHandlerThreadsAreRefused) {

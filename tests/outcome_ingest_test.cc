@@ -5,9 +5,7 @@
 
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,13 +19,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The value of one exposed sample; a series that is not exposed fails the
-// test (and reads as NaN).
-double ExposedValue(const Registry& r, const std::string& series) {
-  const std::optional<double> v = testutil::SampleValue(r, series);
-  EXPECT_TRUE(v.has_value()) << "not exposed: " << series;
-  return v.value_or(std::numeric_limits<double>::quiet_NaN());
-}
+using testutil::ExposedValue;
 
 double Outcomes(const Registry& r, const std::string& model,
                 const std::string& result) {

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,13 +42,7 @@ static_assert(noexcept(std::declval<OutcomeTracker&>().RecordLabeled(
 static_assert(noexcept(std::declval<OutcomeTracker&>().RecordLabeledRanking(
     nullptr, 0, std::string_view())));
 
-// The value of one exposed sample; a series that is not exposed fails the
-// test (and reads as NaN).
-double ExposedValue(const Registry& r, const std::string& series) {
-  const std::optional<double> v = testutil::SampleValue(r, series);
-  EXPECT_TRUE(v.has_value()) << "not exposed: " << series;
-  return v.value_or(kNaN);
-}
+using testutil::ExposedValue;
 
 nlohmann::json LoadReference(const std::string& name) {
   std::ifstream in(std::string(MLMON_SOURCE_DIR) + "/tests/data/" + name);

@@ -9,12 +9,12 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "mlmon/errors.h"
+#include "testing/data_gen.h"
 
 namespace mlmon {
 namespace {
@@ -463,10 +463,9 @@ TEST(MagnitudeDecadeTest, MatchesTheDefinition) {
     }
     return 13.0;
   };
-  std::mt19937_64 rng(5);
-  std::uniform_real_distribution<double> exponent(-25, 16);
+  testutil::DataGen gen(5);
   for (int i = 0; i < 200000; ++i) {
-    const double x = std::pow(10.0, exponent(rng)) * (i % 2 ? -1 : 1);
+    const double x = std::pow(10.0, gen.Uniform(-25, 16)) * (i % 2 ? -1 : 1);
     ASSERT_EQ(MagnitudeDecade(x), slow(x)) << x;
   }
   for (double x : {1e-9, 1e-8, 0.1, 1.0, 10.0, 1e12, 1e13, 5e-324, 1.7e308,

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,28 +26,28 @@ using ::testing::HasSubstr;
 
 constexpr char kFffd[] = "\xEF\xBF\xBD";  // U+FFFD
 
-// Sample lines (not # lines) of an exposition.
-std::vector<std::string> Samples(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t end = text.find('\n', start);
-    if (text[start] != '#') out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
+// The samples of an exposition, read by the shared checker; an exposition
+// that is not valid fails the test.
+std::vector<testutil::ExpositionSample> Samples(const std::string& text) {
+  std::vector<testutil::ExpositionSample> samples;
+  EXPECT_EQ(testutil::CheckExposition(text, &samples), std::nullopt) << text;
+  return samples;
 }
 
-// Sample lines of `text` whose metric name is `name`.
+// The number of samples of `text` whose metric name is `name`.
 std::size_t CountSeries(const std::string& text, const std::string& name) {
   std::size_t n = 0;
-  for (const auto& line : Samples(text)) {
-    if (line.compare(0, name.size() + 1, name + "{") == 0 ||
-        line.compare(0, name.size() + 1, name + " ") == 0) {
-      ++n;
-    }
-  }
+  for (const auto& s : Samples(text)) n += s.name == name;
   return n;
+}
+
+// The sum of the values of the samples of `text` named `name`.
+double SumOf(const std::string& text, const std::string& name) {
+  double total = 0;
+  for (const auto& s : Samples(text)) {
+    if (s.name == name) total += std::stod(s.value);
+  }
+  return total;
 }
 
 bool Contains(const std::string& text, const std::string& line) {
@@ -531,12 +532,7 @@ TEST(RegistryTest, BothCapsBoundAFamily) {
   EXPECT_LE(f.size(), o.max_series_per_family + o.max_model_versions + 2);
   const std::string text = r.TextExposition();
   EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt) << text;
-  double total = 0;
-  for (const auto& line : Samples(text)) {
-    if (line.rfind("req_total{", 0) == 0) {
-      total += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
+  const double total = SumOf(text, "req_total");
   EXPECT_EQ(total, 50 * 50);  // nothing lost, nothing counted twice
 }
 
@@ -692,12 +688,7 @@ TEST(RegistryTest, ModelCapHoldsUnderConcurrentBinding) {
   EXPECT_EQ(f.size(), cap + 1);
   const std::string text = r.TextExposition();
   EXPECT_EQ(mlmon::testutil::CheckExposition(text), std::nullopt);
-  double total = 0;
-  for (const auto& line : Samples(text)) {
-    if (line.rfind("req_total{", 0) == 0) {
-      total += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
+  const double total = SumOf(text, "req_total");
   EXPECT_EQ(total, kThreads * kModelsPerThread);
   EXPECT_TRUE(Contains(text,
                        "mlmon_label_overflow_total{model=\"__overflow__\","

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <random>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -16,6 +16,8 @@
 #include "internal/text_format.h"
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"
+#include "testing/data_gen.h"
+#include "testing/samples.h"
 
 namespace mlmon {
 namespace {
@@ -59,6 +61,17 @@ std::pair<double, double> Neighbours(const std::vector<double>& sorted,
   return {sorted[k], sorted[std::min(k + 1, sorted.size() - 1)]};
 }
 
+// The series of model "m" version "1" with these extra labels.
+std::string Series(const std::string& name, const std::string& labels = "") {
+  return name + "{model=\"m\",version=\"1\"" +
+         (labels.empty() ? "" : "," + labels) + "}";
+}
+
+std::string WindowStat(const std::string& stat, const std::string& window) {
+  return Series("mlmon_prediction_score_window",
+                "stat=\"" + stat + "\",window=\"" + window + "\"");
+}
+
 class ResponseDistributionTest : public ::testing::Test {
  protected:
   std::unique_ptr<ResponseDistribution> Make(
@@ -66,38 +79,28 @@ class ResponseDistributionTest : public ::testing::Test {
     return std::make_unique<ResponseDistribution>(
         registry_, "m", "1", std::move(spec), reference, &clock_);
   }
+  // Gauges the test expects to be exposed (NaN while undefined).
   double Stat(const std::string& stat, const std::string& window) {
-    return registry_
-        .AddGauge("mlmon_prediction_score_window", "",
-                  {"model", "version", "stat", "window"})
-        .Add({"m", "1", stat, window})
-        .Value();
+    return testutil::ExposedValue(registry_, WindowStat(stat, window));
   }
   double Drift(const std::string& method, const std::string& window) {
-    return registry_
-        .AddGauge("mlmon_drift_score", "",
-                  {"model", "version", "signal", "method", "window"})
-        .Add({"m", "1", "score", method, window})
-        .Value();
+    return testutil::ExposedValue(
+        registry_,
+        Series("mlmon_drift_score", "signal=\"score\",method=\"" + method +
+                                        "\",window=\"" + window + "\""));
   }
-  double Predictions(const std::string& cls) {
-    return registry_
-        .AddCounter("mlmon_predictions_total", "",
-                    {"model", "version", "class"})
-        .Add({"m", "1", cls})
-        .Value();
+  // Counters; nullopt if the series is not exposed.
+  std::optional<double> Predictions(const std::string& cls) {
+    return testutil::SampleValue(
+        registry_, Series("mlmon_predictions_total", "class=\"" + cls + "\""));
   }
-  double Dropped(const std::string& reason) {
-    return registry_
-        .AddCounter("mlmon_dropped_total", "", {"model", "version", "reason"})
-        .Add({"m", "1", reason})
-        .Value();
+  std::optional<double> Dropped(const std::string& reason) {
+    return testutil::SampleValue(
+        registry_, Series("mlmon_dropped_total", "reason=\"" + reason + "\""));
   }
-  double Empty() {
-    return registry_
-        .AddCounter("mlmon_empty_responses_total", "", {"model", "version"})
-        .Add({"m", "1"})
-        .Value();
+  std::optional<double> Empty() {
+    return testutil::SampleValue(registry_,
+                                 Series("mlmon_empty_responses_total"));
   }
   Histogram::Snapshot Hist(const std::string& name,
                            const std::vector<double>& bounds) {
@@ -292,8 +295,7 @@ TEST_F(ResponseDistributionTest, FamiliesHaveTheContractLabels) {
            "le=\"0.15\"}",
            "mlmon_response_items_bucket{model=\"m\",version=\"1\",le=\"0\"}",
        }) {
-    EXPECT_NE(text.find(std::string("\n") + series + " "), std::string::npos)
-        << series;
+    EXPECT_NE(testutil::SampleValue(text, series), std::nullopt) << series;
   }
   // Without a reference there is no drift family at all.
   Registry plain;
@@ -436,7 +438,7 @@ TEST_F(ResponseDistributionTest, NonFiniteAndOutOfRangeScoresAreDropped) {
   EXPECT_EQ(
       Hist("mlmon_prediction_score", DefaultPredictionScoreBuckets()).count,
       1u);
-  EXPECT_EQ(Predictions("0") + Predictions("1"), 1);
+  EXPECT_EQ(Predictions("0").value() + Predictions("1").value(), 1);
   rd->Tick();
   EXPECT_EQ(Stat("mean", "5m"), 0.25);
 
@@ -446,11 +448,9 @@ TEST_F(ResponseDistributionTest, NonFiniteAndOutOfRangeScoresAreDropped) {
   spec.value_range = ValueRange::kUnbounded;
   ResponseDistribution reg(r2, "m", "1", spec, nullptr, &clock_);
   for (double v : {kNaN, -kInf, 1e300, -1e300, 42.0}) reg.ObserveScore(v);
-  auto dropped = [&](const char* reason) {
-    return r2
-        .AddCounter("mlmon_dropped_total", "", {"model", "version", "reason"})
-        .Add({"m", "1", reason})
-        .Value();
+  auto dropped = [&](const std::string& reason) {
+    return testutil::SampleValue(
+        r2, Series("mlmon_dropped_total", "reason=\"" + reason + "\""));
   };
   EXPECT_EQ(dropped("nan"), 1);
   EXPECT_EQ(dropped("inf"), 1);
@@ -472,18 +472,14 @@ struct Dataset {
 };
 
 std::vector<Dataset> UnitDatasets() {
-  std::mt19937_64 rng(7);
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::gamma_distribution<double> g2(2.0, 1.0), g8(8.0, 1.0);
-  std::normal_distribution<double> lo(0.2, 0.05), hi(0.85, 0.03);
-  std::bernoulli_distribution pick_hi(0.3);
+  testutil::DataGen gen(7);
   std::vector<Dataset> out = {
       {"uniform", {}}, {"beta(2,8)", {}}, {"bimodal", {}}, {"few", {}}};
   for (int i = 0; i < 20000; ++i) {
-    out[0].values.push_back(uniform(rng));
-    const double a = g2(rng), b = g8(rng);
-    out[1].values.push_back(a / (a + b));
-    const double v = pick_hi(rng) ? hi(rng) : lo(rng);
+    out[0].values.push_back(gen.Uniform());
+    out[1].values.push_back(gen.Beta(2.0, 8.0));
+    const double v =
+        gen.Bernoulli(0.3) ? gen.Normal(0.85, 0.03) : gen.Normal(0.2, 0.05);
     out[2].values.push_back(std::min(1.0, std::max(0.0, v)));
   }
   out[3].values = {0.0, 1.0, 0.5, 0.123456, 0.9999};
@@ -502,20 +498,19 @@ TEST_F(ResponseDistributionTest, UnitIntervalQuantilesWithinHalfAFineBin) {
       std::vector<double> sorted = d.values;
       std::sort(sorted.begin(), sorted.end());
       const double bound = 0.5 / static_cast<double>(fine_bins) + 1e-12;
-      auto& fam = registry.AddGauge("mlmon_prediction_score_window", "",
-                                    {"model", "version", "stat", "window"});
       for (const auto& [stat, q] : {std::pair<const char*, double>{"p50", 0.5},
                                     {"p90", 0.9},
                                     {"p99", 0.99}}) {
         for (const char* window : {"5m", "1h"}) {
-          EXPECT_NEAR(fam.Add({"m", "1", stat, window}).Value(),
-                      ExactQuantile(sorted, q), bound)
+          EXPECT_NEAR(
+              testutil::ExposedValue(registry, WindowStat(stat, window)),
+              ExactQuantile(sorted, q), bound)
               << d.name << " " << stat << " " << window << " " << fine_bins;
         }
       }
       double sum = 0;
       for (double v : d.values) sum += v;
-      EXPECT_NEAR(fam.Add({"m", "1", "mean", "5m"}).Value(),
+      EXPECT_NEAR(testutil::ExposedValue(registry, WindowStat("mean", "5m")),
                   sum / static_cast<double>(d.values.size()), 1e-12)
           << d.name;
     }
@@ -523,24 +518,20 @@ TEST_F(ResponseDistributionTest, UnitIntervalQuantilesWithinHalfAFineBin) {
 }
 
 std::vector<Dataset> UnboundedDatasets() {
-  std::mt19937_64 rng(11);
-  std::lognormal_distribution<double> lognormal(0.0, 2.0);
-  std::normal_distribution<double> normal(100.0, 30.0);
-  std::normal_distribution<double> neg(-50.0, 10.0), pos(200.0, 20.0);
-  std::bernoulli_distribution coin(0.5);
-  std::exponential_distribution<double> tiny(1e7);
+  testutil::DataGen gen(11);
   std::vector<Dataset> out = {{"lognormal", {}},
                               {"normal", {}},
                               {"bimodal with signs", {}},
                               {"near zero", {}},
                               {"extremes", {}}};
   for (int i = 0; i < 20000; ++i) {
-    out[0].values.push_back(lognormal(rng));
-    out[1].values.push_back(normal(rng));
-    out[2].values.push_back(coin(rng) ? pos(rng) : neg(rng));
+    out[0].values.push_back(gen.LogNormal(0.0, 2.0));
+    out[1].values.push_back(gen.Normal(100.0, 30.0));
+    out[2].values.push_back(gen.Bernoulli(0.5) ? gen.Normal(200.0, 20.0)
+                                               : gen.Normal(-50.0, 10.0));
     // Values around 1e-7 of both signs, and exact zeros.
-    const double t = tiny(rng);
-    out[3].values.push_back(i % 10 == 0 ? 0.0 : (coin(rng) ? t : -t));
+    const double t = gen.Exponential(1e7);
+    out[3].values.push_back(i % 10 == 0 ? 0.0 : (gen.Bernoulli(0.5) ? t : -t));
   }
   out[4].values = {-1e11, -2.5, 0.0, 1e-10, 3.0, 7.5e9, 9.9e11};
   return out;
@@ -556,8 +547,6 @@ TEST_F(ResponseDistributionTest, UnboundedQuantilesWithinOnePercent) {
     rd.Tick();
     std::vector<double> sorted = d.values;
     std::sort(sorted.begin(), sorted.end());
-    auto& fam = registry.AddGauge("mlmon_prediction_score_window", "",
-                                  {"model", "version", "stat", "window"});
     for (const auto& [stat, q] : {std::pair<const char*, double>{"p50", 0.5},
                                   {"p90", 0.9},
                                   {"p99", 0.99}}) {
@@ -569,7 +558,8 @@ TEST_F(ResponseDistributionTest, UnboundedQuantilesWithinOnePercent) {
       const double bound =
           kAlpha * std::max(std::fabs(a), std::fabs(b)) * (1 + 1e-9) +
           ResponseSpec::kLogMin;
-      const double got = fam.Add({"m", "1", stat, "5m"}).Value();
+      const double got =
+          testutil::ExposedValue(registry, WindowStat(stat, "5m"));
       EXPECT_NEAR(got, exact, bound) << d.name << " " << stat;
       const bool same_sign = (a > 0 && b > 0) || (a < 0 && b < 0);
       if (same_sign &&
@@ -581,8 +571,8 @@ TEST_F(ResponseDistributionTest, UnboundedQuantilesWithinOnePercent) {
     double sum = 0;
     for (double v : d.values) sum += v;
     const double mean = sum / static_cast<double>(d.values.size());
-    EXPECT_NEAR(fam.Add({"m", "1", "mean", "5m"}).Value(), mean,
-                1e-12 * std::max(1.0, std::fabs(mean)))
+    EXPECT_NEAR(testutil::ExposedValue(registry, WindowStat("mean", "5m")),
+                mean, 1e-12 * std::max(1.0, std::fabs(mean)))
         << d.name;
   }
 }
@@ -838,15 +828,14 @@ TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
   constexpr std::uint64_t kTotal =
       static_cast<std::uint64_t>(kThreads) * kPerThread;
   EXPECT_EQ(score.Collect().count, kTotal);
-  auto& predictions = registry.AddCounter("mlmon_predictions_total", "",
-                                          {"model", "version", "class"});
-  EXPECT_EQ(predictions.Add({"m", "1", "a"}).Value(), kTotal / 2);
-  EXPECT_EQ(predictions.Add({"m", "1", "b"}).Value(), kTotal / 2);
+  EXPECT_EQ(testutil::SampleValue(
+                registry, Series("mlmon_predictions_total", "class=\"a\"")),
+            kTotal / 2);
+  EXPECT_EQ(testutil::SampleValue(
+                registry, Series("mlmon_predictions_total", "class=\"b\"")),
+            kTotal / 2);
   EXPECT_EQ(
-      registry
-          .AddCounter("mlmon_empty_responses_total", "", {"model", "version"})
-          .Add({"m", "1"})
-          .Value(),
+      testutil::SampleValue(registry, Series("mlmon_empty_responses_total")),
       kTotal / 4);
   double sum = 0;
   for (int t = 0; t < kThreads; ++t) {
@@ -854,11 +843,7 @@ TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
       sum += static_cast<double>((i * 7 + t) % 1025) / 1024.0;
     }
   }
-  EXPECT_EQ(registry
-                .AddGauge("mlmon_prediction_score_window", "",
-                          {"model", "version", "stat", "window"})
-                .Add({"m", "1", "mean", "1h"})
-                .Value(),
+  EXPECT_EQ(testutil::ExposedValue(registry, WindowStat("mean", "1h")),
             sum / static_cast<double>(kTotal));
 }
 
@@ -893,8 +878,10 @@ TEST(ResponseDistributionBucketTest, FineBinShortcutMatchesHistogramOnBounds) {
     internal::AppendValue(&le, spec.score_buckets[b]);
     const std::string series =
         "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",le=\"" + le +
-        "\"} " + std::to_string(want.cumulative[b]) + "\n";
-    EXPECT_NE(text.find(series), std::string::npos) << series;
+        "\"}";
+    EXPECT_EQ(testutil::SampleValue(text, series),
+              static_cast<double>(want.cumulative[b]))
+        << series;
   }
 }
 

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string_view>
 
+#include "mlmon/detail/mutex.h"
+
 namespace mlmon {
 namespace internal {
 
@@ -18,12 +20,13 @@ namespace internal {
 std::uint64_t HashId(std::string_view id) noexcept;
 
 /// A test-and-test-and-set spin lock for critical sections of a few dozen
-/// nanoseconds. Spins with a CPU pause, then yields.
+/// nanoseconds. Spins with a CPU pause, then yields. A capability for
+/// clang's -Wthread-safety: the state it protects is `MLMON_GUARDED_BY` it.
 ///
 /// Thread safety: thread-safe.
-class SpinLock {
+class MLMON_CAPABILITY("mutex") SpinLock {
  public:
-  void lock() noexcept {
+  void lock() noexcept MLMON_ACQUIRE() {
     for (int spins = 0;; ++spins) {
       if (!locked_.exchange(true, std::memory_order_acquire)) return;
       while (locked_.load(std::memory_order_relaxed)) {
@@ -31,11 +34,29 @@ class SpinLock {
       }
     }
   }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+  void unlock() noexcept MLMON_RELEASE() {
+    locked_.store(false, std::memory_order_release);
+  }
 
  private:
   static void Pause(int spins) noexcept;
   std::atomic<bool> locked_{false};
+};
+
+/// Holds a `SpinLock` for its scope, like `std::lock_guard` (which the
+/// analysis cannot see through).
+class MLMON_SCOPED_CAPABILITY SpinLockGuard {
+ public:
+  explicit SpinLockGuard(SpinLock& lock) noexcept MLMON_ACQUIRE(lock)
+      : lock_(lock) {
+    lock_.lock();
+  }
+  ~SpinLockGuard() MLMON_RELEASE() { lock_.unlock(); }
+  SpinLockGuard(const SpinLockGuard&) = delete;
+  SpinLockGuard& operator=(const SpinLockGuard&) = delete;
+
+ private:
+  SpinLock& lock_;
 };
 
 /// Predictions waiting for an outcome, keyed by id, bounded in entries and

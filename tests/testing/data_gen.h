@@ -24,6 +24,20 @@ class DataGen {
   double Normal(double mean = 0.0, double sd = 1.0) {
     return std::normal_distribution<double>(mean, sd)(rng_);
   }
+  // exp of a normal with this mean and standard deviation.
+  double LogNormal(double log_mean = 0.0, double log_sd = 1.0) {
+    return std::exp(Normal(log_mean, log_sd));
+  }
+  // Exponential with mean 1 / rate.
+  double Exponential(double rate = 1.0) {
+    return std::exponential_distribution<double>(rate)(rng_);
+  }
+  // Beta(a, b) on [0, 1], as X / (X + Y) of two unit-scale gammas.
+  double Beta(double a, double b) {
+    const double x = std::gamma_distribution<double>(a, 1.0)(rng_);
+    const double y = std::gamma_distribution<double>(b, 1.0)(rng_);
+    return x / (x + y);
+  }
   // 1 with probability p, else 0.
   int Bernoulli(double p) { return Uniform() < p ? 1 : 0; }
   // An integer in [0, n).

@@ -3,7 +3,10 @@
 
 // Reading one sample's value out of a text exposition, for tests.
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +45,19 @@ inline std::optional<double> SampleValue(std::string_view text,
 inline std::optional<double> SampleValue(const Registry& registry,
                                          std::string_view series) {
   return SampleValue(registry.TextExposition(), series);
+}
+
+// The value of a sample the test expects to be exposed. A missing series
+// adds a test failure naming it and reads as NaN, so that no comparison
+// with it passes; use SampleValue where a missing series is a valid answer.
+inline double ExposedValue(std::string_view text, std::string_view series) {
+  const std::optional<double> v = SampleValue(text, series);
+  if (!v) ADD_FAILURE() << "not exposed: " << series;
+  return v.value_or(std::numeric_limits<double>::quiet_NaN());
+}
+
+inline double ExposedValue(const Registry& registry, std::string_view series) {
+  return ExposedValue(registry.TextExposition(), series);
 }
 
 }  // namespace testutil
