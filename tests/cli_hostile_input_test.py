@@ -171,7 +171,7 @@ def main():
     # check-config: reference /dev/zero is refused, naming it.
     z = write(os.path.join(d, "zero.yaml"), "model: m\nreference: /dev/zero\n")
     code, out, err, _ = run(["check-config", z], timeout=60)
-    check(code == 1 and "/dev/zero: reference profile is not a regular file" in err,
+    check(code == 1 and err == f"mlmon: {z}: /dev/zero: the reference profile is not a regular file\n",
           f"check-config refuses reference /dev/zero (got {code}): {err.strip()[:200]}")
 
     # check-config: pending_capacity 1e8 is estimated (not allocated) and
