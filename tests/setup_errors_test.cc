@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mlmon/buckets.h"
 #include "mlmon/drift.h"
 #include "mlmon/errors.h"
 #include "mlmon/feature_monitor.h"
@@ -123,6 +124,9 @@ std::vector<Case> Cases() {
        [](Registry&) { ReferenceProfile::Load("/nonexistent/ref.json"); },
        "mlmon: /nonexistent/ref.json: cannot open the reference profile (No "
        "such file or directory)"},
+      {"LinearBuckets", [](Registry&) { LinearBuckets(0, 0, 3); },
+       "mlmon: LinearBuckets: needs count > 0 and a finite width > 0 "
+       "(start=0, width=0, count=3)"},
       {"ComputeDrift",
        [](Registry&) {
          ComputeDrift({1, 2}, {1, 2, 3});
