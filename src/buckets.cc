@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "internal/config_errors.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -12,10 +13,9 @@ std::vector<double> LinearBuckets(double start, double width,
                                   std::size_t count) {
   if (count == 0 || !(width > 0) || !std::isfinite(start) ||
       !std::isfinite(width)) {
-    throw ConfigError(fmt::format(
-        "mlmon: LinearBuckets(start={}, width={}, count={}) needs count > 0 "
-        "and a finite width > 0",
-        start, width, count));
+    throw internal::SetupError(
+        "LinearBuckets", "needs count > 0 and a finite width > 0",
+        fmt::format("start={}, width={}, count={}", start, width, count));
   }
   std::vector<double> b(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -28,10 +28,9 @@ std::vector<double> ExponentialBuckets(double start, double factor,
                                        std::size_t count) {
   if (count == 0 || !(start > 0) || !(factor > 1) || !std::isfinite(start) ||
       !std::isfinite(factor)) {
-    throw ConfigError(fmt::format(
-        "mlmon: ExponentialBuckets(start={}, factor={}, count={}) needs "
-        "count > 0, start > 0 and factor > 1",
-        start, factor, count));
+    throw internal::SetupError(
+        "ExponentialBuckets", "needs count > 0, start > 0 and factor > 1",
+        fmt::format("start={}, factor={}, count={}", start, factor, count));
   }
   std::vector<double> b(count);
   double v = start;

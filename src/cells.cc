@@ -6,6 +6,7 @@
 #include <new>
 #include <vector>
 
+#include "internal/config_errors.h"
 #include "mlmon/detail/mutex.h"
 #include "mlmon/errors.h"
 
@@ -114,10 +115,12 @@ int LeasedSlots() noexcept {
 
 CellRef AllocateCells(std::size_t n) {
   if (n == 0 || n > kChunkCells) {
-    throw ConfigError(fmt::format(
-        "mlmon: an instrument needs {} cells; the limit is {} (too many "
-        "histogram buckets?)",
-        n, kChunkCells));
+    throw internal::SetupError(
+        "Registry",
+        fmt::format("an instrument needs 1 to {} cells (too many histogram "
+                    "buckets?)",
+                    kChunkCells),
+        fmt::format("{} cells", n));
   }
   Arena& a = GetArena();
   MutexLock lock(a.mu);
@@ -129,9 +132,9 @@ CellRef AllocateCells(std::size_t n) {
   }
   if (a.next_free_in_last + n > kChunkCells) {
     if (a.num_chunks == kMaxChunks) {
-      throw ConfigError(
-          fmt::format("mlmon: out of metric cells ({} in use); too many series",
-                      kMaxChunks * kChunkCells));
+      throw internal::SetupError(
+          "Registry", "out of metric cells; too many series",
+          fmt::format("{} cells in use", kMaxChunks * kChunkCells));
     }
     std::size_t c = a.num_chunks;
     for (int s = 0; s < kNumSlots; ++s) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "internal/config_errors.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -125,10 +126,11 @@ DriftScores ComputeDrift(const double* current, const double* reference,
 DriftScores ComputeDrift(const std::vector<double>& current,
                          const std::vector<double>& reference) {
   if (current.size() != reference.size()) {
-    throw ConfigError(fmt::format(
-        "mlmon: ComputeDrift: current has {} bins, reference has {} bins "
-        "(they must be binned on the same bounds)",
-        current.size(), reference.size()));
+    throw internal::SetupError(
+        "ComputeDrift",
+        "current and reference differ in bins; they must be binned on the "
+        "same bounds",
+        fmt::format("{} and {} bins", current.size(), reference.size()));
   }
   return ComputeDrift(current.data(), reference.data(), current.size());
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "internal/config_errors.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -9,7 +10,8 @@ namespace mlmon {
 std::string FormatDuration(std::chrono::seconds d) {
   const long long s = d.count();
   if (s <= 0) {
-    throw ConfigError(fmt::format("mlmon: duration {}s is not positive", s));
+    throw internal::SetupError("FormatDuration", "not a positive duration",
+                               fmt::format("{}s", s));
   }
   if (s % 86400 == 0) return fmt::format("{}d", s / 86400);
   if (s % 3600 == 0) return fmt::format("{}h", s / 3600);

@@ -10,25 +10,16 @@
 #include <string_view>
 #include <utility>
 
+#include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 #include "internal/spec_checks.h"
 #include "internal/text_format.h"
-#include "mlmon/instruments.h"
 
 namespace mlmon {
 namespace internal {
 namespace {
 
 constexpr std::size_t kMaxWindows = 8;
-
-// The message of a nested ConfigError, without its "mlmon: " prefix.
-std::string_view Nested(const ConfigError& e) {
-  std::string_view what = e.what();
-  constexpr std::string_view kPrefix = "mlmon: ";
-  if (what.substr(0, kPrefix.size()) == kPrefix)
-    what.remove_prefix(kPrefix.size());
-  return what;
-}
 
 void CheckName(const std::string& field, const std::string& name) {
   const std::string where = fmt::format("FeatureSpec.{}.name", field);
@@ -88,18 +79,12 @@ NumericPlan PlanNumeric(std::size_t i, const FeatureSpec::Numeric& f,
   }
   if (p.bounds.empty()) {
     p.bounds = it->second.numeric.bounds;
-    try {
-      ValidateBucketBounds(p.bounds);
-    } catch (const ConfigError& e) {
-      BadFeature("numeric", i, f.name,
-                 fmt::format("reference bounds: {}", Nested(e)));
-    }
+    CheckBucketBounds(
+        fmt::format("ReferenceProfile.signals.{}.bounds", Excerpt(f.name)),
+        p.bounds);
   }
-  try {
-    p.reference = reference->NumericFor(f.name, p.bounds).counts;
-  } catch (const ConfigError& e) {
-    BadFeature("numeric", i, f.name, Nested(e));
-  }
+  // Names the signal and both bounds when they differ.
+  p.reference = reference->NumericFor(f.name, p.bounds).counts;
   if (p.reference.size() != p.bounds.size() + 1 || !(Total(p.reference) > 0)) {
     BadFeature("numeric", i, f.name,
                "the reference has no observations (or counts do not match "
@@ -123,12 +108,8 @@ CategoricalPlan PlanCategorical(std::size_t i,
                                 const ReferenceProfile* reference) {
   CategoricalPlan p;
   if (reference == nullptr) return p;
-  const std::map<std::string, double>* cats = nullptr;
-  try {
-    cats = &reference->CategoriesFor(f.name);
-  } catch (const ConfigError& e) {
-    BadFeature("categorical", i, f.name, Nested(e));
-  }
+  // Names the signal when it is missing or not categorical.
+  const std::map<std::string, double>* cats = &reference->CategoriesFor(f.name);
   std::vector<std::pair<std::string, double>> sorted(cats->begin(),
                                                      cats->end());
   std::stable_sort(sorted.begin(), sorted.end(),
@@ -156,7 +137,7 @@ CategoricalPlan PlanCategorical(std::size_t i,
 void ValidateFeatureSpec(const FeatureSpec& s, const std::string& model,
                          const Registry& registry) {
   if (model.empty()) throw SetupError("FeatureMonitor.model", "is empty");
-  const SpecContext spec("FeatureSpec", model);
+  const SpecContext spec("FeatureSpec");
   const std::size_t total = s.numeric.size() + s.categorical.size();
   if (total > FeatureSpec::kMaxFeatures) {
     throw SetupError("FeatureSpec",
@@ -172,13 +153,11 @@ void ValidateFeatureSpec(const FeatureSpec& s, const std::string& model,
     CheckName(field, f.name);
     CheckNotRepeated(spec, &names, field + ".name", f.name);
     if (!std::isnan(f.min) && !std::isnan(f.max) && f.min > f.max) {
-      throw SetupError(fmt::format("FeatureSpec.{}.min", field),
-                       fmt::format("is greater than max = {}", f.max),
-                       fmt::format("{}", f.min));
+      spec.Fail(field + ".min", fmt::format("is greater than max = {}", f.max),
+                fmt::format("{}", f.min));
     }
     if (!f.buckets.empty()) {
-      CheckBuckets(spec, fmt::format("{} ('{}').buckets", field, f.name),
-                   f.buckets);
+      CheckBuckets(spec, field + ".buckets", f.buckets);
     }
   }
   for (std::size_t i = 0; i < s.categorical.size(); ++i) {
@@ -186,8 +165,8 @@ void ValidateFeatureSpec(const FeatureSpec& s, const std::string& model,
     const std::string field = fmt::format("categorical[{}]", i);
     CheckName(field, f.name);
     CheckNotRepeated(spec, &names, field + ".name", f.name);
-    CheckInRange(spec, fmt::format("{} ('{}').max_categories", field, f.name),
-                 f.max_categories, 1, FeatureSpec::kMaxCategories);
+    CheckInRange(spec, field + ".max_categories", f.max_categories, 1,
+                 FeatureSpec::kMaxCategories);
   }
   CheckInRange(spec, "slices_per_window", s.slices_per_window, 1, 3600);
   CheckAtLeast(spec, "drift_min_samples", s.drift_min_samples, 1);

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 #include "internal/slo_catalogue.h"
 #include "internal/spec_checks.h"
@@ -87,9 +88,13 @@ class Parser {
   [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
                          std::string_view what,
                          std::string_view value = {}) const {
+    throw SetupError(Where(node, key), what, value);
+  }
+
+  // "<file>:<line>: <key path>".
+  std::string Where(const YAML::Node& node, const std::string& key) const {
     const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
-    throw SetupError(fmt::format("{}:{}: {}", source_, line, Excerpt(key)),
-                     what, value);
+    return fmt::format("{}:{}: {}", source_, line, Excerpt(key));
   }
 
   // The name of a mapping key; `parent` ("slo.", "" at the top) prefixes it
@@ -167,14 +172,7 @@ class Parser {
   std::vector<double> Buckets(const YAML::Node& n,
                               const std::string& key) const {
     std::vector<double> b = Numbers(n, key);
-    try {
-      ValidateBucketBounds(b);
-    } catch (const ConfigError& e) {
-      // ValidateBucketBounds names no key: its text after "mlmon: ".
-      std::string_view what = e.what();
-      if (what.rfind("mlmon: ", 0) == 0) what.remove_prefix(7);
-      Fail(n, key, what);
-    }
+    internal::CheckBucketBounds(Where(n, key), b);
     return b;
   }
 

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 #include "internal/spec_checks.h"
 #include "mlmon/errors.h"
@@ -47,23 +48,27 @@ std::string ShortList(const std::vector<double>& v) {
 
 std::string TypeName(const Json& j) { return j.type_name(); }
 
+using internal::CheckBucketBounds;
 using internal::Excerpt;
 using internal::kQuoteBytes;
 using internal::OnlyConfigErrors;
+using internal::SetupError;
 
 constexpr const char* kOutOfMemory =
     "out of memory while reading the reference profile";
 
 // A JSON value for a message, bounded whatever its size or depth: a string
-// quoted (cut to kQuoteBytes), a scalar as written, a container by its type
-// and size only (never dumped: it may be nested arbitrarily deep).
+// quoted (cut to kDescribeBytes, so that the whole description fits in the
+// kQuoteBytes that SetupError quotes), a scalar as written, a container by
+// its type and size only (never dumped: it may be nested arbitrarily deep).
+constexpr std::size_t kDescribeBytes = kQuoteBytes / 2;
 std::string Describe(const Json& j) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     const std::string head =
-        Json(s.substr(0, kQuoteBytes))
+        Json(s.substr(0, kDescribeBytes))
             .dump(-1, ' ', false, Json::error_handler_t::replace);
-    return s.size() <= kQuoteBytes
+    return s.size() <= kDescribeBytes
                ? head
                : fmt::format("{}... ({} bytes)", head, s.size());
   }
@@ -91,9 +96,9 @@ void CheckDepth(std::string_view text, std::size_t max_depth,
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > max_depth) {
-        throw ConfigError(
-            fmt::format("{}: JSON nested deeper than {} levels (byte {})",
-                        source, max_depth, i + 1));
+        throw SetupError(
+            source, fmt::format("JSON nested deeper than {} levels", max_depth),
+            fmt::format("byte {}", i + 1));
       }
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
@@ -101,28 +106,27 @@ void CheckDepth(std::string_view text, std::size_t max_depth,
   }
 }
 
-// Parses the fields of one signal; every message names source and signal.
+// Parses the fields of one signal; every message names the source and the
+// key path, "<source>: signals.<name>.<field>".
 class SignalParser {
  public:
   SignalParser(const std::string& source, const std::string& name)
-      : prefix_(fmt::format("{}: signal '{}': ", source, Excerpt(name))) {}
+      : where_(fmt::format("{}: signals.{}", source, Excerpt(name))) {}
 
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw ConfigError(prefix_ + what);
+  // "<source>: signals.<name>" followed by `field` (".bounds", "[2]", ...).
+  std::string Where(std::string_view field = {}) const {
+    return where_ + std::string(field);
+  }
+
+  [[noreturn]] void Fail(std::string_view field, std::string_view what,
+                         std::string_view value = {}) const {
+    throw SetupError(Where(field), what, value);
   }
 
   std::vector<double> Bounds(const Json& j, const char* field) const {
     std::vector<double> out = Numbers(j, field);
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      if (!std::isfinite(out[i])) {
-        Fail(fmt::format("{}[{}] = {} is not finite", field, i, out[i]));
-      }
-      if (i > 0 && !(out[i] > out[i - 1])) {
-        Fail(fmt::format(
-            "{} must be strictly increasing: {}[{}] = {} after {}[{}] = {}",
-            field, field, i, out[i], field, i - 1, out[i - 1]));
-      }
-    }
+    // An empty list is left to the counts check (one count, no bound).
+    if (!out.empty()) CheckBucketBounds(Where(Dot(field)), out);
     return out;
   }
 
@@ -131,49 +135,55 @@ class SignalParser {
                              const char* bounds_field) const {
     std::vector<double> out = Numbers(j, field);
     for (std::size_t i = 0; i < out.size(); ++i) {
-      CheckCount(out[i], fmt::format("{}[{}]", field, i));
+      CheckCount(out[i], fmt::format(".{}[{}]", field, i));
     }
     if (out.size() != expected) {
-      Fail(fmt::format("{} has {} values, expected {} ({} + 1)", field,
-                       out.size(), expected, bounds_field));
+      Fail(Dot(field),
+           fmt::format("not {} values, one more than {}", expected,
+                       bounds_field),
+           fmt::format("{} values", out.size()));
     }
     return out;
   }
 
-  void CheckCount(double v, const std::string& where) const {
-    if (!std::isfinite(v)) Fail(fmt::format("{} = {} is not finite", where, v));
-    if (v < 0) Fail(fmt::format("{} = {} is negative", where, v));
+  void CheckCount(double v, std::string_view field) const {
+    if (!std::isfinite(v)) Fail(field, "not finite", fmt::format("{}", v));
+    if (v < 0) Fail(field, "negative", fmt::format("{}", v));
+  }
+
+  static std::string Dot(std::string_view field) {
+    return fmt::format(".{}", field);
   }
 
  private:
   std::vector<double> Numbers(const Json& j, const char* field) const {
     if (!j.is_array()) {
-      Fail(fmt::format("{}: expected an array of numbers, got {}", field,
-                       TypeName(j)));
+      Fail(Dot(field), "expected an array of numbers", TypeName(j));
     }
     std::vector<double> out;
     out.reserve(j.size());
     for (std::size_t i = 0; i < j.size(); ++i) {
       if (!j[i].is_number()) {
-        Fail(fmt::format("{}[{}]: expected a number, got {}", field, i,
-                         TypeName(j[i])));
+        Fail(fmt::format(".{}[{}]", field, i), "expected a number",
+             TypeName(j[i]));
       }
       out.push_back(j[i].get<double>());
     }
     return out;
   }
 
-  std::string prefix_;
+  std::string where_;
 };
 
 SignalProfile ParseSignal(const std::string& source, const std::string& name,
                           const Json& j) {
   const SignalParser p(source, name);
-  if (!j.is_object())
-    p.Fail(fmt::format("expected an object, got {}", TypeName(j)));
+  if (!j.is_object()) p.Fail({}, "expected an object", TypeName(j));
   const auto type_it = j.find("type");
-  if (type_it == j.end())
-    p.Fail("type: missing (\"numeric\" or \"categorical\")");
+  if (type_it == j.end()) {
+    p.Fail(".type", fmt::format("missing; expected \"{}\" or \"{}\"", kNumeric,
+                                kCategorical));
+  }
   const std::string type =
       type_it->is_string() ? type_it->get<std::string>() : "";
   SignalProfile s;
@@ -183,20 +193,21 @@ SignalProfile ParseSignal(const std::string& source, const std::string& name,
       (void)value;
       if (key != "type" && key != "bounds" && key != "counts" &&
           key != "log10_bounds" && key != "log10_counts") {
-        p.Fail(fmt::format("unknown field '{}' for a numeric signal",
-                           Excerpt(key)));
+        p.Fail(SignalParser::Dot(Excerpt(key)),
+               "unknown field of a numeric signal");
       }
     }
-    if (!j.contains("bounds")) p.Fail("bounds: missing");
-    if (!j.contains("counts")) p.Fail("counts: missing");
+    if (!j.contains("bounds")) p.Fail(".bounds", "missing");
+    if (!j.contains("counts")) p.Fail(".counts", "missing");
     s.numeric.bounds = p.Bounds(j.at("bounds"), "bounds");
     s.numeric.counts = p.Counts(j.at("counts"), "counts",
                                 s.numeric.bounds.size() + 1, "bounds");
     const bool has_lb = j.contains("log10_bounds");
     const bool has_lc = j.contains("log10_counts");
     if (has_lb != has_lc) {
-      p.Fail(has_lb ? "log10_bounds given without log10_counts"
-                    : "log10_counts given without log10_bounds");
+      p.Fail(
+          has_lb ? ".log10_bounds" : ".log10_counts",
+          has_lb ? "given without log10_counts" : "given without log10_bounds");
     }
     if (has_lb) {
       s.log10.bounds = p.Bounds(j.at("log10_bounds"), "log10_bounds");
@@ -208,39 +219,40 @@ SignalProfile ParseSignal(const std::string& source, const std::string& name,
     for (const auto& [key, value] : j.items()) {
       (void)value;
       if (key != "type" && key != "counts") {
-        p.Fail(fmt::format("unknown field '{}' for a categorical signal",
-                           Excerpt(key)));
+        p.Fail(SignalParser::Dot(Excerpt(key)),
+               "unknown field of a categorical signal");
       }
     }
-    if (!j.contains("counts")) p.Fail("counts: missing");
+    if (!j.contains("counts")) p.Fail(".counts", "missing");
     const Json& counts = j.at("counts");
     if (!counts.is_object()) {
-      p.Fail(
-          fmt::format("counts: expected an object of category -> count, got {}",
-                      TypeName(counts)));
+      p.Fail(".counts", "expected an object of category -> count",
+             TypeName(counts));
     }
     if (counts.size() > ReferenceProfile::kMaxCategories) {
-      p.Fail(fmt::format("counts has {} categories, more than {}",
-                         counts.size(), ReferenceProfile::kMaxCategories));
+      p.Fail(".counts",
+             fmt::format("more than {} categories",
+                         ReferenceProfile::kMaxCategories),
+             fmt::format("{} categories", counts.size()));
     }
     for (const auto& [category, count] : counts.items()) {
-      const std::string where = fmt::format("counts['{}']", Excerpt(category));
+      const std::string where = fmt::format(".counts.{}", Excerpt(category));
       if (category.size() > ReferenceProfile::kMaxCategoryBytes) {
-        p.Fail(fmt::format("{}: category name of {} bytes, longer than {}",
-                           where, category.size(),
-                           ReferenceProfile::kMaxCategoryBytes));
+        p.Fail(where,
+               fmt::format("category name longer than {} bytes",
+                           ReferenceProfile::kMaxCategoryBytes),
+               fmt::format("{} bytes", category.size()));
       }
-      if (!count.is_number()) {
-        p.Fail(fmt::format("{}: expected a number, got {}", where,
-                           TypeName(count)));
-      }
+      if (!count.is_number())
+        p.Fail(where, "expected a number", TypeName(count));
       const double v = count.get<double>();
       p.CheckCount(v, where);
       s.categories.emplace(category, v);
     }
   } else {
-    p.Fail(fmt::format("type: expected \"{}\" or \"{}\", got {}", kNumeric,
-                       kCategorical, Describe(*type_it)));
+    p.Fail(".type",
+           fmt::format("expected \"{}\" or \"{}\"", kNumeric, kCategorical),
+           Describe(*type_it));
   }
   return s;
 }
@@ -280,24 +292,20 @@ std::string SignalNames(const ReferenceProfile& p) {
   return s.empty() ? "none" : s;
 }
 
-std::string ProfileName(const ReferenceProfile& p) {
-  return p.model.empty()
-             ? std::string("reference profile")
-             : fmt::format("reference profile of model '{}'", p.model);
-}
-
 const SignalProfile& Find(const ReferenceProfile& p, const std::string& signal,
                           SignalProfile::Type type) {
   const auto it = p.signals.find(signal);
   if (it == p.signals.end()) {
-    throw ConfigError(fmt::format("{}: no signal '{}' (it has: {})",
-                                  ProfileName(p), signal, SignalNames(p)));
+    throw SetupError(
+        fmt::format("ReferenceProfile.signals.{}", Excerpt(signal)), "missing",
+        fmt::format("it has {}", SignalNames(p)));
   }
   if (it->second.type != type) {
     const bool numeric = type == SignalProfile::Type::kNumeric;
-    throw ConfigError(fmt::format(
-        "{}: signal '{}' is {}, expected {}", ProfileName(p), signal,
-        numeric ? kCategorical : kNumeric, numeric ? kNumeric : kCategorical));
+    throw SetupError(
+        fmt::format("ReferenceProfile.signals.{}.type", Excerpt(signal)),
+        fmt::format("not {}", numeric ? kNumeric : kCategorical),
+        numeric ? kCategorical : kNumeric);
   }
   return it->second;
 }
@@ -318,9 +326,10 @@ namespace {
 ReferenceProfile ParseChecked(const std::string& json,
                               const std::string& source) {
   if (json.size() > ReferenceProfile::kMaxBytes) {
-    throw ConfigError(fmt::format("{}: {} bytes, more than the {} accepted",
-                                  source, json.size(),
-                                  ReferenceProfile::kMaxBytes));
+    throw SetupError(source,
+                     fmt::format("more than the {} bytes accepted",
+                                 ReferenceProfile::kMaxBytes),
+                     fmt::format("{} bytes", json.size()));
   }
   CheckDepth(json, ReferenceProfile::kMaxDepth, source);
   Json root;
@@ -329,37 +338,37 @@ ReferenceProfile ParseChecked(const std::string& json,
   } catch (const Json::exception& e) {
     // parse_error, or out_of_range for a number like 1e999.
     // The library's message quotes the offending token whole.
-    throw ConfigError(fmt::format("{}: invalid JSON: {}", source,
-                                  Excerpt(e.what(), 4 * kQuoteBytes)));
+    throw SetupError(source, fmt::format("invalid JSON: {}",
+                                         Excerpt(e.what(), 4 * kQuoteBytes)));
   }
   if (!root.is_object()) {
-    throw ConfigError(fmt::format("{}: expected a JSON object, got {}", source,
-                                  TypeName(root)));
+    throw SetupError(source, "expected a JSON object", TypeName(root));
   }
   const auto format = root.find("format");
   if (format == root.end()) {
-    throw ConfigError(
-        fmt::format("{}: format: missing (expected \"{}\")", source, kFormat));
+    throw SetupError(source + ": format",
+                     fmt::format("missing; expected \"{}\"", kFormat));
   }
   if (!format->is_string() || format->get<std::string>() != kFormat) {
-    throw ConfigError(fmt::format("{}: format: expected \"{}\", got {}", source,
-                                  kFormat, Describe(*format)));
+    throw SetupError(source + ": format",
+                     fmt::format("expected \"{}\"", kFormat),
+                     Describe(*format));
   }
   ReferenceProfile profile;
   if (const auto model = root.find("model"); model != root.end()) {
     if (!model->is_string()) {
-      throw ConfigError(fmt::format("{}: model: expected a string, got {}",
-                                    source, TypeName(*model)));
+      throw SetupError(source + ": model", "expected a string",
+                       TypeName(*model));
     }
     profile.model = model->get<std::string>();
   }
   const auto signals = root.find("signals");
   if (signals == root.end()) {
-    throw ConfigError(fmt::format("{}: signals: missing", source));
+    throw SetupError(source + ": signals", "missing");
   }
   if (!signals->is_object()) {
-    throw ConfigError(fmt::format("{}: signals: expected an object, got {}",
-                                  source, TypeName(*signals)));
+    throw SetupError(source + ": signals", "expected an object",
+                     TypeName(*signals));
   }
   for (const auto& [name, value] : signals->items()) {
     profile.signals.emplace(name, ParseSignal(source, name, value));
@@ -433,15 +442,19 @@ void ReferenceProfile::Save(const std::string& path) const {
   const auto fail = [&](const char* what) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    throw ConfigError(fmt::format("{}: cannot write reference profile ({}): {}",
-                                  path, what, std::strerror(err)));
+    throw SetupError(
+        path,
+        fmt::format("cannot write the reference profile: {} failed", what),
+        std::strerror(err));
   };
   const int fd =
       ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
-    throw ConfigError(
-        fmt::format("{}: cannot write reference profile (create {}): {}", path,
-                    tmp, std::strerror(errno)));
+    throw SetupError(path,
+                     fmt::format("cannot write the reference profile: cannot "
+                                 "create {}",
+                                 tmp),
+                     std::strerror(errno));
   }
   std::size_t done = 0;
   while (done < text.size()) {
@@ -469,11 +482,12 @@ const BinnedCounts& ReferenceProfile::NumericFor(
     const std::string& signal, const std::vector<double>& bounds) const {
   const SignalProfile& s = Find(*this, signal, SignalProfile::Type::kNumeric);
   if (!SameBounds(s.numeric.bounds, bounds)) {
-    throw ConfigError(fmt::format(
-        "{}: signal '{}' is binned on bounds {}, but the configured bounds "
-        "are {}; rebuild the profile with `mlmon profile`",
-        ProfileName(*this), signal, ShortList(s.numeric.bounds),
-        ShortList(bounds)));
+    throw SetupError(
+        fmt::format("ReferenceProfile.signals.{}.bounds", Excerpt(signal)),
+        fmt::format("not the configured bounds {}; rebuild the profile with "
+                    "`mlmon profile`",
+                    ShortList(bounds)),
+        ShortList(s.numeric.bounds));
   }
   return s.numeric;
 }

@@ -39,39 +39,38 @@ std::size_t LogBinsPerSign() {
                 std::log(ResponseSpec::kLogGamma)));
 }
 
-void ValidateSpec(const ResponseSpec& s, const std::string& model,
-                  const Registry& registry) {
-  const internal::SpecContext spec("ResponseSpec", model);
+void ValidateSpec(const ResponseSpec& s, const Registry& registry) {
+  const internal::SpecContext spec("ResponseSpec");
   if (s.value_range != ValueRange::kUnitInterval &&
       s.value_range != ValueRange::kUnbounded) {
-    spec.Fail(fmt::format("value_range = {} is not a known range",
-                          static_cast<int>(s.value_range)));
+    spec.Fail("value_range", "not a known range",
+              std::to_string(static_cast<int>(s.value_range)));
   }
   internal::CheckBuckets(spec, "score_buckets", s.score_buckets);
   internal::CheckBuckets(spec, "items_buckets", s.items_buckets);
-  if (s.classes.size() > ResponseSpec::kMaxClasses) {
-    spec.Fail(fmt::format("classes has {} values, more than {}",
-                          s.classes.size(), ResponseSpec::kMaxClasses));
-  }
+  internal::CheckAtMost(spec, "classes", s.classes.size(),
+                        ResponseSpec::kMaxClasses);
   std::set<std::string> seen;
   for (std::size_t i = 0; i < s.classes.size(); ++i) {
     const std::string& c = s.classes[i];
-    if (c.empty()) spec.Fail(fmt::format("classes[{}] is empty", i));
+    const std::string field = fmt::format("classes[{}]", i);
+    if (c.empty()) spec.Fail(field, "empty");
     if (c == ResponseDistribution::kOtherClass || c == "__overflow__") {
-      spec.Fail(fmt::format("classes[{}] = '{}' is reserved", i, c));
+      spec.Fail(field, "reserved", c);
     }
-    internal::CheckNotRepeated(spec, &seen, fmt::format("classes[{}]", i), c);
+    internal::CheckNotRepeated(spec, &seen, field, c);
   }
   const std::size_t cap = registry.options().max_series_per_family;
   if (s.classes.size() + 1 > cap) {
-    spec.Fail(
-        fmt::format("classes has {} values: with '{}' they exceed "
-                    "Registry::Options::max_series_per_family = {}",
-                    s.classes.size(), ResponseDistribution::kOtherClass, cap));
+    spec.Fail("classes",
+              fmt::format("with '{}' they exceed "
+                          "Registry::Options::max_series_per_family = {}",
+                          ResponseDistribution::kOtherClass, cap),
+              fmt::format("{} values", s.classes.size()));
   }
   if (!(s.decision_threshold > 0.0 && s.decision_threshold < 1.0)) {
-    spec.Fail(fmt::format("decision_threshold = {} is not in (0, 1)",
-                          s.decision_threshold));
+    spec.Fail("decision_threshold", "not in (0, 1)",
+              fmt::format("{}", s.decision_threshold));
   }
   internal::CheckWindows(spec, s.windows, ResponseSpec::kMaxWindows,
                          internal::kMaxWindowSeconds);
@@ -88,7 +87,7 @@ const ResponseSpec& Validated(const ResponseSpec& s, const std::string& model,
                               const Registry& registry) {
   if (model.empty())
     throw internal::SetupError("ResponseDistribution.model", "is empty");
-  ValidateSpec(s, model, registry);
+  ValidateSpec(s, registry);
   return s;
 }
 
@@ -244,20 +243,15 @@ ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
     negative_ref = negative->ref();
   }
   if (reference != nullptr) {
-    try {
-      reference_counts =
-          reference->NumericFor("score", spec.score_buckets).counts;
-    } catch (const ConfigError& e) {
-      // The message names the profile and the signal; it may lack our prefix.
-      const std::string what = e.what();
-      if (what.rfind("mlmon:", 0) == 0) throw;
-      throw ConfigError("mlmon: " + what);
-    }
+    // Names the signal and both bounds when they differ.
+    reference_counts =
+        reference->NumericFor("score", spec.score_buckets).counts;
     if (reference_counts.size() != num_score) {
-      throw ConfigError(fmt::format(
-          "mlmon: reference profile of model '{}': signal 'score' has {} "
-          "counts, expected {}",
-          model, reference_counts.size(), num_score));
+      throw internal::SetupError(
+          "ReferenceProfile.signals.score.counts",
+          fmt::format("not {} values, one more than ResponseSpec.score_buckets",
+                      num_score),
+          fmt::format("{} values", reference_counts.size()));
     }
   }
   // Representative values, ascending.
@@ -475,9 +469,8 @@ ResponseDistribution::ClassHandle ResponseDistribution::Class(
   if (name == kOtherClass) return ClassHandle(0);
   const std::int64_t i = impl_->names.Find(name);
   if (i < 0) {
-    throw ConfigError(fmt::format(
-        "mlmon: class '{}' is not bound for model '{}' (ResponseSpec.classes)",
-        name, impl_->model));
+    throw internal::SetupError("ResponseDistribution::Class",
+                               "not one of ResponseSpec.classes", name);
   }
   return ClassHandle(static_cast<std::uint32_t>(i + 1));
 }

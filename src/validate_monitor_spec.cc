@@ -1,8 +1,6 @@
 // ValidateMonitorSpec: builds the monitors of a spec on a scratch registry,
 // so that it checks exactly what building them checks.
 
-#include <fmt/format.h>
-
 #include <string_view>
 
 #include "internal/config_errors.h"
@@ -45,10 +43,11 @@ void ValidateMonitorSpec(const MonitorSpec& spec) {
       Registry scratch;
       ModelMonitor monitor(scratch, ShrunkForValidation(spec));
     } catch (const ConfigError& e) {
-      // "mlmon: <where>: ..." becomes "mlmon: <source>: <where>: ...".
+      // The monitors name the setting by its struct field: "mlmon:
+      // <where>: ..." becomes "mlmon: <source>: <where>: ...".
       std::string_view what = e.what();
       if (what.rfind("mlmon: ", 0) == 0) what.remove_prefix(7);
-      throw ConfigError(fmt::format("mlmon: {}: {}", spec.source, what));
+      throw internal::SetupError(spec.source, what);
     }
     ValidateSloSpec(spec);  // names the source itself
   });

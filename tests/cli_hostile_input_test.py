@@ -171,8 +171,15 @@ def main():
     # check-config: reference /dev/zero is refused, naming it.
     z = write(os.path.join(d, "zero.yaml"), "model: m\nreference: /dev/zero\n")
     code, out, err, _ = run(["check-config", z], timeout=60)
-    check(code == 1 and "/dev/zero: reference profile is not a regular file" in err,
+    check(code == 1 and err == f"mlmon: {z}: /dev/zero: the reference profile is not a regular file\n",
           f"check-config refuses reference /dev/zero (got {code}): {err.strip()[:200]}")
+
+    # A configuration error outside check-config is printed once, in the
+    # shape of every set-up error, with exit status 2.
+    bad = write(os.path.join(d, "bad.yaml"), "model: m\nthreshold: [0.5]\n")
+    code, out, err, _ = run(["rules", "--config", bad])
+    check(code == 2 and err == f"mlmon: {bad}:2: threshold: unknown key\n",
+          f"rules prints the configuration error once (got {code}): {err.strip()[:200]}")
 
     # check-config: pending_capacity 1e8 is estimated (not allocated) and
     # refused over the default 1 GiB budget; with a larger budget it

@@ -491,7 +491,7 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
                       s.numeric.push_back({"dup", kNaN, kNaN, {1}});
                       s.categorical.push_back({"dup"});
                     }),
-                    "'dup' is repeated");
+                    "mlmon: FeatureSpec.categorical[0].name: repeated (dup)");
   ExpectConfigError(
       make([](FeatureSpec& s) {
         s.numeric.push_back({"rng", 5, 1, {1}});
@@ -500,7 +500,8 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
   ExpectConfigError(make([](FeatureSpec& s) {
                       s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}});
                     }),
-                    "'bk').buckets");
+                    "mlmon: FeatureSpec.numeric[1].buckets[1]: not greater "
+                    "than the bound before it, 2 (1)");
   ExpectConfigError(
       make([](FeatureSpec& s) {
         s.numeric.push_back({"nob", kNaN, kNaN, {}});
@@ -510,7 +511,8 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
   ExpectConfigError(make([](FeatureSpec& s) {
                       s.categorical.push_back({"cat", 0});
                     }),
-                    "'cat').max_categories = 0");
+                    "mlmon: FeatureSpec.categorical[0].max_categories: not "
+                    "in [1, 10000] (0)");
   ExpectConfigError(make([](FeatureSpec& s) { s.numeric[0].name = ""; }),
                     "mlmon: FeatureSpec.numeric[0].name: is empty");
   ExpectConfigError(
@@ -527,36 +529,38 @@ TEST(FeatureMonitorTest, BadSpecThrowsConfigErrorNamingTheFeature) {
   ExpectConfigError(make([](FeatureSpec& s) {
                       s.windows = {seconds(60), std::chrono::minutes(1)};
                     }),
-                    "windows[1] = 60s is repeated");
+                    "mlmon: FeatureSpec.windows[1]: repeated (60s)");
   ExpectConfigError(make([](FeatureSpec& s) { s.slices_per_window = 0; }),
-                    "slices_per_window = 0");
+                    "mlmon: FeatureSpec.slices_per_window: not in [1, 3600] "
+                    "(0)");
   ExpectConfigError(make([](FeatureSpec& s) { s.drift_min_samples = 0; }),
-                    "FeatureSpec.drift_min_samples = 0 is not >= 1");
+                    "mlmon: FeatureSpec.drift_min_samples: not >= 1 (0)");
   // Windows have no upper bound here (unlike OutcomeSpec / ResponseSpec).
   ExpectConfigError(make([](FeatureSpec& s) { s.windows = {seconds(0)}; }),
-                    "FeatureSpec.windows[0] = 0s is not >= 1s (model 'm')");
+                    "mlmon: FeatureSpec.windows[0]: not >= 1s (0s)");
   ExpectConfigError(make([](FeatureSpec& s) {
                       s.windows.clear();
                       for (int i = 1; i <= 9; ++i) {
                         s.windows.push_back(seconds(i));
                       }
                     }),
-                    "FeatureSpec.windows has 9 values, more than 8");
+                    "mlmon: FeatureSpec.windows: more than 8 values (9)");
   ExpectConfigError(make([](FeatureSpec& s) {
                       s.categorical.push_back({"c"});
                       s.categorical.push_back({"c"});
                     }),
-                    "FeatureSpec.categorical[1].name = 'c' is repeated");
+                    "mlmon: FeatureSpec.categorical[1].name: repeated (c)");
   ExpectConfigError(
       make([](FeatureSpec& s) {
         s.categorical.push_back({"cat", 10001});
       }),
-      "FeatureSpec.categorical[0] ('cat').max_categories = 10001 is not in "
-      "[1, 10000]");
+      "mlmon: FeatureSpec.categorical[0].max_categories: not in [1, 10000] "
+      "(10001)");
   ExpectConfigError(make([](FeatureSpec& s) {
-                      s.numeric.push_back({"bk", kNaN, kNaN, {2, 1}});
+                      s.numeric.push_back({"bk", kNaN, kNaN, {1, kInf}});
                     }),
-                    "FeatureSpec.numeric[1] ('bk').buckets: ");
+                    "mlmon: FeatureSpec.numeric[1].buckets[1]: not finite "
+                    "(+Inf is implicit) (inf)");
   ExpectConfigError(
       [&registry] {
         FeatureSpec spec;
@@ -910,18 +914,21 @@ TEST(FeatureMonitorTest, ReferenceMismatchThrowsConfigErrorNamingTheFeature) {
                     "profile (latency)");
   FeatureSpec other_bounds;
   other_bounds.numeric.push_back({"amount", kNaN, kNaN, {1, 10, 1000}});
-  ExpectConfigError(build(other_bounds), "mlmon: FeatureSpec.numeric[0]: ");
-  ExpectConfigError(build(other_bounds), "(amount)");
+  ExpectConfigError(build(other_bounds),
+                    "mlmon: ReferenceProfile.signals.amount.bounds: not the "
+                    "configured bounds [1, 10, 1000]; rebuild the profile "
+                    "with `mlmon profile` ([1, 10, 100])");
   FeatureSpec wrong_type;
   wrong_type.categorical.push_back({"amount"});
   ExpectConfigError(
       build(wrong_type),
-      "mlmon: FeatureSpec.categorical[0]: reference profile: "
-      "signal 'amount' is numeric, expected categorical (amount)");
+      "mlmon: ReferenceProfile.signals.amount.type: not categorical "
+      "(numeric)");
   FeatureSpec missing_cat;
   missing_cat.categorical.push_back({"device"});
-  ExpectConfigError(build(missing_cat), "mlmon: FeatureSpec.categorical[0]: ");
-  ExpectConfigError(build(missing_cat), "(device)");
+  ExpectConfigError(build(missing_cat),
+                    "mlmon: ReferenceProfile.signals.device: missing (it has "
+                    "'amount', 'country')");
   profile.signals["amount"].log10.bounds = {0, 1, 2};
   profile.signals["amount"].log10.counts = {1, 1, 1, 1};
   FeatureSpec log10;

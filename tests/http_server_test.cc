@@ -558,7 +558,7 @@ TEST(HttpServerTest, InvalidOptionsThrowConfigError) {
     FAIL() << "no ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "mlmon: HttpServer::Options.bind_address: not an IPv4 or "
+                 "mlmon: HttpServerOptions.bind_address: not an IPv4 or "
                  "IPv6 literal (not-an-ip)");
   }
   options = Options();
@@ -568,7 +568,7 @@ TEST(HttpServerTest, InvalidOptionsThrowConfigError) {
     FAIL() << "no ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "mlmon: HttpServer::Options.port: outside [0, 65535] (70000)");
+                 "mlmon: HttpServerOptions.port: outside [0, 65535] (70000)");
   }
   options = Options();
   options.threads = 4;
@@ -982,7 +982,7 @@ TEST(HttpServerTest, InvalidDeadlinesAndHandlerThreadsAreRefused) {
     FAIL() << "no ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "mlmon: HttpServer::Options.handler_threads: must be at "
+                 "mlmon: HttpServerOptions.handler_threads: must be at "
                  "least 1 (0)");
   }
 }

@@ -101,8 +101,9 @@ TEST(MonitorSpecTest, BadValuesAreNamed) {
               HasSubstr("pending_capacity: "));
   EXPECT_THAT(ErrorOf("model: m\nthresholds: [0.5, high]\n"),
               HasSubstr("thresholds: not a finite number (high)"));
-  EXPECT_THAT(ErrorOf("model: m\nlatency_buckets: [1, 0.5]\n"),
-              HasSubstr("latency_buckets: "));
+  EXPECT_EQ(ErrorOf("model: m\nlatency_buckets: [1, 0.5]\n"),
+            "mlmon: monitor.yaml:2: latency_buckets[1]: not greater than the "
+            "bound before it, 1 (0.5)");
   EXPECT_THAT(ErrorOf("model: m\nwindows: 1h\n"), HasSubstr("windows: "));
   EXPECT_THAT(ErrorOf("version: 2\n"), HasSubstr("model: is required"));
   EXPECT_THAT(ErrorOf("model: m\nmodel: n\n"), HasSubstr("given twice"));
@@ -336,8 +337,8 @@ TEST_F(SpecFileTest, ConfigThatIsNotARegularFileIsRefused) {
     LoadMonitorSpec("/dev/zero");
     FAIL() << "accepted /dev/zero";
   } catch (const ConfigError& e) {
-    EXPECT_THAT(e.what(),
-                HasSubstr("/dev/zero: config file is not a regular file"));
+    EXPECT_STREQ(e.what(),
+                 "mlmon: /dev/zero: the config file is not a regular file");
   }
 }
 
@@ -349,9 +350,10 @@ TEST_F(SpecFileTest, ReferenceThatIsNotARegularFileIsRefusedAtValidation) {
     ValidateMonitorSpec(spec);
     FAIL() << "accepted /dev/zero";
   } catch (const ConfigError& e) {
-    EXPECT_THAT(
-        e.what(),
-        HasSubstr("/dev/zero: reference profile is not a regular file"));
+    // The spec's source, then the file it names.
+    EXPECT_EQ(std::string(e.what()),
+              "mlmon: " + path +
+                  ": /dev/zero: the reference profile is not a regular file");
   }
 }
 
@@ -428,10 +430,10 @@ TEST(MonitorSpecMemoryTest, ShrunkValidationStillRefusesOutOfRangeSizes) {
       HasSubstr("OutcomeSpec.slices_per_window: not in [1, 3600] (3601)"));
   EXPECT_THAT(
       error(base + "distribution: {slices_per_window: 3601}\n"),
-      HasSubstr("ResponseSpec.slices_per_window = 3601 is not in [1, 3600]"));
+      HasSubstr("ResponseSpec.slices_per_window: not in [1, 3600] (3601)"));
   EXPECT_THAT(
       error(base + "features: {slices_per_window: 3601}\n"),
-      HasSubstr("FeatureSpec.slices_per_window = 3601 is not in [1, 3600]"));
+      HasSubstr("FeatureSpec.slices_per_window: not in [1, 3600] (3601)"));
   EXPECT_EQ(error(base + "pending_capacity: 100000000\nauc_bins: 65536\n"
                          "slices_per_window: 3600\n"),
             "");

@@ -240,7 +240,7 @@ TEST(StatusPageTest, RejectsBadStatusOptions) {
     FAIL() << "no throw";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "mlmon: HttpServer::Options.status_interval_ms: must be at "
+                 "mlmon: HttpServerOptions.status_interval_ms: must be at "
                  "least 10 (9)");
   }
   o = {};
@@ -250,7 +250,7 @@ TEST(StatusPageTest, RejectsBadStatusOptions) {
     FAIL() << "no throw";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
-                 "mlmon: HttpServer::Options.status_points: must be at least "
+                 "mlmon: HttpServerOptions.status_points: must be at least "
                  "2 (1)");
   }
 }

@@ -12,7 +12,7 @@ namespace mlmon {
 namespace http {
 
 // What set-up errors name a setting of the options by.
-inline constexpr char kOptionsWhere[] = "HttpServer::Options";
+inline constexpr char kOptionsWhere[] = "HttpServerOptions";
 
 // \throw mlmon::ConfigError naming the first invalid option and its value.
 void CheckOptions(const HttpServerOptions& options);

@@ -23,7 +23,7 @@ namespace internal {
 ///     mlmon: <where>: <what> (<value>)
 ///
 /// `where` names the bad setting as the user wrote it: `<Struct>.<field>`
-/// for C++ options (`HttpServer::Options.port`, `OutcomeSpec.windows[1]`),
+/// for C++ options (`HttpServerOptions.port`, `OutcomeSpec.windows[1]`),
 /// `<file>:<line>: <key path>` for monitor.yaml and `<file>: <key path>`
 /// for JSON files. `what` says what is wrong in words, and `value` quotes
 /// the value found (cut by `Excerpt`); it is left out when empty.

@@ -48,10 +48,12 @@ struct FeaturePlans {
 };
 
 /// Resolves every feature of a validated `spec` against `reference` (may be
-/// null). \throw mlmon::ConfigError naming the feature: a numeric feature
-/// without buckets and without a reference; with a reference, a feature
-/// missing from it or of the other type, bounds that do not match, log10
-/// counts not on `DefaultLog10Bounds()`, or no reference observation.
+/// null). \throw mlmon::ConfigError naming the feature
+/// (`FeatureSpec.numeric[i]`) or its reference signal
+/// (`ReferenceProfile.signals.<name>`): a numeric feature without buckets
+/// and without a reference; with a reference, a feature missing from it or
+/// of the other type, bounds that do not match, log10 counts not on
+/// `DefaultLog10Bounds()`, or no reference observation.
 FeaturePlans PlanFeatures(const FeatureSpec& spec,
                           const ReferenceProfile* reference);
 

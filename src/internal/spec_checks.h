@@ -3,9 +3,10 @@
 
 /// \file
 /// Set-up checks shared by the spec structs of the signals (`OutcomeSpec`,
-/// `ResponseSpec`, `FeatureSpec`): every message has the same shape,
+/// `ResponseSpec`, `FeatureSpec`): every message has the one shape of
+/// `SetupError`,
 ///
-///     mlmon: <Spec>.<what> (model '<model>')
+///     mlmon: <Spec>.<field>: <what> (<value>)
 ///
 /// so a user can grep for the struct field. Private to the library (never
 /// installed). Each check throws `mlmon::ConfigError`; none returns a status.
@@ -21,47 +22,57 @@
 namespace mlmon {
 namespace internal {
 
-/// Which spec (`"OutcomeSpec"`, ...) of which model a check is about.
-/// REQUIRES: both outlive the context (it holds references).
+/// Which spec struct (`"OutcomeSpec"`, ...) a check is about.
+/// REQUIRES: `spec` outlives the context.
 class SpecContext {
  public:
-  SpecContext(const char* spec, const std::string& model)
-      : spec_(spec), model_(model) {}
+  explicit constexpr SpecContext(const char* spec) : spec_(spec) {}
 
-  /// \throw mlmon::ConfigError "mlmon: <spec>.<what> (model '<model>')".
-  [[noreturn]] void Fail(const std::string& what) const;
+  /// "<spec>.<field>".
+  std::string Field(std::string_view field) const;
+  /// "<spec>.<field>[<i>]".
+  std::string Field(std::string_view field, std::size_t i) const;
+
+  /// \throw mlmon::ConfigError "mlmon: <spec>.<field>: <what> (<value>)".
+  [[noreturn]] void Fail(std::string_view field, std::string_view what,
+                         std::string_view value = {}) const;
 
  private:
   const char* spec_;
-  const std::string& model_;
 };
 
-/// Histogram bounds (strictly increasing, finite).
-/// \throw mlmon::ConfigError "<field>: <ValidateBucketBounds' message>".
-void CheckBuckets(const SpecContext& spec, const std::string& field,
+/// Histogram bounds (non-empty, finite, strictly increasing), named by the
+/// field that holds them (`internal::CheckBucketBounds`).
+/// \throw mlmon::ConfigError "mlmon: <spec>.<field>[<i>]: <what> (<value>)".
+void CheckBuckets(const SpecContext& spec, std::string_view field,
                   const std::vector<double>& bounds);
 
-/// \throw mlmon::ConfigError "<field> = <value> is not in [<lo>, <hi>]".
-void CheckInRange(const SpecContext& spec, const std::string& field,
+/// \throw mlmon::ConfigError "...<field>: not in [<lo>, <hi>] (<value>)".
+void CheckInRange(const SpecContext& spec, std::string_view field,
                   std::size_t value, std::size_t lo, std::size_t hi);
 
-/// \throw mlmon::ConfigError "<field> = <value> is not >= <min>".
-void CheckAtLeast(const SpecContext& spec, const std::string& field,
+/// \throw mlmon::ConfigError "...<field>: not >= <min> (<value>)".
+void CheckAtLeast(const SpecContext& spec, std::string_view field,
                   std::size_t value, std::size_t min);
 
+/// The length of a list with at most `max` values.
+/// \throw mlmon::ConfigError "...<field>: more than <max> values (<size>)".
+void CheckAtMost(const SpecContext& spec, std::string_view field,
+                 std::size_t size, std::size_t max);
+
 /// A list of names that must be unique: adds `name` to `seen`.
-/// \throw mlmon::ConfigError "<field> = '<name>' is repeated" if it was
+/// \throw mlmon::ConfigError "...<field>: repeated (<name>)" if it was
 /// already there.
 void CheckNotRepeated(const SpecContext& spec, std::set<std::string>* seen,
-                      const std::string& field, const std::string& name);
+                      std::string_view field, const std::string& name);
 
 /// The `windows` list of a spec: at most `max_count` values, each >= 1 s
 /// and, when `max_seconds` > 0, <= `max_seconds`, with distinct labels
 /// (`FormatDuration`: 60s and 1m are the same window).
-/// \throw mlmon::ConfigError "windows has N values, more than <max_count>",
-/// "windows[i] = Ns is not in [1s, 3650d]" (`max_seconds` 3650 days; the
-/// only bound in use), "windows[i] = Ns is not >= 1s" (no upper bound), or
-/// "windows[i] = Ns is repeated".
+/// \throw mlmon::ConfigError "...windows: more than <max_count> values
+/// (N)", "...windows[i]: not in [1s, 3650d] (Ns)" (`max_seconds` 3650
+/// days; the only bound in use), "...windows[i]: not >= 1s (Ns)" (no upper
+/// bound), or "...windows[i]: repeated (Ns)".
 void CheckWindows(const SpecContext& spec,
                   const std::vector<std::chrono::seconds>& windows,
                   std::size_t max_count, std::int64_t max_seconds);
@@ -80,10 +91,10 @@ std::string Excerpt(std::string_view s, std::size_t max_bytes = kQuoteBytes);
 /// more than `max_bytes` + 1 bytes (the file may grow while it is read);
 /// `what` names the file in messages ("reference profile"). A FIFO is not
 /// waited on.
-/// \throw mlmon::ConfigError "<path>: cannot open <what>: <errno text>",
-/// "<path>: <what> is not a regular file" (a device such as /dev/zero, a
-/// directory, a FIFO), or "<path>: <what> of N bytes, more than the M
-/// accepted".
+/// \throw mlmon::ConfigError "mlmon: <path>: cannot open the <what> (<errno
+/// text>)", "mlmon: <path>: the <what> is not a regular file" (a device
+/// such as /dev/zero, a directory, a FIFO), or "mlmon: <path>: the <what>
+/// is more than the M bytes accepted (N bytes)".
 std::string ReadRegularFile(const std::string& path, std::size_t max_bytes,
                             const char* what);
 

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
       if (c.sub->parsed()) return c.run();
     }
   } catch (const mlmon::ConfigError& e) {
-    std::fprintf(stderr, "mlmon: configuration error: %s\n", e.what());
+    // Already "mlmon: <where>: <what> (<value>)".
+    std::fprintf(stderr, "%s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mlmon: %s\n", e.what());

@@ -109,7 +109,8 @@ void Push(const std::string& url, const std::string& job,
           const std::string& model, const std::string& text) {
   const std::string prefix = "http://";
   if (url.rfind(prefix, 0) != 0) {
-    throw mlmon::ConfigError("--push '" + url + "' must start with http://");
+    throw mlmon::ConfigError("mlmon: --push: must start with http:// (" + url +
+                             ")");
   }
   std::string rest = url.substr(prefix.size());
   std::string base_path;
@@ -124,7 +125,8 @@ void Push(const std::string& url, const std::string& job,
   const int port =
       colon == std::string::npos ? 80 : std::atoi(rest.c_str() + colon + 1);
   if (host.empty() || port <= 0 || port > 65535) {
-    throw mlmon::ConfigError("--push '" + url + "' is not http://host:port");
+    throw mlmon::ConfigError("mlmon: --push: not http://host:port (" + url +
+                             ")");
   }
   const std::string target =
       base_path + "/metrics/job/" + job + "/model/" + model;

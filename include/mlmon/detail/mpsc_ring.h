@@ -174,8 +174,8 @@ class MpscRing {
 
   static std::unique_ptr<Slot[]> MakeSlots(std::size_t capacity) {
     if (capacity < 2) {
-      throw ConfigError("mlmon: MpscRing capacity must be >= 2, got " +
-                        std::to_string(capacity));
+      throw ConfigError("mlmon: MpscRing.capacity: not >= 2 (" +
+                        std::to_string(capacity) + ")");
     }
     std::unique_ptr<Slot[]> slots(new Slot[capacity]);
     for (std::size_t i = 0; i < capacity; ++i) {
