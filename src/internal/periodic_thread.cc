@@ -25,7 +25,8 @@ void PeriodicThread::Stop() noexcept {
   try {
     thread_.join();
   } catch (...) {
-    // join() throws only if the thread is not joinable (checked above).
+    // join() throws when called from the task itself (forbidden, see the
+    // header) or when the thread is not joinable (checked above).
   }
 }
 

@@ -3,8 +3,8 @@
 
 /// \file
 /// A background thread that runs one task at a fixed cadence until it is
-/// stopped: the upkeep loops of the HTTP server (deadline reaper, status
-/// sampler). Private to the library (never installed).
+/// stopped: `Ticker` and the upkeep loops of the HTTP server (deadline
+/// reaper, status sampler). Private to the library (never installed).
 
 #include <chrono>
 #include <condition_variable>
@@ -34,7 +34,8 @@ class PeriodicThread {
              std::function<void()> task);
 
   /// Wakes the thread, waits for a running task to return and joins it.
-  /// Idempotent; Start may be called again afterwards.
+  /// Idempotent; Start may be called again afterwards. Must not be called
+  /// from the task itself (the thread cannot join itself).
   void Stop() noexcept;
 
  private:
