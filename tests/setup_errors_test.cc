@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mlmon/buckets.h"
@@ -38,11 +38,22 @@ struct Case {
   const char* expected;
 };
 
-// "mlmon: <where>: <what>", <where> a struct field or a file with an
-// optional line number.
-const std::regex& Shape() {
-  static const std::regex kShape("^mlmon: [^:]+(:[0-9]+)?: .+$");
-  return kShape;
+// Whether `m` is "mlmon: <where>: <what>" on one line, <where> a struct
+// field or a file with an optional line number: the regular expression
+// ^mlmon: [^:]+(:[0-9]+)?: .+$ written out (GCC 12's <regex> draws a
+// false -Wmaybe-uninitialized under -fsanitize=address).
+bool HasShape(std::string_view m) {
+  constexpr std::string_view kPrefix = "mlmon: ";
+  if (m.substr(0, kPrefix.size()) != kPrefix) return false;
+  if (m.find('\n') != std::string_view::npos) return false;
+  m.remove_prefix(kPrefix.size());
+  std::size_t i = m.find(':');
+  if (i == 0 || i == std::string_view::npos) return false;  // <where>
+  std::size_t digits = i + 1;
+  while (digits < m.size() && m[digits] >= '0' && m[digits] <= '9') ++digits;
+  if (digits > i + 1 && digits < m.size() && m[digits] == ':') i = digits;
+  const std::string_view rest = m.substr(i);
+  return rest.size() > 2 && rest.substr(0, 2) == ": ";
 }
 
 std::vector<Case> Cases() {
@@ -140,26 +151,30 @@ TEST(SetupErrorsTest, EveryComponentUsesTheOneShape) {
   for (const Case& c : Cases()) {
     SCOPED_TRACE(c.component);
     // The expectation itself has the shape (a typo in it would hide one).
-    EXPECT_TRUE(std::regex_match(c.expected, Shape())) << c.expected;
+    EXPECT_TRUE(HasShape(c.expected)) << c.expected;
     Registry registry;
     try {
       c.set_up(registry);
       ADD_FAILURE() << "no ConfigError";
     } catch (const ConfigError& e) {
-      EXPECT_TRUE(std::regex_match(e.what(), Shape())) << e.what();
+      EXPECT_TRUE(HasShape(e.what())) << e.what();
       EXPECT_EQ(std::string(e.what()), c.expected);
     }
   }
 }
 
-// The shape refuses what the old messages looked like.
+// The shape refuses what the old messages looked like, and malformed ones.
 TEST(SetupErrorsTest, TheShapeRefusesOtherForms) {
   for (const char* old : {
            "mlmon: duration 0s is not positive",
            "reference.json: signal 's': counts has 3 values, expected 2",
            "mlmon: FeatureSpec.windows[0] = 0s is not >= 1s (model 'm')",
+           "mlmon: a:b: c",           // a second colon that is no line number
+           "mlmon: : empty where",    // no <where>
+           "mlmon: f.yaml:2:",        // no <what>
+           "mlmon: S.f: two\nlines",  // not one line
        }) {
-    EXPECT_FALSE(std::regex_match(old, Shape())) << old;
+    EXPECT_FALSE(HasShape(old)) << old;
   }
 }
 
