@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "testing/reference_data.h"
 #include "testing/samples.h"
 
 namespace mlmon {
@@ -44,16 +45,8 @@ static_assert(noexcept(std::declval<OutcomeTracker&>().RecordLabeledRanking(
 
 using testutil::ExposedValue;
 
-nlohmann::json LoadReference(const std::string& name) {
-  std::ifstream in(std::string(MLMON_SOURCE_DIR) + "/tests/data/" + name);
-  EXPECT_TRUE(in.good()) << "run tests/sklearn_reference.py";
-  return nlohmann::json::parse(in);
-}
-
-void ExpectRel(double actual, double expected, const char* what) {
-  EXPECT_NEAR(actual, expected, 1e-9 * std::max(1.0, std::fabs(expected)))
-      << what;
-}
+using testutil::ExpectRel;
+using testutil::LoadReference;
 
 class OutcomeTrackerTest : public ::testing::Test {
  protected:

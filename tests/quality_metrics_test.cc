@@ -12,20 +12,13 @@
 #include <vector>
 
 #include "testing/data_gen.h"
+#include "testing/reference_data.h"
 
 namespace mlmon {
 namespace {
 
-nlohmann::json LoadReference(const std::string& name) {
-  std::ifstream in(std::string(MLMON_SOURCE_DIR) + "/tests/data/" + name);
-  EXPECT_TRUE(in.good()) << "run tests/sklearn_reference.py";
-  return nlohmann::json::parse(in);
-}
-
-void ExpectRel(double actual, double expected, const char* what) {
-  EXPECT_NEAR(actual, expected, 1e-9 * std::max(1.0, std::fabs(expected)))
-      << what;
-}
+using testutil::ExpectRel;
+using testutil::LoadReference;
 
 // Exact Mann-Whitney AUC with ties counted half (what roc_auc_score gives).
 double ExactAuc(std::vector<std::pair<double, bool>> v) {
