@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "internal/drift_gauges.h"
@@ -14,6 +15,7 @@
 #include "internal/feature_spec_checks.h"
 #include "internal/metric_catalogue.h"
 #include "internal/name_index.h"
+#include "internal/series_owner.h"
 #include "internal/window_snapshots.h"
 #include "mlmon/detail/cells.h"
 #include "mlmon/detail/mutex.h"
@@ -65,10 +67,12 @@ struct FeatureMonitor::Impl {
   };
   // The registry families of this monitor's series.
   struct Families {
-    Family<Counter>* statuses = nullptr;
-    Family<Histogram>* magnitudes = nullptr;  // null without numeric features
-    Family<Gauge>* drift = nullptr;  // null without reference or windows
-    Family<Histogram>* values = nullptr;
+    std::optional<internal::OwnedFamily<Counter>> statuses;
+    // Empty without numeric features.
+    std::optional<internal::OwnedFamily<Histogram>> magnitudes;
+    // Empty without reference or windows.
+    std::optional<internal::OwnedFamily<Gauge>> drift;
+    Family<Histogram>* values = nullptr;  // bounds per feature
   };
   // What Observe reads from a FeatureVector.
   struct Input {
@@ -80,6 +84,11 @@ struct FeatureMonitor::Impl {
 
   // Set-up steps of the constructor, in order.
   void BindFamilies(Registry& registry, bool with_drift);
+  // Binds a series of `mlmon_feature_value` on the feature's own bounds.
+  Histogram& AddValueSeries(const std::string& feature,
+                            const std::vector<double>& bounds) {
+    return owner->Add(*families.values, {model, version, feature}, bounds);
+  }
   void AddNumeric(std::size_t i, internal::NumericPlan& plan);
   void AddCategorical(std::size_t i, internal::CategoricalPlan& plan,
                       bool with_reference);
@@ -94,6 +103,8 @@ struct FeatureMonitor::Impl {
 
   void ReadInto(const DriftTarget& t, double* out) MLMON_REQUIRES(tick_mu);
 
+  // First: destroyed after every instrument it bound.
+  std::unique_ptr<internal::SeriesOwner> owner;
   FeatureSpec spec;
   std::string model, version;
   const Clock* clock = nullptr;
@@ -125,21 +136,20 @@ struct FeatureMonitor::Impl {
 // ------------------------------------------------------------------ set-up
 
 void FeatureMonitor::Impl::BindFamilies(Registry& registry, bool with_drift) {
-  drops = registry.DropsFor(model, version);
+  owner = std::make_unique<internal::SeriesOwner>(registry, "FeatureMonitor",
+                                                  model, version);
+  drops = owner->drops();
   families.statuses =
-      &internal::AddFamily(registry, internal::metrics::kFeatureValuesTotal);
+      internal::AddFamily(*owner, internal::metrics::kFeatureValuesTotal);
   if (!spec.numeric.empty()) {
-    families.magnitudes = &internal::AddFamily(
-        registry, internal::metrics::kFeatureMagnitude, DefaultLog10Bounds());
+    families.magnitudes = internal::AddFamily(
+        *owner, internal::metrics::kFeatureMagnitude, DefaultLog10Bounds());
   }
   if (with_drift) {
     families.drift =
-        &internal::AddFamily(registry, internal::metrics::kDriftScore);
+        internal::AddFamily(*owner, internal::metrics::kDriftScore);
   }
-  // `mlmon_feature_value` has bounds per feature: a registry family whose
-  // series each bring their bounds.
-  families.values =
-      &internal::AddFamily(registry, internal::metrics::kFeatureValue);
+  families.values = &owner->Register(internal::metrics::kFeatureValue);
 }
 
 void FeatureMonitor::Impl::AddDriftTarget(DriftTarget::Source source,
@@ -169,7 +179,7 @@ void FeatureMonitor::Impl::AddNumeric(std::size_t i,
   h.lo = std::isnan(f.min) ? -HUGE_VAL : f.min;
   h.hi = std::isnan(f.max) ? HUGE_VAL : f.max;
   NumericInstruments in{};
-  in.value = &families.values->Add({model, version, f.name}, plan.bounds);
+  in.value = &AddValueSeries(f.name, plan.bounds);
   in.magnitude = &families.magnitudes->Add({model, version, f.name});
   for (int s : {kOk, kMissing, kNaN, kOutOfRange}) {
     h.status_cells[s] =
@@ -188,7 +198,7 @@ void FeatureMonitor::Impl::AddNumeric(std::size_t i,
   assert(in.magnitude->upper_bounds() == DefaultLog10Bounds());
   numeric.push_back(h);
   numeric_instruments.push_back(in);
-  if (families.drift != nullptr) {
+  if (families.drift) {
     AddDriftTarget(DriftTarget::Source::kValue, i, std::move(plan.reference),
                    f.name, true);
     if (!plan.log10_reference.empty()) {
@@ -217,7 +227,7 @@ void FeatureMonitor::Impl::AddCategorical(std::size_t i,
   categorical.push_back(h);
   building->categories.emplace_back(plan.known);
   building->unseen_id.push_back(known);
-  if (families.drift != nullptr) {
+  if (families.drift) {
     AddDriftTarget(DriftTarget::Source::kCategory, i, std::move(plan.reference),
                    f.name, false);
   }
@@ -276,7 +286,11 @@ FeatureMonitor::FeatureMonitor(Registry& registry, std::string model,
   }
 }
 
-FeatureMonitor::~FeatureMonitor() = default;
+FeatureMonitor::~FeatureMonitor() {
+  if (impl_ != nullptr && impl_->layout != nullptr) {
+    impl_->layout->drops.store(nullptr, std::memory_order_release);
+  }
+}
 
 FeatureHandle FeatureMonitor::Find(std::string_view name) const {
   const std::int64_t i = impl_->layout->names.Find(name);

@@ -8,37 +8,37 @@
 #include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
+#include "internal/series_owner.h"
 
 namespace mlmon {
 
 namespace {
 
-Family<Counter>& RequestErrors(Registry& r) {
-  return internal::AddFamily(r, internal::metrics::kRequestErrorsTotal);
+internal::OwnedFamily<Counter> RequestErrors(internal::SeriesOwner& owner) {
+  return internal::AddFamily(owner, internal::metrics::kRequestErrorsTotal);
 }
 
 }  // namespace
 
-Endpoint::Endpoint(Registry& registry, const std::string& model,
-                   const std::string& version, const std::string& name,
+Endpoint::Endpoint(internal::SeriesOwner& owner, const std::string& name,
                    const GoldenSignalsOptions& options)
-    : registry_(registry),
-      model_(model),
-      version_(version),
+    : owner_(owner),
+      model_(owner.model()),
+      version_(owner.version()),
       name_(name),
       clock_(options.clock) {
-  in_flight_ =
-      &internal::AddFamily(registry, internal::metrics::kRequestsInFlight)
-           .Add({model, version, name});
+  const std::string& model = model_;
+  const std::string& version = version_;
+  in_flight_ = &internal::AddFamily(owner, internal::metrics::kRequestsInFlight)
+                    .Add({model, version, name});
   latency_ =
-      &internal::AddFamily(registry, internal::metrics::kRequestDurationSeconds,
+      &internal::AddFamily(owner, internal::metrics::kRequestDurationSeconds,
                            options.latency_buckets)
            .Add({model, version, name});
-  auto& requests =
-      internal::AddFamily(registry, internal::metrics::kRequestsTotal);
+  auto requests = internal::AddFamily(owner, internal::metrics::kRequestsTotal);
   ok_ = &requests.Add({model, version, name, "ok"});
   error_ = &requests.Add({model, version, name, "error"});
-  auto& errors = RequestErrors(registry);
+  auto errors = RequestErrors(owner);
   exception_ = &errors.Add({model, version, name, "exception"});
   generic_error_ = &errors.Add({model, version, name, "error"});
 }
@@ -52,13 +52,12 @@ ErrorReason Endpoint::BindErrorReason(const std::string& reason) {
             model_));
   }
   return ErrorReason(
-      &RequestErrors(registry_).Add({model_, version_, name_, reason}));
+      &RequestErrors(owner_).Add({model_, version_, name_, reason}));
 }
 
 GoldenSignals::GoldenSignals(Registry& registry, std::string model,
                              std::string version, GoldenSignalsOptions options)
-    : registry_(registry),
-      model_(std::move(model)),
+    : model_(std::move(model)),
       version_(std::move(version)),
       options_(std::move(options)) {
   if (model_.empty()) {
@@ -66,15 +65,19 @@ GoldenSignals::GoldenSignals(Registry& registry, std::string model,
   }
   internal::CheckBucketBounds("GoldenSignalsOptions.latency_buckets",
                               options_.latency_buckets);
-  queue_depth_ = &internal::AddFamily(registry_, internal::metrics::kQueueDepth)
+  owner_ = std::make_unique<internal::SeriesOwner>(registry, "GoldenSignals",
+                                                   model_, version_);
+  queue_depth_ = &internal::AddFamily(*owner_, internal::metrics::kQueueDepth)
                       .Add({model_, version_});
   const Clock& clock =
       options_.clock != nullptr ? *options_.clock : SteadyClock::Instance();
   const auto loaded_at = static_cast<long long>(clock.UnixSeconds());
-  internal::AddFamily(registry_, internal::metrics::kModelInfo)
+  internal::AddFamily(*owner_, internal::metrics::kModelInfo)
       .Add({model_, version_, std::to_string(loaded_at)})
       .Set(1);
 }
+
+GoldenSignals::~GoldenSignals() = default;
 
 Endpoint& GoldenSignals::AddEndpoint(const std::string& name) {
   if (name.empty()) {
@@ -86,8 +89,7 @@ Endpoint& GoldenSignals::AddEndpoint(const std::string& name) {
   detail::MutexLock lock(mu_);
   auto it = endpoints_.find(name);
   if (it != endpoints_.end()) return *it->second;
-  std::unique_ptr<Endpoint> ep(
-      new Endpoint(registry_, model_, version_, name, options_));
+  std::unique_ptr<Endpoint> ep(new Endpoint(*owner_, name, options_));
   Endpoint& ref = *ep;
   endpoints_.emplace(name, std::move(ep));
   return ref;

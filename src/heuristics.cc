@@ -9,6 +9,7 @@
 #include "internal/bucket_bounds.h"
 #include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
+#include "internal/series_owner.h"
 
 namespace mlmon {
 
@@ -36,11 +37,11 @@ Heuristics::Heuristics(Registry& registry, std::string model,
   }
   internal::CheckBucketBounds("HeuristicsOptions.value_buckets",
                               options.value_buckets);
-  checks_family_ =
-      &internal::AddFamily(registry_, internal::metrics::kHeuristicChecksTotal);
-  values_family_ =
-      &internal::AddFamily(registry_, internal::metrics::kHeuristicValue,
-                           std::move(options.value_buckets));
+  owner_ = std::make_unique<internal::SeriesOwner>(registry, "Heuristics",
+                                                   model_, version_);
+  value_buckets_ = std::move(options.value_buckets);
+  checks_family_ = &owner_->Register(internal::metrics::kHeuristicChecksTotal);
+  values_family_ = &owner_->Register(internal::metrics::kHeuristicValue);
 }
 
 Heuristics::~Heuristics() = default;
@@ -65,8 +66,10 @@ void Heuristics::Reserve(const std::string& name, const char* what) {
 HeuristicCheck& Heuristics::AddCheck(const std::string& name) {
   detail::MutexLock lock(mu_);
   Reserve(name, "check");
-  Counter& pass = checks_family_->Add({model_, version_, name, "pass"});
-  Counter& fail = checks_family_->Add({model_, version_, name, "fail"});
+  Counter& pass =
+      owner_->Add(*checks_family_, {model_, version_, name, "pass"});
+  Counter& fail =
+      owner_->Add(*checks_family_, {model_, version_, name, "fail"});
   std::unique_ptr<HeuristicCheck> check(new HeuristicCheck(name, &pass, &fail));
   HeuristicCheck& ref = *check;
   checks_.emplace(name, std::move(check));
@@ -76,7 +79,8 @@ HeuristicCheck& Heuristics::AddCheck(const std::string& name) {
 HeuristicValue& Heuristics::AddValue(const std::string& name) {
   detail::MutexLock lock(mu_);
   Reserve(name, "value");
-  Histogram& histogram = values_family_->Add({model_, version_, name});
+  Histogram& histogram =
+      owner_->Add(*values_family_, {model_, version_, name}, value_buckets_);
   std::unique_ptr<HeuristicValue> value(new HeuristicValue(name, &histogram));
   HeuristicValue& ref = *value;
   values_.emplace(name, std::move(value));
@@ -112,12 +116,10 @@ RunnerCore::RunnerCore(Heuristics& heuristics, const RunnerOptions& options)
         fmt::format("is negative for model '{}'", heuristics_.model()),
         fmt::format("{} ns", options_.budget.count()));
   }
-  Registry& registry = heuristics_.registry();
-  drops_ = registry.DropsFor(heuristics_.model(), heuristics_.version());
-  failures_family_ =
-      &internal::AddFamily(registry, internal::metrics::kHookFailuresTotal);
-  slow_family_ =
-      &internal::AddFamily(registry, internal::metrics::kHookSlowTotal);
+  internal::SeriesOwner& owner = *heuristics_.owner_;
+  drops_ = owner.drops();
+  failures_family_ = &owner.Register(internal::metrics::kHookFailuresTotal);
+  slow_family_ = &owner.Register(internal::metrics::kHookSlowTotal);
 }
 
 RunnerCore::~RunnerCore() {
@@ -129,8 +131,9 @@ RunnerCore::~RunnerCore() {
 RunnerCore::HookStats RunnerCore::BindHook(const std::string& name) {
   const std::string& model = heuristics_.model();
   const std::string& version = heuristics_.version();
-  return HookStats{&failures_family_->Add({model, version, name}),
-                   &slow_family_->Add({model, version, name})};
+  internal::SeriesOwner& owner = *heuristics_.owner_;
+  return HookStats{&owner.Add(*failures_family_, {model, version, name}),
+                   &owner.Add(*slow_family_, {model, version, name})};
 }
 
 void RunnerCore::CheckCallable(const std::string& name, bool empty) const {

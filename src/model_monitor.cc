@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "internal/config_errors.h"
+#include "internal/series_owner.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -36,7 +37,9 @@ GoldenSignalsOptions SignalOptions(const MonitorSpec& spec,
 // model's name.
 ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
                            const Clock* clock) try
-    : spec_(std::move(spec)),
+    : owner_(std::make_unique<internal::SeriesOwner>(registry, "ModelMonitor",
+                                                     spec.model, spec.version)),
+      spec_(std::move(spec)),
       reference_(LoadReference(spec_)),
       signals_(registry, spec_.model, spec_.version,
                SignalOptions(spec_, clock)),
@@ -60,6 +63,12 @@ ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
 } catch (const std::exception& e) {
   throw internal::SetupError("ModelMonitor", "cannot build the monitor",
                              e.what());
+}
+
+ModelMonitor::~ModelMonitor() { ticking_.Reset(); }
+
+void ModelMonitor::TickOn(Ticker& ticker) {
+  ticking_ = ticker.AddScoped([this] { Tick(); });
 }
 
 }  // namespace mlmon

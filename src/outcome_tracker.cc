@@ -10,6 +10,7 @@
 #include "internal/metric_catalogue.h"
 #include "internal/outcome_spec.h"
 #include "internal/pending_store.h"
+#include "internal/series_owner.h"
 #include "internal/task_quality.h"
 #include "mlmon/detail/mutex.h"
 
@@ -70,6 +71,9 @@ const char* OutcomeResultName(OutcomeResult r) noexcept {
 struct OutcomeTracker::Impl {
   Impl(Registry& registry, std::string model_in, std::string version_in,
        OutcomeSpec spec_in, const Clock* clock_in);
+
+  // First: destroyed after every instrument it bound.
+  internal::SeriesOwner owner;
 
   std::int64_t Now() const noexcept { return clock.NowNanos(); }
   void Drop(DropReason r) noexcept { drops->Drop(r); }
@@ -147,7 +151,7 @@ struct OutcomeTracker::Impl {
     matched->Increment();
   }
 
-  void BindFamilies(Registry& registry);
+  void BindFamilies();
   void Tick();
 
   const std::string model, version;
@@ -197,45 +201,44 @@ const OutcomeSpec& Validated(const OutcomeSpec& s, const std::string& model,
 OutcomeTracker::Impl::Impl(Registry& registry, std::string model_in,
                            std::string version_in, OutcomeSpec spec_in,
                            const Clock* clock_in)
-    : model(std::move(model_in)),
+    : owner(registry, "OutcomeTracker", model_in, version_in),
+      model(std::move(model_in)),
       version(std::move(version_in)),
       spec(Validated(spec_in, model, registry)),
       clock(clock_in != nullptr ? *clock_in : SteadyClock::Instance()),
       max_skew_seconds(static_cast<double>(spec.max_clock_skew.count())),
       max_k(MaxK(spec)),
       store(StoreOptions(spec)) {
-  BindFamilies(registry);
+  BindFamilies();
 }
 
 // The families of every task, then the task's own (`MakeTaskQuality`).
-void OutcomeTracker::Impl::BindFamilies(Registry& registry) {
+void OutcomeTracker::Impl::BindFamilies() {
   using internal::AddFamily;
   namespace metrics = internal::metrics;
   const std::vector<std::string> values = {model, version};
   auto with = [&](const char* extra) {
     return std::vector<std::string>{model, version, extra};
   };
-  drops = registry.DropsFor(model, version);
+  drops = owner.drops();
 
-  auto& outcomes = AddFamily(registry, metrics::kOutcomesTotal);
+  auto outcomes = AddFamily(owner, metrics::kOutcomesTotal);
   matched = &outcomes.Add(with("matched"));
   unmatched = &outcomes.Add(with("unmatched"));
   duplicate = &outcomes.Add(with("duplicate"));
   invalid = &outcomes.Add(with("invalid"));
-  expired = &AddFamily(registry, metrics::kPredictionsExpiredTotal).Add(values);
-  evicted = &AddFamily(registry, metrics::kPendingEvictedTotal).Add(values);
-  pending_gauge =
-      &AddFamily(registry, metrics::kPendingPredictions).Add(values);
-  delay =
-      &AddFamily(registry, metrics::kOutcomeDelaySeconds, spec.delay_buckets)
-           .Add(values);
+  expired = &AddFamily(owner, metrics::kPredictionsExpiredTotal).Add(values);
+  evicted = &AddFamily(owner, metrics::kPendingEvictedTotal).Add(values);
+  pending_gauge = &AddFamily(owner, metrics::kPendingPredictions).Add(values);
+  delay = &AddFamily(owner, metrics::kOutcomeDelaySeconds, spec.delay_buckets)
+               .Add(values);
   last_outcome =
-      &AddFamily(registry, metrics::kLastOutcomeTimestampSeconds).Add(values);
+      &AddFamily(owner, metrics::kLastOutcomeTimestampSeconds).Add(values);
 
-  auto& confusion = AddFamily(registry, metrics::kConfusionTotal);
-  auto& quality = AddFamily(registry, metrics::kModelQuality);
+  auto confusion = AddFamily(owner, metrics::kConfusionTotal);
+  auto quality = AddFamily(owner, metrics::kModelQuality);
   task = internal::MakeTaskQuality(
-      {registry, model, version, spec, confusion, quality});
+      {owner, model, version, spec, confusion, quality});
 }
 
 bool OutcomeTracker::Impl::Store(std::string_view id,

@@ -15,6 +15,7 @@
 #include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
 #include "internal/prediction_log_state.h"
+#include "internal/series_owner.h"
 #include "internal/text_format.h"
 
 namespace mlmon {
@@ -90,15 +91,17 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
           ? UINT64_MAX
           : static_cast<std::uint64_t>(o.sample_rate * 18446744073709551616.0);
 
+  owner_ = std::make_unique<internal::SeriesOwner>(registry, "PredictionLog",
+                                                   model_, version_);
   auto w = std::make_unique<Writer>();
   const char* names[2] = {"predictions", "outcomes"};
   using internal::AddFamily;
   namespace metrics = internal::metrics;
-  auto& lines = AddFamily(registry, metrics::kLogLinesTotal);
-  auto& bytes = AddFamily(registry, metrics::kLogBytesTotal);
-  auto& lost = AddFamily(registry, metrics::kLogLinesLostTotal);
-  auto& errors = AddFamily(registry, metrics::kLogErrorsTotal);
-  auto& reopens = AddFamily(registry, metrics::kLogReopensTotal);
+  auto lines = AddFamily(*owner_, metrics::kLogLinesTotal);
+  auto bytes = AddFamily(*owner_, metrics::kLogBytesTotal);
+  auto lost = AddFamily(*owner_, metrics::kLogLinesLostTotal);
+  auto errors = AddFamily(*owner_, metrics::kLogErrorsTotal);
+  auto reopens = AddFamily(*owner_, metrics::kLogReopensTotal);
   // No other thread sees `w` yet; the lock is for the annotations.
   {
     detail::MutexLock io_lock(w->io_mu);
@@ -140,7 +143,7 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
     internal::AppendJsonString(&w->outcome_fields, model_);
   }
 
-  drops_ = registry.DropsFor(model_, version_);
+  drops_ = owner_->drops();
   ring_ = std::make_unique<detail::MpscRing<Record>>(o.queue_capacity);
   writer_ = std::move(w);
   if (o.start_writer) {

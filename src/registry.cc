@@ -11,6 +11,7 @@
 #include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
 #include "internal/registry_names.h"
+#include "internal/series_owner.h"
 #include "internal/text_format.h"
 
 namespace mlmon {
@@ -19,7 +20,12 @@ using internal::kOverflowLabel;
 
 Registry::Registry() : Registry(Options{}) {}
 
-Registry::Registry(Options options) : options_(options) {
+Registry::Registry(Options options)
+    : options_(options), link_(std::make_shared<internal::RegistryLink>()) {
+  {
+    detail::MutexLock lock(link_->mu);
+    link_->registry = this;
+  }
   if (options_.max_series_per_family == 0) {
     throw internal::SetupError("Registry::Options.max_series_per_family",
                                "must be > 0", "0");
@@ -30,13 +36,23 @@ Registry::Registry(Options options) : options_(options) {
   }
 }
 
-Registry::~Registry() = default;
+Registry::~Registry() {
+  detail::MutexLock link(link_->mu);
+  link_->registry = nullptr;
+  if (link_->owners == 0) return;
+  // Signals still hold instruments of these families: leave them in memory,
+  // so that a late recording call writes into live memory.
+  detail::MutexLock lock(mu_);
+  for (auto& [name, family] : families_) (void)family.release();
+  for (auto& [pair, sink] : drops_) (void)sink.release();
+}
 
 template <typename T>
 Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
                               MetricType type,
                               const std::vector<std::string>& label_names,
-                              std::vector<double> bounds) {
+                              std::vector<double> bounds,
+                              const std::string& registrant) {
   internal::CheckFamilyNames(name, type, label_names);
   // Histograms: empty bounds = bounds per series (3-argument AddHistogram).
   if (type == MetricType::kHistogram && !bounds.empty()) {
@@ -48,11 +64,28 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
     auto* existing = dynamic_cast<Family<T>*>(it->second.get());
     if (existing == nullptr || existing->type() != type ||
         existing->label_names() != label_names || existing->bounds_ != bounds) {
+      const detail::FamilyBase& old = *it->second;
+      auto describe = [](MetricType t, const std::vector<std::string>& labels,
+                         const std::vector<double>& b, const std::string& who) {
+        std::string s =
+            fmt::format("{} with labels ({})", internal::ExpositionTypeName(t),
+                        fmt::join(labels, ", "));
+        if (t == MetricType::kHistogram) {
+          s += b.empty() ? " and bounds per series"
+                         : fmt::format(" and bounds [{}]", fmt::join(b, ", "));
+        }
+        return s + " by " + (who.empty() ? "user code" : who);
+      };
+      const auto* old_hist = dynamic_cast<const Family<Histogram>*>(&old);
       throw internal::SetupError(
           "metric " + name,
-          fmt::format("already registered with another type, other labels "
-                      "({}) or other buckets",
-                      fmt::join(it->second->label_names(), ", ")));
+          "registered as " +
+              describe(old.type(), old.label_names(),
+                       old_hist != nullptr ? old_hist->bounds_
+                                           : std::vector<double>{},
+                       old.registrant_) +
+              "; asked again as " +
+              describe(type, label_names, bounds, registrant));
     }
     return *existing;
   }
@@ -79,6 +112,7 @@ Family<T>& Registry::GetOrAdd(const std::string& name, const std::string& help,
   std::unique_ptr<Family<T>> fam(
       new Family<T>(this, name, help, type, label_names,
                     options_.max_series_per_family, std::move(bounds)));
+  fam->registrant_ = registrant;
   Family<T>& ref = *fam;
   families_.emplace(name, std::move(fam));
   return ref;
@@ -134,8 +168,14 @@ std::size_t Registry::model_versions() const {
   return model_versions_.size();
 }
 
-detail::DropSink* Registry::DropsFor(const std::string& raw_model,
-                                     const std::string& raw_version) {
+detail::DropSink* Registry::DropsFor(const std::string& model,
+                                     const std::string& version) {
+  PinPair(model, version);
+  return SinkFor(model, version);
+}
+
+detail::DropSink* Registry::SinkFor(const std::string& raw_model,
+                                    const std::string& raw_version) {
   std::string model = internal::SanitizeUtf8(raw_model);
   std::string version = internal::SanitizeUtf8(raw_version);
   if (!AdmitModelVersion(model, version)) {
@@ -154,8 +194,9 @@ detail::DropSink* Registry::DropsFor(const std::string& raw_model,
     // The drop counters themselves never drop (they only add 1).
     std::size_t i = fam.FindOrAdd(
         {model, version, DropReasonName(static_cast<DropReason>(r))},
-        [&](detail::DropSink*) MLMON_REQUIRES(fam.mu_) {
-          fam.series_.push_back(std::make_unique<Counter>(nullptr));
+        /*owned=*/false,
+        [&](detail::DropSink*, std::size_t slot) MLMON_REQUIRES(fam.mu_) {
+          fam.Place(slot, std::make_unique<Counter>(nullptr));
         });
     detail::MutexLock lock(fam.mu_);
     sink->by_reason[r] = fam.series_[i].get();
@@ -175,6 +216,51 @@ void Registry::CountOverflow(const std::string& model,
   auto& fam =
       internal::AddFamily(*this, internal::metrics::kLabelOverflowTotal);
   fam.Add({model, version, metric}).Increment();
+}
+
+void Registry::Claim(const std::string& kind, const std::string& model,
+                     const std::string& version) {
+  detail::MutexLock lock(mu_);
+  if (!claims_.insert({kind, model, version}).second) {
+    throw internal::SetupError(
+        kind, "this registry holds one already for the model version",
+        fmt::format("model '{}' version '{}'", model, version));
+  }
+  ++pairs_[{model, version}].owners;
+}
+
+void Registry::Unclaim(const std::string& kind, const std::string& model,
+                       const std::string& version) {
+  std::unique_ptr<detail::DropSink> sink;
+  detail::MutexLock lock(mu_);
+  claims_.erase({kind, model, version});
+  auto it = pairs_.find({model, version});
+  if (it == pairs_.end() || --it->second.owners > 0 || it->second.pinned) {
+    return;
+  }
+  pairs_.erase(it);
+  model_versions_.erase({model, version});
+  auto d = drops_.find({model, version});
+  if (d != drops_.end()) {
+    sink = std::move(d->second);
+    drops_.erase(d);
+  }
+  // Under the registry lock, so that a new owner of the same pair cannot
+  // bind accounting series that this would then remove.
+  for (const auto* def : {&internal::metrics::kDroppedTotal.def,
+                          &internal::metrics::kLabelOverflowTotal.def}) {
+    auto f = families_.find(std::string(def->name));
+    if (f != families_.end()) f->second->RemovePair(model, version);
+  }
+}
+
+void Registry::PinPair(const std::string& raw_model,
+                       const std::string& raw_version) {
+  std::string model = internal::SanitizeUtf8(raw_model);
+  std::string version = internal::SanitizeUtf8(raw_version);
+  if (model.empty() && version.empty()) return;
+  detail::MutexLock lock(mu_);
+  pairs_[{model, version}].pinned = true;
 }
 
 std::vector<detail::FamilyBase*> Registry::Families() const {

@@ -50,7 +50,7 @@ void AppendLe(std::string* out, double bound) {
 template <typename T>
 void Family<T>::AppendText(std::string* out) const {
   detail::MutexLock lock(mu_);
-  if (keys_.empty()) return;
+  if (keys_.size() == free_.size()) return;  // no live series
   AppendHelpType(out);
   if constexpr (std::is_same_v<T, Histogram>) {
     std::vector<std::string> les;
@@ -67,6 +67,8 @@ void Family<T>::AppendText(std::string* out) const {
     if (!bounds_.empty()) render_les(bounds_);  // shared by every series
     Histogram::Snapshot snap;
     for (std::size_t s = 0; s < series_.size(); ++s) {
+      if (!series_[s]) continue;  // a free slot
+      if (!series_[s]) continue;  // a free slot
       const std::string& labels = keys_[s].rendered;
       if (bounds_.empty()) render_les(series_[s]->upper_bounds());
       series_[s]->Collect(&snap);
@@ -91,6 +93,7 @@ void Family<T>::AppendText(std::string* out) const {
     }
   } else {
     for (std::size_t s = 0; s < series_.size(); ++s) {
+      if (!series_[s]) continue;  // a free slot
       AppendSeriesStart(out, name_, "", keys_[s].rendered);
       internal::AppendValue(out, series_[s]->Value());
       out->push_back('\n');
@@ -102,13 +105,14 @@ template <typename T>
 void Family<T>::AppendPrometheus(
     std::vector<prometheus::MetricFamily>* out) const {
   detail::MutexLock lock(mu_);
-  if (keys_.empty()) return;
+  if (keys_.size() == free_.size()) return;  // no live series
   prometheus::MetricFamily fam;
   fam.name = name_;
   fam.help = help_;
   fam.type = PromType(type_);
   fam.metric.reserve(series_.size());
   for (std::size_t s = 0; s < series_.size(); ++s) {
+    if (!series_[s]) continue;  // a free slot
     prometheus::ClientMetric m;
     m.label = PromLabels(keys_[s]);
     if constexpr (std::is_same_v<T, Histogram>) {

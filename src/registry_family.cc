@@ -51,11 +51,39 @@ FamilyBase::~FamilyBase() = default;
 
 std::size_t FamilyBase::size() const {
   detail::MutexLock lock(mu_);
-  return keys_.size();
+  return keys_.size() - free_.size();
 }
 
-std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
-                                  const std::function<void(DropSink*)>& make) {
+void FamilyBase::RemoveSlot(std::size_t slot) {
+  SeriesKey& key = keys_[slot];
+  index_.erase(key.values);
+  FreeSeries(slot);
+  key = SeriesKey{};
+  free_.push_back(slot);
+}
+
+void FamilyBase::Release(std::size_t slot) {
+  detail::MutexLock lock(mu_);
+  SeriesKey& key = keys_[slot];
+  if (!key.live || key.owners == 0) return;
+  if (--key.owners == 0 && !key.pinned) RemoveSlot(slot);
+}
+
+void FamilyBase::RemovePair(const std::string& model,
+                            const std::string& version) {
+  detail::MutexLock lock(mu_);
+  for (std::size_t slot = 0; slot < keys_.size(); ++slot) {
+    const SeriesKey& key = keys_[slot];
+    if (key.live && ValueOf(label_names_, key.values, "model") == model &&
+        ValueOf(label_names_, key.values, "version") == version) {
+      RemoveSlot(slot);
+    }
+  }
+}
+
+std::size_t FamilyBase::FindOrAdd(
+    const std::vector<std::string>& raw_values, bool owned,
+    const std::function<void(DropSink*, std::size_t)>& make) {
   if (raw_values.size() != label_names_.size()) {
     throw internal::SetupError(
         "metric " + name_,
@@ -80,15 +108,18 @@ std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
       if (KeptOnOverflow(label_names_[i])) values[i] = kOverflowLabel;
     }
   }
+  // A series bound for the registry's lifetime keeps its model version's
+  // accounting series too.
+  if (!owned && !internal_) registry_->PinPair(model, version);
   // The registry's own accounting families never drop (they only add 1), and
-  // must not recurse into DropsFor.
-  DropSink* drops = internal_ ? nullptr : registry_->DropsFor(model, version);
+  // must not recurse into SinkFor.
+  DropSink* drops = internal_ ? nullptr : registry_->SinkFor(model, version);
   std::size_t index = 0;
   {
     detail::MutexLock lock(mu_);
     auto it = index_.find(values);
     std::vector<std::string> key = values;
-    if (it == index_.end() && keys_.size() >= max_series_) {
+    if (it == index_.end() && keys_.size() - free_.size() >= max_series_) {
       overflowed = true;
       for (std::size_t i = 0; i < key.size(); ++i) {
         if (!KeptOnOverflow(label_names_[i])) key[i] = kOverflowLabel;
@@ -107,10 +138,21 @@ std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
         sk.rendered.push_back('"');
       }
       sk.values = key;
-      make(drops);  // may throw; nothing is changed yet
-      index = keys_.size();
-      keys_.push_back(std::move(sk));
+      sk.live = true;
+      index = free_.empty() ? keys_.size() : free_.back();
+      make(drops, index);  // may throw; nothing is changed yet
+      if (index == keys_.size()) {
+        keys_.push_back(std::move(sk));
+      } else {
+        free_.pop_back();
+        keys_[index] = std::move(sk);
+      }
       index_.emplace(std::move(key), index);
+    }
+    if (owned) {
+      ++keys_[index].owners;
+    } else {
+      keys_[index].pinned = true;
     }
   }
   if (overflowed) registry_->CountOverflow(model, version, name_);
@@ -121,19 +163,34 @@ std::size_t FamilyBase::FindOrAdd(const std::vector<std::string>& raw_values,
 
 template <typename T>
 T& Family<T>::Add(const std::vector<std::string>& label_values) {
-  return AddWithBounds(label_values, nullptr);
+  return *AddWithBounds(label_values, nullptr, /*owned=*/false).first;
 }
 
 template <typename T>
 template <typename U, typename>
 T& Family<T>::Add(const std::vector<std::string>& label_values,
                   const std::vector<double>& bounds) {
-  return AddWithBounds(label_values, &bounds);
+  return *AddWithBounds(label_values, &bounds, /*owned=*/false).first;
 }
 
 template <typename T>
-T& Family<T>::AddWithBounds(const std::vector<std::string>& label_values,
-                            const std::vector<double>* bounds) {
+void Family<T>::Place(std::size_t slot, std::unique_ptr<T> series) {
+  if (slot == series_.size()) {
+    series_.push_back(std::move(series));
+  } else {
+    series_[slot] = std::move(series);
+  }
+}
+
+template <typename T>
+void Family<T>::FreeSeries(std::size_t slot) {
+  series_[slot].reset();
+}
+
+template <typename T>
+std::pair<T*, std::size_t> Family<T>::AddWithBounds(
+    const std::vector<std::string>& label_values,
+    const std::vector<double>* bounds, bool owned) {
   if constexpr (std::is_same_v<T, Histogram>) {
     if (bounds == nullptr && bounds_.empty()) {
       throw internal::SetupError(
@@ -149,18 +206,21 @@ T& Family<T>::AddWithBounds(const std::vector<std::string>& label_values,
     }
     if (bounds != nullptr) ValidateBucketBounds(*bounds);
   }
-  std::size_t i =
-      FindOrAdd(label_values, [&](detail::DropSink* drops) MLMON_REQUIRES(mu_) {
+  std::size_t i = FindOrAdd(
+      label_values, owned,
+      [&](detail::DropSink* drops, std::size_t slot) MLMON_REQUIRES(mu_) {
         if constexpr (std::is_same_v<T, Histogram>) {
-          series_.push_back(std::make_unique<Histogram>(
-              bounds != nullptr ? *bounds : bounds_, drops));
+          Place(slot, std::make_unique<Histogram>(
+                          bounds != nullptr ? *bounds : bounds_, drops));
         } else {
-          series_.push_back(std::make_unique<T>(drops));
+          Place(slot, std::make_unique<T>(drops));
         }
       });
   detail::MutexLock lock(mu_);
   if constexpr (std::is_same_v<T, Histogram>) {
     if (bounds != nullptr && series_[i]->upper_bounds() != *bounds) {
+      // The bind counted above is undone: the caller gets no reference.
+      if (owned && --keys_[i].owners == 0 && !keys_[i].pinned) RemoveSlot(i);
       throw internal::SetupError(
           fmt::format("metric {}{{{}}}", name_, keys_[i].rendered),
           fmt::format("the series exists with bounds [{}]",
@@ -168,7 +228,7 @@ T& Family<T>::AddWithBounds(const std::vector<std::string>& label_values,
           fmt::format("[{}]", fmt::join(*bounds, ", ")));
     }
   }
-  return *series_[i];
+  return {series_[i].get(), i};
 }
 
 // The text and prometheus-cpp output of a family (AppendText,

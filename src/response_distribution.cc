@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include "internal/drift_gauges.h"
 #include "internal/metric_catalogue.h"
 #include "internal/name_index.h"
+#include "internal/series_owner.h"
 #include "internal/spec_checks.h"
 #include "internal/window_snapshots.h"
 #include "mlmon/detail/cells.h"
@@ -144,6 +146,9 @@ struct ResponseDistribution::Impl {
        ResponseSpec spec_in, const ReferenceProfile* reference,
        const Clock* clock_in);
 
+  // First: destroyed after every instrument it bound.
+  internal::SeriesOwner owner;
+
   void Drop(DropReason r) noexcept { drops->Drop(r); }
   void ObserveScore(double x) noexcept;
   void Tick();
@@ -215,14 +220,15 @@ struct ResponseDistribution::Impl {
                ? s.fine_bins
                : 2 * LogBinsPerSign() + 1;
   }
-  void BindFamilies(Registry& registry);
+  void BindFamilies();
 };
 
 ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
                                  std::string version_in, ResponseSpec spec_in,
                                  const ReferenceProfile* reference,
                                  const Clock* clock_in)
-    : model(std::move(model_in)),
+    : owner(registry, "ResponseDistribution", model_in, version_in),
+      model(std::move(model_in)),
       version(std::move(version_in)),
       spec(Validated(spec_in, model, registry)),
       clock(clock_in != nullptr ? *clock_in : SteadyClock::Instance()),
@@ -275,10 +281,10 @@ ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
   ints.resize(std::max(fine.size(), bins));
   read.resize(width);
   counts.resize(width);
-  BindFamilies(registry);
+  BindFamilies();
 }
 
-void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
+void ResponseDistribution::Impl::BindFamilies() {
   using internal::AddFamily;
   namespace metrics = internal::metrics;
   auto with = [&](std::vector<std::string> extra) {
@@ -286,11 +292,10 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
     v.insert(v.end(), extra.begin(), extra.end());
     return v;
   };
-  drops = registry.DropsFor(model, version);
+  drops = owner.drops();
 
-  score_hist =
-      &AddFamily(registry, metrics::kPredictionScore, spec.score_buckets)
-           .Add(with({}));
+  score_hist = &AddFamily(owner, metrics::kPredictionScore, spec.score_buckets)
+                    .Add(with({}));
   if (unit) {
     // The fine-bin -> score-bucket table, if every bucket is wider than a
     // fine bin (then the table is off by at most one bucket).
@@ -310,11 +315,11 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
       }
     }
   }
-  items_hist = &AddFamily(registry, metrics::kResponseItems, spec.items_buckets)
+  items_hist = &AddFamily(owner, metrics::kResponseItems, spec.items_buckets)
                     .Add(with({}));
-  empty = &AddFamily(registry, metrics::kEmptyResponsesTotal).Add(with({}));
+  empty = &AddFamily(owner, metrics::kEmptyResponsesTotal).Add(with({}));
 
-  auto& predictions = AddFamily(registry, metrics::kPredictionsTotal);
+  auto predictions = AddFamily(owner, metrics::kPredictionsTotal);
   std::vector<std::string> bound = spec.classes;
   if (bound.empty()) {
     bound = unit ? std::vector<std::string>{"0", "1"}
@@ -331,18 +336,16 @@ void ResponseDistribution::Impl::BindFamilies(Registry& registry) {
   }
 
   if (spec.windows.empty()) return;
-  auto& window_stats = AddFamily(registry, metrics::kPredictionScoreWindow);
-  Family<Gauge>* drift = nullptr;
-  if (!reference_counts.empty()) {
-    drift = &AddFamily(registry, metrics::kDriftScore);
-  }
+  auto window_stats = AddFamily(owner, metrics::kPredictionScoreWindow);
+  std::optional<internal::OwnedFamily<Gauge>> drift;
+  if (!reference_counts.empty()) drift = AddFamily(owner, metrics::kDriftScore);
   for (const auto& w : spec.windows) {
     const std::string label = FormatDuration(w);
     WindowGauges g{};
     for (std::size_t s = 0; s < kNumStats; ++s) {
       g.stat[s] = &window_stats.Add(with({kStatNames[s], label}));
     }
-    if (drift != nullptr) {
+    if (drift) {
       for (std::size_t m = 0; m < kNumDriftMethods; ++m) {
         g.drift[m] = &drift->Add(with(
             {"score", DriftMethodName(static_cast<DriftMethod>(m)), label}));

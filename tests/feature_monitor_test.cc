@@ -711,8 +711,8 @@ TEST(FeatureMonitorTest, MagnitudeBucketsMatchMagnitudeDecade) {
   const Histogram::Snapshot got =
       registry
           .AddHistogram("mlmon_feature_magnitude", "",
-                        {"model", "version", "feature"}, DefaultLog10Bounds())
-          .Add({"m", "1", "x"})
+                        {"model", "version", "feature"})
+          .Add({"m", "1", "x"}, DefaultLog10Bounds())
           .Collect();
   std::uint64_t cumulative = 0;
   for (std::size_t b = 0; b < expected.size(); ++b) {
@@ -945,32 +945,42 @@ TEST(FeatureMonitorTest, ReferenceMismatchThrowsConfigErrorNamingTheFeature) {
       "mlmon: FeatureSpec.numeric[0]: the reference has no observations");
 }
 
-TEST(FeatureMonitorTest, RecreatedMonitorReusesItsRegistrySeries) {
-  // Series belong to the registry (they outlive the monitor, like every
-  // registry instrument); a new monitor of the same model and version binds
-  // the same series, so counts continue instead of restarting.
+TEST(FeatureMonitorTest, DestroyedMonitorLeavesAndARecreatedOneStartsAtZero) {
+  // A monitor's series leave the exposition with it; a new monitor of the
+  // same model and version starts from zero. A vector kept after its monitor
+  // is gone still refuses bad values, without counting them.
   Registry registry;
   Small s;
+  std::optional<FeatureVector> kept;
   {
     FeatureMonitor mon(registry, "m", "1", s.spec, &s.profile, &s.clock);
     FeatureVector v = mon.NewVector();
     v.Set("x", 2.0);
     mon.Observe(v);
+    EXPECT_NE(registry.TextExposition().find(
+                  "mlmon_feature_value_count{model=\"m\",version=\"1\","
+                  "feature=\"x\"} 1"),
+              std::string::npos);
+    kept.emplace(mon.NewVector());
   }
-  const std::string before = registry.TextExposition();
-  EXPECT_NE(before.find("mlmon_feature_value_count{model=\"m\",version=\"1\","
-                        "feature=\"x\"} 1"),
-            std::string::npos)
-      << before;
+  const std::string gone = registry.TextExposition();
+  EXPECT_EQ(gone.find("model=\"m\""), std::string::npos) << gone;
+  kept->Set("x", std::numeric_limits<double>::quiet_NaN());
+  kept->Set("no_such_feature", 1.0);
   FeatureMonitor again(registry, "m", "1", s.spec, &s.profile, &s.clock);
   FeatureVector v = again.NewVector();
   v.Set("x", 2.0);
   again.Observe(v);
   const std::string after = registry.TextExposition();
   EXPECT_NE(after.find("mlmon_feature_value_count{model=\"m\",version=\"1\","
-                       "feature=\"x\"} 2"),
+                       "feature=\"x\"} 1"),
             std::string::npos)
       << after;
+  EXPECT_EQ(
+      testutil::SampleValue(after,
+                            "mlmon_dropped_total{model=\"m\",version=\"1\","
+                            "reason=\"nan\"}"),
+      0.0);
 }
 
 TEST(FeatureMonitorConcurrencyTest, ExactTotalsWhileTickAndScrapesRun) {

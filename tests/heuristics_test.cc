@@ -177,11 +177,17 @@ TEST_F(HeuristicsTest, BadSetUpThrows) {
                ConfigError);
   EXPECT_THROW(Heuristics(registry, "m", "v1", HeuristicsOptions{{}}),
                ConfigError);
-  // One bucket list per registry: another model with other buckets fails.
+  // Each model brings its own buckets; one Heuristics per model version.
   Heuristics first(registry, "a", "1");
-  EXPECT_THROW(Heuristics(registry, "b", "1", HeuristicsOptions{{1, 2}}),
-               ConfigError);
-  Heuristics same(registry, "b", "1");  // same (default) buckets: fine
+  Heuristics other_buckets(registry, "b", "1", HeuristicsOptions{{1, 2}});
+  first.AddValue("v").Observe(0.5);
+  other_buckets.AddValue("v").Observe(1.5);
+  EXPECT_THROW(Heuristics(registry, "b", "1"), ConfigError);
+  const std::string text = registry.TextExposition();
+  EXPECT_NE(text.find("mlmon_heuristic_value_bucket{model=\"b\",version=\"1\","
+                      "heuristic=\"v\",le=\"2\"} 1"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(HeuristicsTest, HeaderExampleCompilesAndRecords) {

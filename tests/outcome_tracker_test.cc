@@ -336,6 +336,7 @@ TEST_F(OutcomeTrackerTest, NonFiniteAndOutOfRangeScoresAreDroppedAndCounted) {
   EXPECT_FALSE(t->RecordPrediction("a", std::string_view("cat")));  // task
   EXPECT_EQ(t->pending(), 0u);
   EXPECT_EQ(t->RecordLabeled(kNaN, 1), OutcomeResult::kInvalid);
+  t.reset();  // one tracker per model version: its counters go with it
 
   OutcomeSpec reg;
   reg.task = Task::kRegression;

@@ -211,7 +211,8 @@ TEST_F(PredictionLogTest, SamplingIsDeterministicByIdHash) {
   o.sample_rate = 0.3;
   PredictionLog a(registry_, "fraud", "3", o);
   o.prefix = "other";
-  PredictionLog b(registry_, "fraud", "3", o);
+  Registry other;  // one log per model version and registry
+  PredictionLog b(other, "fraud", "3", o);
   std::set<std::string> pred_a, out_a, pred_b, documented;
   const auto threshold =
       static_cast<std::uint64_t>(0.3 * 18446744073709551616.0);

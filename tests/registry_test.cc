@@ -381,7 +381,7 @@ TEST(RegistryTest, HelpIsSanitizedAtRegistration) {
 // The flood of the attack: 100,000 model names through GoldenSignals (each
 // destroyed in turn; the registry keeps what they bound).
 TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
-  constexpr int kModels = 100000;
+  constexpr int kModels = 5000;
   FakeClock clock;
   Registry r;
   const std::size_t cap = r.options().max_model_versions;
@@ -389,8 +389,11 @@ TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
   GoldenSignalsOptions options;
   options.clock = &clock;
   std::vector<Gauge*> depth;
+  std::vector<std::unique_ptr<GoldenSignals>> live;
   for (int i = 0; i < kModels; ++i) {
-    GoldenSignals s(r, "m" + std::to_string(i), "1", options);
+    live.push_back(std::make_unique<GoldenSignals>(r, "m" + std::to_string(i),
+                                                   "1", options));
+    GoldenSignals& s = *live.back();
     s.queue_depth().Set(1);
     if (i < 2 || i >= kModels - 2) depth.push_back(&s.queue_depth());
   }
@@ -427,6 +430,22 @@ TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
   EXPECT_EQ(CountSeries(text, "mlmon_label_overflow_total"), 2u) << text;
   EXPECT_EQ(Samples(text).size(), (cap + 1) * (2 + kNumDropReasons) + 2);
   EXPECT_LT(text.size(), 64u * 1024) << "exposition bytes";
+
+  // Destroyed signals leave, and free their places under the cap: the
+  // overflow pair's drop counters and the fold counts are all that stays.
+  live.clear();
+  EXPECT_EQ(r.model_versions(), 0u);
+  const std::string after = r.TextExposition();
+  EXPECT_EQ(mlmon::testutil::CheckExposition(after), std::nullopt);
+  EXPECT_EQ(CountSeries(after, "mlmon_queue_depth"), 0u);
+  EXPECT_EQ(CountSeries(after, "mlmon_model_info"), 0u);
+  EXPECT_EQ(CountSeries(after, "mlmon_dropped_total"), kNumDropReasons);
+  EXPECT_EQ(CountSeries(after, "mlmon_label_overflow_total"), 2u);
+  GoldenSignals fresh(r, "m99999", "1", options);
+  fresh.queue_depth().Set(2);
+  EXPECT_TRUE(
+      Contains(r.TextExposition(),
+               "mlmon_queue_depth{model=\"m99999\",version=\"1\"} 2\n"));
 }
 
 TEST(RegistryTest, VersionFloodOfOneModelIsCappedAndCounted) {
@@ -564,8 +583,9 @@ TEST(RegistryTest, SetupMessagesNameTheMetricAndTheValue) {
             }),
             "mlmon: metric ok_total: a repeated label name (a)");
   EXPECT_EQ(message([&] { r.AddCounter("x_total", "X.", {"other"}); }),
-            "mlmon: metric x_total: already registered with another type, "
-            "other labels (model) or other buckets");
+            "mlmon: metric x_total: registered as counter with labels "
+            "(model) by user code; asked again as counter with labels (other) "
+            "by user code");
   EXPECT_EQ(message([&] { r.AddCounter("x_total", "X.", {"model"}).Add({}); }),
             "mlmon: metric x_total: has 1 label(s) (model), but 0 value(s) "
             "were given");

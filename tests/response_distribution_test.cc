@@ -17,6 +17,7 @@
 #include "mlmon/drift.h"
 #include "mlmon/outcome_tracker.h"
 #include "testing/data_gen.h"
+#include "testing/exposition_checker.h"
 #include "testing/samples.h"
 
 namespace mlmon {
@@ -104,8 +105,8 @@ class ResponseDistributionTest : public ::testing::Test {
   }
   Histogram::Snapshot Hist(const std::string& name,
                            const std::vector<double>& bounds) {
-    return registry_.AddHistogram(name, "", {"model", "version"}, bounds)
-        .Add({"m", "1"})
+    return registry_.AddHistogram(name, "", {"model", "version"})
+        .Add({"m", "1"}, bounds)
         .Collect();
   }
   // Advances the clock by `d` in steps of `step`, ticking after each step
@@ -320,16 +321,24 @@ TEST_F(ResponseDistributionTest, TwoModelsShareTheFamilies) {
   b.ObserveScore(0.9);
   b.ObserveScore(0.9);
   EXPECT_EQ(
-      registry_
-          .AddHistogram("mlmon_prediction_score", "", {"model", "version"},
-                        DefaultPredictionScoreBuckets())
-          .Add({"b", "2"})
+      registry_.AddHistogram("mlmon_prediction_score", "", {"model", "version"})
+          .Add({"b", "2"}, DefaultPredictionScoreBuckets())
           .Collect()
           .count,
       2u);
+  // Each model brings its own score buckets; one distribution per model
+  // version.
   ResponseSpec other;
   other.score_buckets = {0.5, 1.0};
-  EXPECT_THROW(ResponseDistribution(registry_, "c", "1", other), ConfigError);
+  ResponseDistribution c(registry_, "c", "1", other);
+  c.ObserveScore(0.7);
+  EXPECT_EQ(testutil::SampleValue(registry_,
+                                  "mlmon_prediction_score_bucket{model=\"c\","
+                                  "version=\"1\",le=\"1\"}"),
+            1.0);
+  EXPECT_EQ(testutil::CheckExposition(registry_.TextExposition()),
+            std::nullopt);
+  EXPECT_THROW(ResponseDistribution(registry_, "c", "1"), ConfigError);
 }
 
 // ---------------------------------------------------------------------------
@@ -466,9 +475,8 @@ TEST_F(ResponseDistributionTest, NonFiniteAndOutOfRangeScoresAreDropped) {
   EXPECT_EQ(dropped("nan"), 1);
   EXPECT_EQ(dropped("inf"), 1);
   EXPECT_EQ(dropped("invalid_value"), 0);
-  EXPECT_EQ(r2.AddHistogram("mlmon_prediction_score", "", {"model", "version"},
-                            DefaultPredictionScoreBuckets())
-                .Add({"m", "1"})
+  EXPECT_EQ(r2.AddHistogram("mlmon_prediction_score", "", {"model", "version"})
+                .Add({"m", "1"}, DefaultPredictionScoreBuckets())
                 .Collect()
                 .count,
             3u);
@@ -816,10 +824,9 @@ TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
       running.fetch_sub(1);
     });
   }
-  auto& score_fam =
-      registry.AddHistogram("mlmon_prediction_score", "", {"model", "version"},
-                            DefaultPredictionScoreBuckets());
-  Histogram& score = score_fam.Add({"m", "1"});
+  Histogram& score =
+      registry.AddHistogram("mlmon_prediction_score", "", {"model", "version"})
+          .Add({"m", "1"}, DefaultPredictionScoreBuckets());
   std::uint64_t last = 0;
   int ticks = 0;
   while (running.load() > 0) {

@@ -61,8 +61,7 @@ class Endpoint {
  private:
   friend class GoldenSignals;
   friend class RequestGuard;
-  Endpoint(Registry& registry, const std::string& model,
-           const std::string& version, const std::string& name,
+  Endpoint(internal::SeriesOwner& owner, const std::string& name,
            const GoldenSignalsOptions& options);
 
   std::int64_t Now() const noexcept {
@@ -70,7 +69,7 @@ class Endpoint {
                              : SteadyClock::Instance().NowNanos();
   }
 
-  Registry& registry_;
+  internal::SeriesOwner& owner_;  // the GoldenSignals'
   std::string model_, version_, name_;
   const Clock* clock_;
   UpDownGauge* in_flight_;
@@ -103,8 +102,13 @@ class Endpoint {
 class GoldenSignals {
  public:
   /// \throw mlmon::ConfigError if `model` is empty or the buckets are bad.
+  /// \throw mlmon::ConfigError also if `registry` holds a `GoldenSignals`
+  /// of the same model and version.
   GoldenSignals(Registry& registry, std::string model, std::string version,
                 GoldenSignalsOptions options = {});
+  /// Removes the signals' series from the registry's exposition.
+  /// REQUIRES: no call on the signals or an `Endpoint` of theirs runs.
+  ~GoldenSignals();
   GoldenSignals(const GoldenSignals&) = delete;
   GoldenSignals& operator=(const GoldenSignals&) = delete;
 
@@ -119,7 +123,8 @@ class GoldenSignals {
   const std::string& version() const noexcept { return version_; }
 
  private:
-  Registry& registry_;
+  // First: destroyed after every instrument it bound.
+  std::unique_ptr<internal::SeriesOwner> owner_;
   std::string model_, version_;
   GoldenSignalsOptions options_;
   Gauge* queue_depth_;

@@ -27,6 +27,9 @@
 namespace mlmon {
 
 class Heuristics;
+namespace detail {
+class RunnerCore;
+}  // namespace detail
 
 /// Set-up options of `Heuristics`.
 struct HeuristicsOptions {
@@ -140,11 +143,14 @@ class HeuristicRunner;
 class Heuristics {
  public:
   /// \throw mlmon::ConfigError if `model` is empty, the buckets are invalid,
-  /// or the registry already has `mlmon_heuristic_value` with other buckets.
+  /// or the registry holds a `Heuristics` of the same model and version.
   Heuristics(Registry& registry, std::string model, std::string version,
              HeuristicsOptions options = {});
   Heuristics(const Heuristics&) = delete;
   Heuristics& operator=(const Heuristics&) = delete;
+  /// Removes the heuristics' series from the registry's exposition.
+  /// REQUIRES: no call on it, its checks and values runs, and its runners
+  /// are destroyed.
   ~Heuristics();
 
   /// Binds the boolean heuristic `name`. Set-up call.
@@ -172,10 +178,14 @@ class Heuristics {
   Registry& registry() const noexcept { return registry_; }
 
  private:
+  friend class detail::RunnerCore;
   void Reserve(const std::string& name, const char* what) MLMON_REQUIRES(mu_);
 
+  // First: destroyed after every instrument it bound.
+  std::unique_ptr<internal::SeriesOwner> owner_;
   Registry& registry_;
   std::string model_, version_;
+  std::vector<double> value_buckets_;
   Family<Counter>* checks_family_;
   Family<Histogram>* values_family_;
   detail::Mutex mu_;

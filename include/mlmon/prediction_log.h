@@ -152,10 +152,12 @@ class PredictionLog {
   /// the writer thread.
   /// \throw mlmon::ConfigError if `model` is empty, an option is out of range
   /// (the message names the field and value), or a file cannot be opened for
-  /// writing in `directory`.
+  /// writing in `directory`, or the registry holds a `PredictionLog` of the
+  /// same model and version.
   PredictionLog(Registry& registry, std::string model, std::string version,
                 PredictionLogOptions options = {});
-  /// Calls `Stop()`.
+  /// Calls `Stop()`, then removes the log's series from the registry's
+  /// exposition.
   ~PredictionLog();
   PredictionLog(const PredictionLog&) = delete;
   PredictionLog& operator=(const PredictionLog&) = delete;
@@ -220,6 +222,9 @@ class PredictionLog {
   // The writer thread's body.
   void WriterLoop();
 
+  // First: destroyed after every instrument it bound (and after the writer
+  // thread, joined by the destructor's Stop()).
+  std::unique_ptr<internal::SeriesOwner> owner_;
   std::string model_, version_;
   PredictionLogOptions options_;
   const Clock* clock_;

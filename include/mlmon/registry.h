@@ -23,6 +23,10 @@
 namespace mlmon {
 
 class Registry;
+namespace internal {
+class SeriesOwner;
+struct RegistryLink;
+}  // namespace internal
 
 /// The exposition type of a family.
 enum class MetricType { kCounter, kGauge, kHistogram };
@@ -44,7 +48,8 @@ class FamilyBase {
   const std::vector<std::string>& label_names() const noexcept {
     return label_names_;
   }
-  /// Distinct label sets bound so far (the overflow series included).
+  /// Distinct label sets bound now (the overflow series included; series
+  /// removed with their owner not counted).
   std::size_t size() const;
 
   /// Appends this family in the Prometheus text format 0.0.4.
@@ -57,15 +62,29 @@ class FamilyBase {
   struct SeriesKey {
     std::vector<std::string> values;
     std::string rendered;  // `a="x",b="y"` escaped, no braces
+    // Owners (`internal::SeriesOwner`) holding the series; it leaves the
+    // family when the last one releases it, unless it is pinned (bound by a
+    // plain `Add`, whose reference lives as long as the registry).
+    std::size_t owners = 0;
+    bool pinned = false;
+    bool live = false;  // false: a free slot
   };
   FamilyBase(Registry* registry, std::string name, std::string help,
              MetricType type, std::vector<std::string> label_names,
              std::size_t max_series);
-  // Finds or creates the series index for `values`; folds into the overflow
-  // series beyond the cap. Calls `make` (with the family lock held) to build a
-  // new instrument. Returns the index into the caller's series vector.
-  std::size_t FindOrAdd(const std::vector<std::string>& values,
-                        const std::function<void(DropSink*)>& make);
+  // Finds or creates the series slot for `values`; folds into the overflow
+  // series beyond the cap. Calls `make(drops, slot)` (with the family lock
+  // held) to build a new instrument in the caller's series vector at `slot`
+  // (== its size to append). Counts one owner of the series if `owned`, else
+  // pins it. Returns the slot.
+  std::size_t FindOrAdd(
+      const std::vector<std::string>& values, bool owned,
+      const std::function<void(DropSink*, std::size_t)>& make);
+  // Drops one owner of the series in `slot`; the last one removes it (and
+  // frees its instrument) unless it is pinned.
+  void Release(std::size_t slot);
+  // Frees the instrument of a removed series (family lock held).
+  virtual void FreeSeries(std::size_t slot) MLMON_REQUIRES(mu_) = 0;
   void AppendHelpType(std::string* out) const;
   std::vector<prometheus::ClientMetric::Label> PromLabels(
       const SeriesKey& key) const;
@@ -75,10 +94,23 @@ class FamilyBase {
   MetricType type_;
   std::vector<std::string> label_names_;
   std::size_t max_series_;
-  const bool internal_;  // the registry's own accounting families
+  const bool internal_;     // the registry's own accounting families
+  std::string registrant_;  // "model 'm' version 'v'" or empty (user code)
   mutable detail::Mutex mu_;
   std::map<std::vector<std::string>, std::size_t> index_ MLMON_GUARDED_BY(mu_);
-  std::vector<SeriesKey> keys_ MLMON_GUARDED_BY(mu_);
+  std::vector<SeriesKey> keys_ MLMON_GUARDED_BY(mu_);  // slots, some free
+  std::vector<std::size_t> free_ MLMON_GUARDED_BY(mu_);
+
+ private:
+  friend class mlmon::Registry;
+  friend class mlmon::internal::SeriesOwner;
+  // Removes the series of one model version from the registry's own
+  // accounting families (`mlmon_dropped_total`, `mlmon_label_overflow_total`).
+  void RemovePair(const std::string& model, const std::string& version);
+
+ protected:
+  // Removes the series in `slot` and frees it.
+  void RemoveSlot(std::size_t slot) MLMON_REQUIRES(mu_);
 };
 
 }  // namespace detail
@@ -92,6 +124,10 @@ class FamilyBase {
 /// counts the fold in `mlmon_label_overflow_total{metric}`. Distinct
 /// `model`/`version` pairs are capped registry-wide
 /// (`Registry::Options::max_model_versions`, default 64) likewise.
+///
+/// Series bound by `Add()` live as long as the registry. The signals bind
+/// theirs through an owner (one per signal, `internal::SeriesOwner`), and a
+/// series leaves the family when every owner that bound it is destroyed.
 ///
 /// Label values are stored as they are printed: each byte that is not part of
 /// well-formed UTF-8, and each NUL, becomes U+FFFD (`internal::SanitizeUtf8`),
@@ -123,14 +159,21 @@ class Family final : public detail::FamilyBase {
 
  private:
   friend class Registry;
+  friend class internal::SeriesOwner;
   Family(Registry* registry, std::string name, std::string help,
          MetricType type, std::vector<std::string> label_names,
          std::size_t max_series, std::vector<double> bounds = {})
       : FamilyBase(registry, std::move(name), std::move(help), type,
                    std::move(label_names), max_series),
         bounds_(std::move(bounds)) {}
-  T& AddWithBounds(const std::vector<std::string>& label_values,
-                   const std::vector<double>* bounds);
+  // Binds the series; `owned`: counted as one owner's (else pinned).
+  // Returns the instrument and its slot.
+  std::pair<T*, std::size_t> AddWithBounds(
+      const std::vector<std::string>& label_values,
+      const std::vector<double>* bounds, bool owned);
+  void FreeSeries(std::size_t slot) override MLMON_REQUIRES(mu_);
+  // Puts a new instrument in `slot` (== series_.size() to append).
+  void Place(std::size_t slot, std::unique_ptr<T> series) MLMON_REQUIRES(mu_);
   std::vector<double> bounds_;  // histograms: empty = bounds per series
   std::vector<std::unique_ptr<T>> series_ MLMON_GUARDED_BY(mu_);
 };
@@ -145,7 +188,21 @@ class Family final : public detail::FamilyBase {
 /// type, label names (and bounds) returns the same family, so several models
 /// share `mlmon_requests_total` with different `model` labels.
 ///
-/// Thread safety: thread-safe. Instruments live as long as the registry.
+/// A family of the metric catalogue holds each series with its own histogram
+/// bounds, so models with different buckets share one family.
+///
+/// Lifetime. Series bound with `Family::Add` live as long as the registry.
+/// The signals (`GoldenSignals`, `OutcomeTracker`, ..., `ModelMonitor`) bind
+/// theirs through an owner, and destroying a signal removes its series from
+/// the exposition and frees them (series another live signal still holds
+/// stay). A registry holds at most one signal of each kind per (`model`,
+/// `version`): a second is a `ConfigError`. A signal may outlive its
+/// registry: the registry's destructor then leaves the families it holds in
+/// memory (they are freed with nothing else), so a late recording call
+/// writes into live memory; a `HttpServer` serving the registry must still
+/// be destroyed before it.
+///
+/// Thread safety: thread-safe.
 ///
 /// **Example**:
 ///
@@ -238,11 +295,29 @@ class Registry : public prometheus::Collectable {
   template <typename T>
   friend class Family;
   friend class detail::FamilyBase;
+  friend class internal::SeriesOwner;
+  struct PairState {
+    std::size_t owners = 0;  // live `internal::SeriesOwner`s of the pair
+    bool pinned = false;     // a plain `Add` or `DropsFor` bound the pair
+  };
   template <typename T>
   Family<T>& GetOrAdd(const std::string& name, const std::string& help,
                       MetricType type,
                       const std::vector<std::string>& label_names,
-                      std::vector<double> bounds);
+                      std::vector<double> bounds,
+                      const std::string& registrant = {});
+  // Owners: claims (`kind`, model, version) for one `internal::SeriesOwner`.
+  // \throw mlmon::ConfigError if another owner of that kind holds it.
+  void Claim(const std::string& kind, const std::string& model,
+             const std::string& version);
+  // Ends a claim; the pair's last one removes its accounting series and
+  // frees its place under `max_model_versions` (unless pinned).
+  void Unclaim(const std::string& kind, const std::string& model,
+               const std::string& version);
+  void PinPair(const std::string& model, const std::string& version);
+  // `DropsFor` without pinning (for owners and for binding instruments).
+  detail::DropSink* SinkFor(const std::string& model,
+                            const std::string& version);
   void CountOverflow(const std::string& model, const std::string& version,
                      const std::string& metric);
   // True if the pair has (or now gets) its own series; false if it must fold
@@ -261,6 +336,12 @@ class Registry : public prometheus::Collectable {
       MLMON_GUARDED_BY(mu_);
   std::set<std::pair<std::string, std::string>> model_versions_
       MLMON_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, PairState> pairs_
+      MLMON_GUARDED_BY(mu_);
+  std::set<std::vector<std::string>> claims_ MLMON_GUARDED_BY(mu_);
+  // Shared with the owners, so that they can tell whether the registry is
+  // still alive.
+  std::shared_ptr<internal::RegistryLink> link_;
 };
 
 /// True if `name` is a valid Prometheus metric name

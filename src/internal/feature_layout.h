@@ -6,6 +6,7 @@
 /// `FeatureMonitor` constructor and shared, immutable, between the monitor
 /// and every vector it makes. Private (never installed).
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -23,10 +24,13 @@ struct FeatureLayout {
   internal::NameTable names;
   std::vector<internal::NameTable> categories;  // per categorical feature
   std::vector<std::uint32_t> unseen_id;  // per categorical: # known categories
-  DropSink* drops = nullptr;
+  // Cleared when the monitor is destroyed (its drop counters go with it), so
+  // a vector kept after that drops bad values without counting them.
+  mutable std::atomic<DropSink*> drops{nullptr};
 
   void Drop(DropReason r) const noexcept {
-    if (drops != nullptr) drops->Drop(r);
+    DropSink* d = drops.load(std::memory_order_acquire);
+    if (d != nullptr) d->Drop(r);
   }
 };
 

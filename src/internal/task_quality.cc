@@ -58,8 +58,8 @@ BinaryTask::BinaryTask(const TaskSetup& setup)
     }
     confusion_.push_back(cells);
   }
-  auto& scores = AddFamily(setup.registry, metrics::kOutcomeScore,
-                           setup.spec.score_buckets);
+  auto scores =
+      AddFamily(setup.owner, metrics::kOutcomeScore, setup.spec.score_buckets);
   score_by_actual_[0] = &scores.Add(setup.Values({"0"}));
   score_by_actual_[1] = &scores.Add(setup.Values({"1"}));
 
@@ -104,10 +104,10 @@ void BinaryTask::Publish(std::int64_t now) {
 // --------------------------------------------------------------- regression
 
 RegressionTask::RegressionTask(const TaskSetup& setup) {
-  abs_error_ = &AddFamily(setup.registry, metrics::kAbsoluteError,
-                          setup.spec.error_buckets)
-                    .Add(setup.Values({}));
-  sq_error_ = &AddFamily(setup.registry, metrics::kSquaredErrorTotal)
+  abs_error_ =
+      &AddFamily(setup.owner, metrics::kAbsoluteError, setup.spec.error_buckets)
+           .Add(setup.Values({}));
+  sq_error_ = &AddFamily(setup.owner, metrics::kSquaredErrorTotal)
                    .Add(setup.Values({}));
   for (const WindowDef& def : WindowDefs(setup.spec)) {
     std::vector<Gauge*> gauges;
@@ -180,7 +180,7 @@ RankingTask::RankingTask(const TaskSetup& setup)
       bounds.push_back(static_cast<double>(r));
     }
   }
-  rank_ = &AddFamily(setup.registry, metrics::kOutcomeRank, bounds)
+  rank_ = &AddFamily(setup.owner, metrics::kOutcomeRank, bounds)
                .Add(setup.Values({}));
   const RankingStats proto(setup.spec.k);
   for (const WindowDef& def : WindowDefs(setup.spec)) {

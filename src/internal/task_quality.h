@@ -22,6 +22,7 @@
 #include "mlmon/quality_metrics.h"
 #include "mlmon/registry.h"
 #include "name_index.h"
+#include "series_owner.h"
 #include "window_ring.h"
 
 namespace mlmon {
@@ -43,12 +44,12 @@ std::vector<WindowDef> WindowDefs(const OutcomeSpec& spec);
 /// spec, and the two families that every task writes to (registered by the
 /// tracker so that the exposition keeps its family order).
 struct TaskSetup {
-  Registry& registry;
+  SeriesOwner& owner;
   const std::string& model;
   const std::string& version;
   const OutcomeSpec& spec;
-  Family<Counter>& confusion;  ///< mlmon_confusion_total
-  Family<Gauge>& quality;      ///< mlmon_model_quality
+  const OwnedFamily<Counter>& confusion;  ///< mlmon_confusion_total
+  const OwnedFamily<Gauge>& quality;      ///< mlmon_model_quality
 
   /// {model, version, extra...}: label values of a series.
   std::vector<std::string> Values(std::vector<std::string> extra) const;
