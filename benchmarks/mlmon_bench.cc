@@ -9,6 +9,7 @@
 //                     bucket (including +Inf).
 //   CounterIncrement  Increment() by 1.
 //   Scrape10k         collect + serialise 10,000 counter series to text.
+//   ShadowCompare     one shadow comparison of two scores (shadow_bench.cc).
 //
 // Recording cases run at 1 and 2 threads and report CPU time per operation
 // (the sum of every thread's CPU time divided by all threads' iterations).

@@ -226,6 +226,30 @@ std::string GenerateDashboard(const MonitorSpec& spec) {
             "{{feature}} {{status}} " + v}},
           "ops");
 
+  d.Row("Rollout");
+  const std::string c = "{{challenger}} vs " + v;
+  d.Panel("Shadow comparisons",
+          "Requests scored by the champion and a challenger (5m).",
+          {{m("mlmon:shadow_comparisons:rate5m"), c}}, "ops");
+  if (spec.outcome.task == OutcomeSpec::Task::kBinary ||
+      spec.outcome.task == OutcomeSpec::Task::kMulticlass) {
+    d.Panel("Shadow disagreement",
+            "Compared requests where the challenger decides differently "
+            "(1h), per threshold.",
+            {{m("mlmon:shadow_disagreement_ratio:rate1h"),
+              "{{challenger}} vs " + v + " {{threshold}}"}},
+            "percentunit", line("Shadow disagreement"));
+  }
+  if (spec.outcome.task == OutcomeSpec::Task::kBinary ||
+      spec.outcome.task == OutcomeSpec::Task::kRegression) {
+    d.Panel("Shadow absolute difference",
+            "|champion - challenger| of the scores (5m).",
+            {{m("mlmon:shadow_absolute_difference:p50_rate5m"), "p50 " + c},
+             {m("mlmon:shadow_absolute_difference:p99_rate5m"), "p99 " + c}},
+            "short");
+  }
+  d.Panel("Model age", "Time since the version was loaded (oldest replica).",
+          {{m("mlmon:model_age_seconds"), v}}, "s", line("Model age"));
   const Json ds = DashboardBuilder::Datasource();
   Json templating = {
       {"list",

@@ -343,15 +343,13 @@ std::string ObjectiveKeys() {
 void ParseObjective(const Parser& p, const internal::SloObjective& o,
                     const YAML::Node& v, const std::string& key, SloSpec* slo) {
   switch (o.value) {
-    case internal::SloValue::kRatio: {
-      const double x = p.Number(v, key);
-      if (x < 0 || x > 1) p.Fail(v, key, "not in [0, 1]", fmt::format("{}", x));
-      slo->*o.number = x;
-      break;
-    }
+    case internal::SloValue::kRatio:
+    case internal::SloValue::kOpenRatio:
     case internal::SloValue::kPositive: {
       const double x = p.Number(v, key);
-      if (x <= 0) p.Fail(v, key, "not a positive number", fmt::format("{}", x));
+      if (const char* problem = internal::NumberProblem(o.value, x)) {
+        p.Fail(v, key, problem, fmt::format("{}", x));
+      }
       slo->*o.number = x;
       break;
     }

@@ -216,6 +216,34 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
   rec("mlmon:feature_values:rate5m",
       SumRate(by + ", feature, status", "mlmon_feature_values_total", sel(),
               "5m"));
+
+  // Rollout: shadow comparison of challengers and the model's age.
+  const std::string cby = by + ", challenger";
+  rec("mlmon:shadow_comparisons:rate5m",
+      SumRate(cby, "mlmon_shadow_comparisons_total", sel(), "5m"),
+      "Rollout: challengers compared with the champion, and model age.");
+  if (spec.outcome.task == OutcomeSpec::Task::kBinary ||
+      spec.outcome.task == OutcomeSpec::Task::kMulticlass) {
+    // Every disagreement series exists from the comparison's construction,
+    // so the ratio is 0, not absent, while the versions agree.
+    rec("mlmon:shadow_disagreement_ratio:rate1h",
+        SumRate(cby + ", threshold", "mlmon_shadow_disagreements_total", sel(),
+                "1h") +
+            " / on (" + cby + ") group_left " +
+            SumRate(cby, "mlmon_shadow_comparisons_total", sel(), "1h"));
+  }
+  if (spec.outcome.task == OutcomeSpec::Task::kBinary ||
+      spec.outcome.task == OutcomeSpec::Task::kRegression) {
+    rec("mlmon:shadow_absolute_difference:p50_rate5m",
+        Quantile(0.5, cby, "mlmon_shadow_absolute_difference", sel(), "5m"));
+    rec("mlmon:shadow_absolute_difference:p99_rate5m",
+        Quantile(0.99, cby, "mlmon_shadow_absolute_difference", sel(), "5m"));
+  }
+  // The oldest load of each version still exported by a replica.
+  rec("mlmon:model_age_seconds",
+      fmt::format(
+          "time() - min by ({}) (mlmon_model_loaded_timestamp_seconds{})", by,
+          sel()));
   return r;
 }
 
@@ -399,6 +427,47 @@ SloAlertText FeatureProblemAlert(const MonitorSpec& spec) {
       "An input arrives broken. Look first at the status breakdown "
       "(mlmon:feature_values:rate5m) to see which check fails, then at "
       "the upstream producer of the feature."};
+}
+
+// Compared requests a challenger needs in the hour before its disagreement
+// ratio can alert: below it one odd request moves the ratio by percents.
+constexpr int kShadowMinComparisons = 100;
+
+SloAlertText ShadowDisagreementAlert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.max_shadow_disagreement);
+  const Sel sel(spec);
+  return {
+      fmt::format("mlmon:shadow_disagreement_ratio:rate1h{} > {} and on "
+                  "(model, version, challenger) sum by (model, version, "
+                  "challenger) (increase(mlmon_shadow_comparisons_total{}"
+                  "[1h])) >= {}",
+                  sel(), t, sel(), kShadowMinComparisons),
+      std::string(kWho) +
+          ": challenger {{ $labels.challenger }} disagrees with the champion "
+          "on {{ $value | humanizePercentage }} of compared requests{{ with "
+          "$labels.threshold }} at threshold {{ . }}{{ end }} over 1h (SLO " +
+          t + ")",
+      "The challenger decides differently from the champion on live traffic "
+      "more often than expected. Do not promote it yet. Look first at the "
+      "absolute difference of their scores "
+      "(mlmon:shadow_absolute_difference:p99_rate5m): many small differences "
+      "around the threshold point to a recalibrated challenger, large ones "
+      "to a broken one (wrong features, wrong artifact); then compare the "
+      "two versions' score distributions and inputs."};
+}
+
+SloAlertText ModelAgeAlert(const MonitorSpec& spec) {
+  const std::chrono::seconds max = *spec.slo.max_model_age;
+  const std::string t = Num(static_cast<double>(max.count()));
+  return {fmt::format("mlmon:model_age_seconds{} > {}", Sel(spec)(), t),
+          std::string(kWho) +
+              ": loaded {{ $value | humanizeDuration }} ago (SLO " +
+              FormatDuration(max) + ")",
+          "This version has served longer than the model-age objective, so "
+          "the data it learnt from grows older than the traffic it scores. "
+          "Check the retraining pipeline and roll a new version, or raise "
+          "slo.max_model_age if the model is meant to live longer. The age "
+          "restarts when every replica has restarted."};
 }
 
 }  // namespace internal

@@ -50,6 +50,16 @@ const std::array<SloObjective, kSloCount>& SloCatalogue() {
        SloValue::kRatio, &SloSpec::max_feature_problem_ratio, nullptr,
        &FeatureProblemAlert, "Feature problem ratio",
        "`mlmon:feature_problem_ratio:rate5m > X` (per feature)"},
+      // A challenger is not serving users yet, and an old model is a
+      // cause of decay, not a symptom: both are tickets.
+      {"max_shadow_disagreement", "MlmonShadowDisagreementHigh", "ticket",
+       SloValue::kOpenRatio, &SloSpec::max_shadow_disagreement, nullptr,
+       &ShadowDisagreementAlert, "Shadow disagreement",
+       "`mlmon:shadow_disagreement_ratio:rate1h > X` (per challenger and "
+       "threshold), with >= 100 compared requests in the hour"},
+      {"max_model_age", "MlmonModelStale", "ticket", SloValue::kDuration,
+       nullptr, &SloSpec::max_model_age, &ModelAgeAlert, "Model age",
+       "`mlmon:model_age_seconds > X`"},
   }};
   return kCatalogue;
 }
@@ -64,6 +74,7 @@ const SloObjective* FindSlo(std::string_view key) {
 bool IsSet(const SloObjective& o, const SloSpec& spec) {
   switch (o.value) {
     case SloValue::kRatio:
+    case SloValue::kOpenRatio:
     case SloValue::kPositive:
       return (spec.*o.number).has_value();
     case SloValue::kDuration:
@@ -78,6 +89,7 @@ std::optional<double> Threshold(const SloObjective& o, const SloSpec& spec) {
   if (!IsSet(o, spec)) return std::nullopt;
   switch (o.value) {
     case SloValue::kRatio:
+    case SloValue::kOpenRatio:
     case SloValue::kPositive:
       return *(spec.*o.number);
     case SloValue::kDuration:
@@ -94,6 +106,21 @@ std::optional<double> PanelThreshold(const SloSpec& spec,
     if (panel == o.panel) return Threshold(o, spec);
   }
   return std::nullopt;
+}
+
+const char* NumberProblem(SloValue value, double x) {
+  switch (value) {
+    case SloValue::kRatio:
+      return x >= 0 && x <= 1 ? nullptr : "not in [0, 1]";
+    case SloValue::kOpenRatio:
+      return x > 0 && x < 1 ? nullptr : "not in (0, 1)";
+    case SloValue::kPositive:
+      return x > 0 && std::isfinite(x) ? nullptr : "not a positive number";
+    case SloValue::kDuration:
+    case SloValue::kPrecision:
+      break;
+  }
+  return nullptr;
 }
 
 std::string RunbookAnchor(std::string_view alert) {
@@ -188,17 +215,12 @@ void CheckObjective(const MonitorSpec& spec, const SloObjective& o,
                     const SloErrors& err) {
   if (!IsSet(o, spec.slo)) return;
   switch (o.value) {
-    case SloValue::kRatio: {
-      const double v = *(spec.slo.*o.number);
-      if (!(v >= 0 && v <= 1)) {
-        err.Fail(o.key, "not in [0, 1]", fmt::format("{}", v));
-      }
-      break;
-    }
+    case SloValue::kRatio:
+    case SloValue::kOpenRatio:
     case SloValue::kPositive: {
       const double v = *(spec.slo.*o.number);
-      if (!(v > 0 && std::isfinite(v))) {
-        err.Fail(o.key, "not a positive number", fmt::format("{}", v));
+      if (const char* problem = internal::NumberProblem(o.value, v)) {
+        err.Fail(o.key, problem, fmt::format("{}", v));
       }
       break;
     }
@@ -212,6 +234,13 @@ void CheckObjective(const MonitorSpec& spec, const SloObjective& o,
     case SloValue::kPrecision:
       CheckPrecision(spec, err);
       break;
+  }
+  if (o.number == &SloSpec::max_shadow_disagreement &&
+      spec.outcome.task != OutcomeSpec::Task::kBinary &&
+      spec.outcome.task != OutcomeSpec::Task::kMulticlass) {
+    err.Fail(o.key,
+             "needs task: binary or multiclass (a regression challenger is "
+             "compared by mlmon_shadow_absolute_difference)");
   }
 }
 

@@ -237,7 +237,7 @@ TEST(AlertingTest, BadSlosAreNamed) {
   EXPECT_THROW(ValidateMonitorSpec(spec), ConfigError);
 }
 
-TEST(AlertingTest, DashboardHasTheSixRowsAndTemplateVariables) {
+TEST(AlertingTest, DashboardHasTheSevenRowsAndTemplateVariables) {
   const nlohmann::json d = nlohmann::json::parse(
       GenerateDashboard(ParseMonitorSpec(kFullSlo, "m.yaml")));
   EXPECT_EQ(d["schemaVersion"], 38);
@@ -262,7 +262,7 @@ TEST(AlertingTest, DashboardHasTheSixRowsAndTemplateVariables) {
   EXPECT_EQ(rows,
             (std::vector<std::string>{"Golden signals", "Outcomes and quality",
                                       "Response distribution", "Drift",
-                                      "Heuristics", "Inputs"}));
+                                      "Heuristics", "Inputs", "Rollout"}));
   EXPECT_GE(panels, 12u);
   std::map<std::string, nlohmann::json> vars;
   for (const auto& v : d["templating"]["list"]) vars[v["name"]] = v;

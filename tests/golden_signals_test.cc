@@ -137,6 +137,24 @@ TEST_F(GoldenSignalsTest, QueueDepthAndModelInfo) {
       1);
 }
 
+// The load time as a value (for `time() - x`): the injected clock's Unix
+// time at construction, in whole seconds like `loaded_at`, not moving after.
+TEST(GoldenSignalsModelAgeTest, LoadedTimestampIsTheClockAtConstruction) {
+  FakeClock clock(0, 1234567890.75);
+  Registry registry;
+  GoldenSignalsOptions options;
+  options.clock = &clock;
+  GoldenSignals signals(registry, "eta", "2", options);
+  clock.Advance(std::chrono::hours(5));
+  const std::string text = registry.TextExposition();
+  EXPECT_EQ(SampleValue(text, R"(mlmon_model_loaded_timestamp_seconds{)"
+                              R"(model="eta",version="2"})"),
+            1234567890);
+  EXPECT_EQ(SampleValue(text, R"(mlmon_model_info{model="eta",version="2",)"
+                              R"(loaded_at="1234567890"})"),
+            1);
+}
+
 TEST_F(GoldenSignalsTest, SameEndpointNameGivesSameEndpoint) {
   EXPECT_EQ(&signals_.AddEndpoint("predict"), &predict_);
   EXPECT_NE(&signals_.AddEndpoint("explain"), &predict_);

@@ -28,6 +28,7 @@
 #include "mlmon/reference_profile.h"
 #include "mlmon/registry.h"
 #include "mlmon/response_distribution.h"
+#include "mlmon/shadow_comparison.h"
 #include "testing/exposition_checker.h"
 
 namespace mlmon {
@@ -178,6 +179,9 @@ std::string FullExposition(Registry& registry, const std::string& log_dir) {
   heuristics.AddValue("favourite_rank");
   auto runner = heuristics.MakeRunner<int, int>();
   runner->AddCheck("positive", [](const int& a, const int&) { return a > 0; });
+
+  ShadowComparison shadow(registry, "shadow", "1", "2",
+                          ShadowComparisonOptions{});
 
   PredictionLogOptions log_options;
   log_options.directory = log_dir;

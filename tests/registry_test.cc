@@ -405,6 +405,7 @@ TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
   // The admitted pairs plus one overflow pair, in every family.
   EXPECT_EQ(CountSeries(text, "mlmon_queue_depth"), cap + 1);
   EXPECT_EQ(CountSeries(text, "mlmon_model_info"), cap + 1);
+  EXPECT_EQ(CountSeries(text, "mlmon_model_loaded_timestamp_seconds"), cap + 1);
   EXPECT_EQ(CountSeries(text, "mlmon_dropped_total"),
             (cap + 1) * kNumDropReasons);
   EXPECT_TRUE(Contains(text,
@@ -413,7 +414,8 @@ TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
   EXPECT_TRUE(
       Contains(text, "mlmon_queue_depth{model=\"m63\",version=\"1\"} 1\n"));
   EXPECT_FALSE(Contains(text, "\"m64\""));
-  // Each folded GoldenSignals bound two series: queue depth and model info.
+  // Each folded GoldenSignals bound three series: queue depth, model info
+  // and the load time.
   const std::string folds = std::to_string(kModels - cap);
   EXPECT_TRUE(
       Contains(text,
@@ -427,8 +429,14 @@ TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
                "version=\"__overflow__\",metric=\"mlmon_model_info\"} " +
                    folds + "\n"))
       << text;
-  EXPECT_EQ(CountSeries(text, "mlmon_label_overflow_total"), 2u) << text;
-  EXPECT_EQ(Samples(text).size(), (cap + 1) * (2 + kNumDropReasons) + 2);
+  EXPECT_TRUE(Contains(text,
+                       "mlmon_label_overflow_total{model=\"__overflow__\","
+                       "version=\"__overflow__\",metric=\""
+                       "mlmon_model_loaded_timestamp_seconds\"} " +
+                           folds + "\n"))
+      << text;
+  EXPECT_EQ(CountSeries(text, "mlmon_label_overflow_total"), 3u) << text;
+  EXPECT_EQ(Samples(text).size(), (cap + 1) * (3 + kNumDropReasons) + 3);
   EXPECT_LT(text.size(), 64u * 1024) << "exposition bytes";
 
   // Destroyed signals leave, and free their places under the cap: the

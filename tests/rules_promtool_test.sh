@@ -31,7 +31,8 @@ cmp -s "$WORK/rules.yml" "$WORK/stdout.yml" || fail "--out and stdout differ"
 # Every SLO of the test config has its alert.
 for alert in MlmonLatencyP99High MlmonErrorRatioHigh MlmonPrecisionLow \
              MlmonEmptyResponseShareHigh MlmonHeuristicFailureRatioHigh \
-             MlmonOutcomesStale MlmonDriftPsiHigh MlmonFeatureProblemRatioHigh; do
+             MlmonOutcomesStale MlmonDriftPsiHigh MlmonFeatureProblemRatioHigh \
+             MlmonShadowDisagreementHigh MlmonModelStale; do
   grep -q "alert: $alert\$" "$WORK/rules.yml" || fail "no alert $alert in the rules"
   grep -q "alertname: $alert\$" "$HERE/rules/alerts_test.yml" ||
     fail "alert $alert has no firing test in alerts_test.yml"

@@ -23,6 +23,7 @@
 #include "mlmon/reference_profile.h"
 #include "mlmon/registry.h"
 #include "mlmon/response_distribution.h"
+#include "mlmon/shadow_comparison.h"
 
 namespace mlmon {
 namespace {
@@ -103,6 +104,23 @@ std::vector<Case> Cases() {
        },
        "mlmon: GoldenSignalsOptions.latency_buckets[1]: not finite (+Inf is "
        "implicit) (nan)"},
+      {"ShadowComparisonOptions",
+       [](Registry& r) {
+         ShadowComparisonOptions options;
+         options.thresholds = {0.5, 1.5};
+         ShadowComparison shadow(r, "m", "1", "2", options);
+       },
+       "mlmon: ShadowComparisonOptions.thresholds[1]: not in (0, 1) (1.5)"},
+      {"ShadowComparison",
+       [](Registry& r) { ShadowComparison shadow(r, "m", "1", "1", {}); },
+       "mlmon: ShadowComparison.challenger: is the champion version (1)"},
+      {"monitor.yaml slo key",
+       [](Registry&) {
+         ParseMonitorSpec("model: m\nslo:\n  max_shadow_disagreement: 1\n",
+                          "monitor.yaml");
+       },
+       "mlmon: monitor.yaml:3: slo.max_shadow_disagreement: not in (0, 1) "
+       "(1)"},
       {"HttpServerOptions",
        [](Registry& r) {
          HttpServerOptions options;

@@ -55,6 +55,8 @@ slo:
   max_outcome_staleness: 2h
   max_drift_psi: 0.3
   max_feature_problem_ratio: 0.05
+  max_shadow_disagreement: 0.07
+  max_model_age: 30d
 )";
 
 // The alert names and default severities as the runbook and the promtool
@@ -69,6 +71,8 @@ TEST(SloCatalogueTest, KeysAlertsAndSeveritiesAreTheDocumentedOnes) {
       {"max_outcome_staleness", "MlmonOutcomesStale", "page"},
       {"max_drift_psi", "MlmonDriftPsiHigh", "ticket"},
       {"max_feature_problem_ratio", "MlmonFeatureProblemRatioHigh", "ticket"},
+      {"max_shadow_disagreement", "MlmonShadowDisagreementHigh", "ticket"},
+      {"max_model_age", "MlmonModelStale", "ticket"},
   };
   ASSERT_EQ(SloCatalogue().size(), expected.size());
   ASSERT_EQ(kSloKeys.size(), expected.size());
@@ -105,9 +109,11 @@ TEST(SloCatalogueTest, ParserSetsTheFieldOfEachRow) {
   EXPECT_EQ(all.slo.max_outcome_staleness, std::chrono::hours(2));
   EXPECT_EQ(all.slo.max_drift_psi, 0.3);
   EXPECT_EQ(all.slo.max_feature_problem_ratio, 0.05);
+  EXPECT_EQ(all.slo.max_shadow_disagreement, 0.07);
+  EXPECT_EQ(all.slo.max_model_age, std::chrono::hours(24 * 30));
   // Thresholds drawn on the dashboard: the value, seconds for a duration.
-  const std::vector<double> thresholds = {0.25, 0.01, 0.8, 0.2,
-                                          0.1,  7200, 0.3, 0.05};
+  const std::vector<double> thresholds = {0.25, 0.01, 0.8,  0.2,  0.1,
+                                          7200, 0.3,  0.05, 0.07, 30 * 86400.0};
   for (std::size_t i = 0; i < thresholds.size(); ++i) {
     EXPECT_EQ(internal::Threshold(SloCatalogue()[i], all.slo), thresholds[i])
         << SloCatalogue()[i].key;

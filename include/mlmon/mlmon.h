@@ -21,6 +21,7 @@
 #include "mlmon/reference_profile.h"
 #include "mlmon/registry.h"
 #include "mlmon/response_distribution.h"
+#include "mlmon/shadow_comparison.h"
 #include "mlmon/spec_memory.h"
 #include "mlmon/status_history.h"
 #include "mlmon/version.h"

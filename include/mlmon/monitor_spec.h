@@ -69,6 +69,8 @@ namespace mlmon {
 ///       max_feature_problem_ratio: 0.05
 ///       max_heuristic_failure_ratio: 0.1
 ///       max_outcome_staleness: 2h
+///       max_shadow_disagreement: 0.05
+///       max_model_age: 30d
 ///       for: 5m                    # or {default: 5m, max_drift_psi: 30m}
 ///       severity: {max_drift_psi: page}
 ///       runbook_url: docs/runbook.md

@@ -28,6 +28,8 @@ namespace mlmon {
 ///       max_feature_problem_ratio: 0.05  # per feature, status != ok, 5m rate
 ///       max_heuristic_failure_ratio: 0.1 # per heuristic, 5m rate
 ///       max_outcome_staleness: 2h        # time since the newest outcome
+///       max_shadow_disagreement: 0.05    # challenger vs champion, 1h rate
+///       max_model_age: 30d               # time since the version was loaded
 ///       for: 5m                          # how long before an alert fires
 ///       # or per objective: for: {default: 5m, max_drift_psi: 30m}
 ///       severity: {max_drift_psi: page}  # override page|ticket per objective
@@ -36,6 +38,7 @@ namespace mlmon {
 /// Objective keys (`kSloKeys`) name the objectives in `for` and `severity`.
 /// Default severities: symptoms (latency, errors, precision, empty responses,
 /// heuristics, outcome staleness) `page`; causes (drift, input features)
+/// and the rollout's own checks (a disagreeing challenger, a stale model)
 /// `ticket`.
 struct SloSpec {
   /// `min_precision`: precision at one configured binary decision threshold.
@@ -57,6 +60,13 @@ struct SloSpec {
   std::optional<double> max_feature_problem_ratio;    ///< in [0, 1]
   std::optional<double> max_heuristic_failure_ratio;  ///< in [0, 1]
   std::optional<std::chrono::seconds> max_outcome_staleness;
+  /// Share of compared requests where a challenger's decision differs from
+  /// the champion's (`ShadowComparison`), per challenger and threshold, over
+  /// 1h; in (0, 1). Binary and multiclass tasks only.
+  std::optional<double> max_shadow_disagreement;
+  /// Longest time a version may serve since it was loaded
+  /// (`mlmon_model_loaded_timestamp_seconds`); > 0.
+  std::optional<std::chrono::seconds> max_model_age;
 
   /// `for:` of every alert unless overridden in `for_overrides`.
   std::chrono::seconds for_duration{300};

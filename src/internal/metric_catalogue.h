@@ -160,6 +160,12 @@ inline constexpr MetricOf<Gauge> kModelInfo{
     "",
     "Model identity; always 1. loaded_at is the Unix time the monitor was "
     "created."};
+inline constexpr MetricOf<Gauge> kModelLoadedTimestampSeconds{
+    "mlmon_model_loaded_timestamp_seconds",
+    {"model", "version"},
+    "seconds",
+    "Unix time the model version's monitor was created (age = time() - "
+    "this)."};
 
 // Response distribution (ResponseDistribution).
 inline constexpr MetricOf<Counter> kPredictionsTotal{
@@ -347,6 +353,27 @@ inline constexpr MetricOf<Counter> kHookSlowTotal{
     "User callbacks (hooks) that ran longer than their budget; their result "
     "was still recorded."};
 
+// Shadow comparison (ShadowComparison); `version` is the champion.
+inline constexpr MetricOf<Counter> kShadowComparisonsTotal{
+    "mlmon_shadow_comparisons_total",
+    {"model", "version", "challenger"},
+    "",
+    "Requests scored by both the champion (version) and the challenger and "
+    "compared."};
+inline constexpr MetricOf<Counter> kShadowDisagreementsTotal{
+    "mlmon_shadow_disagreements_total",
+    {"model", "version", "challenger", "threshold"},
+    "",
+    "Compared requests where the challenger's decision differs from the "
+    "champion's: binary per threshold (score >= threshold), multiclass "
+    "labels with threshold=\"\"."};
+inline constexpr MetricOf<Histogram> kShadowAbsoluteDifference{
+    "mlmon_shadow_absolute_difference",
+    {"model", "version", "challenger"},
+    "",
+    "Absolute difference between the champion's and the challenger's score "
+    "or value."};
+
 // The library's own accounting (Registry, HttpServer).
 inline constexpr MetricOf<Counter> kDroppedTotal{
     "mlmon_dropped_total",
@@ -377,6 +404,7 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kRequestsInFlight.def,
     &metrics::kQueueDepth.def,
     &metrics::kModelInfo.def,
+    &metrics::kModelLoadedTimestampSeconds.def,
     &metrics::kPredictionsTotal.def,
     &metrics::kEmptyResponsesTotal.def,
     &metrics::kPredictionScore.def,
@@ -407,6 +435,9 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kHeuristicValue.def,
     &metrics::kHookFailuresTotal.def,
     &metrics::kHookSlowTotal.def,
+    &metrics::kShadowComparisonsTotal.def,
+    &metrics::kShadowDisagreementsTotal.def,
+    &metrics::kShadowAbsoluteDifference.def,
     &metrics::kDroppedTotal.def,
     &metrics::kLabelOverflowTotal.def,
     &metrics::kHttpConnectionsShedTotal.def,

@@ -25,10 +25,11 @@ namespace internal {
 /// What kind of value an objective takes, which decides how `slo:` parses
 /// it and how `ValidateSloSpec` checks it.
 enum class SloValue {
-  kRatio,     ///< a number in [0, 1] (`std::optional<double>`)
-  kPositive,  ///< a finite number > 0 (`std::optional<double>`)
-  kDuration,  ///< a positive duration (`std::optional<std::chrono::seconds>`)
-  kPrecision  ///< `SloSpec::Precision` (`min_precision`)
+  kRatio,      ///< a number in [0, 1] (`std::optional<double>`)
+  kOpenRatio,  ///< a number in (0, 1) (`std::optional<double>`)
+  kPositive,   ///< a finite number > 0 (`std::optional<double>`)
+  kDuration,   ///< a positive duration (`std::optional<std::chrono::seconds>`)
+  kPrecision   ///< `SloSpec::Precision` (`min_precision`)
 };
 
 /// The text of one alert, everything but what the catalogue row and the
@@ -48,7 +49,8 @@ struct SloObjective {
   /// "page" (a symptom users or the business see) or "ticket" (a cause).
   const char* default_severity;
   SloValue value;
-  /// The `SloSpec` field of a kRatio or kPositive objective (else null).
+  /// The `SloSpec` field of a kRatio, kOpenRatio or kPositive objective
+  /// (else null).
   std::optional<double> SloSpec::*number;
   /// The `SloSpec` field of a kDuration objective (else null).
   std::optional<std::chrono::seconds> SloSpec::*duration;
@@ -61,7 +63,7 @@ struct SloObjective {
 };
 
 /// Number of objectives.
-inline constexpr std::size_t kSloCount = 8;
+inline constexpr std::size_t kSloCount = 10;
 
 /// Every objective, in the order of the generated alerts.
 const std::array<SloObjective, kSloCount>& SloCatalogue();
@@ -83,6 +85,11 @@ std::optional<double> Threshold(const SloObjective& o, const SloSpec& spec);
 std::optional<double> PanelThreshold(const SloSpec& spec,
                                      std::string_view panel);
 
+/// What is wrong with the number `x` of a kRatio, kOpenRatio or kPositive
+/// objective ("not in [0, 1]", "not in (0, 1)", "not a positive number"),
+/// or null when it is valid.
+const char* NumberProblem(SloValue value, double x);
+
 /// The runbook anchor of an alert: its name in lower case.
 std::string RunbookAnchor(std::string_view alert);
 
@@ -95,6 +102,8 @@ SloAlertText HeuristicFailureAlert(const MonitorSpec& spec);
 SloAlertText OutcomeStalenessAlert(const MonitorSpec& spec);
 SloAlertText DriftPsiAlert(const MonitorSpec& spec);
 SloAlertText FeatureProblemAlert(const MonitorSpec& spec);
+SloAlertText ShadowDisagreementAlert(const MonitorSpec& spec);
+SloAlertText ModelAgeAlert(const MonitorSpec& spec);
 
 }  // namespace internal
 }  // namespace mlmon
