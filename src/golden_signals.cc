@@ -75,8 +75,7 @@ GoldenSignals::GoldenSignals(Registry& registry, std::string model,
   internal::AddFamily(*owner_, internal::metrics::kModelInfo)
       .Add({model_, version_, std::to_string(loaded_at)})
       .Set(1);
-  internal::AddFamily(registry_,
-                      internal::metrics::kModelLoadedTimestampSeconds)
+  internal::AddFamily(*owner_, internal::metrics::kModelLoadedTimestampSeconds)
       .Add({model_, version_})
       .Set(static_cast<double>(loaded_at));
 }

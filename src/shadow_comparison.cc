@@ -7,6 +7,7 @@
 
 #include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
+#include "internal/series_owner.h"
 #include "internal/spec_checks.h"
 
 namespace mlmon {
@@ -87,15 +88,21 @@ ShadowComparison::ShadowComparison(Registry& registry, std::string model,
                              [&] { Bind(registry); });
 }
 
+ShadowComparison::~ShadowComparison() = default;
+
 // Every series of the comparison, bound in one place.
 void ShadowComparison::Bind(Registry& registry) {
   namespace m = internal::metrics;
-  drops_ = registry.DropsFor(model_, version_);
+  // One comparison per (model, champion, challenger).
+  owner_ = std::make_unique<internal::SeriesOwner>(
+      registry, "ShadowComparison against challenger '" + challenger_ + "'",
+      model_, version_);
+  internal::SeriesOwner& owner = *owner_;
+  drops_ = owner.drops();
   const std::vector<std::string> who = {model_, version_, challenger_};
   comparisons_ =
-      &internal::AddFamily(registry, m::kShadowComparisonsTotal).Add(who);
-  auto& disagreements =
-      internal::AddFamily(registry, m::kShadowDisagreementsTotal);
+      &internal::AddFamily(owner, m::kShadowComparisonsTotal).Add(who);
+  auto disagreements = internal::AddFamily(owner, m::kShadowDisagreementsTotal);
   if (task_ == Task::kBinary) {
     for (const double t : thresholds_) {
       disagreements_.push_back(&disagreements.Add(
@@ -106,8 +113,8 @@ void ShadowComparison::Bind(Registry& registry) {
         &disagreements.Add({model_, version_, challenger_, ""}));
   }
   if (task_ != Task::kMulticlass) {
-    difference_ = &internal::AddFamily(registry, m::kShadowAbsoluteDifference)
-                       .Add(who, difference_buckets_);
+    difference_ = &owner.Add(owner.Register(m::kShadowAbsoluteDifference), who,
+                             difference_buckets_);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,9 @@ class ShadowComparison {
   /// empty, `challenger == version`, or `options` is invalid.
   ShadowComparison(Registry& registry, std::string model, std::string version,
                    std::string challenger, ShadowComparisonOptions options);
+  /// Removes the comparison's series from the registry's exposition.
+  /// REQUIRES: no call on it runs.
+  ~ShadowComparison();
   ShadowComparison(const ShadowComparison&) = delete;
   ShadowComparison& operator=(const ShadowComparison&) = delete;
 
@@ -104,6 +108,8 @@ class ShadowComparison {
  private:
   void Bind(Registry& registry);
 
+  // First: destroyed after every instrument it bound.
+  std::unique_ptr<internal::SeriesOwner> owner_;
   std::string model_, version_, challenger_;
   ShadowComparisonOptions::Task task_;
   std::vector<double> thresholds_;
