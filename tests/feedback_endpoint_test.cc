@@ -68,7 +68,7 @@ TEST_F(FeedbackEndpointTest, NdjsonBatchIsAccountedPerLineAndMovesSeries) {
   EXPECT_EQ(r.headers["content-type"], "application/json");
   EXPECT_EQ(
       r.body,
-      R"({"matched":2,"unmatched":1,"duplicate":0,"invalid":1,"errors":[{"line":4,"detail":"invalid outcome for model 'fraud': expected 0, 1, true or false"}]})");
+      R"({"matched":2,"unmatched":1,"duplicate":0,"invalid":1,"version_matches":2,"errors":[{"line":4,"detail":"invalid outcome for model 'fraud': expected 0, 1, true or false"}]})");
   EXPECT_EQ(Outcomes("matched"), 2);
   EXPECT_EQ(Outcomes("unmatched"), 1);
   EXPECT_EQ(Outcomes("invalid"), 1);
@@ -100,7 +100,8 @@ TEST_F(FeedbackEndpointTest, EachLineIsCountedOnceAndOnlyWholeObjectsApply) {
   ASSERT_EQ(r.status, 200) << r.error << r.body;
   EXPECT_EQ(
       r.body,
-      R"j({"matched":1,"unmatched":0,"duplicate":0,"invalid":3,"errors":[)j"
+      R"j({"matched":1,"unmatched":0,"duplicate":0,"invalid":3,)j"
+      R"j("version_matches":1,"errors":[)j"
       R"j({"line":1,"detail":"characters after the JSON object (one object per line)"},)j"
       R"j({"line":2,"detail":"ts 9999999999 is 8.3e+09 s in the future (max_clock_skew 300 s)"},)j"
       R"j({"line":3,"detail":"id is 1000 bytes, longer than the 64-byte limit"}]})j");
