@@ -186,10 +186,11 @@ void OutcomeIngest::CountUnparsed(std::size_t n) const {
 void OutcomeIngest::CountRefused(const std::string& model,
                                  const std::string& version) const {
   const Model* m = ResolveLive(model);
+  const bool own_model = m != nullptr;
   if (m == nullptr) m = ResolveLive("");
   if (m == nullptr) return;
-  bool named = false;  // a live version of that name
-  if (!version.empty()) {
+  bool named = false;  // a live version of that name, in the model named
+  if (own_model && !version.empty()) {
     for (const Version& v : m->second) {
       named = named || (v.name == version && IsLive(*v.link));
     }
