@@ -21,8 +21,8 @@ void IngestReport::AddError(std::size_t line, std::string detail) {
 std::string IngestReport::ToJson() const {
   std::string out = fmt::format(
       "{{\"matched\":{},\"unmatched\":{},\"duplicate\":{},\"invalid\":{},"
-      "\"errors\":[",
-      matched, unmatched, duplicate, invalid);
+      "\"version_matches\":{},\"errors\":[",
+      matched, unmatched, duplicate, invalid, version_matches);
   for (std::size_t i = 0; i < errors.size(); ++i) {
     if (i > 0) out.push_back(',');
     fmt::format_to(std::back_inserter(out),
@@ -61,32 +61,145 @@ void ParsePredictions(std::string_view body, std::vector<PredictionEvent>* out,
   ReportRefused(&refused, report);
 }
 
-void OutcomeIngest::AddTracker(OutcomeTracker& tracker) {
-  if (!trackers_.emplace(tracker.model(), &tracker).second) {
-    throw internal::SetupError("OutcomeIngest::AddTracker",
-                               "a tracker for this model is already registered",
-                               tracker.model());
+namespace {
+
+// Whether the tracker behind `link` (an `OutcomeTracker::Link`) lives.
+template <typename Link>
+bool IsLive(Link& link) {
+  detail::ReaderLock lock(link.mu);
+  return link.tracker != nullptr;
+}
+
+template <typename Versions>
+bool AnyLive(const Versions& versions) {
+  for (const auto& v : versions) {
+    if (IsLive(*v.link)) return true;
   }
+  return false;
+}
+
+}  // namespace
+
+void OutcomeIngest::AddTracker(OutcomeTracker& tracker) {
+  detail::WriterLock lock(mu_);
+  Prune();
+  std::vector<Version>& versions = models_[tracker.model()];
+  for (const Version& v : versions) {
+    if (v.name == tracker.version()) {
+      throw internal::SetupError(
+          "OutcomeIngest::AddTracker",
+          "a tracker for this model and version is already registered",
+          fmt::format("model '{}', version '{}'", tracker.model(),
+                      tracker.version()));
+    }
+  }
+  versions.push_back({tracker.version(), tracker.link_});
+}
+
+bool OutcomeIngest::RemoveTracker(OutcomeTracker& tracker) {
+  detail::WriterLock lock(mu_);
+  bool found = false;
+  auto it = models_.find(tracker.model());
+  if (it != models_.end()) {
+    std::vector<Version>& versions = it->second;
+    for (auto v = versions.begin(); v != versions.end(); ++v) {
+      if (v->link == tracker.link_) {
+        versions.erase(v);
+        found = true;
+        break;
+      }
+    }
+  }
+  Prune();
+  return found;
+}
+
+void OutcomeIngest::Prune() {
+  for (auto it = models_.begin(); it != models_.end();) {
+    std::vector<Version>& versions = it->second;
+    versions.erase(
+        std::remove_if(versions.begin(), versions.end(),
+                       [](const Version& v) { return !IsLive(*v.link); }),
+        versions.end());
+    it = versions.empty() ? models_.erase(it) : std::next(it);
+  }
+}
+
+const OutcomeIngest::Model* OutcomeIngest::Resolve(
+    const std::string& model) const {
+  if (!model.empty()) {
+    auto it = models_.find(model);
+    return it == models_.end() ? nullptr : &*it;
+  }
+  if (models_.size() == 1) return &*models_.begin();  // liveness: by caller
+  return ResolveLive(model);
+}
+
+const OutcomeIngest::Model* OutcomeIngest::ResolveLive(
+    const std::string& model) const {
+  if (!model.empty()) {
+    auto it = models_.find(model);
+    if (it == models_.end() || !AnyLive(it->second)) return nullptr;
+    return &*it;
+  }
+  const Model* only = nullptr;
+  for (const Model& m : models_) {
+    if (!AnyLive(m.second)) continue;
+    if (only != nullptr) return nullptr;
+    only = &m;
+  }
+  return only;
+}
+
+std::size_t OutcomeIngest::LiveModels() const {
+  std::size_t n = 0;
+  for (const Model& m : models_) n += AnyLive(m.second) ? 1 : 0;
+  return n;
 }
 
 OutcomeTracker* OutcomeIngest::Find(const std::string& model) const {
-  if (model.empty()) {
-    return trackers_.size() == 1 ? trackers_.begin()->second : nullptr;
+  detail::ReaderLock lock(mu_);
+  const Model* m = ResolveLive(model);
+  if (m == nullptr) return nullptr;
+  OutcomeTracker* found = nullptr;
+  for (const Version& v : m->second) {
+    detail::ReaderLock link_lock(v.link->mu);
+    if (v.link->tracker == nullptr) continue;
+    if (found != nullptr) return nullptr;
+    found = v.link->tracker;
   }
-  auto it = trackers_.find(model);
-  return it == trackers_.end() ? nullptr : it->second;
+  return found;
 }
 
 void OutcomeIngest::CountUnparsed(std::size_t n) const {
-  OutcomeTracker* only = Find("");
+  if (n == 0) return;
+  detail::ReaderLock lock(mu_);
+  const Model* only = ResolveLive("");
   if (only == nullptr) return;
-  for (std::size_t i = 0; i < n; ++i) only->CountInvalidOutcome();
+  for (const Version& v : only->second) {
+    detail::ReaderLock link_lock(v.link->mu);
+    if (v.link->tracker == nullptr) continue;
+    for (std::size_t i = 0; i < n; ++i) v.link->tracker->CountInvalidOutcome();
+  }
 }
 
-void OutcomeIngest::CountRefused(const std::string& model) const {
-  OutcomeTracker* t = Find(model);
-  if (t == nullptr) t = Find("");
-  if (t != nullptr) t->CountInvalidOutcome();
+void OutcomeIngest::CountRefused(const std::string& model,
+                                 const std::string& version) const {
+  const Model* m = ResolveLive(model);
+  const bool own_model = m != nullptr;
+  if (m == nullptr) m = ResolveLive("");
+  if (m == nullptr) return;
+  bool named = false;  // a live version of that name, in the model named
+  if (own_model && !version.empty()) {
+    for (const Version& v : m->second) {
+      named = named || (v.name == version && IsLive(*v.link));
+    }
+  }
+  for (const Version& v : m->second) {
+    if (named && v.name != version) continue;
+    detail::ReaderLock link_lock(v.link->mu);
+    if (v.link->tracker != nullptr) v.link->tracker->CountInvalidOutcome();
+  }
 }
 
 namespace {
@@ -146,56 +259,132 @@ std::string RefusalDetail(OutcomeRefusal why, const OutcomeEvent& e,
 }  // namespace
 
 void OutcomeIngest::Apply(const OutcomeEvent& e, IngestReport* report) const {
-  OutcomeTracker* t = Find(e.model);
-  if (t == nullptr) {
-    CountRefused(e.model);
-    report->AddError(e.line, ModelError(e.model, trackers_.size()));
+  detail::ReaderLock lock(mu_);
+  std::vector<char> unmatched;
+  ApplyLocked(e, report, &unmatched);
+}
+
+void OutcomeIngest::ApplyLocked(const OutcomeEvent& e, IngestReport* report,
+                                std::vector<char>* unmatched) const {
+  const Model* m = Resolve(e.model);
+  const std::size_t n = m == nullptr ? 0 : m->second.size();
+  unmatched->assign(n, 0);
+  std::size_t reached = 0, matched = 0, duplicate = 0;
+  std::string refusal;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Version& v = m->second[i];
+    if (!e.version.empty() && v.name != e.version) continue;
+    detail::ReaderLock link_lock(v.link->mu);  // the tracker lives while held
+    OutcomeTracker* t = v.link->tracker;
+    if (t == nullptr) continue;
+    ++reached;
+    OutcomeRefusal why = OutcomeRefusal::kNone;
+    const OutcomeResult r =
+        e.is_label ? t->TryRecordOutcome(e.id, e.label, e.ts, &why)
+                   : t->TryRecordOutcome(e.id, e.outcome, e.ts, &why);
+    switch (r) {
+      case OutcomeResult::kMatched:
+        ++matched;
+        break;
+      case OutcomeResult::kDuplicate:
+        ++duplicate;
+        break;
+      case OutcomeResult::kUnmatched:
+        (*unmatched)[i] = 1;
+        break;
+      case OutcomeResult::kInvalid:
+        if (refusal.empty()) refusal = RefusalDetail(why, e, *t);
+        break;
+    }
+  }
+  if (reached == 0) {
+    CountRefused(e.model, e.version);
+    if (!e.version.empty() && m != nullptr && AnyLive(m->second)) {
+      report->AddError(e.line, fmt::format("unknown version '{}' of model '{}'",
+                                           e.version, m->first));
+    } else {
+      report->AddError(e.line, ModelError(e.model, LiveModels()));
+    }
     return;
   }
-  OutcomeRefusal why = OutcomeRefusal::kNone;
-  const OutcomeResult r = e.is_label
-                              ? t->RecordOutcome(e.id, e.label, e.ts, &why)
-                              : t->RecordOutcome(e.id, e.outcome, e.ts, &why);
-  switch (r) {
-    case OutcomeResult::kMatched:
-      ++report->matched;
-      break;
-    case OutcomeResult::kUnmatched:
-      ++report->unmatched;
-      break;
-    case OutcomeResult::kDuplicate:
-      ++report->duplicate;
-      break;
-    case OutcomeResult::kInvalid:
-      report->AddError(e.line, RefusalDetail(why, e, *t));
-      break;
+  report->version_matches += matched;
+  if (matched > 0) {
+    ++report->matched;
+    return;
+  }
+  if (duplicate > 0) {
+    ++report->duplicate;
+    return;
+  }
+  // No version held the id: unmatched wherever it was not refused.
+  for (std::size_t i = 0; i < n; ++i) {
+    if ((*unmatched)[i] == 0) continue;
+    const Version& v = m->second[i];
+    detail::ReaderLock link_lock(v.link->mu);
+    if (v.link->tracker != nullptr) v.link->tracker->CountUnmatchedOutcome();
+  }
+  if (!refusal.empty()) {
+    report->AddError(e.line, std::move(refusal));
+  } else {
+    ++report->unmatched;
   }
 }
 
-void OutcomeIngest::Apply(const PredictionEvent& e,
-                          IngestReport* report) const {
-  OutcomeTracker* t = Find(e.model);
-  if (t == nullptr) {
-    report->AddError(e.line, ModelError(e.model, trackers_.size()));
-    return;
-  }
-  bool ok = false;
+namespace {
+
+bool RecordPredictionIn(OutcomeTracker& t, const PredictionEvent& e) {
   switch (e.kind) {
     case PredictionEvent::Kind::kScore:
     case PredictionEvent::Kind::kValue:
-      ok = t->RecordPrediction(e.id, e.number);
-      break;
+      return t.RecordPrediction(e.id, e.number);
     case PredictionEvent::Kind::kLabel:
-      ok = t->RecordPrediction(e.id, std::string_view(e.label));
-      break;
+      return t.RecordPrediction(e.id, std::string_view(e.label));
     case PredictionEvent::Kind::kItems: {
       std::vector<std::string_view> items(e.items.begin(), e.items.end());
-      ok = t->RecordRanking(e.id, items.data(), items.size());
-      break;
+      return t.RecordRanking(e.id, items.data(), items.size());
     }
   }
-  if (ok) {
+  return false;
+}
+
+}  // namespace
+
+void OutcomeIngest::Apply(const PredictionEvent& e,
+                          IngestReport* report) const {
+  detail::ReaderLock lock(mu_);
+  const Model* m = ResolveLive(e.model);
+  if (m == nullptr) {
+    report->AddError(e.line, ModelError(e.model, LiveModels()));
+    return;
+  }
+  // The version named, or the only live one.
+  const Version* target = nullptr;
+  std::size_t live = 0;
+  for (const Version& v : m->second) {
+    if (!IsLive(*v.link)) continue;
+    ++live;
+    if (e.version.empty() || v.name == e.version) target = &v;
+  }
+  if (!e.version.empty() && target == nullptr) {
+    report->AddError(e.line, fmt::format("unknown version '{}' of model '{}'",
+                                         e.version, m->first));
+    return;
+  }
+  if (e.version.empty() && live > 1) {
+    report->AddError(
+        e.line, fmt::format("'version' is required: model '{}' has {} versions",
+                            m->first, live));
+    return;
+  }
+  detail::ReaderLock link_lock(target->link->mu);
+  OutcomeTracker* t = target->link->tracker;
+  if (t == nullptr) {  // destroyed since it was chosen
+    report->AddError(e.line, ModelError(e.model, LiveModels()));
+    return;
+  }
+  if (RecordPredictionIn(*t, e)) {
     ++report->matched;  // for predictions: recorded
+    ++report->version_matches;
   } else if (e.id.size() > OutcomeTracker::kMaxIdBytes) {
     report->AddError(e.line, IdTooLong(e.id.size()));
   } else {
@@ -222,15 +411,17 @@ IngestReport OutcomeIngest::IngestOutcomes(std::string_view body,
   // Every line is accounted exactly once, in line order (so the bounded
   // error list holds the first refused lines).
   IngestReport report;
+  std::vector<char> unmatched;
+  detail::ReaderLock lock(mu_);
   std::size_t i = 0, j = 0;
   while (i < events.size() || j < refused.size()) {
     if (j == refused.size() ||
         (i < events.size() && events[i].line < refused[j].line)) {
-      Apply(events[i++], &report);
+      ApplyLocked(events[i++], &report, &unmatched);
       continue;
     }
     internal::RefusedLine& r = refused[j++];
-    CountRefused(r.model);
+    CountRefused(r.model, r.version);
     if (r.malformed) ++report.malformed;
     report.AddError(r.line, std::move(r.detail));
   }

@@ -116,8 +116,18 @@ struct OutcomeTracker::Impl {
   bool Store(std::string_view id, const void* payload) noexcept;
   // Takes `id` out of the store; kMatched fills `payload` and accounts the
   // delay. Other results are counted here.
+  // A kUnmatched is counted only if `count_unmatched`.
   OutcomeResult Join(std::string_view id, double outcome_unix_ts, void* payload,
-                     std::int64_t* now) noexcept;
+                     std::int64_t* now, bool count_unmatched) noexcept;
+  OutcomeResult Unmatched(bool count) noexcept {
+    return count ? Count(OutcomeResult::kUnmatched) : OutcomeResult::kUnmatched;
+  }
+  OutcomeResult Outcome(std::string_view id, double outcome,
+                        double outcome_unix_ts, OutcomeRefusal* why,
+                        bool count_unmatched) noexcept;
+  OutcomeResult Outcome(std::string_view id, std::string_view label,
+                        double outcome_unix_ts, OutcomeRefusal* why,
+                        bool count_unmatched) noexcept;
   OutcomeResult Count(OutcomeResult r) noexcept {
     switch (r) {
       case OutcomeResult::kMatched:
@@ -278,20 +288,21 @@ void OutcomeTracker::Impl::NoteOutcomeTime(double unix_ts) noexcept {
 
 OutcomeResult OutcomeTracker::Impl::Join(std::string_view id,
                                          double outcome_unix_ts, void* payload,
-                                         std::int64_t* now) noexcept {
+                                         std::int64_t* now,
+                                         bool count_unmatched) noexcept {
   const std::uint64_t h = internal::HashId(id);
   store.Prefetch(h);
   *now = Now();
   std::int64_t created = 0;
   switch (store.Take(id, h, *now, payload, &created)) {
     case PendingStore::TakeStatus::kNotFound:
-      return Count(OutcomeResult::kUnmatched);
+      return Unmatched(count_unmatched);
     case PendingStore::TakeStatus::kDuplicate:
       return Count(OutcomeResult::kDuplicate);
     case PendingStore::TakeStatus::kExpired:
       expired->Increment();
       pending_gauge->Decrement();
-      return Count(OutcomeResult::kUnmatched);
+      return Unmatched(count_unmatched);
     case PendingStore::TakeStatus::kMatched:
       break;
   }
@@ -325,10 +336,16 @@ OutcomeTracker::OutcomeTracker(Registry& registry, std::string model,
                                std::string version, OutcomeSpec spec,
                                const Clock* clock)
     : impl_(std::make_unique<Impl>(registry, std::move(model),
-                                   std::move(version), std::move(spec),
-                                   clock)) {}
+                                   std::move(version), std::move(spec), clock)),
+      link_(std::make_shared<Link>()) {
+  detail::WriterLock lock(link_->mu);
+  link_->tracker = this;
+}
 
-OutcomeTracker::~OutcomeTracker() = default;
+OutcomeTracker::~OutcomeTracker() {
+  detail::WriterLock lock(link_->mu);  // waits for lines being applied
+  link_->tracker = nullptr;
+}
 
 bool OutcomeTracker::RecordPrediction(std::string_view id,
                                       double score) noexcept {
@@ -387,7 +404,39 @@ bool OutcomeTracker::RecordRanking(std::string_view id,
 OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id, double outcome,
                                             double outcome_unix_ts,
                                             OutcomeRefusal* why) noexcept {
-  Impl& m = *impl_;
+  return impl_->Outcome(id, outcome, outcome_unix_ts, why, true);
+}
+
+OutcomeResult OutcomeTracker::TryRecordOutcome(std::string_view id,
+                                               double outcome,
+                                               double outcome_unix_ts,
+                                               OutcomeRefusal* why) noexcept {
+  return impl_->Outcome(id, outcome, outcome_unix_ts, why, false);
+}
+
+OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
+                                            std::string_view label,
+                                            double outcome_unix_ts,
+                                            OutcomeRefusal* why) noexcept {
+  return impl_->Outcome(id, label, outcome_unix_ts, why, true);
+}
+
+OutcomeResult OutcomeTracker::TryRecordOutcome(std::string_view id,
+                                               std::string_view label,
+                                               double outcome_unix_ts,
+                                               OutcomeRefusal* why) noexcept {
+  return impl_->Outcome(id, label, outcome_unix_ts, why, false);
+}
+
+void OutcomeTracker::CountUnmatchedOutcome() noexcept {
+  impl_->Count(OutcomeResult::kUnmatched);
+}
+
+OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id, double outcome,
+                                            double outcome_unix_ts,
+                                            OutcomeRefusal* why,
+                                            bool count_unmatched) noexcept {
+  Impl& m = *this;
   const Task task = m.spec.task;
   if (why != nullptr) *why = OutcomeRefusal::kNone;
   const OutcomeRefusal refusal = m.CheckOutcome(id, outcome_unix_ts);
@@ -398,7 +447,8 @@ OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id, double outcome,
   }
   double predicted = 0;
   std::int64_t now = 0;
-  const OutcomeResult r = m.Join(id, outcome_unix_ts, &predicted, &now);
+  const OutcomeResult r =
+      m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched);
   if (r != OutcomeResult::kMatched) return r;
   if (task == Task::kBinary) {
     m.Apply<internal::BinaryTask>(now, predicted, outcome == 1.0);
@@ -408,11 +458,12 @@ OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id, double outcome,
   return r;
 }
 
-OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
+OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id,
                                             std::string_view label,
                                             double outcome_unix_ts,
-                                            OutcomeRefusal* why) noexcept {
-  Impl& m = *impl_;
+                                            OutcomeRefusal* why,
+                                            bool count_unmatched) noexcept {
+  Impl& m = *this;
   const Task task = m.spec.task;
   if (why != nullptr) *why = OutcomeRefusal::kNone;
   const OutcomeRefusal refusal = m.CheckOutcome(id, outcome_unix_ts);
@@ -422,7 +473,8 @@ OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
     const std::int64_t actual = m.As<internal::MulticlassTask>().ClassOf(label);
     if (actual < 0) return m.Refuse(OutcomeRefusal::kBadValue, why);
     std::uint32_t predicted = 0;
-    const OutcomeResult r = m.Join(id, outcome_unix_ts, &predicted, &now);
+    const OutcomeResult r =
+        m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched);
     if (r == OutcomeResult::kMatched) {
       m.Apply<internal::MulticlassTask>(now, std::size_t{predicted},
                                         static_cast<std::size_t>(actual));
@@ -431,7 +483,8 @@ OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id,
   }
   if (task == Task::kRanking) {
     alignas(8) unsigned char buf[kPayloadBuffer];
-    const OutcomeResult r = m.Join(id, outcome_unix_ts, buf, &now);
+    const OutcomeResult r =
+        m.Join(id, outcome_unix_ts, buf, &now, count_unmatched);
     if (r != OutcomeResult::kMatched) return r;
     std::uint32_t kept = 0;
     std::memcpy(&kept, buf, 4);

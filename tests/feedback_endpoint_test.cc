@@ -5,10 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "http_client.h"
+#include "mlmon/model_monitor.h"
 #include "mlmon/registry.h"
 #include "testing/samples.h"
 
@@ -68,7 +70,7 @@ TEST_F(FeedbackEndpointTest, NdjsonBatchIsAccountedPerLineAndMovesSeries) {
   EXPECT_EQ(r.headers["content-type"], "application/json");
   EXPECT_EQ(
       r.body,
-      R"({"matched":2,"unmatched":1,"duplicate":0,"invalid":1,"errors":[{"line":4,"detail":"invalid outcome for model 'fraud': expected 0, 1, true or false"}]})");
+      R"({"matched":2,"unmatched":1,"duplicate":0,"invalid":1,"version_matches":2,"errors":[{"line":4,"detail":"invalid outcome for model 'fraud': expected 0, 1, true or false"}]})");
   EXPECT_EQ(Outcomes("matched"), 2);
   EXPECT_EQ(Outcomes("unmatched"), 1);
   EXPECT_EQ(Outcomes("invalid"), 1);
@@ -100,7 +102,8 @@ TEST_F(FeedbackEndpointTest, EachLineIsCountedOnceAndOnlyWholeObjectsApply) {
   ASSERT_EQ(r.status, 200) << r.error << r.body;
   EXPECT_EQ(
       r.body,
-      R"j({"matched":1,"unmatched":0,"duplicate":0,"invalid":3,"errors":[)j"
+      R"j({"matched":1,"unmatched":0,"duplicate":0,"invalid":3,)j"
+      R"j("version_matches":1,"errors":[)j"
       R"j({"line":1,"detail":"characters after the JSON object (one object per line)"},)j"
       R"j({"line":2,"detail":"ts 9999999999 is 8.3e+09 s in the future (max_clock_skew 300 s)"},)j"
       R"j({"line":3,"detail":"id is 1000 bytes, longer than the 64-byte limit"}]})j");
@@ -164,6 +167,63 @@ TEST_F(FeedbackEndpointTest, AuthMethodSizeAndMediaType) {
   EXPECT_LE(Outcomes("matched"), 0);  // none of the refused requests counted
   EXPECT_EQ(Post(ok, "application/json").status, 200);
   EXPECT_EQ(Outcomes("matched"), 1);
+}
+
+// The ingest outlives the server, the monitor does not: destroying the
+// monitor behind the live route, then posting, answers its lines as an
+// unknown model and the server keeps serving.
+TEST(FeedbackLifetimeTest, MonitorDestroyedBehindALiveRoute) {
+  Registry registry;
+  OutcomeIngest ingest;
+  HttpServer server(HttpServerOptions{}, registry);
+  MonitorSpec spec;
+  spec.model = "fraud";
+  spec.version = "1";
+  spec.outcome.pending_capacity = 1000;
+  auto monitor = std::make_unique<ModelMonitor>(registry, spec);
+  ingest.AddTracker(monitor->outcomes());
+  AddFeedbackRoute(server, ingest);
+  server.Start();
+  const std::vector<std::pair<std::string, std::string>> ndjson = {
+      {"Content-Type", "application/x-ndjson"}};
+  auto post = [&](const std::string& body) {
+    return HttpCall("127.0.0.1", server.port(), "POST", "/v1/outcomes", body,
+                    ndjson);
+  };
+  ASSERT_TRUE(monitor->outcomes().RecordPrediction("p1", 0.9));
+  ASSERT_TRUE(monitor->outcomes().RecordPrediction("p2", 0.9));
+  HttpResult before = post("{\"id\":\"p1\",\"outcome\":1}\n");
+  ASSERT_EQ(before.status, 200) << before.error;
+  EXPECT_THAT(before.body, HasSubstr("\"matched\":1,"));
+
+  monitor.reset();  // while the server runs
+  for (int i = 0; i < 2; ++i) {
+    HttpResult after =
+        post("{\"id\":\"p2\",\"outcome\":1,\"model\":\"fraud\"}\n");
+    ASSERT_EQ(after.status, 200) << after.error;
+    EXPECT_EQ(after.body,
+              R"({"matched":0,"unmatched":0,"duplicate":0,"invalid":1,)"
+              R"("version_matches":0,"errors":[{"line":1,"detail":)"
+              R"("unknown model 'fraud'"}]})");
+  }
+  EXPECT_EQ(
+      HttpCall("127.0.0.1", server.port(), "GET", "/metrics", "", {}).status,
+      200);
+
+  // A new version added at run time is served by the same route.
+  spec.version = "2";
+  ModelMonitor v2(registry, spec);
+  ingest.AddTracker(v2.outcomes());
+  ASSERT_TRUE(v2.outcomes().RecordPrediction("p3", 0.2));
+  HttpResult swapped = post("{\"id\":\"p3\",\"outcome\":0}\n");
+  ASSERT_EQ(swapped.status, 200) << swapped.error;
+  EXPECT_THAT(swapped.body, HasSubstr("\"matched\":1,"));
+  EXPECT_EQ(
+      SampleValue(
+          registry,
+          R"(mlmon_outcomes_total{model="fraud",version="2",result="matched"})"),
+      1);
+  server.Stop();
 }
 
 }  // namespace

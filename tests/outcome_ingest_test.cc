@@ -155,10 +155,11 @@ TEST_F(OutcomeIngestTest, WrongTypesAreInvalidNotFatal) {
 TEST_F(OutcomeIngestTest, ReportJsonShape) {
   IngestReport r;
   r.matched = 2;
+  r.version_matches = 3;
   r.AddError(3, "bad \"quote\"");
   EXPECT_EQ(
       r.ToJson(),
-      R"({"matched":2,"unmatched":0,"duplicate":0,"invalid":1,"errors":[{"line":3,"detail":"bad \"quote\""}]})");
+      R"({"matched":2,"unmatched":0,"duplicate":0,"invalid":1,"version_matches":3,"errors":[{"line":3,"detail":"bad \"quote\""}]})");
 }
 
 TEST_F(OutcomeIngestTest, ErrorListIsBounded) {
@@ -185,7 +186,8 @@ TEST(OutcomeIngestRoutingTest, SeveralModelsNeedTheModelField) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
                  "mlmon: OutcomeIngest::AddTracker: a tracker for this model "
-                 "is already registered (a)");
+                 "and version is already registered (model 'a', version "
+                 "'1')");
   }
   ASSERT_TRUE(a.RecordPrediction("x", 0.9));
   ASSERT_TRUE(b.RecordPrediction("x", 12.5));

@@ -25,9 +25,14 @@ struct FeedbackOptions {
 /// Serves the feedback protocol (README.md) on `server`:
 /// body `application/x-ndjson` (one object per line) or `application/json`
 /// (one object or an array); `200` with
-/// `{"matched":n,"unmatched":n,"duplicate":n,"invalid":n,"errors":[...]}`,
-/// where every non-blank line is counted exactly once (the four sum to the
-/// lines) and `errors` lists the first 100 refused lines in line order;
+/// `{"matched":n,"unmatched":n,"duplicate":n,"invalid":n,
+/// "version_matches":n,"errors":[...]}`, where every non-blank line is
+/// counted exactly once (the four sum to the lines), `version_matches`
+/// totals the model versions the matched lines were joined to (a line
+/// without `"version"` joins every hosted version of its model that
+/// predicted its id; equal to `matched` when each model has one version; a
+/// field added to the answer, which older clients can ignore) and `errors`
+/// lists the first 100 refused lines in line order;
 /// `400` problem+json naming the line when the body is not JSON at all (an
 /// NDJSON body with no line that is one JSON object); `401`, `405`, `413`
 /// (before the body is read), `415` for another media type. A bad line
@@ -35,7 +40,11 @@ struct FeedbackOptions {
 /// `duplicate`, never twice. How lines are counted in the metrics:
 /// `mlmon/outcome_ingest.h`.
 ///
-/// REQUIRES: `server` is not running; `ingest` outlives it.
+/// Trackers may be added to and removed from `ingest`, or destroyed, while
+/// the server runs: their lines are then answered as an unknown model.
+///
+/// REQUIRES: `server` is not running; `ingest` outlives the server's
+/// serving (declare the ingest before the server, or stop the server first).
 /// \throw mlmon::ConfigError as `HttpServer::AddRoute`.
 void AddFeedbackRoute(HttpServer& server, const OutcomeIngest& ingest,
                       FeedbackOptions options = {});

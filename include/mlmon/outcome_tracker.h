@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mlmon/clock.h"
+#include "mlmon/detail/mutex.h"
 #include "mlmon/duration.h"
 #include "mlmon/quality_metrics.h"
 #include "mlmon/registry.h"
@@ -135,6 +136,12 @@ struct OutcomeSpec {
 /// (the tracker's monotonic clock), not of the prediction.
 ///
 /// Thread safety: thread-safe.
+/// Lifetime: the registry outlives the tracker. The tracker may be destroyed
+/// at any time while `OutcomeIngest`s it was added to serve feedback: its
+/// destructor waits for the line being applied to it, and later lines
+/// naming its model are answered as an unknown model. Outcome and
+/// prediction calls made directly on a tracker must end before it is
+/// destroyed.
 /// Hot path: `RecordPrediction` / `RecordRanking` are noexcept and
 /// allocation-free; they take no lock but the id's pending-store shard spin
 /// lock, held for one hash probe and a copy of the entry (tens of ns).
@@ -198,6 +205,24 @@ class OutcomeTracker {
       double outcome_unix_ts = std::numeric_limits<double>::quiet_NaN(),
       OutcomeRefusal* why = nullptr) noexcept;
 
+  /// `RecordOutcome` for a caller that joins one outcome to several
+  /// versions of a model (`OutcomeIngest`): the same, except that a
+  /// `kUnmatched` is counted nowhere (the expiry of a prediction found past
+  /// its TTL still is). The caller counts it with `CountUnmatchedOutcome`
+  /// when no version held the id.
+  [[nodiscard]] OutcomeResult TryRecordOutcome(
+      std::string_view id, double outcome,
+      double outcome_unix_ts = std::numeric_limits<double>::quiet_NaN(),
+      OutcomeRefusal* why = nullptr) noexcept;
+  /// `TryRecordOutcome` of a multiclass label or a ranking's chosen item.
+  [[nodiscard]] OutcomeResult TryRecordOutcome(
+      std::string_view id, std::string_view label,
+      double outcome_unix_ts = std::numeric_limits<double>::quiet_NaN(),
+      OutcomeRefusal* why = nullptr) noexcept;
+  /// Counts one outcome in `mlmon_outcomes_total{result="unmatched"}`: the
+  /// fallback of a `TryRecordOutcome` that no version matched.
+  void CountUnmatchedOutcome() noexcept;
+
   /// Self-contained outcomes, no join (feedback that reached another
   /// replica carries the prediction): binary (score, 0/1) or regression
   /// (predicted, actual). Same metrics as a match, without delay.
@@ -234,8 +259,19 @@ class OutcomeTracker {
   const std::string& version() const noexcept;
 
  private:
+  friend class OutcomeIngest;
+  // What an `OutcomeIngest` keeps of this tracker, shared with it. The
+  // destructor clears `tracker` under the exclusive lock, which waits for
+  // the lines being applied under the shared lock: an ingest never reaches
+  // a destroyed tracker, and the tracker never reaches an ingest.
+  struct Link {
+    detail::SharedMutex mu;
+    OutcomeTracker* tracker MLMON_GUARDED_BY(mu) = nullptr;
+  };
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Link> link_;
 };
 
 }  // namespace mlmon

@@ -85,11 +85,12 @@ std::string ReadNonEmptyString(od::value v, const char* key, std::string* out) {
 }
 
 // Walks one object's fields: reads the fields every event has ("id",
-// "model", "ts") into `e` and hands any other key to `other(key, value)`,
-// which returns an error message or "". Returns the first error, "missing
-// 'id'", or "" when the object is good so far. After a first error the walk
-// goes on, reading only "model", so that a refused line is still counted
-// for the model it names; it stops at the first syntax error ("malformed
+// "model", "version", "ts") into `e` and hands any other key to
+// `other(key, value)`, which returns an error message or "". Returns the
+// first error, "missing 'id'", or "" when the object is good so far. After a
+// first error the walk goes on, reading only "model" and "version", so that
+// a refused line is still counted for the model it names; it stops at the first
+// syntax error ("malformed
 // ..."), which is returned only when no error came before it.
 template <typename Event, typename Other>
 std::string ParseEventObject(od::object obj, Event* e, Other&& other) {
@@ -106,6 +107,8 @@ std::string ParseEventObject(od::object obj, Event* e, Other&& other) {
     std::string err;
     if (key == "model") {
       err = ReadNonEmptyString(v, "model", &e->model);
+    } else if (key == "version") {
+      err = ReadNonEmptyString(v, "version", &e->version);
     } else if (!first.empty()) {
       continue;
     } else if (key == "id") {
@@ -285,8 +288,8 @@ void ForEachNdjsonLine(std::string_view body, Parse&& parse_object,
           detail = "characters after the JSON object (one object per line)";
         }
       }
-      on_refused(
-          RefusedLine{line_no, std::move(e.model), std::move(detail), true});
+      on_refused(RefusedLine{line_no, std::move(e.model), std::move(e.version),
+                             std::move(detail), true});
       continue;
     }
     Event e;
@@ -294,10 +297,10 @@ void ForEachNdjsonLine(std::string_view body, Parse&& parse_object,
     std::string err = parse_object(obj, &e);
     if (!err.empty()) {
       const bool malformed = IsMalformed(err);
-      on_refused(
-          RefusedLine{line_no, std::move(e.model), std::move(err), malformed});
+      on_refused(RefusedLine{line_no, std::move(e.model), std::move(e.version),
+                             std::move(err), malformed});
     } else if (!AtEnd(doc)) {
-      on_refused(RefusedLine{line_no, std::move(e.model),
+      on_refused(RefusedLine{line_no, std::move(e.model), std::move(e.version),
                              "characters after the JSON object (one object per "
                              "line)",
                              true});
@@ -354,8 +357,9 @@ void ParseOutcomeBody(std::string_view body, BodyFormat format,
     if (err.empty()) {
       parsed.push_back(std::move(e));
     } else {
-      refused_here.push_back(
-          RefusedLine{index, std::move(e.model), std::move(err), false});
+      refused_here.push_back(RefusedLine{index, std::move(e.model),
+                                         std::move(e.version), std::move(err),
+                                         false});
     }
   };
   if (type == od::json_type::object) {
@@ -380,8 +384,8 @@ void ParseOutcomeBody(std::string_view body, BodyFormat format,
       }
       if (element_type != od::json_type::object) {
         if (!IsWellFormed(v)) throw malformed("bad element");
-        refused_here.push_back(
-            RefusedLine{index, {}, "array element is not an object", false});
+        refused_here.push_back(RefusedLine{
+            index, {}, {}, "array element is not an object", false});
         continue;
       }
       od::object obj;

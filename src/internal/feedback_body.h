@@ -18,7 +18,8 @@ namespace internal {
 // A line (or array element) refused before it reached a tracker.
 struct RefusedLine {
   std::size_t line;
-  std::string model;  // the model it names, if it got that far
+  std::string model;    // the model it names, if it got that far
+  std::string version;  // the version it names, if it got that far
   std::string detail;
   bool malformed;  // not JSON, or broken JSON
 };

@@ -15,6 +15,12 @@
 #include <condition_variable>
 #include <mutex>
 
+#if defined(__GLIBC__)
+#include <pthread.h>
+#else
+#include <shared_mutex>
+#endif
+
 #if defined(__clang__)
 #define MLMON_THREAD_ANNOTATION(x) __attribute__((x))
 #else
@@ -32,6 +38,14 @@
 #define MLMON_EXCLUDES(...) MLMON_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define MLMON_ACQUIRE(...) \
   MLMON_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
+#define MLMON_ACQUIRE_SHARED(...) \
+  MLMON_THREAD_ANNOTATION(acquire_shared_capability(__VA_ARGS__))
+#define MLMON_RELEASE_SHARED(...) \
+  MLMON_THREAD_ANNOTATION(release_shared_capability(__VA_ARGS__))
+#define MLMON_RELEASE_GENERIC(...) \
+  MLMON_THREAD_ANNOTATION(release_generic_capability(__VA_ARGS__))
+#define MLMON_REQUIRES_SHARED(...) \
+  MLMON_THREAD_ANNOTATION(requires_shared_capability(__VA_ARGS__))
 #define MLMON_RELEASE(...) \
   MLMON_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define MLMON_TRY_ACQUIRE(...) \
@@ -77,6 +91,75 @@ class MLMON_SCOPED_CAPABILITY MutexLock {
 
  private:
   std::unique_lock<std::mutex> lock_;
+};
+
+/// A reader/writer lock with capability attributes. Writers are preferred:
+/// once a writer waits, new readers wait behind it, so a writer (a tracker
+/// being destroyed, a tracker being added) is not starved by a steady stream
+/// of readers (feedback bodies). Not recursive: a thread holding it shared
+/// must not take it again.
+class MLMON_CAPABILITY("mutex") SharedMutex {
+ public:
+#if defined(__GLIBC__)
+  SharedMutex() {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&mu_, &attr);
+    pthread_rwlockattr_destroy(&attr);
+  }
+  ~SharedMutex() { pthread_rwlock_destroy(&mu_); }
+
+  void lock() MLMON_ACQUIRE() { pthread_rwlock_wrlock(&mu_); }
+  void unlock() MLMON_RELEASE() { pthread_rwlock_unlock(&mu_); }
+  void lock_shared() MLMON_ACQUIRE_SHARED() { pthread_rwlock_rdlock(&mu_); }
+  void unlock_shared() MLMON_RELEASE_SHARED() { pthread_rwlock_unlock(&mu_); }
+#else
+  SharedMutex() = default;
+
+  void lock() MLMON_ACQUIRE() { mu_.lock(); }
+  void unlock() MLMON_RELEASE() { mu_.unlock(); }
+  void lock_shared() MLMON_ACQUIRE_SHARED() { mu_.lock_shared(); }
+  void unlock_shared() MLMON_RELEASE_SHARED() { mu_.unlock_shared(); }
+#endif
+  SharedMutex(const SharedMutex&) = delete;
+  SharedMutex& operator=(const SharedMutex&) = delete;
+
+ private:
+#if defined(__GLIBC__)
+  pthread_rwlock_t mu_;
+#else
+  std::shared_mutex mu_;
+#endif
+};
+
+/// Holds a `SharedMutex` exclusively for its scope.
+class MLMON_SCOPED_CAPABILITY WriterLock {
+ public:
+  explicit WriterLock(SharedMutex& mu) MLMON_ACQUIRE(mu) : mu_(mu) {
+    mu_.lock();
+  }
+  ~WriterLock() MLMON_RELEASE() { mu_.unlock(); }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
+};
+
+/// Holds a `SharedMutex` shared for its scope.
+class MLMON_SCOPED_CAPABILITY ReaderLock {
+ public:
+  explicit ReaderLock(SharedMutex& mu) MLMON_ACQUIRE_SHARED(mu) : mu_(mu) {
+    mu_.lock_shared();
+  }
+  ~ReaderLock() MLMON_RELEASE_GENERIC() { mu_.unlock_shared(); }
+  ReaderLock(const ReaderLock&) = delete;
+  ReaderLock& operator=(const ReaderLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
 };
 
 }  // namespace detail
