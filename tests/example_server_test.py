@@ -3,8 +3,9 @@
 end to end over HTTP: each request reaches the model it names (the first
 model without a "model" field, 404 for an unknown one), one feedback body
 carries outcomes of every model, the counts in /metrics are exact per model,
-`promtool check metrics` is clean, and SIGINT/SIGTERM stop it cleanly (exit
-0: no thread has them unblocked, or the default action would kill it).
+`promtool check metrics` is clean, every thread of the server has SIGINT and
+SIGTERM blocked (/proc/<pid>/task/*/status: only sigwait takes them), and
+either stops it cleanly (exit 0).
 
 Usage: example_server_test.py <mlmon-example-server> <example monitor.yaml> [same|mixed]
   same   fraud (binary) and eta (regression) with the default buckets
@@ -73,6 +74,27 @@ def start(configs):
     return p, int(m.group(1)), int(m.group(2))
 
 
+def unblocked_threads(pid):
+    """Threads of `pid` but the main one whose signal mask lets SIGINT or
+    SIGTERM through. (The main thread waits in sigwait, which unblocks the
+    signals it waits for while it waits.)"""
+    want = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    bad = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        if int(tid) == pid:
+            continue
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = f.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        blocked = int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
+        name = re.search(r"^Name:\s*(.*)$", status, re.M).group(1)
+        if blocked & want != want:
+            bad.append(f"{tid} ({name})")
+    return bad
+
+
 def stop(p, sig):
     p.send_signal(sig)
     try:
@@ -110,6 +132,11 @@ def main():
 
     p, hosted, port = start([FRAUD_CONFIG, eta])
     check(hosted == 2, f"hosts 2 model versions (says {hosted})")
+    threads = os.listdir(f"/proc/{p.pid}/task")
+    bad = unblocked_threads(p.pid)
+    check(len(threads) > 1 and not bad,
+          f"SIGINT/SIGTERM blocked in the {len(threads) - 1} threads started by main "
+          f"(not in: {bad})")
     features = {"amount_usd": 25, "account_age_days": 900, "distance_km": 5}
     fraud_ids, eta_ids, default_ids = [], [], []
     for i in range(20):
