@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
   commands.push_back(mlmon_cli::AddRulesCommand(app));
   commands.push_back(mlmon_cli::AddDashboardCommand(app));
   app.footer(
-      "Exit status: 0 ok, 1 a command failed, 2 a usage or configuration "
-      "error.");
+      "Exit status: 0 ok, 1 the command failed (check-config found a "
+      "problem), 2 a usage error or a configuration the command cannot "
+      "load.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
