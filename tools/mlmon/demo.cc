@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "duration_option.h"
 #include "http_client.h"
 #include "internal/metric_catalogue.h"
 #include "server.h"
@@ -335,9 +336,10 @@ Command AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   sub->add_option("--duration", opts->duration,
-                  "Seconds to run (0: until Ctrl-C)")
+                  "How long to run: 40s, 5m, 250ms; a bare number is "
+                  "seconds (0: until Ctrl-C)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->transform(DurationSeconds());
   sub->add_option("--rate", opts->rate, "Requests per second")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -357,9 +359,10 @@ Command AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember(mlmon_demo::FaultNames()));
   sub->add_option("--fault-after", opts->fault_after,
-                  "Seconds into the run when the fault starts")
+                  "How long into the run the fault starts (30s, 2m; a bare "
+                  "number is seconds)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->transform(DurationSeconds());
   sub->add_option(
       "--emit-training", opts->emit_training,
       "Write training lines (for mlmon profile) to this file and exit");
@@ -367,9 +370,10 @@ Command AddDemoCommand(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_option("--outcome-delay", opts->outcome_delay,
-                  "Seconds before a prediction's outcome is posted")
+                  "How long after a prediction its outcome is posted (2s, "
+                  "500ms; a bare number is seconds)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->transform(DurationSeconds());
   sub->add_option("--outcome-share", opts->outcome_share,
                   "Share of predictions whose outcome is ever posted")
       ->capture_default_str()

@@ -20,7 +20,17 @@ int main(int argc, char** argv) {
   commands.push_back(mlmon_cli::AddCheckConfigCommand(app));
   commands.push_back(mlmon_cli::AddRulesCommand(app));
   commands.push_back(mlmon_cli::AddDashboardCommand(app));
-  CLI11_PARSE(app, argc, argv);
+  app.footer(
+      "Exit status: 0 ok, 1 the command failed (check-config found a "
+      "problem), 2 a usage error or a configuration the command cannot "
+      "load.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with status 0; every other parse
+    // error is a usage error, exit 2 after CLI11's message naming the flag.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   try {
     for (auto& c : commands) {
       if (c.sub->parsed()) return c.run();
