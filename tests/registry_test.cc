@@ -448,7 +448,7 @@ TEST(RegistryTest, ModelFloodIsCappedAndCounted) {
   EXPECT_EQ(CountSeries(after, "mlmon_queue_depth"), 0u);
   EXPECT_EQ(CountSeries(after, "mlmon_model_info"), 0u);
   EXPECT_EQ(CountSeries(after, "mlmon_dropped_total"), kNumDropReasons);
-  EXPECT_EQ(CountSeries(after, "mlmon_label_overflow_total"), 2u);
+  EXPECT_EQ(CountSeries(after, "mlmon_label_overflow_total"), 3u);
   GoldenSignals fresh(r, "m99999", "1", options);
   fresh.queue_depth().Set(2);
   EXPECT_TRUE(
