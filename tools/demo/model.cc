@@ -53,6 +53,14 @@ int LogisticModel::IndexOf(std::string_view name) const noexcept {
   return -1;
 }
 
+LogisticModel LogisticModel::Perturbed(double weight_scale,
+                                       double bias_shift) const {
+  LogisticModel m = *this;
+  m.bias_ += bias_shift;
+  for (Feature& f : m.features_) f.weight *= weight_scale;
+  return m;
+}
+
 double LogisticModel::Score(const double* values) const noexcept {
   double z = bias_;
   for (std::size_t i = 0; i < features_.size(); ++i) {

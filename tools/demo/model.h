@@ -29,6 +29,11 @@ class LogisticModel {
   /// The score for `values` (one per feature, NaN = missing → mean).
   double Score(const double* values) const noexcept;
 
+  /// The same model with every weight multiplied by `weight_scale` and
+  /// `bias_shift` added to the bias: a deterministic stand-in for a retrained
+  /// version whose scores differ a little (`mlmon demo --canary`'s v2).
+  LogisticModel Perturbed(double weight_scale, double bias_shift) const;
+
   const std::string& name() const noexcept { return name_; }
   const std::vector<Feature>& features() const noexcept { return features_; }
 

@@ -6,13 +6,17 @@
 // every prediction recorded for its outcome; POST /v1/outcomes takes the
 // outcomes; /metrics and /healthz are served on the same port by
 // mlmon::HttpServer. It can reproduce the failures of `mlmon demo --fault`.
-// Built on the public API only (mlmon::mlmon, mlmon::http).
+// As a canary (`mlmon demo --canary`) it serves two versions of the model
+// side by side, compares them in shadow and promotes the challenger at run
+// time. Built on the public API only (mlmon::mlmon, mlmon::http).
 
 #include <mlmon/feedback_endpoint.h>
 #include <mlmon/http_server.h>
 #include <mlmon/model_monitor.h>
 #include <mlmon/outcome_ingest.h>
 #include <mlmon/registry.h>
+#include <mlmon/shadow_comparison.h>
+#include <mlmon/ticker.h>
 
 #include <atomic>
 #include <cstdint>
@@ -59,6 +63,39 @@ struct ServerOptions {
   const mlmon::Clock* clock = nullptr;
   /// Tick the windowed gauges on a background thread every second.
   bool start_ticker = true;
+  /// Serve a challenger next to the model: `champion_version` (the model
+  /// file and monitor.yaml) and `challenger_version` (the same spec with the
+  /// version changed, the model slightly perturbed), each with its own
+  /// monitor in the one registry. A request whose id hashes into
+  /// `challenger_share` is served by the challenger; every request is scored
+  /// by the other version too and compared (`mlmon::ShadowComparison`).
+  bool canary = false;
+  double challenger_share = 0.2;
+  std::string champion_version = "v1";
+  std::string challenger_version = "v2";
+};
+
+/// One served model version: the model, its monitor and the handles the
+/// request path uses.
+struct ServedVersion {
+  ServedVersion(mlmon::Registry& registry, mlmon::MonitorSpec spec,
+                LogisticModel model, const mlmon::Clock* clock);
+  LogisticModel model;
+  mlmon::ModelMonitor monitor;
+  mlmon::Endpoint& predict;
+  mlmon::ErrorReason bad_request;
+  mlmon::ErrorReason model_error;
+  mlmon::HeuristicCheck& risky_not_safe;
+};
+
+/// What requests are routed by. Swapped as a whole; a request keeps the
+/// snapshot it started with, so a version lives until its last request ends.
+struct Routing {
+  std::shared_ptr<ServedVersion> champion;
+  std::shared_ptr<ServedVersion> challenger;  // null: the champion only
+  double challenger_share = 0;
+  // Last: destroyed first, before the champion it counts drops in.
+  std::unique_ptr<mlmon::ShadowComparison> shadow;
 };
 
 /// Thread safety: thread-safe after Start().
@@ -70,8 +107,18 @@ class ModelServer {
   void Start() { http_.Start(); }
   void Stop() noexcept { http_.Stop(); }
   int port() const noexcept { return http_.port(); }
-  const LogisticModel& model() const noexcept { return model_; }
-  mlmon::ModelMonitor& monitor() noexcept { return monitor_; }
+  /// The serving champion's model and monitor. Valid until the next
+  /// Promote().
+  const LogisticModel& model() const noexcept { return champion_->model; }
+  mlmon::ModelMonitor& monitor() noexcept { return champion_->monitor; }
+  /// Canary: true while the challenger is served next to the champion.
+  bool has_challenger() const;
+
+  /// Canary: the challenger takes all traffic and the champion is unloaded
+  /// (its monitor destroyed, its series gone from the registry) as soon as
+  /// the requests it serves end; this call waits for that. No-op without a
+  /// challenger. Call from one thread.
+  void Promote();
 
   /// Switches the reproduced failure (the demo turns it on mid-run).
   void SetFault(Fault f) noexcept {
@@ -85,17 +132,24 @@ class ModelServer {
   mlmon::HttpResponse Predict(const mlmon::HttpRequest& request);
 
  private:
-  LogisticModel model_;
-  mlmon::ModelMonitor monitor_;
-  mlmon::Endpoint& predict_;
-  mlmon::ErrorReason bad_request_;
-  mlmon::ErrorReason model_error_;
+  void Serve(std::shared_ptr<ServedVersion> version);
+  std::shared_ptr<const Routing> routing() const {
+    return std::atomic_load(&routing_);
+  }
+
+  const ServerOptions options_;
+  mlmon::Registry& registry_;
   std::atomic<Fault> fault_{Fault::kNone};
   std::atomic<std::uint64_t> requests_{0};
-  mlmon::HeuristicCheck* risky_not_safe_ = nullptr;
+  // Destroyed after every version: trackers leave it as they are destroyed.
   mlmon::OutcomeIngest ingest_;
-  mlmon::HttpServer http_;
   std::unique_ptr<mlmon::Ticker> ticker_;
+  // The champion, for the owner's thread (model(), monitor()).
+  std::shared_ptr<ServedVersion> champion_;
+  // Read and replaced with std::atomic_load / std::atomic_store.
+  std::shared_ptr<const Routing> routing_;
+  // First destroyed: no request runs once it is gone.
+  mlmon::HttpServer http_;
 };
 
 /// Default model file: $MLMON_DEMO_MODEL, else the source tree's copy.

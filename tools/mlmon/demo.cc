@@ -44,6 +44,9 @@ struct DemoOptions {
   double fault_after = 0;      // seconds into the run
   std::string emit_training;   // write training lines here and exit
   long emit_count = 20000;
+  bool canary = false;        // serve v1 and v2, swap to v2 mid-run
+  double canary_share = 0.2;  // share of requests v2 serves before the swap
+  double swap_after = 0;      // seconds; 0: half of duration
 };
 
 // What the summary line shows, read from the registry like a scrape would.
@@ -54,14 +57,24 @@ struct Totals {
   std::vector<double> cumulative;
 };
 
-Totals ReadTotals(const mlmon::Registry& registry) {
+// Counts of one version only when `version` is not empty; the quality
+// gauges of `quality_version` only when it is not empty (the champion's when
+// two versions serve).
+Totals ReadTotals(const mlmon::Registry& registry,
+                  const std::string& version = "",
+                  const std::string& quality_version = "") {
   Totals t;
   for (const auto& fam : registry.Collect()) {
     for (const auto& m : fam.metric) {
       std::string status;
+      bool other_version = false, other_quality = false;
       for (const auto& l : m.label) {
         if (l.name == "status") status = l.value;
+        if (l.name != "version") continue;
+        other_version = !version.empty() && l.value != version;
+        other_quality = !quality_version.empty() && l.value != quality_version;
       }
+      if (other_version) continue;
       std::string result, metric, window, threshold;
       for (const auto& l : m.label) {
         if (l.name == "result") result = l.value;
@@ -72,7 +85,7 @@ Totals ReadTotals(const mlmon::Registry& registry) {
       if (fam.name == metrics::kOutcomesTotal.def.name && result == "matched") {
         t.matched += m.counter.value;
       } else if (fam.name == metrics::kModelQuality.def.name &&
-                 window == "1m") {
+                 window == "1m" && !other_quality) {
         if (metric == "precision" && threshold == "0.5")
           t.precision = m.gauge.value;
         if (metric == "recall" && threshold == "0.5") t.recall = m.gauge.value;
@@ -82,11 +95,18 @@ Totals ReadTotals(const mlmon::Registry& registry) {
       } else if (fam.name == metrics::kRequestsInFlight.def.name) {
         t.in_flight += m.gauge.value;
       } else if (fam.name == metrics::kRequestDurationSeconds.def.name) {
-        t.bounds.clear();
-        t.cumulative.clear();
-        for (const auto& b : m.histogram.bucket) {
-          t.bounds.push_back(b.upper_bound);
-          t.cumulative.push_back(static_cast<double>(b.cumulative_count));
+        // Summed over versions (they share the demo's bounds).
+        if (t.bounds.size() != m.histogram.bucket.size()) {
+          t.bounds.clear();
+          t.cumulative.clear();
+          for (const auto& b : m.histogram.bucket) {
+            t.bounds.push_back(b.upper_bound);
+            t.cumulative.push_back(0);
+          }
+        }
+        for (std::size_t i = 0; i < m.histogram.bucket.size(); ++i) {
+          t.cumulative[i] +=
+              static_cast<double>(m.histogram.bucket[i].cumulative_count);
         }
       }
     }
@@ -222,6 +242,8 @@ int RunDemo(const DemoOptions& o) {
   server_options.port = o.port;
   server_options.model_path = o.model_path;
   server_options.monitor_path = o.config_path;
+  server_options.canary = o.canary;
+  server_options.challenger_share = o.canary_share;
   const mlmon_demo::Fault fault = mlmon_demo::ParseFault(o.fault);
   mlmon_demo::ModelServer server(registry, server_options);
   server.Start();
@@ -238,6 +260,25 @@ int RunDemo(const DemoOptions& o) {
           ? ("for " + std::to_string(static_cast<int>(o.duration)) + " s")
                 .c_str()
           : "until interrupted");
+  // When the challenger takes all traffic (never when 0).
+  const double swap_at = !o.canary          ? 0
+                         : o.swap_after > 0 ? o.swap_after
+                                            : o.duration / 2;
+  if (o.canary) {
+    char swap_text[64] = "no swap (--swap-after)";
+    if (swap_at > 0) {
+      std::snprintf(swap_text, sizeof swap_text,
+                    "the challenger takes all traffic at t=%gs", swap_at);
+    }
+    std::printf(
+        "  canary: versions %s and %s side by side, %s serves %g%% of the "
+        "requests (by id), each request is scored by the other in shadow; "
+        "%s\n",
+        server_options.champion_version.c_str(),
+        server_options.challenger_version.c_str(),
+        server_options.challenger_version.c_str(), 100.0 * o.canary_share,
+        swap_text);
+  }
   std::fflush(stdout);
 
   std::signal(SIGINT, OnSignal);
@@ -263,6 +304,7 @@ int RunDemo(const DemoOptions& o) {
   }
   const auto start = std::chrono::steady_clock::now();
   Totals before = ReadTotals(registry);
+  Totals retired;  // counts of an unloaded version (--canary)
   auto last = start;
   while (!g_interrupted.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -273,8 +315,29 @@ int RunDemo(const DemoOptions& o) {
         elapsed >= o.fault_after) {
       start_fault(elapsed);
     }
+    if (swap_at > 0 && elapsed >= swap_at && server.has_challenger()) {
+      // v1's counts leave the registry with it: keep them for the summary
+      // (the few requests v1 still finishes during the swap are not in it).
+      const Totals v1 = ReadTotals(registry, server_options.champion_version);
+      retired.ok += v1.ok;
+      retired.error += v1.error;
+      retired.matched += v1.matched;
+      server.Promote();
+      // The next summary line covers the time since the swap.
+      before = ReadTotals(registry);
+      last = std::chrono::steady_clock::now();
+      std::printf(
+          "  t=%5.1fs  swap: %s takes all traffic, %s unloaded (its series "
+          "are gone from /metrics)\n",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                        start)
+              .count(),
+          server_options.challenger_version.c_str(),
+          server_options.champion_version.c_str());
+      std::fflush(stdout);
+    }
     if (now - last >= std::chrono::seconds(1) || done) {
-      Totals t = ReadTotals(registry);
+      Totals t = ReadTotals(registry, "", server.monitor().spec().version);
       const double dt = std::chrono::duration<double>(now - last).count();
       const double reqs = (t.ok + t.error) - (before.ok + before.error);
       const double errs = t.error - before.error;
@@ -282,8 +345,8 @@ int RunDemo(const DemoOptions& o) {
           "  t=%5.1fs  %6.1f req/s  errors %5.2f%%  p99 %6.2f ms  "
           "outcomes %6g  1m: precision %.3f recall %.3f auc %.3f\n",
           elapsed, reqs / dt, reqs > 0 ? 100.0 * errs / reqs : 0.0,
-          1000.0 * Quantile(0.99, t, before), t.matched, t.precision, t.recall,
-          t.auc);
+          1000.0 * Quantile(0.99, t, before), retired.matched + t.matched,
+          t.precision, t.recall, t.auc);
       std::fflush(stdout);
       before = std::move(t);
       last = now;
@@ -296,7 +359,8 @@ int RunDemo(const DemoOptions& o) {
   server.monitor().Tick();
   Totals t = ReadTotals(registry);
   std::printf("demo finished: %g requests (%g errors), %g outcomes matched\n",
-              t.ok + t.error, t.error, t.matched);
+              retired.ok + retired.error + t.ok + t.error,
+              retired.error + t.error, retired.matched + t.matched);
   // Input and output drift against the training profile, shortest window.
   std::string drift;
   const std::string window =
@@ -378,6 +442,22 @@ Command AddDemoCommand(CLI::App& app) {
                   "Share of predictions whose outcome is ever posted")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_flag("--canary", opts->canary,
+                "Serve the model as v1 and a slightly different v2 side by "
+                "side (each with its own metrics, shadow comparison of "
+                "every request), then swap: v2 takes all traffic and v1 is "
+                "unloaded mid-run");
+  sub->add_option("--canary-share", opts->canary_share,
+                  "With --canary: share of the requests v2 serves before the "
+                  "swap")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--swap-after", opts->swap_after,
+                  "With --canary: how long into the run v2 takes all traffic "
+                  "(30s, 2m; a bare number is seconds; 0: half of "
+                  "--duration, never if that is 0)")
+      ->capture_default_str()
+      ->transform(DurationSeconds());
   return Command{sub, [opts] { return RunDemo(*opts); }};
 }
 
