@@ -175,6 +175,8 @@ void ScrapeMlmon(benchmark::State& state, const MlmonSide& side) {
   state.counters["series"] = static_cast<double>(CountSeries(*side.registry));
   state.counters["endpoints"] =
       static_cast<double>(side.monitors.front()->spec().endpoints.size());
+  state.counters["classes"] = static_cast<double>(
+      side.monitors.front()->spec().distribution.classes.size());
 }
 
 void BM_ScrapeManyModels_Mlmon(benchmark::State& state) {
