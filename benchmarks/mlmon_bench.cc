@@ -10,6 +10,9 @@
 //   CounterIncrement  Increment() by 1.
 //   Scrape10k         collect + serialise 10,000 counter series to text.
 //   ShadowCompare     one shadow comparison of two scores (shadow_bench.cc).
+//   ScrapeManyModels  serialise 50 models x 2 versions, and
+//   ScrapeOneModel    one model with the same series count
+//                     (many_models_bench.cc).
 //
 // Recording cases run at 1 and 2 threads and report CPU time per operation
 // (the sum of every thread's CPU time divided by all threads' iterations).

@@ -3,6 +3,11 @@
 //   RecordPrediction  one binary prediction into a store of 1M capacity that
 //                     is kept full (steady state: every insert evicts the
 //                     oldest entry), ids "p-<n>".
+//   RecordPredictionThreads
+//                     the same call at 1 and 2 threads on one shared
+//                     tracker (store of 10k, kept full), each thread with
+//                     its own ids: CPU time per call, so contention would
+//                     show as a higher figure.
 //   RecordOutcome     the join: outcomes for predictions recorded (untimed)
 //                     just before, in batches of 1,000; items/s = joins/s.
 //   HttpIngest        POST /v1/outcomes over loopback, NDJSON batches of
@@ -13,6 +18,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -64,6 +71,27 @@ void BM_RecordPrediction(benchmark::State& state) {
   std::uint64_t n = 0;
   // Fill to capacity first: the timed loop runs at steady state.
   for (; n < capacity; ++n) tracker.RecordPrediction(id(n), 0.5);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tracker.RecordPrediction(id(n), (n % 100) * 0.01));
+    ++n;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// One tracker shared by every thread of the run, as in a server.
+mlmon::OutcomeTracker& SharedTracker() {
+  static mlmon::Registry registry;
+  static mlmon::OutcomeTracker tracker(registry, "bench", "1",
+                                       BenchSpec(10000));
+  return tracker;
+}
+
+void BM_RecordPredictionThreads(benchmark::State& state) {
+  mlmon::OutcomeTracker& tracker = SharedTracker();
+  IdMaker id;
+  // Disjoint id ranges per thread and per run.
+  static std::atomic<std::uint64_t> next_range{0};
+  std::uint64_t n = next_range.fetch_add(1) << 40;
   for (auto _ : state) {
     benchmark::DoNotOptimize(tracker.RecordPrediction(id(n), (n % 100) * 0.01));
     ++n;
@@ -128,6 +156,7 @@ BENCHMARK(BM_HttpIngest)->UseRealTime()->Unit(benchmark::kMicrosecond);
 #endif
 
 BENCHMARK(BM_RecordPrediction)->Arg(1000000)->Arg(10000);
+BENCHMARK(BM_RecordPredictionThreads)->Threads(1)->Threads(2);
 BENCHMARK(BM_RecordOutcome)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -39,6 +39,10 @@ TARGETS = {
     ("Scrape10k", 1): 0.35,
 }
 
+# mlmon's own scrape of 50 models x 2 versions over its scrape of one model
+# with the same number of series (both CPU time, same run).
+MANY_MODELS = ("ScrapeManyModels", "ScrapeOneModel", 2.0)
+
 NAME = re.compile(r"^BM_(?P<case>\w+?)_(?P<impl>Mlmon|PrometheusCpp)(?:/|$)")
 TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -145,6 +149,13 @@ def main():
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
         for r in [header] + rows:
             print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    many, one, target = MANY_MODELS
+    if "Mlmon" in pairs.get((many, 1), {}) and "Mlmon" in pairs.get((one, 1), {}):
+        ratio = pairs[(many, 1)]["Mlmon"][0] / pairs[(one, 1)]["Mlmon"][0]
+        verdict = "met" if ratio <= target else "MISSED"
+        missed += verdict == "MISSED"
+        print("\n%s / %s (mlmon): %.3f, target <= %.2f: %s"
+              % (many, one, ratio, target, verdict))
     if args.check and missed:
         return 1
     return 0
