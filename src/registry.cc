@@ -40,11 +40,15 @@ Registry::~Registry() {
   detail::MutexLock link(link_->mu);
   link_->registry = nullptr;
   if (link_->owners == 0) return;
-  // Signals still hold instruments of these families: leave them in memory,
-  // so that a late recording call writes into live memory.
+  // Signals still hold instruments of these families: the link keeps them
+  // until the last signal goes, so that a late recording call writes into
+  // live memory.
   detail::MutexLock lock(mu_);
-  for (auto& [name, family] : families_) (void)family.release();
-  for (auto& [pair, sink] : drops_) (void)sink.release();
+  for (auto& [name, family] : families_) {
+    link_->orphans.push_back(std::move(family));
+  }
+  for (auto& [pair, sink] : drops_)
+    link_->orphan_drops.push_back(std::move(sink));
 }
 
 template <typename T>

@@ -391,6 +391,14 @@ void StatusHistory::Impl::Sample(std::int64_t unix_millis) {
   if (samples_ > 0 && unix_millis <= last_millis_) return;
   ++samples_;
   last_millis_ = unix_millis;
+  // A model version whose series left the registry (its monitor was
+  // destroyed) leaves the history and frees its place under max_models.
+  rings_.erase(
+      std::remove_if(rings_.begin(), rings_.end(),
+                     [&readings](const std::unique_ptr<ModelRing>& r) {
+                       return readings.count({r->model, r->version}) == 0;
+                     }),
+      rings_.end());
   for (auto& [key, reading] : readings) {
     ModelRing* ring = Find(key);
     if (ring != nullptr) Append(ring, unix_millis, std::move(reading));

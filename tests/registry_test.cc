@@ -728,3 +728,41 @@ TEST(RegistryTest, ModelCapHoldsUnderConcurrentBinding) {
 
 }  // namespace
 }  // namespace mlmon
+
+namespace mlmon {
+namespace {
+
+// Whatever order the host destroys things in: a signal that outlives its
+// registry keeps recording into live memory (ASan checks it), and the
+// registry's families are freed with the last signal (LeakSanitizer checks
+// that).
+TEST(RegistryLifetimeTest, SignalsMayOutliveTheirRegistry) {
+  auto registry = std::make_unique<Registry>();
+  auto signals = std::make_unique<GoldenSignals>(*registry, "m", "1");
+  auto other = std::make_unique<GoldenSignals>(*registry, "m", "2");
+  Endpoint& predict = signals->AddEndpoint("predict");
+  registry.reset();
+  { RequestGuard guard(predict); }
+  signals->queue_depth().Set(3);
+  EXPECT_THROW(signals->AddEndpoint("late"), ConfigError);
+  signals.reset();
+  other->queue_depth().Set(1);
+  other.reset();
+}
+
+TEST(RegistryLifetimeTest, SameKindTwiceForOneModelVersionIsRefused) {
+  Registry registry;
+  GoldenSignals first(registry, "fraud", "1");
+  try {
+    GoldenSignals second(registry, "fraud", "1");
+    ADD_FAILURE() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "mlmon: GoldenSignals: this registry holds one already for the "
+              "model version (model 'fraud' version '1')");
+  }
+  GoldenSignals other_version(registry, "fraud", "2");  // fine
+}
+
+}  // namespace
+}  // namespace mlmon

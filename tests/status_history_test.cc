@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -251,6 +252,30 @@ TEST_F(StatusHistoryTest, ModelsAndSeriesAreCapped) {
   const auto doc = nlohmann::json::parse(history.Json(kT0));
   EXPECT_EQ(doc["dropped_models"], 1);
   EXPECT_EQ(doc["dropped_series"], 1);
+}
+
+// A destroyed model version leaves the history at the next sample and frees
+// its place under max_models for the next version of a hot swap.
+TEST_F(StatusHistoryTest, DestroyedVersionsLeaveAndFreeTheirPlace) {
+  StatusHistoryOptions o;
+  o.max_models = 2;
+  StatusHistory history(registry_, o);
+  for (int v = 2; v <= 6; ++v) {
+    {
+      GoldenSignals version(registry_, "canary", std::to_string(v), Options());
+      history.Sample(kT0 + v * 2000);
+      std::set<std::string> shown;
+      for (const auto& m : history.Models())
+        shown.insert(m.model + "/" + m.version);
+      EXPECT_EQ(shown, (std::set<std::string>{"canary/" + std::to_string(v),
+                                              "fraud/1"}));
+    }
+    history.Sample(kT0 + v * 2000 + 1000);
+    const auto models = history.Models();
+    ASSERT_EQ(models.size(), 1u);
+    EXPECT_EQ(models[0].model, "fraud");
+  }
+  EXPECT_EQ(history.dropped_models(), 0u);
 }
 
 // The server reads its clock, then a sampler thread adds a sample before

@@ -136,9 +136,10 @@ struct OutcomeSpec {
 /// (the tracker's monotonic clock), not of the prediction.
 ///
 /// Thread safety: thread-safe.
-/// Lifetime: the registry outlives the tracker. The tracker may be destroyed
-/// at any time while `OutcomeIngest`s it was added to serve feedback: its
-/// destructor waits for the line being applied to it, and later lines
+/// Lifetime: destroying the tracker removes its series from the registry
+/// (see `Registry` for a tracker that outlives it). The tracker may be
+/// destroyed at any time while `OutcomeIngest`s it was added to serve feedback:
+/// its destructor waits for the line being applied to it, and later lines
 /// naming its model are answered as an unknown model. Outcome and
 /// prediction calls made directly on a tracker must end before it is
 /// destroyed.

@@ -197,10 +197,10 @@ class Family final : public detail::FamilyBase {
 /// the exposition and frees them (series another live signal still holds
 /// stay). A registry holds at most one signal of each kind per (`model`,
 /// `version`): a second is a `ConfigError`. A signal may outlive its
-/// registry: the registry's destructor then leaves the families it holds in
-/// memory (they are freed with nothing else), so a late recording call
-/// writes into live memory; a `HttpServer` serving the registry must still
-/// be destroyed before it.
+/// registry: the registry's destructor then hands its families to the live
+/// signals, which free them with the last of them, so a late recording call
+/// writes into live memory; a `HttpServer` or `StatusHistory` serving the
+/// registry must still be destroyed before it.
 ///
 /// Thread safety: thread-safe.
 ///

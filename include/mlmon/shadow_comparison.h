@@ -70,7 +70,8 @@ struct ShadowComparisonOptions {
 /// score outside [0, 1], an empty label, or a call that does not fit the
 /// task (`RecordLabels` on a score task, `RecordScores` on multiclass).
 ///
-/// Ownership: the registry must outlive the comparison.
+/// Ownership: destroying the comparison removes its series from the
+/// registry; one comparison per (model, champion, challenger) and registry.
 /// Thread safety: thread-safe.
 /// Hot path: `RecordScores` and `RecordLabels` are noexcept, lock-free,
 /// allocation-free and never log.

@@ -25,6 +25,11 @@ struct RegistryLink {
   detail::Mutex mu;
   Registry* registry MLMON_GUARDED_BY(mu) = nullptr;
   std::size_t owners MLMON_GUARDED_BY(mu) = 0;
+  // A registry destroyed while owners live hands its families and drop
+  // counters here: they go with the last owner (the link's last holder).
+  std::vector<std::unique_ptr<detail::FamilyBase>> orphans MLMON_GUARDED_BY(mu);
+  std::vector<std::unique_ptr<detail::DropSink>> orphan_drops
+      MLMON_GUARDED_BY(mu);
 };
 
 /// One signal's hold on a registry: claims (`kind`, `model`, `version`) so
