@@ -86,8 +86,9 @@ struct FeatureMonitor::Impl {
   void BindFamilies(Registry& registry, bool with_drift);
   // Binds a series of `mlmon_feature_value` on the feature's own bounds.
   Histogram& AddValueSeries(const std::string& feature,
-                            const std::vector<double>& bounds) {
-    return owner->Add(*families.values, {model, version, feature}, bounds);
+                            const std::vector<double>& feature_bounds) {
+    return owner->Add(*families.values, {model, version, feature},
+                      feature_bounds);
   }
   void AddNumeric(std::size_t i, internal::NumericPlan& plan);
   void AddCategorical(std::size_t i, internal::CategoricalPlan& plan,

@@ -437,12 +437,12 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id, double outcome,
                                             OutcomeRefusal* why,
                                             bool count_unmatched) noexcept {
   Impl& m = *this;
-  const Task task = m.spec.task;
+  const Task kind = m.spec.task;
   if (why != nullptr) *why = OutcomeRefusal::kNone;
   const OutcomeRefusal refusal = m.CheckOutcome(id, outcome_unix_ts);
   if (refusal != OutcomeRefusal::kNone) return m.Refuse(refusal, why);
-  if (!((task == Task::kBinary && (outcome == 0.0 || outcome == 1.0)) ||
-        (task == Task::kRegression && std::isfinite(outcome)))) {
+  if (!((kind == Task::kBinary && (outcome == 0.0 || outcome == 1.0)) ||
+        (kind == Task::kRegression && std::isfinite(outcome)))) {
     return m.Refuse(OutcomeRefusal::kBadValue, why);
   }
   double predicted = 0;
@@ -450,7 +450,7 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id, double outcome,
   const OutcomeResult r =
       m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched);
   if (r != OutcomeResult::kMatched) return r;
-  if (task == Task::kBinary) {
+  if (kind == Task::kBinary) {
     m.Apply<internal::BinaryTask>(now, predicted, outcome == 1.0);
   } else {
     m.Apply<internal::RegressionTask>(now, predicted, outcome);
@@ -464,12 +464,12 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id,
                                             OutcomeRefusal* why,
                                             bool count_unmatched) noexcept {
   Impl& m = *this;
-  const Task task = m.spec.task;
+  const Task kind = m.spec.task;
   if (why != nullptr) *why = OutcomeRefusal::kNone;
   const OutcomeRefusal refusal = m.CheckOutcome(id, outcome_unix_ts);
   if (refusal != OutcomeRefusal::kNone) return m.Refuse(refusal, why);
   std::int64_t now = 0;
-  if (task == Task::kMulticlass) {
+  if (kind == Task::kMulticlass) {
     const std::int64_t actual = m.As<internal::MulticlassTask>().ClassOf(label);
     if (actual < 0) return m.Refuse(OutcomeRefusal::kBadValue, why);
     std::uint32_t predicted = 0;
@@ -481,7 +481,7 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id,
     }
     return r;
   }
-  if (task == Task::kRanking) {
+  if (kind == Task::kRanking) {
     alignas(8) unsigned char buf[kPayloadBuffer];
     const OutcomeResult r =
         m.Join(id, outcome_unix_ts, buf, &now, count_unmatched);

@@ -20,8 +20,9 @@
 // that binds no port); with --port P (0: any free port) it serves until
 // SIGINT/SIGTERM.
 //
-//   build/bin/mlmon-example-server --port 8080 \
+//   build/bin/mlmon-example-server --port 8080
 //       --config examples/model_server/monitor.yaml --config eta.yaml
+//   (one command line)
 //   curl -s localhost:8080/v1/predict -d
 //   '{"id":"t1","model":"fraud","features":{"amount_usd":30}}'
 //   curl -s localhost:8080/v1/outcomes -d
