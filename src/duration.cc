@@ -19,4 +19,14 @@ std::string FormatDuration(std::chrono::seconds d) {
   return fmt::format("{}s", s);
 }
 
+double DurationUnitSeconds(std::string_view unit) noexcept {
+  if (unit.empty() || unit == "s") return 1;
+  if (unit == "ms") return 0.001;
+  if (unit == "m") return 60;
+  if (unit == "h") return 3600;
+  if (unit == "d") return 86400;
+  if (unit == "w") return 7 * 86400;
+  return 0;
+}
+
 }  // namespace mlmon

@@ -17,6 +17,7 @@
 #include "internal/config_errors.h"
 #include "internal/slo_catalogue.h"
 #include "internal/spec_checks.h"
+#include "mlmon/duration.h"
 
 namespace mlmon {
 
@@ -58,18 +59,9 @@ std::optional<std::chrono::seconds> DurationOf(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   const std::string_view digits = text.substr(0, i), unit = text.substr(i);
-  long long mult = 0;
-  if (unit.empty() || unit == "s") {
-    mult = 1;
-  } else if (unit == "m") {
-    mult = 60;
-  } else if (unit == "h") {
-    mult = 3600;
-  } else if (unit == "d") {
-    mult = 86400;
-  } else if (unit == "w") {
-    mult = 7 * 86400;
-  }
+  // Whole seconds only: "ms" is a flag unit, not a monitor.yaml one.
+  const double unit_seconds = unit == "ms" ? 0 : DurationUnitSeconds(unit);
+  const auto mult = static_cast<long long>(unit_seconds);
   if (digits.empty() || digits.size() > 12 || mult == 0) return std::nullopt;
   const long long n = std::stoll(std::string(digits));
   if (n <= 0) return std::nullopt;

@@ -22,6 +22,8 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+import loopback
+
 SERVER, FRAUD_CONFIG = sys.argv[1], sys.argv[2]
 MODE = sys.argv[3] if len(sys.argv) > 3 else "same"
 PROMTOOL = os.environ.get("PROMTOOL", "/usr/bin/promtool")
@@ -61,17 +63,7 @@ def sample(text, name, **labels):
 
 
 def start(configs):
-    args = [SERVER, "--port", "0"]
-    for c in configs:
-        args += ["--config", c]
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"serving (\d+) model version\(s\) on http://127\.0\.0\.1:(\d+)", line)
-    if not m:
-        p.kill()
-        _, err = p.communicate()
-        raise RuntimeError(f"server did not start: {line!r} {err[-2000:]}")
-    return p, int(m.group(1)), int(m.group(2))
+    return loopback.start_example_server(SERVER, configs)
 
 
 def unblocked_threads(pid):

@@ -26,3 +26,21 @@ def wait_ready(url, proc, timeout):
             pass
         time.sleep(0.1)
     return False
+
+
+def start_example_server(server, configs):
+    """Starts `mlmon-example-server --port 0` hosting `configs`; returns the
+    process, the number of model versions it serves and its port."""
+    import re
+    import subprocess
+    args = [server, "--port", "0"]
+    for c in configs:
+        args += ["--config", c]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    m = re.search(r"serving (\d+) model version\(s\) on http://127\.0\.0\.1:(\d+)", line)
+    if not m:
+        p.kill()
+        _, err = p.communicate()
+        raise RuntimeError(f"server did not start: {line!r} {err[-2000:]}")
+    return p, int(m.group(1)), int(m.group(2))

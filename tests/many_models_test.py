@@ -45,6 +45,8 @@ import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn import metrics as skm
 
+import loopback
+
 SERVER = sys.argv[1]
 PROMTOOL = os.environ.get("PROMTOOL", "/usr/bin/promtool")
 FAILURES = []
@@ -158,17 +160,7 @@ def bounds_by_series(samples, family, model, version):
 
 
 def start(configs):
-    args = [SERVER, "--port", "0"]
-    for c in configs:
-        args += ["--config", c]
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"serving (\d+) model version\(s\) on http://127\.0\.0\.1:(\d+)", line)
-    if not m:
-        p.kill()
-        _, err = p.communicate()
-        raise RuntimeError(f"server did not start: {line!r} {err[-2000:]}")
-    return p, int(m.group(1)), int(m.group(2))
+    return loopback.start_example_server(SERVER, configs)
 
 
 def random_features(rng):

@@ -94,6 +94,10 @@ TEST(MonitorSpecTest, BadValuesAreNamed) {
   EXPECT_THAT(ErrorOf("model: m\noutcome_ttl: soon\n"),
               HasSubstr("outcome_ttl: not a positive duration like 45s, 30m, "
                         "12h, 7d or 2w (soon)"));
+  // Whole seconds only: a CLI flag takes "ms", monitor.yaml does not.
+  EXPECT_THAT(ErrorOf("model: m\noutcome_ttl: 1500ms\n"),
+              HasSubstr("outcome_ttl: not a positive duration like 45s, 30m, "
+                        "12h, 7d or 2w (1500ms)"));
   EXPECT_THAT(ErrorOf("model: m\nmax_clock_skew: 5 minutes\n"),
               HasSubstr("max_clock_skew: not a positive duration like 45s, "
                         "30m, 12h, 7d or 2w (5 minutes)"));

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "mlmon/duration.h"
+
 namespace mlmon_cli {
 
 std::optional<double> ParseFlagSeconds(std::string_view text) {
@@ -23,22 +25,8 @@ std::optional<double> ParseFlagSeconds(std::string_view text) {
   // are refused before std::stod could overflow.
   if (whole == 0 || whole > 12 || fraction > 9) return std::nullopt;
   const std::string_view unit = text.substr(i);
-  double mult = 0;
-  if (unit.empty() || unit == "s") {
-    mult = 1;
-  } else if (unit == "ms") {
-    mult = 0.001;
-  } else if (unit == "m") {
-    mult = 60;
-  } else if (unit == "h") {
-    mult = 3600;
-  } else if (unit == "d") {
-    mult = 86400;
-  } else if (unit == "w") {
-    mult = 7 * 86400;
-  } else {
-    return std::nullopt;
-  }
+  const double mult = mlmon::DurationUnitSeconds(unit);
+  if (mult == 0) return std::nullopt;
   const double seconds = std::stod(std::string(text.substr(0, i))) * mult;
   if (seconds > kMaxFlagSeconds) return std::nullopt;
   return seconds;
