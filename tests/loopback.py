@@ -44,3 +44,22 @@ def start_example_server(server, configs):
         _, err = p.communicate()
         raise RuntimeError(f"server did not start: {line!r} {err[-2000:]}")
     return p, int(m.group(1)), int(m.group(2))
+
+
+def post(port, path, body, content_type="application/json"):
+    """POSTs `body` to 127.0.0.1:`port``path`; returns (status, body), an
+    HTTP error status included."""
+    import urllib.error
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body.encode(),
+                                 method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def scrape(port):
+    """The text of GET /metrics on 127.0.0.1:`port`."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        return r.read().decode()

@@ -38,8 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
@@ -111,19 +109,8 @@ def write_config(path, model, version, c):
         f.write("\n".join(lines) + "\n")
 
 
-def post(port, path, body, content_type="application/json"):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body.encode(),
-                                 method="POST", headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def scrape(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        return r.read().decode()
+post = loopback.post
+scrape = loopback.scrape
 
 
 def samples_of(text):
