@@ -71,7 +71,6 @@ class SeriesOwner {
 
   /// \throw mlmon::ConfigError if the registry is gone.
   Registry& registry() const;
-  const std::string& kind() const noexcept { return kind_; }
   const std::string& model() const noexcept { return model_; }
   const std::string& version() const noexcept { return version_; }
   /// "model 'm' version 'v'": how set-up errors name the owner.
@@ -99,7 +98,6 @@ class OwnedFamily {
       : family_(&family), owner_(owner), bounds_(std::move(bounds)) {}
   /// Binds the series for `values`. Set-up call.
   T& Add(const std::vector<std::string>& values) const;
-  Family<T>& family() const noexcept { return *family_; }
 
  private:
   Family<T>* family_;
