@@ -29,6 +29,8 @@ const char* DropReasonName(DropReason reason) noexcept {
       return "unknown_name";
     case DropReason::kHookFailure:
       return "hook_failure";
+    case DropReason::kStoreUnavailable:
+      return "store_unavailable";
   }
   return "unknown";
 }

@@ -277,6 +277,58 @@ std::string DirectoryOf(const std::string& source) {
   return slash == std::string::npos ? "" : source.substr(0, slash + 1);
 }
 
+// `pending_store: memory`, or a mapping with `backend: redis` and its
+// settings; file paths are resolved against the YAML file's directory.
+void ParsePendingStore(const Parser& p, const YAML::Node& node,
+                       const std::string& dir, PendingStoreSpec* st) {
+  const std::string top = "pending_store";
+  auto backend = [&](const YAML::Node& n, const std::string& key) {
+    const std::string b = p.Scalar(n, key);
+    if (b == "memory") return PendingStoreSpec::Backend::kMemory;
+    if (b == "redis") return PendingStoreSpec::Backend::kRedis;
+    p.Fail(n, key, "not memory or redis", b);
+  };
+  if (node.IsScalar()) {
+    st->backend = backend(node, top);
+    return;
+  }
+  if (!node.IsMap()) p.Fail(node, top, "expected memory, or a mapping");
+  bool has_backend = false;
+  for (const auto& kv : node) {
+    const std::string k = p.Key(kv.first, top + ".");
+    const std::string key = top + "." + k;
+    const YAML::Node& v = kv.second;
+    if (k == "backend") {
+      st->backend = backend(v, key);
+      has_backend = true;
+    } else if (k == "url") {
+      st->url = p.Scalar(v, key);
+    } else if (k == "password_file") {
+      const std::string path = p.Scalar(v, key);
+      if (path.empty()) p.Fail(v, key, "must not be empty");
+      st->password_file = path[0] == '/' ? path : dir + path;
+    } else if (k == "key_prefix") {
+      st->key_prefix = p.Scalar(v, key);
+    } else if (k == "timeout") {
+      const std::string t = p.Scalar(v, key);
+      std::size_t i = 0;
+      while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+      const double unit_ms = DurationUnitSeconds(t.substr(i)) * 1000.0;
+      if (i == 0 || i > 9 || !(unit_ms >= 1) ||
+          unit_ms != std::floor(unit_ms)) {
+        p.Fail(v, key, "not a duration like 200ms, 2s or 1m", t);
+      }
+      st->timeout = std::chrono::milliseconds(std::stoll(t.substr(0, i)) *
+                                              static_cast<long long>(unit_ms));
+    } else if (k == "max_buffered") {
+      st->max_buffered = p.PositiveCount(v, key);
+    } else {
+      p.Fail(kv.first, key, "unknown key");
+    }
+  }
+  if (!has_backend) p.Fail(node, top + ".backend", "missing (memory or redis)");
+}
+
 OutcomeSpec::Task ParseTask(const Parser& p, const YAML::Node& n) {
   const std::string s = p.Scalar(n, "task");
   if (s == "binary") return OutcomeSpec::Task::kBinary;
@@ -522,6 +574,8 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
       o.max_clock_skew = p.Duration(v, key);
     } else if (key == "pending_capacity") {
       o.pending_capacity = p.Count(v, key);
+    } else if (key == "pending_store") {
+      ParsePendingStore(p, v, DirectoryOf(source), &o.store);
     } else if (key == "windows") {
       if (!v.IsSequence()) p.Fail(v, key, "expected a list of durations");
       o.windows.clear();

@@ -8,6 +8,7 @@
 
 #include "internal/config_errors.h"
 #include "internal/feedback_body.h"
+#include "internal/redis_pending_store.h"
 #include "internal/text_format.h"
 #include "mlmon/errors.h"
 
@@ -30,7 +31,17 @@ std::string IngestReport::ToJson() const {
     internal::AppendJsonString(&out, errors[i].detail);
     out.push_back('}');
   }
-  out.append("]}");
+  out.push_back(']');
+  if (unavailable > 0) {
+    fmt::format_to(std::back_inserter(out), ",\"unavailable\":{},\"retry\":[",
+                   unavailable);
+    for (std::size_t i = 0; i < retry.size(); ++i) {
+      fmt::format_to(std::back_inserter(out), "{}{}", i > 0 ? "," : "",
+                     retry[i]);
+    }
+    out.push_back(']');
+  }
+  out.push_back('}');
   return out;
 }
 
@@ -258,18 +269,70 @@ std::string RefusalDetail(OutcomeRefusal why, const OutcomeEvent& e,
 
 }  // namespace
 
+// The remote takes of one version for one body: `taken[j]` is the take of
+// the id of event `events[j]` (ascending).
+struct OutcomeIngest::RemoteBatch {
+  Link* link = nullptr;
+  std::vector<std::size_t> events;
+  std::vector<std::string_view> ids;
+  std::unique_ptr<internal::TakenPrediction[]> taken;
+
+  const internal::TakenPrediction* Find(std::size_t event) const {
+    auto it = std::lower_bound(events.begin(), events.end(), event);
+    if (it == events.end() || *it != event) return nullptr;
+    return &taken[static_cast<std::size_t>(it - events.begin())];
+  }
+};
+
+std::vector<OutcomeIngest::RemoteBatch> OutcomeIngest::TakeRemote(
+    const std::vector<OutcomeEvent>& events) const {
+  std::vector<RemoteBatch> batches;
+  for (std::size_t k = 0; k < events.size(); ++k) {
+    const OutcomeEvent& e = events[k];
+    const Model* m = Resolve(e.model);
+    if (m == nullptr) continue;
+    for (const Version& v : m->second) {
+      if (!e.version.empty() && v.name != e.version) continue;
+      detail::ReaderLock link_lock(v.link->mu);
+      const OutcomeTracker* t = v.link->tracker;
+      if (t == nullptr || !t->UsesRemoteStore() ||
+          !t->WouldJoin(e.id, e.is_label, e.outcome, e.label, e.ts)) {
+        continue;
+      }
+      auto b = std::find_if(
+          batches.begin(), batches.end(),
+          [&](const RemoteBatch& x) { return x.link == v.link.get(); });
+      if (b == batches.end()) {
+        batches.emplace_back();
+        b = std::prev(batches.end());
+        b->link = v.link.get();
+      }
+      b->events.push_back(k);
+      b->ids.push_back(e.id);
+    }
+  }
+  for (RemoteBatch& b : batches) {
+    b.taken.reset(new internal::TakenPrediction[b.ids.size()]);
+    detail::ReaderLock link_lock(b.link->mu);
+    if (b.link->tracker == nullptr) continue;  // destroyed: nothing applies
+    b.link->tracker->TakePending(b.ids.data(), b.ids.size(), b.taken.get());
+  }
+  return batches;
+}
+
 void OutcomeIngest::Apply(const OutcomeEvent& e, IngestReport* report) const {
   detail::ReaderLock lock(mu_);
   std::vector<char> unmatched;
-  ApplyLocked(e, report, &unmatched);
+  ApplyLocked(e, report, &unmatched, 0, nullptr);
 }
 
 void OutcomeIngest::ApplyLocked(const OutcomeEvent& e, IngestReport* report,
-                                std::vector<char>* unmatched) const {
+                                std::vector<char>* unmatched, std::size_t index,
+                                const std::vector<RemoteBatch>* batches) const {
   const Model* m = Resolve(e.model);
   const std::size_t n = m == nullptr ? 0 : m->second.size();
   unmatched->assign(n, 0);
-  std::size_t reached = 0, matched = 0, duplicate = 0;
+  std::size_t reached = 0, matched = 0, duplicate = 0, unavailable = 0;
   std::string refusal;
   for (std::size_t i = 0; i < n; ++i) {
     const Version& v = m->second[i];
@@ -279,9 +342,20 @@ void OutcomeIngest::ApplyLocked(const OutcomeEvent& e, IngestReport* report,
     if (t == nullptr) continue;
     ++reached;
     OutcomeRefusal why = OutcomeRefusal::kNone;
-    const OutcomeResult r =
-        e.is_label ? t->TryRecordOutcome(e.id, e.label, e.ts, &why)
-                   : t->TryRecordOutcome(e.id, e.outcome, e.ts, &why);
+    OutcomeResult r;
+    if (t->UsesRemoteStore()) {
+      const internal::TakenPrediction* taken = nullptr;
+      if (batches != nullptr) {
+        for (const RemoteBatch& b : *batches) {
+          if (b.link == v.link.get()) taken = b.Find(index);
+        }
+      }
+      r = t->TryRecordTaken(e.id, e.is_label, e.outcome, e.label, e.ts, &why,
+                            taken);
+    } else {
+      r = e.is_label ? t->TryRecordOutcome(e.id, e.label, e.ts, &why)
+                     : t->TryRecordOutcome(e.id, e.outcome, e.ts, &why);
+    }
     switch (r) {
       case OutcomeResult::kMatched:
         ++matched;
@@ -294,6 +368,9 @@ void OutcomeIngest::ApplyLocked(const OutcomeEvent& e, IngestReport* report,
         break;
       case OutcomeResult::kInvalid:
         if (refusal.empty()) refusal = RefusalDetail(why, e, *t);
+        break;
+      case OutcomeResult::kUnavailable:
+        ++unavailable;
         break;
     }
   }
@@ -308,6 +385,11 @@ void OutcomeIngest::ApplyLocked(const OutcomeEvent& e, IngestReport* report,
     return;
   }
   report->version_matches += matched;
+  if (unavailable > 0) {
+    ++report->unavailable;
+    report->retry.push_back(e.line);
+    return;
+  }
   if (matched > 0) {
     ++report->matched;
     return;
@@ -413,11 +495,13 @@ IngestReport OutcomeIngest::IngestOutcomes(std::string_view body,
   IngestReport report;
   std::vector<char> unmatched;
   detail::ReaderLock lock(mu_);
+  const std::vector<RemoteBatch> batches = TakeRemote(events);
   std::size_t i = 0, j = 0;
   while (i < events.size() || j < refused.size()) {
     if (j == refused.size() ||
         (i < events.size() && events[i].line < refused[j].line)) {
-      ApplyLocked(events[i++], &report, &unmatched);
+      ApplyLocked(events[i], &report, &unmatched, i, &batches);
+      ++i;
       continue;
     }
     internal::RefusedLine& r = refused[j++];

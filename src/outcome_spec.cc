@@ -104,6 +104,24 @@ void CheckSeconds(std::string_view field, std::chrono::seconds value,
   }
 }
 
+void CheckStore(const PendingStoreSpec& st) {
+  using Backend = PendingStoreSpec::Backend;
+  if (st.backend != Backend::kMemory && st.backend != Backend::kRedis) {
+    kSpec.Fail("store.backend", "not memory or redis",
+               std::to_string(static_cast<int>(st.backend)));
+  }
+  if (st.backend != Backend::kRedis) return;
+  if (st.url.empty()) kSpec.Fail("store.url", "empty");
+  CheckAtMost(kSpec, "store.key_prefix", st.key_prefix.size(),
+              kMaxStoreKeyPrefixBytes);
+  const auto ms = st.timeout.count();
+  if (ms < 1 || ms > 60000) {
+    kSpec.Fail("store.timeout", "not in [1ms, 60s]", fmt::format("{}ms", ms));
+  }
+  CheckInRange(kSpec, "store.max_buffered", st.max_buffered, 1,
+               kMaxStoreBuffered);
+}
+
 }  // namespace
 
 void ValidateOutcomeSpec(const OutcomeSpec& s, const Registry& registry) {
@@ -135,6 +153,7 @@ void ValidateOutcomeSpec(const OutcomeSpec& s, const Registry& registry) {
     CheckBuckets(kSpec, "score_buckets", s.score_buckets);
   }
   CheckBuckets(kSpec, "delay_buckets", s.delay_buckets);
+  CheckStore(s.store);
 }
 
 }  // namespace internal

@@ -10,6 +10,7 @@
 #include "internal/metric_catalogue.h"
 #include "internal/outcome_spec.h"
 #include "internal/pending_store.h"
+#include "internal/redis_pending_store.h"
 #include "internal/series_owner.h"
 #include "internal/task_quality.h"
 #include "mlmon/detail/mutex.h"
@@ -64,6 +65,8 @@ const char* OutcomeResultName(OutcomeResult r) noexcept {
       return "duplicate";
     case OutcomeResult::kInvalid:
       return "invalid";
+    case OutcomeResult::kUnavailable:
+      return "unavailable";
   }
   return "invalid";
 }
@@ -117,17 +120,29 @@ struct OutcomeTracker::Impl {
   // Takes `id` out of the store; kMatched fills `payload` and accounts the
   // delay. Other results are counted here.
   // A kUnmatched is counted only if `count_unmatched`.
+  // With a remote store, `taken` is what the caller took already (null:
+  // take it here, one round trip).
   OutcomeResult Join(std::string_view id, double outcome_unix_ts, void* payload,
-                     std::int64_t* now, bool count_unmatched) noexcept;
+                     std::int64_t* now, bool count_unmatched,
+                     const internal::TakenPrediction* taken) noexcept;
+  OutcomeResult JoinRemote(std::string_view id, double outcome_unix_ts,
+                           void* payload, bool count_unmatched,
+                           const internal::TakenPrediction* taken) noexcept;
+  // The refusal of an outcome, without counting anything.
+  OutcomeRefusal Check(std::string_view id, bool is_label, double outcome,
+                       std::string_view label,
+                       double outcome_unix_ts) const noexcept;
   OutcomeResult Unmatched(bool count) noexcept {
     return count ? Count(OutcomeResult::kUnmatched) : OutcomeResult::kUnmatched;
   }
-  OutcomeResult Outcome(std::string_view id, double outcome,
-                        double outcome_unix_ts, OutcomeRefusal* why,
-                        bool count_unmatched) noexcept;
-  OutcomeResult Outcome(std::string_view id, std::string_view label,
-                        double outcome_unix_ts, OutcomeRefusal* why,
-                        bool count_unmatched) noexcept;
+  OutcomeResult Outcome(
+      std::string_view id, double outcome, double outcome_unix_ts,
+      OutcomeRefusal* why, bool count_unmatched,
+      const internal::TakenPrediction* taken = nullptr) noexcept;
+  OutcomeResult Outcome(
+      std::string_view id, std::string_view label, double outcome_unix_ts,
+      OutcomeRefusal* why, bool count_unmatched,
+      const internal::TakenPrediction* taken = nullptr) noexcept;
   OutcomeResult Count(OutcomeResult r) noexcept {
     switch (r) {
       case OutcomeResult::kMatched:
@@ -141,6 +156,9 @@ struct OutcomeTracker::Impl {
         break;
       case OutcomeResult::kInvalid:
         invalid->Increment();
+        break;
+      case OutcomeResult::kUnavailable:
+        unavailable->Increment();
         break;
     }
     return r;
@@ -162,6 +180,7 @@ struct OutcomeTracker::Impl {
   }
 
   void BindFamilies();
+  void StartRemoteStore();
   void Tick();
 
   const std::string model, version;
@@ -170,11 +189,13 @@ struct OutcomeTracker::Impl {
   const double max_skew_seconds;
   // Ranking: items kept per prediction, max(k); 0 for other tasks.
   const std::size_t max_k;
-  PendingStore store;
+  // The in-memory store, or null when predictions wait in Redis.
+  std::unique_ptr<PendingStore> store;
   detail::DropSink* drops = nullptr;
 
   Counter *matched = nullptr, *unmatched = nullptr, *duplicate = nullptr,
           *invalid = nullptr, *expired = nullptr, *evicted = nullptr;
+  Counter* unavailable = nullptr;  // Redis store only
   UpDownGauge* pending_gauge = nullptr;
   Histogram* delay = nullptr;
   Gauge* last_outcome = nullptr;
@@ -185,6 +206,10 @@ struct OutcomeTracker::Impl {
   std::unique_ptr<internal::TaskQuality> task;
   // Serialises Tick: expiry, then the quality of the windows at one `now`.
   detail::Mutex tick_mu;
+
+  // Redis store: last, so its writer thread stops before anything it
+  // reports to is destroyed.
+  std::unique_ptr<internal::RemotePendingStore> remote;
 };
 
 namespace {
@@ -217,9 +242,40 @@ OutcomeTracker::Impl::Impl(Registry& registry, std::string model_in,
       spec(Validated(spec_in, model, registry)),
       clock(clock_in != nullptr ? *clock_in : SteadyClock::Instance()),
       max_skew_seconds(static_cast<double>(spec.max_clock_skew.count())),
-      max_k(MaxK(spec)),
-      store(StoreOptions(spec)) {
+      max_k(MaxK(spec)) {
+  if (spec.store.backend == PendingStoreSpec::Backend::kMemory) {
+    store = std::make_unique<PendingStore>(StoreOptions(spec));
+  }
   BindFamilies();
+  if (spec.store.backend == PendingStoreSpec::Backend::kRedis) {
+    StartRemoteStore();
+  }
+}
+
+void OutcomeTracker::Impl::StartRemoteStore() {
+  using internal::AddFamily;
+  namespace metrics = internal::metrics;
+  const std::vector<std::string> values = {model, version};
+  auto errors = AddFamily(owner, metrics::kPendingStoreErrorsTotal);
+  internal::RemoteStoreSeries series;
+  series.up = &AddFamily(owner, metrics::kPendingStoreUp).Add(values);
+  series.buffered = pending_gauge;
+  series.connect_errors = &errors.Add({model, version, "connect"});
+  series.write_errors = &errors.Add({model, version, "write"});
+  series.take_errors = &errors.Add({model, version, "take"});
+  series.drops = drops;
+  internal::RemoteStoreOptions o;
+  o.url = spec.store.url;
+  o.password_file = spec.store.password_file;
+  o.key_prefix = spec.store.key_prefix;
+  o.model = model;
+  o.version = version;
+  o.ttl =
+      std::chrono::duration_cast<std::chrono::milliseconds>(spec.outcome_ttl);
+  o.timeout = spec.store.timeout;
+  o.max_buffered = spec.store.max_buffered;
+  o.payload_bytes = PayloadBytes(spec);
+  remote = internal::MakeRedisPendingStore(o, series);
 }
 
 // The families of every task, then the task's own (`MakeTaskQuality`).
@@ -237,6 +293,9 @@ void OutcomeTracker::Impl::BindFamilies() {
   unmatched = &outcomes.Add(with("unmatched"));
   duplicate = &outcomes.Add(with("duplicate"));
   invalid = &outcomes.Add(with("invalid"));
+  if (spec.store.backend == PendingStoreSpec::Backend::kRedis) {
+    unavailable = &outcomes.Add(with("unavailable"));
+  }
   expired = &AddFamily(owner, metrics::kPredictionsExpiredTotal).Add(values);
   evicted = &AddFamily(owner, metrics::kPendingEvictedTotal).Add(values);
   pending_gauge = &AddFamily(owner, metrics::kPendingPredictions).Add(values);
@@ -253,10 +312,18 @@ void OutcomeTracker::Impl::BindFamilies() {
 
 bool OutcomeTracker::Impl::Store(std::string_view id,
                                  const void* payload) noexcept {
+  if (remote != nullptr) {
+    const double unix_now = clock.UnixSeconds();
+    const auto created = static_cast<std::uint32_t>(
+        unix_now > 0 ? std::min(unix_now, 4294967295.0) : 0.0);
+    if (remote->Enqueue(id, created, payload)) return true;
+    Drop(DropReason::kStoreUnavailable);
+    return false;
+  }
   const std::uint64_t h = internal::HashId(id);
-  store.Prefetch(h);  // the index miss overlaps with the clock read
+  store->Prefetch(h);  // the index miss overlaps with the clock read
   const std::int64_t now = Now();
-  const PendingStore::PutResult r = store.Put(id, h, now, payload);
+  const PendingStore::PutResult r = store->Put(id, h, now, payload);
   if (r.status == PendingStore::PutStatus::kAlreadyMatched) {
     Drop(DropReason::kInvalidValue);
     return false;
@@ -286,15 +353,46 @@ void OutcomeTracker::Impl::NoteOutcomeTime(double unix_ts) noexcept {
   }
 }
 
-OutcomeResult OutcomeTracker::Impl::Join(std::string_view id,
-                                         double outcome_unix_ts, void* payload,
-                                         std::int64_t* now,
-                                         bool count_unmatched) noexcept {
+OutcomeResult OutcomeTracker::Impl::JoinRemote(
+    std::string_view id, double outcome_unix_ts, void* payload,
+    bool count_unmatched, const internal::TakenPrediction* taken) noexcept {
+  internal::TakenPrediction own;
+  if (taken == nullptr) {
+    remote->TakeMany(&id, 1, &own);
+    taken = &own;
+  }
+  switch (taken->status) {
+    case internal::RemoteTake::kNotFound:
+      return Unmatched(count_unmatched);
+    case internal::RemoteTake::kDuplicate:
+      return Count(OutcomeResult::kDuplicate);
+    case internal::RemoteTake::kUnavailable:
+      return Count(OutcomeResult::kUnavailable);
+    case internal::RemoteTake::kMatched:
+      break;
+  }
+  std::memcpy(payload, taken->payload, PayloadBytes(spec));
+  const double unix_now = clock.UnixSeconds();
+  const double when = std::isnan(outcome_unix_ts) ? unix_now : outcome_unix_ts;
+  const double d = when - static_cast<double>(taken->created_unix_seconds);
+  delay->Observe(d > 0 ? d : 0.0);
+  NoteOutcomeTime(when);
+  return OutcomeResult::kMatched;
+}
+
+OutcomeResult OutcomeTracker::Impl::Join(
+    std::string_view id, double outcome_unix_ts, void* payload,
+    std::int64_t* now, bool count_unmatched,
+    const internal::TakenPrediction* taken) noexcept {
+  if (remote != nullptr) {
+    *now = Now();
+    return JoinRemote(id, outcome_unix_ts, payload, count_unmatched, taken);
+  }
   const std::uint64_t h = internal::HashId(id);
-  store.Prefetch(h);
+  store->Prefetch(h);
   *now = Now();
   std::int64_t created = 0;
-  switch (store.Take(id, h, *now, payload, &created)) {
+  switch (store->Take(id, h, *now, payload, &created)) {
     case PendingStore::TakeStatus::kNotFound:
       return Unmatched(count_unmatched);
     case PendingStore::TakeStatus::kDuplicate:
@@ -322,10 +420,12 @@ OutcomeResult OutcomeTracker::Impl::Join(std::string_view id,
 void OutcomeTracker::Impl::Tick() {
   detail::MutexLock lock(tick_mu);
   const std::int64_t now = Now();
-  const PendingStore::ExpireResult ex = store.Expire(now);
-  if (ex.pending > 0) {
-    expired->Increment(static_cast<double>(ex.pending));
-    pending_gauge->Add(-static_cast<double>(ex.pending));
+  if (store != nullptr) {
+    const PendingStore::ExpireResult ex = store->Expire(now);
+    if (ex.pending > 0) {
+      expired->Increment(static_cast<double>(ex.pending));
+      pending_gauge->Add(-static_cast<double>(ex.pending));
+    }
   }
   const double last = last_outcome_ts.load(std::memory_order_relaxed);
   if (last > 0) last_outcome->Set(last);
@@ -428,14 +528,65 @@ OutcomeResult OutcomeTracker::TryRecordOutcome(std::string_view id,
   return impl_->Outcome(id, label, outcome_unix_ts, why, false);
 }
 
+bool OutcomeTracker::UsesRemoteStore() const noexcept {
+  return impl_->remote != nullptr;
+}
+
+bool OutcomeTracker::WouldJoin(std::string_view id, bool is_label,
+                               double outcome, std::string_view label,
+                               double outcome_unix_ts) const noexcept {
+  return impl_->Check(id, is_label, outcome, label, outcome_unix_ts) ==
+         OutcomeRefusal::kNone;
+}
+
+void OutcomeTracker::TakePending(const std::string_view* ids, std::size_t n,
+                                 internal::TakenPrediction* out) noexcept {
+  impl_->remote->TakeMany(ids, n, out);
+}
+
+OutcomeResult OutcomeTracker::TryRecordTaken(
+    std::string_view id, bool is_label, double outcome, std::string_view label,
+    double outcome_unix_ts, OutcomeRefusal* why,
+    const internal::TakenPrediction* taken) noexcept {
+  return is_label
+             ? impl_->Outcome(id, label, outcome_unix_ts, why, false, taken)
+             : impl_->Outcome(id, outcome, outcome_unix_ts, why, false, taken);
+}
+
+OutcomeRefusal OutcomeTracker::Impl::Check(
+    std::string_view id, bool is_label, double outcome, std::string_view label,
+    double outcome_unix_ts) const noexcept {
+  if (id.empty()) return OutcomeRefusal::kEmptyId;
+  if (id.size() > kMaxIdBytes) return OutcomeRefusal::kIdTooLong;
+  if (!std::isnan(outcome_unix_ts)) {
+    if (!std::isfinite(outcome_unix_ts) || outcome_unix_ts < 0) {
+      return OutcomeRefusal::kBadTime;
+    }
+    if (outcome_unix_ts > clock.UnixSeconds() + max_skew_seconds) {
+      return OutcomeRefusal::kFutureTime;
+    }
+  }
+  const Task kind = spec.task;
+  bool fits = false;
+  if (is_label) {
+    fits = kind == Task::kRanking ||
+           (kind == Task::kMulticlass &&
+            As<internal::MulticlassTask>().ClassOf(label) >= 0);
+  } else {
+    fits = (kind == Task::kBinary && (outcome == 0.0 || outcome == 1.0)) ||
+           (kind == Task::kRegression && std::isfinite(outcome));
+  }
+  return fits ? OutcomeRefusal::kNone : OutcomeRefusal::kBadValue;
+}
+
 void OutcomeTracker::CountUnmatchedOutcome() noexcept {
   impl_->Count(OutcomeResult::kUnmatched);
 }
 
-OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id, double outcome,
-                                            double outcome_unix_ts,
-                                            OutcomeRefusal* why,
-                                            bool count_unmatched) noexcept {
+OutcomeResult OutcomeTracker::Impl::Outcome(
+    std::string_view id, double outcome, double outcome_unix_ts,
+    OutcomeRefusal* why, bool count_unmatched,
+    const internal::TakenPrediction* taken) noexcept {
   Impl& m = *this;
   const Task kind = m.spec.task;
   if (why != nullptr) *why = OutcomeRefusal::kNone;
@@ -448,7 +599,7 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id, double outcome,
   double predicted = 0;
   std::int64_t now = 0;
   const OutcomeResult r =
-      m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched);
+      m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched, taken);
   if (r != OutcomeResult::kMatched) return r;
   if (kind == Task::kBinary) {
     m.Apply<internal::BinaryTask>(now, predicted, outcome == 1.0);
@@ -458,11 +609,10 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id, double outcome,
   return r;
 }
 
-OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id,
-                                            std::string_view label,
-                                            double outcome_unix_ts,
-                                            OutcomeRefusal* why,
-                                            bool count_unmatched) noexcept {
+OutcomeResult OutcomeTracker::Impl::Outcome(
+    std::string_view id, std::string_view label, double outcome_unix_ts,
+    OutcomeRefusal* why, bool count_unmatched,
+    const internal::TakenPrediction* taken) noexcept {
   Impl& m = *this;
   const Task kind = m.spec.task;
   if (why != nullptr) *why = OutcomeRefusal::kNone;
@@ -474,7 +624,7 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id,
     if (actual < 0) return m.Refuse(OutcomeRefusal::kBadValue, why);
     std::uint32_t predicted = 0;
     const OutcomeResult r =
-        m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched);
+        m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched, taken);
     if (r == OutcomeResult::kMatched) {
       m.Apply<internal::MulticlassTask>(now, std::size_t{predicted},
                                         static_cast<std::size_t>(actual));
@@ -484,7 +634,7 @@ OutcomeResult OutcomeTracker::Impl::Outcome(std::string_view id,
   if (kind == Task::kRanking) {
     alignas(8) unsigned char buf[kPayloadBuffer];
     const OutcomeResult r =
-        m.Join(id, outcome_unix_ts, buf, &now, count_unmatched);
+        m.Join(id, outcome_unix_ts, buf, &now, count_unmatched, taken);
     if (r != OutcomeResult::kMatched) return r;
     std::uint32_t kept = 0;
     std::memcpy(&kept, buf, 4);
@@ -563,10 +713,16 @@ double OutcomeTracker::UnixNow() const noexcept {
   return impl_->clock.UnixSeconds();
 }
 std::size_t OutcomeTracker::pending() const noexcept {
-  return impl_->store.pending();
+  const Impl& m = *impl_;
+  return m.remote != nullptr ? m.remote->buffered() : m.store->pending();
 }
 std::size_t OutcomeTracker::pending_store_bytes() const noexcept {
-  return impl_->store.reserved_bytes();
+  const Impl& m = *impl_;
+  return m.remote != nullptr ? m.remote->reserved_bytes()
+                             : m.store->reserved_bytes();
+}
+bool OutcomeTracker::FlushPending(std::chrono::milliseconds timeout) noexcept {
+  return impl_->remote == nullptr || impl_->remote->Flush(timeout);
 }
 const OutcomeSpec& OutcomeTracker::spec() const noexcept { return impl_->spec; }
 const std::string& OutcomeTracker::model() const noexcept {

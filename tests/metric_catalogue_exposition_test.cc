@@ -153,6 +153,12 @@ std::string FullExposition(Registry& registry, const std::string& log_dir) {
   OutcomeTracker regression_tracker(registry, "regression", "1", regression);
   OutcomeTracker multiclass_tracker(registry, "multiclass", "1", multiclass);
   OutcomeTracker ranking_tracker(registry, "ranking", "1", ranking);
+  // The Redis store's own series exist from the start, reachable or not
+  // (port 1 is closed).
+  OutcomeSpec fleet;
+  fleet.store.backend = PendingStoreSpec::Backend::kRedis;
+  fleet.store.url = "redis://127.0.0.1:1/0";
+  OutcomeTracker fleet_tracker(registry, "fleet", "1", fleet);
 
   ReferenceProfile reference;
   reference.model = "responses";

@@ -30,10 +30,11 @@ enum class DropReason : int {
   kInvalidValue,       ///< a value outside its domain (e.g. score not in [0,1])
   kUnknownName,        ///< a name that was not bound at set-up
   kHookFailure,        ///< a user callback threw or timed out
+  kStoreUnavailable,   ///< a shared pending store could not take a prediction
 };
 
 /// Number of `DropReason` values.
-inline constexpr std::size_t kNumDropReasons = 8;
+inline constexpr std::size_t kNumDropReasons = 9;
 
 /// The `reason` label value of a drop reason, e.g. `"nan"`.
 const char* DropReasonName(DropReason reason) noexcept;

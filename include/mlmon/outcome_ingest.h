@@ -39,6 +39,13 @@
 /// model when one model is hosted, and in no model's counters (only in the
 /// answer) when several are (or none).
 ///
+/// Fleet. For versions whose predictions wait in Redis (`OutcomeSpec::
+/// store`), `IngestOutcomes` takes the ids of the whole body in one round
+/// trip per version before it applies the lines. A line that a version
+/// could not look up (Redis down or slow) is `unavailable`, even if another
+/// version joined it: the sender retries it, and the versions that joined it
+/// the first time count the retry as a duplicate.
+///
 /// Lifetime. Trackers may be added and removed while the ingest serves
 /// (`AddTracker`, `RemoveTracker`): a hot swap adds v2, then destroys v1. A
 /// tracker destroyed while added is removed by its destructor, which waits
@@ -99,6 +106,11 @@ struct IngestError {
 /// Per-line accounting of one body (the 200 answer of `POST /v1/outcomes`).
 struct IngestReport {
   std::size_t matched = 0, unmatched = 0, duplicate = 0, invalid = 0;
+  /// Lines a Redis pending store could not look up (down or slow): nothing
+  /// of them was joined; the sender should send them again (`retry`).
+  std::size_t unavailable = 0;
+  /// The lines counted in `unavailable`, in order.
+  std::vector<std::size_t> retry;
   /// (line, version) joins: how many versions the matched lines reached in
   /// all (see the file comment). For predictions: the lines recorded.
   std::size_t version_matches = 0;
@@ -110,7 +122,8 @@ struct IngestReport {
 
   void AddError(std::size_t line, std::string detail);
   /// `{"matched":n,"unmatched":n,"duplicate":n,"invalid":n,
-  /// "version_matches":n,"errors":[...]}`
+  /// "version_matches":n,"errors":[...]}`, plus `"unavailable":n,
+  /// "retry":[lines]` when a line is unavailable.
   std::string ToJson() const;
 };
 
@@ -210,8 +223,16 @@ class OutcomeIngest {
   // Counts one outcome line refused before it reached a version.
   void CountRefused(const std::string& model, const std::string& version) const
       MLMON_REQUIRES_SHARED(mu_);
+  struct RemoteBatch;
+  // Takes the ids of `events` from every version with a Redis store, one
+  // round trip per version.
+  std::vector<RemoteBatch> TakeRemote(
+      const std::vector<OutcomeEvent>& events) const MLMON_REQUIRES_SHARED(mu_);
+  // Applies `event`; `index` is its place in the body whose remote takes
+  // `batches` holds (null: none taken).
   void ApplyLocked(const OutcomeEvent& event, IngestReport* report,
-                   std::vector<char>* unmatched) const
+                   std::vector<char>* unmatched, std::size_t index,
+                   const std::vector<RemoteBatch>* batches) const
       MLMON_REQUIRES_SHARED(mu_);
   // Live models, for messages and the choice of the only model.
   std::size_t LiveModels() const MLMON_REQUIRES_SHARED(mu_);

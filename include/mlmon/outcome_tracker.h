@@ -18,17 +18,24 @@
 #include "mlmon/clock.h"
 #include "mlmon/detail/mutex.h"
 #include "mlmon/duration.h"
+#include "mlmon/pending_store_spec.h"
 #include "mlmon/quality_metrics.h"
 #include "mlmon/registry.h"
 
 namespace mlmon {
 
+namespace internal {
+struct TakenPrediction;
+}  // namespace internal
+
 /// What became of one outcome.
 enum class OutcomeResult {
-  kMatched,    ///< joined with its prediction (or self-contained) and counted
-  kUnmatched,  ///< no pending prediction: never seen, evicted, or expired
-  kDuplicate,  ///< the prediction already had its outcome: not counted again
-  kInvalid,    ///< refused: bad id or value for the task; nothing consumed
+  kMatched,      ///< joined with its prediction (or self-contained) and counted
+  kUnmatched,    ///< no pending prediction: never seen, evicted, or expired
+  kDuplicate,    ///< the prediction already had its outcome: not counted again
+  kInvalid,      ///< refused: bad id or value for the task; nothing consumed
+  kUnavailable,  ///< the shared pending store could not be asked (Redis down
+                 ///< or slow): nothing joined; send the outcome again later
 };
 
 /// The `result` label value of `r`: `"matched"`, `"unmatched"`, ...
@@ -68,8 +75,12 @@ struct OutcomeSpec {
   std::vector<std::size_t> k = {1, 3, 10};
   /// How long a prediction waits for its outcome (> 0).
   std::chrono::seconds outcome_ttl = std::chrono::hours(24 * 7);
-  /// Predictions (and matched tombstones) held at most, in [1, 1e8].
+  /// Predictions (and matched tombstones) held at most, in [1, 1e8], by the
+  /// in-memory store.
   std::size_t pending_capacity = 1000000;
+  /// Where predictions wait for their outcome: this process (default) or a
+  /// Redis server shared by the fleet.
+  PendingStoreSpec store;
   /// Outcome times later than the tracker clock's Unix time plus this are
   /// refused (`kInvalid`): a wrong clock or a unit error (ms for s) must not
   /// set `mlmon_last_outcome_timestamp_seconds` into the future or inflate
@@ -130,6 +141,20 @@ struct OutcomeSpec {
 /// evicts the oldest entry of the id's shard. Predicting an id that is still
 /// pending replaces its score; predicting an id that already has its outcome
 /// is refused.
+///
+/// Fleet (`spec.store` Redis, docs/fleet.md). `RecordPrediction` puts the
+/// prediction in a bounded buffer (`max_buffered`; full: dropped,
+/// `store_unavailable`) that a writer thread pipelines to Redis; an outcome
+/// takes it there atomically, so an outcome reaching any replica joins the
+/// prediction of any other, exactly once. A repeated prediction of a pending
+/// id keeps the first. Expiry is Redis' (TTL): `mlmon_predictions_expired_
+/// total` and `mlmon_pending_evicted_total` stay 0, `mlmon_pending_
+/// predictions` is what this process still has to write, and the delay
+/// histogram has 1 s resolution. Redis down: outcomes are `kUnavailable`
+/// (`mlmon_outcomes_total{result="unavailable"}`), `mlmon_pending_store_up`
+/// is 0 and `mlmon_pending_store_errors_total{op}` counts failed operations.
+/// `RecordOutcome` then does one round trip per call (bounded by
+/// `timeout`) and allocates; `OutcomeIngest` takes a whole body in one.
 ///
 /// Windows. Each window is a ring of `slices_per_window` time slices of
 /// running sums. An outcome lands in the slice of the time it is matched
@@ -250,8 +275,13 @@ class OutcomeTracker {
   /// checked (`mlmon replay` drives it along the logs' timestamps).
   double UnixNow() const noexcept;
 
-  /// Predictions waiting for an outcome.
+  /// Predictions waiting for an outcome (in-memory store), or waiting in
+  /// this process to be written (Redis store).
   std::size_t pending() const noexcept;
+  /// Redis store: waits until the predictions recorded before the call are
+  /// written (or dropped), at most `timeout`; true if they are. Always true
+  /// for the in-memory store. For tests, benchmarks and an orderly shutdown.
+  bool FlushPending(std::chrono::milliseconds timeout) noexcept;
   /// Bytes reserved by the pending store (allocated at construction; pages
   /// are touched as entries are first used).
   std::size_t pending_store_bytes() const noexcept;
@@ -269,6 +299,19 @@ class OutcomeTracker {
     detail::SharedMutex mu;
     OutcomeTracker* tracker MLMON_GUARDED_BY(mu) = nullptr;
   };
+
+  // The fan-out of `OutcomeIngest` with a Redis store: the ingest takes the
+  // ids of a whole body in one round trip (`TakePending`, for the lines
+  // `WouldJoin` accepts), then applies each line with what was taken.
+  bool UsesRemoteStore() const noexcept;
+  bool WouldJoin(std::string_view id, bool is_label, double outcome,
+                 std::string_view label, double outcome_unix_ts) const noexcept;
+  void TakePending(const std::string_view* ids, std::size_t n,
+                   internal::TakenPrediction* out) noexcept;
+  OutcomeResult TryRecordTaken(std::string_view id, bool is_label,
+                               double outcome, std::string_view label,
+                               double outcome_unix_ts, OutcomeRefusal* why,
+                               const internal::TakenPrediction* taken) noexcept;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

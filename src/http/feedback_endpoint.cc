@@ -51,6 +51,12 @@ void AddFeedbackRoute(HttpServer& server, const OutcomeIngest& ingest,
           HttpResponse response;
           response.content_type = "application/json";
           response.body = report.ToJson();
+          if (report.unavailable > 0) {
+            // The shared pending store is down or slow: the lines in
+            // "retry" were not joined; the rest of the body was.
+            response.status = 503;
+            response.headers.emplace_back("Retry-After", "1");
+          }
           return response;
         } catch (const MalformedBody& e) {
           return ProblemResponse(

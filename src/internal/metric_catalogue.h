@@ -228,6 +228,18 @@ inline constexpr MetricOf<Counter> kPendingEvictedTotal{
     {"model", "version"},
     "",
     "Pending predictions evicted because the pending store was full."};
+inline constexpr MetricOf<Gauge> kPendingStoreUp{
+    "mlmon_pending_store_up",
+    {"model", "version"},
+    "",
+    "1 while the shared pending store (Redis) takes this replica's writes "
+    "and look-ups; 0 after a failure, until it answers again."};
+inline constexpr MetricOf<Counter> kPendingStoreErrorsTotal{
+    "mlmon_pending_store_errors_total",
+    {"model", "version", "op"},
+    "",
+    "Failed operations on the shared pending store, by op (connect, write, "
+    "take)."};
 inline constexpr MetricOf<Histogram> kOutcomeDelaySeconds{
     "mlmon_outcome_delay_seconds",
     {"model", "version"},
@@ -415,6 +427,8 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kPredictionsExpiredTotal.def,
     &metrics::kPendingPredictions.def,
     &metrics::kPendingEvictedTotal.def,
+    &metrics::kPendingStoreUp.def,
+    &metrics::kPendingStoreErrorsTotal.def,
     &metrics::kOutcomeDelaySeconds.def,
     &metrics::kLastOutcomeTimestampSeconds.def,
     &metrics::kConfusionTotal.def,

@@ -20,6 +20,10 @@ inline constexpr std::size_t kMaxThresholds = 16;
 inline constexpr std::size_t kMaxOutcomeWindows = 8;
 /// `OutcomeSpec::pending_capacity` at most.
 inline constexpr std::size_t kMaxPendingCapacity = 100000000;
+/// `PendingStoreSpec::key_prefix` bytes at most.
+inline constexpr std::size_t kMaxStoreKeyPrefixBytes = 64;
+/// `PendingStoreSpec::max_buffered` at most.
+inline constexpr std::size_t kMaxStoreBuffered = 10000000;
 
 /// Checks every field of `spec` that applies to its task; `registry` bounds
 /// the multiclass confusion cells (`max_series_per_family`).

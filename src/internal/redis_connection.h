@@ -1,0 +1,94 @@
+#ifndef MLMON_SRC_INTERNAL_REDIS_CONNECTION_H_
+#define MLMON_SRC_INTERNAL_REDIS_CONNECTION_H_
+
+/// \file
+/// One blocking connection to a Redis server (hiredis), with pipelining, a
+/// bound on every connect and round trip, and no SIGPIPE. Private to the
+/// library (never installed); compiled only with hiredis.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+struct redisContext;
+struct redisReply;
+
+namespace mlmon {
+namespace internal {
+
+/// Where a Redis server is, parsed from `redis://[[user]:password@]host
+/// [:port][/db]`.
+struct RedisEndpoint {
+  std::string host;
+  int port = 6379;
+  int db = 0;
+  std::string user;      ///< empty: the default user
+  std::string password;  ///< empty: no AUTH
+};
+
+/// Parses `url`; `where` names the setting in the error.
+/// \throw mlmon::ConfigError naming the bad part, e.g.
+/// "mlmon: OutcomeSpec.store.url: port not in [1, 65535] (redis://h:0)".
+RedisEndpoint ParseRedisUrl(std::string_view url, std::string_view where);
+
+/// The first line of `path` (the password of
+/// `PendingStoreSpec::password_file`). \throw mlmon::ConfigError if it cannot
+/// be read or is empty.
+std::string ReadPasswordFile(const std::string& path, std::string_view where);
+
+/// A reply of the server; null when the round trip failed.
+struct RedisReplyFree {
+  void operator()(redisReply* r) const noexcept;
+};
+using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyFree>;
+
+/// A connection that (re)connects on demand. Commands are appended to an
+/// output buffer, then `Read` flushes it and returns the replies in order:
+/// a pipeline of n commands costs one round trip.
+///
+/// Every blocking step (connect, AUTH, SELECT, each read or write) is bounded
+/// by `timeout`. While a call runs, SIGPIPE is blocked in the calling thread
+/// and one it raised is consumed, so a server that closes the socket never
+/// kills the host.
+///
+/// Thread safety: not thread-safe; one thread at a time (the owner locks).
+class RedisConnection {
+ public:
+  RedisConnection(RedisEndpoint endpoint, std::chrono::milliseconds timeout);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  /// Connects (AUTH, SELECT) unless connected; false on failure, with
+  /// `error()` set.
+  bool Connect() noexcept;
+  bool connected() const noexcept { return context_ != nullptr; }
+  /// Drops the connection (and anything buffered).
+  void Close() noexcept;
+
+  /// Appends one command of `argc` binary-safe arguments. False (the
+  /// connection closed) if it could not be formatted.
+  /// REQUIRES: connected().
+  bool Append(int argc, const char** argv, const std::size_t* lengths) noexcept;
+  /// Flushes what was appended and reads the next reply; null on a failure
+  /// (timeout, reset), after which the connection is closed.
+  RedisReplyPtr Read() noexcept;
+
+  /// The last failure, e.g. "connect 127.0.0.1:6390: Connection refused".
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  void Fail(std::string_view what) noexcept;
+
+  const RedisEndpoint endpoint_;
+  const std::chrono::milliseconds timeout_;
+  redisContext* context_ = nullptr;
+  std::string error_;
+};
+
+}  // namespace internal
+}  // namespace mlmon
+
+#endif  // MLMON_SRC_INTERNAL_REDIS_CONNECTION_H_
