@@ -262,6 +262,7 @@ class RedisStore final : public RemotePendingStore {
     try {
       batch.reserve(batch_limit_);
       write_key_.reserve(key_base_.size() + kMaxIdBytes);
+      write_key_ = key_base_;
     } catch (...) {
     }
     Backoff backoff;
