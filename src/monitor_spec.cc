@@ -314,12 +314,12 @@ void ParsePendingStore(const Parser& p, const YAML::Node& node,
       std::size_t i = 0;
       while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
       const double unit_ms = DurationUnitSeconds(t.substr(i)) * 1000.0;
-      if (i == 0 || i > 9 || !(unit_ms >= 1) ||
-          unit_ms != std::floor(unit_ms)) {
+      const long long n = i == 0 || i > 9 ? 0 : std::stoll(t.substr(0, i));
+      if (n == 0 || !(unit_ms >= 1) || unit_ms != std::floor(unit_ms)) {
         p.Fail(v, key, "not a duration like 200ms, 2s or 1m", t);
       }
-      st->timeout = std::chrono::milliseconds(std::stoll(t.substr(0, i)) *
-                                              static_cast<long long>(unit_ms));
+      st->timeout =
+          std::chrono::milliseconds(n * static_cast<long long>(unit_ms));
     } else if (k == "max_buffered") {
       st->max_buffered = p.PositiveCount(v, key);
     } else {

@@ -251,6 +251,35 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
 constexpr const char* kWho =
     "{{ $labels.model }} (version {{ $labels.version }})";
 
+// Alerts that come with the set-up rather than an objective: a Redis
+// pending store that this replica cannot reach loses joins (predictions
+// are buffered, then dropped; feedback is answered 503).
+void AddInfrastructureAlerts(const MonitorSpec& spec, std::vector<Rule>* r) {
+  if (spec.outcome.store.backend != PendingStoreSpec::Backend::kRedis) return;
+  const std::string by = "model, version, instance";
+  Rule x;
+  x.alert = "MlmonPendingStoreDown";
+  x.expr = fmt::format("min by ({}) (mlmon_pending_store_up{}) == 0", by,
+                       Sel(spec)());
+  x.for_duration = "1m";
+  x.labels = {{"severity", "page"}};
+  const std::string runbook = spec.slo.runbook_url + "#mlmonpendingstoredown";
+  x.annotations = {
+      {"summary", std::string(kWho) +
+                      ": replica {{ $labels.instance }} cannot reach the "
+                      "shared pending store (Redis)"},
+      {"description",
+       "Predictions are buffered in the replica (up to max_buffered), then "
+       "dropped (mlmon_dropped_total{reason=\"store_unavailable\"}); "
+       "feedback is answered 503 and must be retried. Check Redis (up, "
+       "memory, network, password) and mlmon_pending_store_errors_total{op}. "
+       "Runbook: " +
+           runbook},
+      {"runbook_url", runbook}};
+  x.comment = "pending_store: redis";
+  r->push_back(std::move(x));
+}
+
 // One alert per configured objective, in catalogue order.
 std::vector<Rule> AlertingRules(const MonitorSpec& spec) {
   const SloSpec& slo = spec.slo;
@@ -275,6 +304,7 @@ std::vector<Rule> AlertingRules(const MonitorSpec& spec) {
     x.comment = std::string("slo.") + o.key;
     r.push_back(std::move(x));
   }
+  AddInfrastructureAlerts(spec, &r);
   return r;
 }
 

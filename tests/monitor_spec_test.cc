@@ -164,6 +164,67 @@ TEST(MonitorSpecTest, ValidationUsesTheLibrarysOwnChecks) {
   EXPECT_THROW(ValidateMonitorSpec(mc), ConfigError);  // no classes
 }
 
+TEST(MonitorSpecTest, PendingStoreMemoryOrRedis) {
+  EXPECT_EQ(ParseMonitorSpec("model: m\n").outcome.store.backend,
+            PendingStoreSpec::Backend::kMemory);
+  EXPECT_EQ(ParseMonitorSpec("model: m\npending_store: memory\n")
+                .outcome.store.backend,
+            PendingStoreSpec::Backend::kMemory);
+  const MonitorSpec s = ParseMonitorSpec(
+      "model: m\n"
+      "pending_store:\n"
+      "  backend: redis\n"
+      "  url: redis://10.0.0.5:6380/2\n"
+      "  password_file: secrets/redis\n"
+      "  key_prefix: \"mm:\"\n"
+      "  timeout: 250ms\n"
+      "  max_buffered: 5000\n",
+      "/etc/mlmon/monitor.yaml");
+  const PendingStoreSpec& st = s.outcome.store;
+  EXPECT_EQ(st.backend, PendingStoreSpec::Backend::kRedis);
+  EXPECT_EQ(st.url, "redis://10.0.0.5:6380/2");
+  EXPECT_EQ(st.password_file, "/etc/mlmon/secrets/redis");  // next to the file
+  EXPECT_EQ(st.key_prefix, "mm:");
+  EXPECT_EQ(st.timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(st.max_buffered, 5000u);
+  EXPECT_EQ(ParseMonitorSpec("model: m\npending_store: {backend: redis, "
+                             "timeout: 2s}\n")
+                .outcome.store.timeout,
+            std::chrono::milliseconds(2000));
+  EXPECT_EQ(PendingStoreBackendName(PendingStoreSpec::Backend::kRedis),
+            std::string("redis"));
+}
+
+TEST(MonitorSpecTest, BadPendingStoreIsNamed) {
+  EXPECT_NE(ErrorOf("model: m\npending_store: disk\n")
+                .find("monitor.yaml:2: pending_store: not memory or redis "
+                      "(disk)"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("model: m\npending_store: {url: redis://h}\n")
+                .find("pending_store.backend: missing"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("model: m\npending_store: {backend: redis, ttl: 1s}\n")
+                .find("pending_store.ttl: unknown key"),
+            std::string::npos);
+  for (const char* t : {"0.5s", "fast", "0ms", "ms"}) {
+    EXPECT_NE(ErrorOf(std::string("model: m\npending_store: {backend: "
+                                  "redis, timeout: ") +
+                      t + "}\n")
+                  .find("pending_store.timeout: not a duration"),
+              std::string::npos)
+        << t;
+  }
+  EXPECT_NE(ErrorOf("model: m\npending_store: {backend: redis, "
+                    "max_buffered: 0}\n")
+                .find("pending_store.max_buffered: not an integer >= 1"),
+            std::string::npos);
+  // Ranges are the tracker's: the spec validates what the parser accepted.
+  MonitorSpec slow = ParseMonitorSpec(
+      "model: m\npending_store: {backend: redis, timeout: "
+      "2m}\n");
+  EXPECT_THROW(ValidateMonitorSpec(slow), ConfigError);
+}
+
 TEST(MonitorSpecTest, ParseDurationUnits) {
   EXPECT_EQ(ParseDuration("45s"), seconds(45));
   EXPECT_EQ(ParseDuration("45"), seconds(45));

@@ -105,5 +105,37 @@ TEST(OutcomeAllocationTest, MulticlassAndRankingCallsAllocateNothing) {
   EXPECT_EQ(mlmon_test::Allocations(), before);
 }
 
+// With a Redis store the prediction is a push into the store's ring, full or
+// not, whatever the server does: here none listens (port 1), so the ring
+// fills and the rest is dropped and counted, all without allocating on the
+// recording thread. (The writer thread allocates on its own thread, which
+// the per-thread count does not see.)
+TEST(OutcomeAllocationTest, RedisStorePredictionsAllocateNothing) {
+  if (!RedisPendingStoreAvailable()) GTEST_SKIP() << "built without Redis";
+  Registry registry;
+  OutcomeSpec binary;
+  binary.store.backend = PendingStoreSpec::Backend::kRedis;
+  binary.store.url = "redis://127.0.0.1:1/0";
+  binary.store.max_buffered = 300;
+  OutcomeTracker b(registry, "b", "1", binary);
+  OutcomeSpec ranking;
+  ranking.task = Task::kRanking;
+  ranking.k = {1, 50};
+  ranking.store = binary.store;
+  OutcomeTracker k(registry, "k", "1", ranking);
+  const std::vector<std::string> ids = Ids(1000);
+  std::string_view items[60];
+  for (std::string_view& item : items) item = "item";
+
+  const long before = mlmon_test::Allocations();
+  int accepted = 0;
+  for (const std::string& id : ids) {
+    accepted += b.RecordPrediction(id, 0.25) ? 1 : 0;
+    k.RecordRanking(id, items, 60);
+  }
+  EXPECT_EQ(mlmon_test::Allocations(), before);
+  EXPECT_LE(accepted, 300);  // the rest was dropped, not queued
+}
+
 }  // namespace
 }  // namespace mlmon

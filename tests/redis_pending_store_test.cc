@@ -4,9 +4,11 @@
 // counted and answered `unavailable`, never a crash or a thrown exception.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mlmon/errors.h"
@@ -281,6 +283,60 @@ TEST_F(RedisPendingStoreTest, KilledServerIsSurvivedAndRejoined) {
     }
   }
   EXPECT_EQ(joined, OutcomeResult::kMatched);
+}
+
+// Threads record on one replica while bodies are ingested on another; then
+// two threads send the same outcomes at once: each id is matched exactly
+// once and is a duplicate for the other thread (run under TSan in CI).
+TEST_F(RedisPendingStoreTest, ConcurrentRecordingAndRacingOutcomes) {
+  testutil::RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Registry ra, rb;
+  OutcomeTracker a(ra, "m", "1", RedisSpec(redis.url(), 100000));
+  OutcomeTracker b(rb, "m", "1", RedisSpec(redis.url(), 100000));
+  OutcomeIngest ingest;
+  ingest.AddTracker(b);
+  constexpr int kThreads = 4, kPerThread = 1000;
+  std::atomic<bool> recording{true};
+  std::thread ingester([&] {
+    while (recording.load()) {
+      (void)ingest.IngestOutcomes("{\"id\":\"nobody\",\"outcome\":1}\n",
+                                  BodyFormat::kNdjson);
+      b.Tick();
+    }
+  });
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&a, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        EXPECT_TRUE(a.RecordPrediction(
+            "t" + std::to_string(t) + "-" + std::to_string(i), 0.75));
+      }
+    });
+  }
+  for (std::thread& p : producers) p.join();
+  recording = false;
+  ingester.join();
+  ASSERT_TRUE(a.FlushPending(kFlush));
+
+  std::string body;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      body += "{\"id\":\"t" + std::to_string(t) + "-" + std::to_string(i) +
+              "\",\"outcome\":1}\n";
+    }
+  }
+  IngestReport r1, r2;
+  std::thread s1(
+      [&] { r1 = ingest.IngestOutcomes(body, BodyFormat::kNdjson); });
+  std::thread s2(
+      [&] { r2 = ingest.IngestOutcomes(body, BodyFormat::kNdjson); });
+  s1.join();
+  s2.join();
+  EXPECT_EQ(r1.matched + r2.matched, std::size_t{kThreads * kPerThread});
+  EXPECT_EQ(r1.duplicate + r2.duplicate, std::size_t{kThreads * kPerThread});
+  EXPECT_EQ(r1.unavailable + r2.unavailable, 0u);
+  EXPECT_EQ(Cell(rb, "m", 1, 1), kThreads * kPerThread);
 }
 
 // AUTH with a password file; a wrong password never connects.

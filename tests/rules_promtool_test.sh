@@ -57,4 +57,14 @@ grep -q "mlmon: .*bad.yaml:3: slo.error_ratio: " "$WORK/bad.err" || {
   cat "$WORK/bad.err"; fail "the error does not name the key"; }
 [ ! -e "$WORK/bad.yml" ] || fail "a rule file was written for a bad config"
 
+# A Redis pending store brings MlmonPendingStoreDown (and only then).
+grep -q "alert: MlmonPendingStoreDown" "$WORK/rules.yml" &&
+  fail "MlmonPendingStoreDown without a Redis pending store"
+"$MLMON" rules --config "$HERE/rules/pending_store.yaml" --out "$WORK/store_rules.yml" ||
+  fail "mlmon rules (pending_store.yaml) failed"
+"$PROMTOOL" check rules --lint=all --lint-fatal "$WORK/store_rules.yml" > "$WORK/check.out" 2>&1 || {
+  cat "$WORK/check.out"; fail "promtool check rules (pending_store.yaml)"; }
+cp "$HERE/rules/pending_store_test.yml" "$WORK/pending_store_test.yml"
+"$PROMTOOL" test rules "$WORK/pending_store_test.yml" || fail "promtool test rules (pending store)"
+
 echo "rules checks passed"

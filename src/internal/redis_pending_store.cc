@@ -33,6 +33,8 @@ constexpr milliseconds kMaxBackoff{5000};
 // idle (an idle store wakes 200 times a second).
 constexpr milliseconds kBusyWait{1};
 constexpr milliseconds kIdleWait{5};
+// An idle writer checks the server this often.
+constexpr milliseconds kKeepAlive{1000};
 constexpr char kTombstone = '\0';
 
 void PutU32(unsigned char* p, std::uint32_t v) noexcept {
@@ -244,6 +246,23 @@ class RedisStore final : public RemotePendingStore {
     published_buffered_ = now;
   }
 
+  // Connects if need be and checks the server answers; a success also
+  // clears a failed take, whose connection reconnects on its next use.
+  bool Ping() noexcept {
+    bool ok = writer_conn_.Connect();
+    if (ok) {
+      const char* argv[1] = {"PING"};
+      const std::size_t lens[1] = {4};
+      ok = writer_conn_.Append(1, argv, lens);
+      RedisReplyPtr reply = ok ? writer_conn_.Read() : nullptr;
+      ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
+      if (!ok) writer_conn_.Close();
+    }
+    if (ok) take_ok_.store(true, std::memory_order_relaxed);
+    SetUp(&writer_ok_, ok);
+    return ok;
+  }
+
   bool StopRequested() noexcept {
     detail::MutexLock lock(mu_);
     return stop_;
@@ -266,6 +285,7 @@ class RedisStore final : public RemotePendingStore {
     } catch (...) {
     }
     Backoff backoff;
+    Steady::time_point last_ok{};  // of the writer connection
     Steady::time_point give_up{};  // after a stop: the last flush's deadline
     for (;;) {
       Record<kPayload> r;
@@ -285,7 +305,20 @@ class RedisStore final : public RemotePendingStore {
       }
       if (batch.empty()) {
         if (stopping && ring_.claimed() == ring_.popped()) return;
-        if (!stopping) WaitFor(last_was_busy_ ? kBusyWait : kIdleWait);
+        if (stopping) continue;
+        // Idle: keep `up` true to the server's state, so an idle replica
+        // neither hides an outage nor pages for a past one.
+        if (!writer_conn_.connected() ? !backoff.Waiting(now)
+                                      : now - last_ok >= kKeepAlive) {
+          if (Ping()) {
+            backoff.Succeeded();
+            last_ok = now;
+          } else {
+            series_.connect_errors->Increment();
+            backoff.Failed(now);
+          }
+        }
+        WaitFor(last_was_busy_ ? kBusyWait : kIdleWait);
         last_was_busy_ = false;
         continue;
       }
@@ -307,6 +340,7 @@ class RedisStore final : public RemotePendingStore {
       }
       if (WriteBatch(batch)) {
         backoff.Succeeded();
+        last_ok = now;
         SetUp(&writer_ok_, true);
         const std::size_t n = batch.size();
         batch.clear();
