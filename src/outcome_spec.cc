@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "internal/redis_url.h"
 #include "internal/spec_checks.h"
 
 namespace mlmon {
@@ -104,14 +105,16 @@ void CheckSeconds(std::string_view field, std::chrono::seconds value,
   }
 }
 
-void CheckStore(const PendingStoreSpec& st) {
+}  // namespace
+
+void ValidatePendingStoreSpec(const PendingStoreSpec& st) {
   using Backend = PendingStoreSpec::Backend;
   if (st.backend != Backend::kMemory && st.backend != Backend::kRedis) {
     kSpec.Fail("store.backend", "not memory or redis",
                std::to_string(static_cast<int>(st.backend)));
   }
   if (st.backend != Backend::kRedis) return;
-  if (st.url.empty()) kSpec.Fail("store.url", "empty");
+  ParseRedisUrl(st.url, "OutcomeSpec.store.url");
   CheckAtMost(kSpec, "store.key_prefix", st.key_prefix.size(),
               kMaxStoreKeyPrefixBytes);
   const auto ms = st.timeout.count();
@@ -121,8 +124,6 @@ void CheckStore(const PendingStoreSpec& st) {
   CheckInRange(kSpec, "store.max_buffered", st.max_buffered, 1,
                kMaxStoreBuffered);
 }
-
-}  // namespace
 
 void ValidateOutcomeSpec(const OutcomeSpec& s, const Registry& registry) {
   switch (s.task) {
@@ -153,7 +154,7 @@ void ValidateOutcomeSpec(const OutcomeSpec& s, const Registry& registry) {
     CheckBuckets(kSpec, "score_buckets", s.score_buckets);
   }
   CheckBuckets(kSpec, "delay_buckets", s.delay_buckets);
-  CheckStore(s.store);
+  ValidatePendingStoreSpec(s.store);
 }
 
 }  // namespace internal

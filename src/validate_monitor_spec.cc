@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "internal/config_errors.h"
+#include "internal/outcome_spec.h"
 #include "mlmon/alerting.h"
 #include "mlmon/model_monitor.h"
 #include "mlmon/monitor_spec.h"
@@ -32,6 +33,10 @@ MonitorSpec ShrunkForValidation(MonitorSpec spec) {
   cut(&spec.outcome.auc_bins, 16, kMaxValidatedAucBins);
   cut(&spec.distribution.slices_per_window, 1, kMaxValidatedSlices);
   cut(&spec.features.slices_per_window, 1, kMaxValidatedSlices);
+  // The store's settings are checked here; the scratch monitor keeps its
+  // predictions in memory, so validating never connects to Redis.
+  internal::ValidatePendingStoreSpec(spec.outcome.store);
+  spec.outcome.store.backend = PendingStoreSpec::Backend::kMemory;
   return spec;
 }
 

@@ -223,6 +223,21 @@ TEST(MonitorSpecTest, BadPendingStoreIsNamed) {
       "model: m\npending_store: {backend: redis, timeout: "
       "2m}\n");
   EXPECT_THROW(ValidateMonitorSpec(slow), ConfigError);
+  try {
+    ValidateMonitorSpec(ParseMonitorSpec(
+        "model: m\npending_store: {backend: redis, url: \"http://h\"}\n",
+        "fleet.yaml"));
+    ADD_FAILURE() << "an http:// URL was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "fleet.yaml: OutcomeSpec.store.url: not a redis:// URL"),
+              std::string::npos)
+        << e.what();
+  }
+  // Valid settings validate without a server (nothing listens on port 1).
+  EXPECT_NO_THROW(ValidateMonitorSpec(
+      ParseMonitorSpec("model: m\npending_store: {backend: redis, url: "
+                       "\"redis://127.0.0.1:1/0\"}\n")));
 }
 
 TEST(MonitorSpecTest, ParseDurationUnits) {

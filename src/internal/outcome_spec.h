@@ -31,6 +31,11 @@ inline constexpr std::size_t kMaxStoreBuffered = 10000000;
 /// e.g. "mlmon: OutcomeSpec.thresholds[0]: not in (0, 1) (1.5)".
 void ValidateOutcomeSpec(const OutcomeSpec& spec, const Registry& registry);
 
+/// Checks the store settings that apply to its backend (the password file is
+/// read only when a tracker starts the store).
+/// \throw mlmon::ConfigError "mlmon: OutcomeSpec.store.<field>: ...".
+void ValidatePendingStoreSpec(const PendingStoreSpec& spec);
+
 }  // namespace internal
 }  // namespace mlmon
 

@@ -12,31 +12,13 @@
 #include <string>
 #include <string_view>
 
+#include "redis_url.h"
+
 struct redisContext;
 struct redisReply;
 
 namespace mlmon {
 namespace internal {
-
-/// Where a Redis server is, parsed from `redis://[[user]:password@]host
-/// [:port][/db]`.
-struct RedisEndpoint {
-  std::string host;
-  int port = 6379;
-  int db = 0;
-  std::string user;      ///< empty: the default user
-  std::string password;  ///< empty: no AUTH
-};
-
-/// Parses `url`; `where` names the setting in the error.
-/// \throw mlmon::ConfigError naming the bad part, e.g.
-/// "mlmon: OutcomeSpec.store.url: port not in [1, 65535] (redis://h:0)".
-RedisEndpoint ParseRedisUrl(std::string_view url, std::string_view where);
-
-/// The first line of `path` (the password of
-/// `PendingStoreSpec::password_file`). \throw mlmon::ConfigError if it cannot
-/// be read or is empty.
-std::string ReadPasswordFile(const std::string& path, std::string_view where);
 
 /// A reply of the server; null when the round trip failed.
 struct RedisReplyFree {

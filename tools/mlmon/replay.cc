@@ -182,6 +182,9 @@ int RunReplay(const ReplayOptions& o) {
   // Replay: quality over everything replayed (window="all").
   spec.outcome.windows.clear();
   spec.outcome.all_time_window = true;
+  // Replay joins the logs' own predictions in this process, never through a
+  // fleet's shared store.
+  spec.outcome.store.backend = mlmon::PendingStoreSpec::Backend::kMemory;
   // Drift in replay is computed once, over everything replayed (below).
   spec.distribution.windows.clear();
   spec.features.windows.clear();
