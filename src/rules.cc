@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "internal/quality_rules.h"
 #include "internal/slo_catalogue.h"
 #include "mlmon/alerting.h"
 #include "mlmon/duration.h"
@@ -160,6 +161,14 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
           by, sel()));
   rec("mlmon:pending_predictions:sum",
       fmt::format("sum by ({}) (mlmon_pending_predictions{})", by, sel()));
+  for (internal::QualityRule& q : internal::FleetQualityRules(spec)) {
+    Rule x;
+    x.record = std::move(q.record);
+    x.expr = std::move(q.expr);
+    x.labels = std::move(q.labels);
+    x.comment = std::move(q.comment);
+    r.push_back(std::move(x));
+  }
   if (spec.outcome.task == OutcomeSpec::Task::kBinary) {
     const std::string tby = by + ", threshold";
     for (const std::string& w : PrecisionWindows(spec)) {

@@ -250,6 +250,19 @@ inline constexpr MetricOf<Histogram> kOutcomeScore{
     {"model", "version", "actual"},
     "",
     "Scores of matched binary predictions, by actual class."};
+inline constexpr MetricOf<Counter> kOutcomeBrierTotal{
+    "mlmon_outcome_brier_total",
+    {"model", "version"},
+    "",
+    "Sum of (actual - score)^2 over matched binary outcomes (Brier score = "
+    "this / mlmon_outcome_score_count)."};
+inline constexpr MetricOf<Counter> kOutcomeLogLossTotal{
+    "mlmon_outcome_log_loss_total",
+    {"model", "version"},
+    "",
+    "Sum of -ln(probability of the actual class) over matched binary "
+    "outcomes, scores clipped to [1e-15, 1-1e-15] (log loss = this / "
+    "mlmon_outcome_score_count)."};
 inline constexpr MetricOf<Histogram> kAbsoluteError{
     "mlmon_absolute_error",
     {"model", "version"},
@@ -266,6 +279,12 @@ inline constexpr MetricOf<Histogram> kOutcomeRank{
     "",
     "Rank of the true item in matched rankings (max(k)+1 when it was not in "
     "the kept list)."};
+inline constexpr MetricOf<Counter> kOutcomeReciprocalRankTotal{
+    "mlmon_outcome_reciprocal_rank_total",
+    {"model", "version"},
+    "",
+    "Sum of 1/rank of the true item over matched rankings, 0 when it was not "
+    "in the top max(k) (MRR = this / mlmon_outcome_rank_count)."};
 inline constexpr MetricOf<Gauge> kModelQuality{
     "mlmon_model_quality",
     {"model", "version", "metric", "window", "threshold", "k"},
@@ -419,9 +438,12 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kLastOutcomeTimestampSeconds.def,
     &metrics::kConfusionTotal.def,
     &metrics::kOutcomeScore.def,
+    &metrics::kOutcomeBrierTotal.def,
+    &metrics::kOutcomeLogLossTotal.def,
     &metrics::kAbsoluteError.def,
     &metrics::kSquaredErrorTotal.def,
     &metrics::kOutcomeRank.def,
+    &metrics::kOutcomeReciprocalRankTotal.def,
     &metrics::kModelQuality.def,
     &metrics::kLogLinesTotal.def,
     &metrics::kLogBytesTotal.def,
