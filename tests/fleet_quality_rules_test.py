@@ -14,8 +14,9 @@ data:
   trapezoid on the bucketed scores (scikit-learn on bucket indexes), within
   the error bound the rule reports of scikit-learn's AUC on the raw scores,
   and the bound equal to sum_b pos_b * neg_b / (2 P N) to 1e-9;
-- regression: MAE and RMSE; multiclass: accuracy; ranking: hit rate per k
-  (scikit-learn's top_k_accuracy_score) and MRR, all to 1e-9;
+- regression: MAE, RMSE, MAPE; multiclass: accuracy and macro precision,
+  recall, F1 (a class never predicted, a class never seen); ranking: hit
+  rate per k (scikit-learn's top_k_accuracy_score) and MRR, all to 1e-9;
 - MlmonPrecisionLow fires on the fleet precision: below the objective over
   the fleet while one replica alone is above it.
 
@@ -35,8 +36,9 @@ import tempfile
 import numpy as np
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from sklearn.metrics import (accuracy_score, brier_score_loss, log_loss,
-                             mean_absolute_error, mean_squared_error,
+from sklearn.metrics import (accuracy_score, brier_score_loss, f1_score, log_loss,
+                             mean_absolute_error, mean_absolute_percentage_error,
+                             mean_squared_error,
                              precision_score, recall_score, roc_auc_score,
                              top_k_accuracy_score)
 
@@ -50,7 +52,8 @@ REPLICAS = 3
 FAILURES = []
 RAW = ("mlmon_confusion_total", "mlmon_outcome_score", "mlmon_outcome_brier_total",
        "mlmon_outcome_log_loss_total", "mlmon_absolute_error",
-       "mlmon_squared_error_total", "mlmon_outcome_rank",
+       "mlmon_squared_error_total", "mlmon_absolute_percentage_error_total",
+       "mlmon_outcome_rank",
        "mlmon_outcome_reciprocal_rank_total")
 SCORE_BOUNDS = [round(0.05 * i, 2) for i in range(1, 21)]
 
@@ -257,25 +260,36 @@ def regression(workdir, rng, exp):
     exp.add("mlmon:absolute_error:mae_rate1h", base, mean_absolute_error(actual, predicted), "mae")
     exp.add("mlmon:squared_error:rmse_rate1h", base,
             math.sqrt(mean_squared_error(actual, predicted)), "rmse")
+    exp.add("mlmon:absolute_percentage_error:mape_rate1h", base,
+            mean_absolute_percentage_error(actual, predicted), "mape")
     return config, replicas
 
 
 def multiclass(workdir, rng, exp):
-    names = ["cat", "dog", "bird", "fish"]
+    # "fish" is an outcome but never predicted (its precision is 0 by
+    # scikit-learn's zero_division=0); "eel" is configured but never seen, so
+    # the macro averages leave it out.
+    names = ["cat", "dog", "bird", "fish", "eel"]
     n = 2500
     actual = rng.choice(4, size=n, p=[0.4, 0.3, 0.2, 0.1])
-    right = rng.random(n) < 0.7
-    predicted = np.where(right, actual, rng.choice(4, size=n))
+    right = (rng.random(n) < 0.7) & (actual != 3)
+    predicted = np.where(right, actual, rng.choice(3, size=n))
     where = split(n, rng)
-    config = "model: fleet\nversion: \"7\"\ntask: multiclass\nclasses: [cat, dog, bird, fish]\n"
+    config = "model: fleet\nversion: \"7\"\ntask: multiclass\nclasses: [cat, dog, bird, fish, eel]\n"
     replicas = []
     for r in range(REPLICAS):
         idx = np.flatnonzero(where == r)
         preds = [{"ts": T0 + int(i), "id": f"m{i}", "label": names[predicted[i]]} for i in idx]
         outs = [{"id": f"m{i}", "outcome": names[actual[i]], "ts": T0 + int(i) + 30} for i in idx]
         replicas.append(replay(workdir, f"multiclass-{r}", config, preds, outs))
-    exp.add("mlmon:accuracy:rate1h", {"model": "fleet", "version": "7"},
-            accuracy_score(actual, predicted), "multiclass accuracy")
+    base = {"model": "fleet", "version": "7"}
+    exp.add("mlmon:accuracy:rate1h", base, accuracy_score(actual, predicted), "multiclass accuracy")
+    exp.add("mlmon:macro_precision:rate1h", base,
+            precision_score(actual, predicted, average="macro", zero_division=0), "macro precision")
+    exp.add("mlmon:macro_recall:rate1h", base,
+            recall_score(actual, predicted, average="macro", zero_division=0), "macro recall")
+    exp.add("mlmon:macro_f1:rate1h", base,
+            f1_score(actual, predicted, average="macro", zero_division=0), "macro f1")
     return config, replicas
 
 

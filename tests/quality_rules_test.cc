@@ -117,22 +117,31 @@ TEST(QualityRulesTest, RankingHitRateOnlyWhereABoundResolvesK) {
                                 "mlmon:mrr:rate1h"}));
 }
 
-TEST(QualityRulesTest, MulticlassAccuracyReadsEveryDiagonalCell) {
+TEST(QualityRulesTest, MulticlassRulesReadEveryDiagonalCell) {
   const MonitorSpec spec = ParseMonitorSpec(
       "model: m\ntask: multiclass\nclasses: [a, \"b\\\"q\"]\n", "m.yaml");
+  EXPECT_EQ(Names(spec), (std::vector<std::string>{
+                             "mlmon:accuracy:rate1h",
+                             "mlmon:class_true_positives:rate1h",
+                             "mlmon:class_predictions:rate1h",
+                             "mlmon:class_outcomes:rate1h",
+                             "mlmon:macro_precision:rate1h",
+                             "mlmon:macro_recall:rate1h",
+                             "mlmon:macro_f1:rate1h",
+                         }));
   const std::vector<internal::QualityRule> rules = FleetQualityRules(spec);
-  ASSERT_EQ(rules.size(), 1u);
-  EXPECT_EQ(rules[0].record, "mlmon:accuracy:rate1h");
-  EXPECT_NE(rules[0].expr.find("predicted=\"a\",actual=\"a\""),
-            std::string::npos);
-  EXPECT_NE(rules[0].expr.find("predicted=\"b\\\"q\",actual=\"b\\\"q\""),
-            std::string::npos);
+  for (std::size_t i : {0, 1}) {
+    EXPECT_NE(rules[i].expr.find("predicted=\"a\",actual=\"a\""),
+              std::string::npos);
+    EXPECT_NE(rules[i].expr.find("predicted=\"b\\\"q\",actual=\"b\\\"q\""),
+              std::string::npos);
+  }
 }
 
-TEST(QualityRulesTest, RegressionHasNoExtraRule) {
-  EXPECT_TRUE(
-      FleetQualityRules(ParseMonitorSpec("model: m\ntask: regression\n", "x"))
-          .empty());
+TEST(QualityRulesTest, RegressionAddsMape) {
+  EXPECT_EQ(Names(ParseMonitorSpec("model: m\ntask: regression\n", "x")),
+            (std::vector<std::string>{
+                "mlmon:absolute_percentage_error:mape_rate1h"}));
 }
 
 }  // namespace

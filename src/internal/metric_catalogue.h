@@ -273,6 +273,13 @@ inline constexpr MetricOf<Counter> kSquaredErrorTotal{
     {"model", "version"},
     "",
     "Sum of squared errors of matched regression predictions."};
+inline constexpr MetricOf<Counter> kAbsolutePercentageErrorTotal{
+    "mlmon_absolute_percentage_error_total",
+    {"model", "version"},
+    "",
+    "Sum of |actual - predicted| / max(|actual|, 2.2e-16) over matched "
+    "regression predictions (MAPE, a fraction, = this / "
+    "mlmon_absolute_error_count)."};
 inline constexpr MetricOf<Histogram> kOutcomeRank{
     "mlmon_outcome_rank",
     {"model", "version"},
@@ -442,6 +449,7 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kOutcomeLogLossTotal.def,
     &metrics::kAbsoluteError.def,
     &metrics::kSquaredErrorTotal.def,
+    &metrics::kAbsolutePercentageErrorTotal.def,
     &metrics::kOutcomeRank.def,
     &metrics::kOutcomeReciprocalRankTotal.def,
     &metrics::kModelQuality.def,

@@ -185,18 +185,73 @@ void BinaryRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
 
 void MulticlassRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
   const Sel sel(spec);
+  const std::string by = kBy;
   const std::string confusion = Name(metrics::kConfusionTotal.def);
   std::vector<std::string> diagonal;
+  std::string true_positives;
   for (const std::string& c : spec.outcome.classes) {
-    diagonal.push_back(sel("threshold=\"\",predicted=" + PromString(c) +
-                           ",actual=" + PromString(c)));
+    const std::string cell = sel("threshold=\"\",predicted=" + PromString(c) +
+                                 ",actual=" + PromString(c));
+    diagonal.push_back(cell);
+    if (!true_positives.empty()) true_positives += " or ";
+    true_positives +=
+        fmt::format("label_replace({}, \"class\", {}, \"\", \"\")",
+                    SumRate(by, confusion, cell, "1h"), PromString(c));
   }
   r->push_back({"mlmon:accuracy:rate1h",
-                SumRateOfUnion(kBy, confusion, diagonal, "1h") + " / " +
-                    SumRate(kBy, confusion, sel("threshold=\"\""), "1h"),
+                SumRateOfUnion(by, confusion, diagonal, "1h") + " / " +
+                    SumRate(by, confusion, sel("threshold=\"\""), "1h"),
                 {},
                 "Fleet quality: sums of raw counters over replicas, "
                 "divided."});
+
+  // Macro averages as scikit-learn's (labels=None, zero_division=0): per
+  // class from the fleet's cells, averaged over the classes predicted or
+  // seen in the window.
+  const auto per_class = [&](const char* label) {
+    return fmt::format(
+        "sum by ({}, class) (label_replace({}, \"class\", \"$1\", \"{}\", "
+        "\"(.*)\"))",
+        by, SumRate(by + ", " + label, confusion, sel("threshold=\"\""), "1h"),
+        label);
+  };
+  const std::string tp = "mlmon:class_true_positives:rate1h" + sel();
+  const std::string predicted = "mlmon:class_predictions:rate1h" + sel();
+  const std::string actual = "mlmon:class_outcomes:rate1h" + sel();
+  r->push_back({"mlmon:class_true_positives:rate1h",
+                true_positives,
+                {},
+                "Multiclass macro precision, recall and F1 over the fleet."});
+  r->push_back(
+      {"mlmon:class_predictions:rate1h", per_class("predicted"), {}, ""});
+  r->push_back({"mlmon:class_outcomes:rate1h", per_class("actual"), {}, ""});
+  const std::string on = " on (model, version, class) ";
+  const std::string present = "(" + predicted + " +" + on + actual + " > 0)";
+  // tp / n, 0 where n is 0, over the present classes.
+  const auto macro = [&](const std::string& n) {
+    return fmt::format("avg by ({}) ((({} /{}({} > 0)) or{}({} * 0)) and{}{})",
+                       by, tp, on, n, on, n, on, present);
+  };
+  r->push_back({"mlmon:macro_precision:rate1h", macro(predicted), {}, ""});
+  r->push_back({"mlmon:macro_recall:rate1h", macro(actual), {}, ""});
+  // 2 tp / (predicted + actual) is 2 p r / (p + r), and 0 when tp is 0.
+  r->push_back({"mlmon:macro_f1:rate1h",
+                fmt::format("avg by ({}) (2 * {} /{}({} +{}{}) and{}{})", by,
+                            tp, on, predicted, on, actual, on, present),
+                {},
+                ""});
+}
+
+void RegressionRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
+  const Sel sel(spec);
+  r->push_back({"mlmon:absolute_percentage_error:mape_rate1h",
+                SumRate(kBy, Name(metrics::kAbsolutePercentageErrorTotal.def),
+                        sel(), "1h") +
+                    " / " +
+                    SumRate(kBy, Name(metrics::kAbsoluteError.def) + "_count",
+                            sel(), "1h"),
+                {},
+                "Fleet quality: sums of raw counters over replicas, divided."});
 }
 
 void RankingRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
@@ -261,6 +316,7 @@ std::vector<QualityRule> FleetQualityRules(const MonitorSpec& spec) {
       RankingRules(spec, &r);
       break;
     case OutcomeSpec::Task::kRegression:
+      RegressionRules(spec, &r);
       break;
   }
   return r;

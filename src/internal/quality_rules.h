@@ -36,10 +36,14 @@ std::vector<std::string> FleetRuleWindows(const MonitorSpec& spec);
 ///   `mlmon:auc:rate1h`, with its worst-case error `mlmon:auc_error_bound:
 ///   rate1h` (through `mlmon:outcome_score_bucket:rate1h` and
 ///   `mlmon:outcome_score_bucket_below:rate1h`);
-/// - multiclass: `mlmon:accuracy:rate1h`;
+/// - multiclass: `mlmon:accuracy:rate1h`, and `mlmon:macro_precision:
+///   rate1h`, `mlmon:macro_recall:rate1h`, `mlmon:macro_f1:rate1h` (through
+///   `mlmon:class_true_positives:rate1h`, `mlmon:class_predictions:rate1h`
+///   and `mlmon:class_outcomes:rate1h`, by `class`);
 /// - ranking: `mlmon:hit_rate:rate1h{k}` for each k that a bound of
 ///   `mlmon_outcome_rank` resolves, and `mlmon:mrr:rate1h`;
-/// - regression: none (MAE and RMSE are rules.cc's).
+/// - regression: `mlmon:absolute_percentage_error:mape_rate1h` (MAE and RMSE
+///   are rules.cc's).
 std::vector<QualityRule> FleetQualityRules(const MonitorSpec& spec);
 
 /// How a Prometheus server stores the `le` label of a scraped bucket of

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <limits>
 #include <utility>
 
@@ -118,6 +119,8 @@ RegressionTask::RegressionTask(const TaskSetup& setup) {
            .Add(setup.Values({}));
   sq_error_ = &AddFamily(setup.owner, metrics::kSquaredErrorTotal)
                    .Add(setup.Values({}));
+  ape_ = &AddFamily(setup.owner, metrics::kAbsolutePercentageErrorTotal)
+              .Add(setup.Values({}));
   for (const WindowDef& def : WindowDefs(setup.spec)) {
     std::vector<Gauge*> gauges;
     for (const char* m : {"mae", "rmse", "mape", "samples"}) {
@@ -132,6 +135,9 @@ void RegressionTask::Apply(std::int64_t now, double predicted,
   const double e = std::fabs(actual - predicted);
   abs_error_->Observe(e);
   sq_error_->Increment(e * e);
+  // scikit-learn's mean_absolute_percentage_error divides by
+  // max(|actual|, DBL_EPSILON).
+  ape_->Increment(e / std::max(std::fabs(actual), DBL_EPSILON));
   windows_.Update(now, [&](RegressionStats& s) { s.Add(predicted, actual); });
 }
 

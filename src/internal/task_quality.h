@@ -146,8 +146,8 @@ class BinaryTask final : public TaskQuality {
   QualityWindows<BinaryStats> windows_;
 };
 
-/// Regression: `mlmon_absolute_error`, `mlmon_squared_error_total`, and
-/// mae, rmse, mape and samples.
+/// Regression: `mlmon_absolute_error`, `mlmon_squared_error_total`,
+/// `mlmon_absolute_percentage_error_total`, and mae, rmse, mape and samples.
 class RegressionTask final : public TaskQuality {
  public:
   explicit RegressionTask(const TaskSetup& setup);
@@ -157,6 +157,7 @@ class RegressionTask final : public TaskQuality {
  private:
   Histogram* abs_error_ = nullptr;
   Counter* sq_error_ = nullptr;
+  Counter* ape_ = nullptr;
   QualityWindows<RegressionStats> windows_;
 };
 
