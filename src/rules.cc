@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "internal/quality_rules.h"
 #include "internal/slo_catalogue.h"
 #include "mlmon/alerting.h"
 #include "mlmon/duration.h"
@@ -85,15 +86,6 @@ std::string Quantile(double q, const std::string& by, const std::string& metric,
 
 constexpr const char* kBy = "model, version";
 
-std::vector<std::string> PrecisionWindows(const MonitorSpec& spec) {
-  std::vector<std::string> w = {"1h"};
-  if (spec.slo.min_precision) {
-    const std::string s = FormatDuration(spec.slo.min_precision->window);
-    if (s != "1h") w.push_back(s);
-  }
-  return w;
-}
-
 std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
   const Sel sel(spec);
   std::vector<Rule> r;
@@ -160,9 +152,17 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
           by, sel()));
   rec("mlmon:pending_predictions:sum",
       fmt::format("sum by ({}) (mlmon_pending_predictions{})", by, sel()));
+  for (internal::QualityRule& q : internal::FleetQualityRules(spec)) {
+    Rule x;
+    x.record = std::move(q.record);
+    x.expr = std::move(q.expr);
+    x.labels = std::move(q.labels);
+    x.comment = std::move(q.comment);
+    r.push_back(std::move(x));
+  }
   if (spec.outcome.task == OutcomeSpec::Task::kBinary) {
     const std::string tby = by + ", threshold";
-    for (const std::string& w : PrecisionWindows(spec)) {
+    for (const std::string& w : internal::FleetRuleWindows(spec)) {
       rec("mlmon:precision:rate" + w,
           SumRate(tby, "mlmon_confusion_total",
                   sel("threshold!=\"\",predicted=\"1\",actual=\"1\""), w) +

@@ -134,11 +134,16 @@ TEST(RulesCatalogueTest, RulesAndDashboardNameOnlyCatalogueFamilies) {
     }
   }
   // The task-specific branches were generated: the binary confusion cells,
-  // the regression error histogram, the ranking items histogram, and the
+  // score histogram and loss sums, the regression error histogram, the
+  // ranking items and rank histograms and reciprocal-rank sum, and the
   // dashboard's label queries.
   for (const char* t :
-       {"mlmon_confusion_total", "mlmon_absolute_error_sum",
-        "mlmon_absolute_error_count", "mlmon_response_items_bucket",
+       {"mlmon_confusion_total", "mlmon_outcome_score_bucket",
+        "mlmon_outcome_score_count", "mlmon_outcome_brier_total",
+        "mlmon_outcome_log_loss_total", "mlmon_absolute_error_sum",
+        "mlmon_absolute_error_count", "mlmon_absolute_percentage_error_total",
+        "mlmon_response_items_bucket", "mlmon_outcome_rank_bucket",
+        "mlmon_outcome_rank_count", "mlmon_outcome_reciprocal_rank_total",
         "mlmon_request_duration_seconds_bucket", "mlmon_model_info"}) {
     EXPECT_EQ(seen.count(t), 1u) << t;
   }

@@ -120,10 +120,11 @@ struct OutcomeSpec {
 ///   `mlmon_last_outcome_timestamp_seconds`;
 /// - aggregatable raw metrics: `mlmon_confusion_total{threshold,predicted,
 ///   actual}` (binary: per threshold, `"0"`/`"1"`; multiclass: class names and
-///   `threshold=""`), `mlmon_outcome_score{actual}` (binary),
+///   `threshold=""`), `mlmon_outcome_score{actual}`,
+///   `mlmon_outcome_brier_total` and `mlmon_outcome_log_loss_total` (binary),
 ///   `mlmon_absolute_error` and `mlmon_squared_error_total` (regression),
 ///   `mlmon_outcome_rank` (ranking; max(k)+1 when the true item was not in the
-///   kept list);
+///   kept list) and `mlmon_outcome_reciprocal_rank_total` (ranking);
 /// - windowed gauges `mlmon_model_quality{metric,window,threshold,k}`, set by
 ///   `Tick()`. Labels that do not apply are `""`: `threshold` is set only on
 ///   binary precision/recall/f1/accuracy, `k` only on `hit_rate`. Metrics:

@@ -262,6 +262,19 @@ inline constexpr MetricOf<Histogram> kOutcomeScore{
     {"model", "version", "actual"},
     "",
     "Scores of matched binary predictions, by actual class."};
+inline constexpr MetricOf<Counter> kOutcomeBrierTotal{
+    "mlmon_outcome_brier_total",
+    {"model", "version"},
+    "",
+    "Sum of (actual - score)^2 over matched binary outcomes (Brier score = "
+    "this / mlmon_outcome_score_count)."};
+inline constexpr MetricOf<Counter> kOutcomeLogLossTotal{
+    "mlmon_outcome_log_loss_total",
+    {"model", "version"},
+    "",
+    "Sum of -ln(probability of the actual class) over matched binary "
+    "outcomes, scores clipped to [1e-15, 1-1e-15] (log loss = this / "
+    "mlmon_outcome_score_count)."};
 inline constexpr MetricOf<Histogram> kAbsoluteError{
     "mlmon_absolute_error",
     {"model", "version"},
@@ -272,12 +285,25 @@ inline constexpr MetricOf<Counter> kSquaredErrorTotal{
     {"model", "version"},
     "",
     "Sum of squared errors of matched regression predictions."};
+inline constexpr MetricOf<Counter> kAbsolutePercentageErrorTotal{
+    "mlmon_absolute_percentage_error_total",
+    {"model", "version"},
+    "",
+    "Sum of |actual - predicted| / max(|actual|, 2.2e-16) over matched "
+    "regression predictions (MAPE, a fraction, = this / "
+    "mlmon_absolute_error_count)."};
 inline constexpr MetricOf<Histogram> kOutcomeRank{
     "mlmon_outcome_rank",
     {"model", "version"},
     "",
     "Rank of the true item in matched rankings (max(k)+1 when it was not in "
     "the kept list)."};
+inline constexpr MetricOf<Counter> kOutcomeReciprocalRankTotal{
+    "mlmon_outcome_reciprocal_rank_total",
+    {"model", "version"},
+    "",
+    "Sum of 1/rank of the true item over matched rankings, 0 when it was not "
+    "in the top max(k) (MRR = this / mlmon_outcome_rank_count)."};
 inline constexpr MetricOf<Gauge> kModelQuality{
     "mlmon_model_quality",
     {"model", "version", "metric", "window", "threshold", "k"},
@@ -433,9 +459,13 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kLastOutcomeTimestampSeconds.def,
     &metrics::kConfusionTotal.def,
     &metrics::kOutcomeScore.def,
+    &metrics::kOutcomeBrierTotal.def,
+    &metrics::kOutcomeLogLossTotal.def,
     &metrics::kAbsoluteError.def,
     &metrics::kSquaredErrorTotal.def,
+    &metrics::kAbsolutePercentageErrorTotal.def,
     &metrics::kOutcomeRank.def,
+    &metrics::kOutcomeReciprocalRankTotal.def,
     &metrics::kModelQuality.def,
     &metrics::kLogLinesTotal.def,
     &metrics::kLogBytesTotal.def,

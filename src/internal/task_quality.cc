@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <limits>
 #include <utility>
 
@@ -62,6 +63,10 @@ BinaryTask::BinaryTask(const TaskSetup& setup)
       AddFamily(setup.owner, metrics::kOutcomeScore, setup.spec.score_buckets);
   score_by_actual_[0] = &scores.Add(setup.Values({"0"}));
   score_by_actual_[1] = &scores.Add(setup.Values({"1"}));
+  brier_ = &AddFamily(setup.owner, metrics::kOutcomeBrierTotal)
+                .Add(setup.Values({}));
+  log_loss_ = &AddFamily(setup.owner, metrics::kOutcomeLogLossTotal)
+                   .Add(setup.Values({}));
 
   const BinaryStats proto(thresholds_, setup.spec.auc_bins);
   for (const WindowDef& def : WindowDefs(setup.spec)) {
@@ -85,6 +90,11 @@ void BinaryTask::Apply(std::int64_t now, double score, bool actual) noexcept {
     confusion_[i][p * 2 + a]->Increment();
   }
   score_by_actual_[a]->Observe(score);
+  const double miss = (actual ? 1.0 : 0.0) - score;
+  brier_->Increment(miss * miss);
+  // The score clipped as scikit-learn's log_loss(eps=1e-15) clips it.
+  const double p = std::min(std::max(score, kLogLossEps), 1.0 - kLogLossEps);
+  log_loss_->Increment(actual ? -std::log(p) : -std::log(1.0 - p));
   windows_.Update(now, [&](BinaryStats& s) { s.Add(score, actual); });
 }
 
@@ -109,6 +119,8 @@ RegressionTask::RegressionTask(const TaskSetup& setup) {
            .Add(setup.Values({}));
   sq_error_ = &AddFamily(setup.owner, metrics::kSquaredErrorTotal)
                    .Add(setup.Values({}));
+  ape_ = &AddFamily(setup.owner, metrics::kAbsolutePercentageErrorTotal)
+              .Add(setup.Values({}));
   for (const WindowDef& def : WindowDefs(setup.spec)) {
     std::vector<Gauge*> gauges;
     for (const char* m : {"mae", "rmse", "mape", "samples"}) {
@@ -123,6 +135,9 @@ void RegressionTask::Apply(std::int64_t now, double predicted,
   const double e = std::fabs(actual - predicted);
   abs_error_->Observe(e);
   sq_error_->Increment(e * e);
+  // scikit-learn's mean_absolute_percentage_error divides by
+  // max(|actual|, DBL_EPSILON).
+  ape_->Increment(e / std::max(std::fabs(actual), DBL_EPSILON));
   windows_.Update(now, [&](RegressionStats& s) { s.Add(predicted, actual); });
 }
 
@@ -182,6 +197,9 @@ RankingTask::RankingTask(const TaskSetup& setup)
   }
   rank_ = &AddFamily(setup.owner, metrics::kOutcomeRank, bounds)
                .Add(setup.Values({}));
+  reciprocal_rank_ =
+      &AddFamily(setup.owner, metrics::kOutcomeReciprocalRankTotal)
+           .Add(setup.Values({}));
   const RankingStats proto(setup.spec.k);
   for (const WindowDef& def : WindowDefs(setup.spec)) {
     std::vector<Gauge*> gauges;
@@ -197,6 +215,10 @@ RankingTask::RankingTask(const TaskSetup& setup)
 
 void RankingTask::Apply(std::int64_t now, std::size_t rank) noexcept {
   rank_->Observe(static_cast<double>(rank == 0 ? max_k_ + 1 : rank));
+  // MRR truncated at max(k), as RankingStats counts it.
+  if (rank >= 1 && rank <= max_k_) {
+    reciprocal_rank_->Increment(1.0 / static_cast<double>(rank));
+  }
   windows_.Update(now, [&](RankingStats& s) { s.Add(rank); });
 }
 

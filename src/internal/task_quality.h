@@ -127,8 +127,10 @@ class TaskQuality {
 };
 
 /// Binary: `mlmon_confusion_total` per threshold with classes "0"/"1",
-/// `mlmon_outcome_score{actual}`, and per threshold precision, recall, f1,
-/// accuracy, then auc, brier, log_loss and samples.
+/// `mlmon_outcome_score{actual}`, the Brier and log-loss sums
+/// (`mlmon_outcome_brier_total`, `mlmon_outcome_log_loss_total`), and per
+/// threshold precision, recall, f1, accuracy, then auc, brier, log_loss and
+/// samples.
 class BinaryTask final : public TaskQuality {
  public:
   explicit BinaryTask(const TaskSetup& setup);
@@ -139,11 +141,13 @@ class BinaryTask final : public TaskQuality {
   const std::vector<double> thresholds_;
   std::vector<std::array<Counter*, 4>> confusion_;  // [predicted * 2 + actual]
   Histogram* score_by_actual_[2] = {nullptr, nullptr};
+  Counter* brier_ = nullptr;
+  Counter* log_loss_ = nullptr;
   QualityWindows<BinaryStats> windows_;
 };
 
-/// Regression: `mlmon_absolute_error`, `mlmon_squared_error_total`, and
-/// mae, rmse, mape and samples.
+/// Regression: `mlmon_absolute_error`, `mlmon_squared_error_total`,
+/// `mlmon_absolute_percentage_error_total`, and mae, rmse, mape and samples.
 class RegressionTask final : public TaskQuality {
  public:
   explicit RegressionTask(const TaskSetup& setup);
@@ -153,6 +157,7 @@ class RegressionTask final : public TaskQuality {
  private:
   Histogram* abs_error_ = nullptr;
   Counter* sq_error_ = nullptr;
+  Counter* ape_ = nullptr;
   QualityWindows<RegressionStats> windows_;
 };
 
@@ -177,7 +182,9 @@ class MulticlassTask final : public TaskQuality {
   QualityWindows<MulticlassStats> windows_;
 };
 
-/// Ranking: `mlmon_outcome_rank`, and hit_rate per k, mrr and samples.
+/// Ranking: `mlmon_outcome_rank`, the reciprocal-rank sum
+/// (`mlmon_outcome_reciprocal_rank_total`), and hit_rate per k, mrr and
+/// samples.
 class RankingTask final : public TaskQuality {
  public:
   explicit RankingTask(const TaskSetup& setup);
@@ -189,6 +196,7 @@ class RankingTask final : public TaskQuality {
  private:
   const std::size_t max_k_;
   Histogram* rank_ = nullptr;
+  Counter* reciprocal_rank_ = nullptr;
   QualityWindows<RankingStats> windows_;
 };
 
