@@ -3,13 +3,12 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "internal/fleet_drift_rules.h"
 #include "internal/slo_catalogue.h"
 #include "mlmon/alerting.h"
-#include "mlmon/drift.h"
 #include "mlmon/duration.h"
 #include "mlmon/monitor_spec.h"
 
@@ -94,129 +93,6 @@ std::vector<std::string> PrecisionWindows(const MonitorSpec& spec) {
     if (s != "1h") w.push_back(s);
   }
   return w;
-}
-
-// Fleet-wide drift: PSI and JS of the sum of every replica's bin counts
-// (`mlmon_drift_bin_observations_total`) against the reference shares
-// (`mlmon_drift_reference_share`), per drift window, with the definitions
-// and constants of drift.cc:
-//   p_i = fleet count of bin i in the window / fleet total of the signal,
-//   q_i = reference share of bin i;
-//   PSI = sum_i (p'_i - q'_i) ln(p'_i / q'_i), x' = x unless x == 0, then
-//         kPsiFloor;
-//   JS  = clamp(sum_i 1/2 (KL(p_i, m_i) + KL(q_i, m_i)), 0, 1),
-//         m_i = 1/2 (p_i + q_i), KL(x, m) = x log2(x / m), 0 when x == 0.
-// A signal whose fleet total in the window is below the in-process
-// `drift_min_samples` has no value (the in-process gauge reads NaN then).
-// increase()'s extrapolation scales a bin and its signal's total alike,
-// so it cancels in p_i when the series share their sample times.
-
-// The windows of the fleet drift rules: the score's, then the features'
-// not already listed.
-std::vector<std::string> FleetDriftWindows(const MonitorSpec& spec) {
-  std::vector<std::string> out;
-  auto add = [&out](const std::vector<std::chrono::seconds>& windows) {
-    for (const auto& w : windows) {
-      const std::string label = FormatDuration(w);
-      if (std::find(out.begin(), out.end(), label) == out.end()) {
-        out.push_back(label);
-      }
-    }
-  };
-  add(spec.distribution.windows);
-  if (!spec.features.numeric.empty()) add(spec.features.windows);
-  return out;
-}
-
-std::string FleetDriftPsiName(const std::string& window) {
-  return "mlmon:drift_psi:fleet_" + window;
-}
-
-// Zero replaced by the PSI floor, other values kept (not clamp_min: only
-// an exact 0 is floored, as in drift.cc).
-std::string PsiFloored(const std::string& x) {
-  return fmt::format("({} != 0 or {} * 0 + {})", x, x, Num(kPsiFloor));
-}
-
-// x log2(x / m) where x > 0, and 0 where x == 0 (where the product would be
-// 0 * -Inf = NaN).
-std::string KlTerm(const std::string& x, const std::string& m) {
-  return fmt::format("(({} > 0) * log2({} / {}) or {} * 0)", x, x, m, x);
-}
-
-std::vector<Rule> FleetDriftRules(const MonitorSpec& spec) {
-  const std::vector<std::string> windows = FleetDriftWindows(spec);
-  std::vector<Rule> r;
-  if (windows.empty()) return r;
-  const Sel sel(spec);
-  const std::string by = std::string(kBy) + ", signal";
-  const std::string by_bin = by + ", bin";
-  const auto rec = [&r](std::string name, std::string expr,
-                        std::string window = "", std::string comment = "") {
-    Rule x;
-    x.record = std::move(name);
-    x.expr = std::move(expr);
-    if (!window.empty()) x.labels = {{"window", std::move(window)}};
-    x.comment = std::move(comment);
-    r.push_back(std::move(x));
-  };
-  // Folded series (`signal="__overflow__"`, beyond the family's series cap)
-  // are no signal; a signal folded in part has shares summing to less than
-  // 1 and is left out.
-  const std::string bins = "mlmon_drift_bin_observations_total";
-  const std::string shares = "mlmon_drift_reference_share";
-  const std::string not_folded = "signal!=\"__overflow__\"";
-  const std::string q = "mlmon:drift_reference_share:fleet";
-  const std::string replicas =
-      fmt::format("max by ({}) ({}{})", by_bin, shares, sel(not_folded));
-  rec(q,
-      fmt::format("{} and on ({}) sum by ({}) ({}) > {}", replicas, by, by,
-                  replicas, Num(1 - 1e-9)),
-      "",
-      "Fleet-wide drift: PSI and JS of the bin counts summed over replicas "
-      "(docs/metrics.md#fleet-wide-drift).");
-  struct Group {
-    const std::vector<std::chrono::seconds>* windows;
-    std::string signals;  // matchers
-    std::size_t min_samples;
-  };
-  std::vector<Group> groups = {{&spec.distribution.windows, "signal=\"score\"",
-                                spec.distribution.drift_min_samples}};
-  if (!spec.features.numeric.empty()) {
-    groups.push_back({&spec.features.windows, "signal!=\"score\"," + not_folded,
-                      spec.features.drift_min_samples});
-  }
-  for (const std::string& w : windows) {
-    const std::string total = "mlmon:drift_observations:fleet_" + w;
-    const std::string p = "mlmon:drift_bin_share:fleet_" + w;
-    rec(total, fmt::format("sum by ({}) (increase({}{}[{}]))", by, bins,
-                           sel(not_folded), w));
-    // One rule (one name), a part per group of signals with this window.
-    std::string shares_expr;
-    for (const Group& g : groups) {
-      bool has = false;
-      for (const auto& gw : *g.windows) has = has || FormatDuration(gw) == w;
-      if (!has) continue;
-      shares_expr += fmt::format(
-          "{}sum by ({}) (increase({}{}[{}])) / on ({}) group_left () ({}{} "
-          ">= {})",
-          shares_expr.empty() ? "" : " or ", by_bin, bins, sel(g.signals), w,
-          by, total, sel(g.signals), g.min_samples);
-    }
-    rec(p, shares_expr);
-    const std::string ps = p + sel(), qs = q + sel();
-    const std::string pf = PsiFloored(ps), qf = PsiFloored(qs);
-    rec(FleetDriftPsiName(w),
-        fmt::format("sum by ({}) (({} - {}) * ln({} / {}))", by, pf, qf, pf,
-                    qf),
-        w);
-    const std::string m = fmt::format("(0.5 * ({} + {}))", ps, qs);
-    rec("mlmon:drift_js:fleet_" + w,
-        fmt::format("clamp(sum by ({}) (0.5 * ({} + {})), 0, 1)", by,
-                    KlTerm(ps, m), KlTerm(qs, m)),
-        w);
-  }
-  return r;
 }
 
 std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
@@ -320,7 +196,15 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
   rec("mlmon:drift_score_linf:max",
       fmt::format("max by ({}, signal) (mlmon_drift_score{})", by,
                   sel("method=\"linf\"")));
-  for (Rule& x : FleetDriftRules(spec)) r.push_back(std::move(x));
+  for (internal::FleetDriftRecording& x : internal::FleetDriftRecordings(
+           spec, "model=" + PromString(spec.model))) {
+    Rule rule;
+    rule.record = std::move(x.record);
+    rule.expr = std::move(x.expr);
+    if (!x.window.empty()) rule.labels = {{"window", std::move(x.window)}};
+    rule.comment = std::move(x.comment);
+    r.push_back(std::move(rule));
+  }
 
   // Heuristics.
   rec("mlmon:heuristic_failure_ratio:rate5m",
@@ -532,8 +416,9 @@ SloAlertText DriftPsiAlert(const MonitorSpec& spec) {
   // The fleet PSI of every drift window (each series has its `window`
   // label, so `or` keeps them all); the alert's value is the largest.
   std::string fleet;
-  for (const std::string& w : FleetDriftWindows(spec)) {
-    fleet += (fleet.empty() ? "" : " or ") + FleetDriftPsiName(w) + Sel(spec)();
+  for (const std::string& w : internal::FleetDriftWindows(spec)) {
+    fleet += (fleet.empty() ? "" : " or ") + internal::FleetDriftPsiName(w) +
+             Sel(spec)();
   }
   if (fleet.empty()) fleet = "mlmon:drift_score_psi:max" + Sel(spec)();
   return {fmt::format("max by (model, version, signal) ({}) > {}", fleet, t),
