@@ -64,6 +64,9 @@ struct FeatureMonitor::Impl {
     std::vector<double> reference;
     // [window][method]; null where the method is not exported.
     std::vector<std::array<Gauge*, kNumDriftMethods>> gauges;
+    // Numeric signals: the bins for fleet-wide drift, advanced by Tick
+    // (under tick_mu). Categorical ones export none (L-inf only).
+    internal::DriftBinSeries bins;
   };
   // The registry families of this monitor's series.
   struct Families {
@@ -122,7 +125,8 @@ struct FeatureMonitor::Impl {
   std::vector<std::size_t> bound_offsets;  // into `bounds`, until final
   std::vector<std::unique_ptr<detail::CellBlock>> category_cells;
 
-  // The drift targets are fixed at set-up and read by Tick only.
+  // The drift targets are fixed at set-up; Tick reads them and advances
+  // their bin series.
   std::vector<DriftTarget> targets;
   std::size_t read_width = 0;
 
@@ -158,8 +162,11 @@ void FeatureMonitor::Impl::AddDriftTarget(DriftTarget::Source source,
                                           std::vector<double> reference,
                                           const std::string& signal,
                                           bool all_methods) {
-  DriftTarget t{source, feature, read_width, std::move(reference), {}};
+  DriftTarget t{source, feature, read_width, std::move(reference), {}, {}};
   read_width += t.reference.size();
+  if (source != DriftTarget::Source::kCategory) {
+    t.bins.Bind(*owner, signal, t.reference);
+  }
   for (const std::string& w : window_labels) {
     std::array<Gauge*, kNumDriftMethods> g{};
     for (std::size_t k = 0; k < kNumDriftMethods; ++k) {
@@ -407,7 +414,10 @@ void FeatureMonitor::Tick() {
   Impl& im = *impl_;
   detail::MutexLock lock(im.tick_mu);
   if (im.targets.empty()) return;
-  for (const auto& t : im.targets) im.ReadInto(t, im.read.data() + t.offset);
+  for (auto& t : im.targets) {
+    im.ReadInto(t, im.read.data() + t.offset);
+    t.bins.Advance(im.read.data() + t.offset);
+  }
   im.windows->Tick(im.clock->NowNanos(), im.read);
   const double min_samples = static_cast<double>(im.spec.drift_min_samples);
   for (std::size_t w = 0; w < im.windows->num_windows(); ++w) {

@@ -197,6 +197,9 @@ struct ResponseDistribution::Impl {
   // read: [fine..., sum, score buckets...]
   internal::WindowSnapshots windows MLMON_GUARDED_BY(tick_mu);
   std::vector<double> reference_counts;  // empty without a reference
+  // The score signal's bins for fleet-wide drift (bound with the drift
+  // gauges).
+  internal::DriftBinSeries score_bins MLMON_GUARDED_BY(tick_mu);
   std::vector<std::uint64_t> ints MLMON_GUARDED_BY(tick_mu);
   std::vector<double> read MLMON_GUARDED_BY(tick_mu);
   std::vector<double> counts MLMON_GUARDED_BY(tick_mu);
@@ -338,7 +341,11 @@ void ResponseDistribution::Impl::BindFamilies() {
   if (spec.windows.empty()) return;
   auto window_stats = AddFamily(owner, metrics::kPredictionScoreWindow);
   std::optional<internal::OwnedFamily<Gauge>> drift;
-  if (!reference_counts.empty()) drift = AddFamily(owner, metrics::kDriftScore);
+  if (!reference_counts.empty()) {
+    drift = AddFamily(owner, metrics::kDriftScore);
+    detail::MutexLock lock(tick_mu);
+    score_bins.Bind(owner, "score", reference_counts);
+  }
   for (const auto& w : spec.windows) {
     const std::string label = FormatDuration(w);
     WindowGauges g{};
@@ -434,6 +441,7 @@ void ResponseDistribution::Impl::Tick() {
         static_cast<double>(score_snapshot.cumulative[b] - previous);
     previous = score_snapshot.cumulative[b];
   }
+  score_bins.Advance(read.data() + num_fine + 1);
   windows.Tick(now, read);
 
   for (std::size_t w = 0; w < gauges.size(); ++w) {

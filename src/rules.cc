@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "internal/fleet_drift_rules.h"
 #include "internal/quality_rules.h"
 #include "internal/slo_catalogue.h"
 #include "mlmon/alerting.h"
@@ -195,6 +196,15 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
   rec("mlmon:drift_score_linf:max",
       fmt::format("max by ({}, signal) (mlmon_drift_score{})", by,
                   sel("method=\"linf\"")));
+  for (internal::FleetDriftRecording& x : internal::FleetDriftRecordings(
+           spec, "model=" + PromString(spec.model))) {
+    Rule rule;
+    rule.record = std::move(x.record);
+    rule.expr = std::move(x.expr);
+    if (!x.window.empty()) rule.labels = {{"window", std::move(x.window)}};
+    rule.comment = std::move(x.comment);
+    r.push_back(std::move(rule));
+  }
 
   // Heuristics.
   rec("mlmon:heuristic_failure_ratio:rate5m",
@@ -433,7 +443,15 @@ SloAlertText OutcomeStalenessAlert(const MonitorSpec& spec) {
 
 SloAlertText DriftPsiAlert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.max_drift_psi);
-  return {fmt::format("mlmon:drift_score_psi:max{} > {}", Sel(spec)(), t),
+  // The fleet PSI of every drift window (each series has its `window`
+  // label, so `or` keeps them all); the alert's value is the largest.
+  std::string fleet;
+  for (const std::string& w : internal::FleetDriftWindows(spec)) {
+    fleet += (fleet.empty() ? "" : " or ") + internal::FleetDriftPsiName(w) +
+             Sel(spec)();
+  }
+  if (fleet.empty()) fleet = "mlmon:drift_score_psi:max" + Sel(spec)();
+  return {fmt::format("max by (model, version, signal) ({}) > {}", fleet, t),
           std::string(kWho) +
               ": {{ $labels.signal }} drifted from the training reference "
               "(PSI {{ $value | printf \"%.3f\" }} > " +

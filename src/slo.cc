@@ -45,7 +45,8 @@ const std::array<SloObjective, kSloCount>& SloCatalogue() {
        "`mlmon:outcome_staleness_seconds > X`"},
       {"max_drift_psi", "MlmonDriftPsiHigh", "ticket", SloValue::kPositive,
        &SloSpec::max_drift_psi, nullptr, &DriftPsiAlert, "PSI drift per signal",
-       "`mlmon:drift_score_psi:max > X` (per signal)"},
+       "`mlmon:drift_psi:fleet_<window> > X` (per signal, counts summed "
+       "over replicas, any drift window)"},
       {"max_feature_problem_ratio", "MlmonFeatureProblemRatioHigh", "ticket",
        SloValue::kRatio, &SloSpec::max_feature_problem_ratio, nullptr,
        &FeatureProblemAlert, "Feature problem ratio",

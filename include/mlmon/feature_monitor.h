@@ -169,6 +169,12 @@ class FeatureVector {
 ///   signal had fewer than `FeatureSpec::drift_min_samples` observations
 ///   (200 by default; none at all included) sets that signal's gauges of
 ///   that window to `NaN` (undefined).
+/// - for each numeric drift signal (`<feature>` and `<feature>:log10`),
+///   `mlmon_drift_bin_observations_total{signal,bin}`, the observations in
+///   each bin of the reference (not cumulative; advanced by `Tick()` to the
+///   counts the in-process drift reads), and `mlmon_drift_reference_share`,
+///   the reference's share of each bin: the inputs of the fleet-wide drift
+///   rules of `mlmon rules` (docs/metrics.md).
 ///
 /// Windows come from cumulative reads taken by `Tick()`
 /// (`internal::WindowSnapshots`): the hot path never rotates anything.

@@ -113,6 +113,12 @@ struct ResponseSpec {
 ///   the window's counts on `score_buckets` against the reference's; only
 ///   when the window holds at least `ResponseSpec::drift_min_samples` scores
 ///   (500 by default), otherwise the window's drift gauges read `NaN`.
+/// - with a reference profile and windows,
+///   `mlmon_drift_bin_observations_total{signal="score",bin}`, the scores in
+///   each bucket of `score_buckets` (not cumulative, `+Inf` last; advanced by
+///   `Tick()`), and `mlmon_drift_reference_share{signal="score",bin}`, the
+///   reference's share of each: the inputs of the fleet-wide drift rules of
+///   `mlmon rules` (docs/metrics.md).
 ///
 /// Refused values (NaN, +-Inf, a `kUnitInterval` score outside [0, 1]) are
 /// dropped whole — no histogram, no class — and counted in

@@ -205,6 +205,23 @@ inline constexpr MetricOf<Gauge> kDriftScore{
     "",
     "Distance of the current window from the reference distribution, by "
     "signal and method (psi, js, linf, ks)."};
+/// The inputs of fleet-wide drift in PromQL (`mlmon rules`): per numeric
+/// drift signal, the observations in each of the reference's bins (`bin`
+/// "0" .. "B-1", the +Inf bucket last) and the reference's share of each
+/// bin. Advanced by Tick(), from the counts the in-process drift reads.
+inline constexpr MetricOf<Counter> kDriftBinObservationsTotal{
+    "mlmon_drift_bin_observations_total",
+    {"model", "version", "signal", "bin"},
+    "",
+    "Observations of a drift signal in each bin of its reference "
+    "distribution (not cumulative; the last bin is +Inf), advanced by "
+    "Tick()."};
+inline constexpr MetricOf<Gauge> kDriftReferenceShare{
+    "mlmon_drift_reference_share",
+    {"model", "version", "signal", "bin"},
+    "",
+    "Share of the reference distribution in each bin of a drift signal "
+    "(reference count / reference total)."};
 
 // Outcomes (OutcomeTracker).
 inline constexpr MetricOf<Counter> kOutcomesTotal{
@@ -449,6 +466,8 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kResponseItems.def,
     &metrics::kPredictionScoreWindow.def,
     &metrics::kDriftScore.def,
+    &metrics::kDriftBinObservationsTotal.def,
+    &metrics::kDriftReferenceShare.def,
     &metrics::kOutcomesTotal.def,
     &metrics::kPredictionsExpiredTotal.def,
     &metrics::kPendingPredictions.def,
