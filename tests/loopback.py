@@ -111,3 +111,34 @@ def start_redis(port, timeout=10, server="redis-server"):
         p.kill()
     out, _ = p.communicate()
     raise RuntimeError(f"redis-server did not start on port {port}: {out[-2000:]}")
+
+
+def redis_command(port, *args, timeout=5.0):
+    """Sends one command to the Redis server on 127.0.0.1:`port` and returns
+    its reply: an int, bytes, None (nil), a list, or RuntimeError's text for
+    an error reply."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(out)
+        f = s.makefile("rb")
+
+        def reply():
+            line = f.readline().rstrip(b"\r\n")
+            kind, rest = line[:1], line[1:]
+            if kind == b"+":
+                return rest
+            if kind == b"-":
+                raise RuntimeError(rest.decode())
+            if kind == b":":
+                return int(rest)
+            if kind == b"$":
+                n = int(rest)
+                return None if n < 0 else f.read(n + 2)[:n]
+            if kind == b"*":
+                n = int(rest)
+                return None if n < 0 else [reply() for _ in range(n)]
+            raise RuntimeError(f"unexpected Redis reply {line!r}")
+        return reply()
