@@ -29,27 +29,14 @@ B. Redis killed (SIGKILL). Every prediction request still answers 200 within
 C. One replica killed (SIGKILL) after its predictions were written: outcomes
    for them sent to the two survivors are all matched.
 
-PRECISION. The rule is sum(rate(tp[w])) / sum(rate(predicted positive[w]))
-over the replicas. rate() extrapolates each series by its own factor
-(1 + time from its last scrape to the evaluation / time its samples span),
-and the replicas are scraped at different offsets, so the rule is a weighted
-mean of the replicas' precisions with weights off by up to 1.1 scrape
-intervals / the span (a few percent here): it does not equal the fleet's
-precision exactly. So the test checks: (1) the fleet sums of the raw
-counters Prometheus holds give scikit-learn's precision (to 1e-9); (2) the
-recorded rule equals Prometheus's rate() extrapolation replayed on those raw
-samples at the rule's evaluation time, a sum over replicas, then the ratio
-(to 1e-9); (3) the rule lies between the replicas' own precisions (a weighted mean);
-and (4) it differs from scikit-learn's by at most (max f / min f - 1) *
-max |replica's precision - fleet's|, f the replicas' extrapolation factors
-The test checks an evaluation whose factors are at most MAX_FACTOR, so the
-bound is about 0.15 * the spread of the replicas' precisions.
+PRECISION. The rule is not exactly the fleet's precision (rate()
+extrapolates each replica's series by its own factor): fleet_prometheus.py
+says what is checked instead, and to what bound.
 
 usage: fleet_e2e_test.py EXAMPLE_SERVER MLMON [PROMETHEUS]
 Prints "fleet e2e checks passed" last on success; exit 77 (skipped) when
 redis-server or prometheus is not installed.
 """
-import itertools
 import json
 import os
 import random
@@ -60,8 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 
 import numpy as np
 import yaml
@@ -69,6 +54,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sklearn import metrics as skm
 
 import loopback
+from fleet_prometheus import check_precision_rules, prom_get, seconds_of, start_prometheus
 
 SERVER = os.path.abspath(sys.argv[1])
 MLMON = os.path.abspath(sys.argv[2])
@@ -86,10 +72,9 @@ NO_OUTCOME = 60             # phase A predictions that get no outcome
 RESENT_ONCE, RESENT_TWICE = 50, 10
 OUTAGE_PREDICTIONS = 1500   # phase B, about 500 per replica: > MAX_BUFFERED each
 OUTAGE_OUTCOMES = 30        # phase B lines answered 503
-SCRAPE_IN_FLIGHT = 100      # ms: a scrape this recent may be unseen by a rule
-MAX_FACTOR = 1.15           # rate()'s extrapolation at the checked evaluation
 FAST = 0.25                 # s: bound of a prediction's answer, Redis down
 STORE_DOWN_FOR = "5s"       # MlmonPendingStoreDown's hold in the test's rules
+KEY_PREFIX = "e2e:"
 DEADLINE = 30               # s: bound of each wait for a condition
 FAILURES = []
 
@@ -120,7 +105,7 @@ windows: [1h]
 pending_store:
   backend: redis
   url: "redis://127.0.0.1:{redis_port}/0"
-  key_prefix: "e2e:"
+  key_prefix: "{KEY_PREFIX}"
   timeout: 200ms
   max_buffered: {MAX_BUFFERED}
 {FEATURES}""")
@@ -143,29 +128,6 @@ def start_replica(work, config, n):
         time.sleep(0.05)
     log.seek(0)
     raise RuntimeError(f"replica {n} did not start: {log.read()[-2000:]}")
-
-
-def start_prometheus(work, targets, rules):
-    config = os.path.join(work, "prometheus.yml")
-    with open(config, "w") as f:
-        f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                f"rule_files:\n  - {rules}\n"
-                "scrape_configs:\n  - job_name: mlmon-fleet\n    static_configs:\n"
-                "      - targets: [" + ", ".join(f"'127.0.0.1:{t}'" for t in targets) + "]\n")
-    for attempt in range(3):
-        port = loopback.free_port()
-        log = open(os.path.join(work, f"prometheus-{attempt}.log"), "w+")
-        p = subprocess.Popen([PROMETHEUS, f"--config.file={config}",
-                              f"--storage.tsdb.path={os.path.join(work, f'tsdb-{attempt}')}",
-                              f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-                             stdout=log, stderr=subprocess.STDOUT)
-        if loopback.wait_ready(f"http://127.0.0.1:{port}/-/ready", p, 30):
-            return p, port
-        p.kill()
-        p.wait()
-        log.seek(0)
-        print(f"prometheus attempt {attempt} failed on port {port}:\n{log.read()}")
-    raise RuntimeError("Prometheus did not start")
 
 
 def start_redis_on_free_port():
@@ -297,154 +259,29 @@ def wait_written(ports):
         print(f"  pending: {last}")
 
 
+def wait_in_redis(redis_port, ids):
+    """Redis holds the key of every id (EXISTS): written, not only gone from
+    the replicas' buffer gauge, which the writer thread publishes after the
+    fact."""
+    keys = [f"{KEY_PREFIX}{MODEL}:{VERSION}:{rid}" for rid in ids]
+    found = [0]
+
+    def cond():
+        found[0] = sum(loopback.redis_command(redis_port, "EXISTS", *keys[i:i + 500])
+                       for i in range(0, len(keys), 500))
+        return found[0] == len(keys)
+    if not wait_for(f"Redis holds the {len(keys)} predictions' keys", cond):
+        print(f"  found {found[0]}")
+
+
 def outcome_counts(ports):
     return {r: fleet(ports, "mlmon_outcomes_total", result=r)
             for r in ("matched", "unmatched", "duplicate", "invalid", "unavailable")}
 
 
-# --- Prometheus ------------------------------------------------------------------
-
-def prom_get(port, path, **params):
-    url = f"http://127.0.0.1:{port}{path}?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return json.loads(r.read().decode())["data"]
-
-
-def seconds_of(d):
-    m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", d)
-    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-
-
-def prom_rate(points, t_end_ms, range_s):
-    """Prometheus 2.x's rate() (promql/functions.go extrapolatedRate) of one
-    counter's samples [(ms, value)] in [t_end - range, t_end], and the factor
-    it extrapolated the increase by: (rate, factor)."""
-    if len(points) < 2:
-        return None, None
-    result = points[-1][1] - points[0][1]
-    last = 0.0
-    for _, v in points:
-        if v < last:
-            result += last
-        last = v
-    to_start = (points[0][0] - (t_end_ms - range_s * 1000)) / 1000
-    to_end = (t_end_ms - points[-1][0]) / 1000
-    sampled = (points[-1][0] - points[0][0]) / 1000
-    average = sampled / (len(points) - 1)
-    if result > 0 and points[0][1] >= 0:
-        to_start = min(to_start, sampled * (points[0][1] / result))
-    threshold = average * 1.1
-    interval = sampled
-    interval += to_start if to_start < threshold else average / 2
-    interval += to_end if to_end < threshold else average / 2
-    return result * (interval / sampled) / range_s, interval / sampled
-
-
-def seen_by_rule(series, t_ms):
-    """The raw samples an evaluation at `t_ms` may have read: with and without
-    the last sample of each instance scraped within SCRAPE_IN_FLIGHT before
-    it."""
-    fresh = sorted({i for (i, _), pts in series.items() if t_ms - pts[-1][0] < SCRAPE_IN_FLIGHT})
-    for drop in itertools.product([False, True], repeat=len(fresh)):
-        gone = {i for i, d in zip(fresh, drop) if d}
-        yield {k: pts[:-1] if k[0] in gone else pts for k, pts in series.items()}
-
-
-def usable_window(series, t_ms, range_s, instances, label, want_counts):
-    """Every replica's series starts at 0 (before its first outcome), ends on
-    its final count, and rate() extrapolates it by at most MAX_FACTOR."""
-    for i in instances:
-        for a in "01":
-            pts = series.get((i, a), [])
-            if len(pts) < 2 or pts[0][1] != 0 or pts[-1][1] != want_counts[(i, label, a)]:
-                return False
-            if prom_rate(pts, t_ms, range_s)[1] > MAX_FACTOR:
-                return False
-    return True
-
-
-def check_precision_rules(prom, rules, want_counts, precision_ref):
-    """want_counts: {(instance, threshold, actual): count with predicted=1}."""
-    groups = yaml.safe_load(open(rules))["groups"]
-    records = {r["record"]: r["expr"] for g in groups for r in g["rules"] if "record" in r}
-    names = sorted(n for n in records if n.startswith("mlmon:precision:"))
-    if not check(bool(names), f"the generated rules record a precision ({names})"):
-        return
-    instances = sorted({i for i, _, _ in want_counts})
-    for name in names:
-        m = re.search(r"\[(\w+)\]", records[name])
-        range_s = seconds_of(m.group(1))
-        for t in THRESHOLDS:
-            label = f"{t:g}"
-            sel = f'model="{MODEL}",version="{VERSION}",threshold="{label}"'
-            # A rule evaluation whose raw samples hold the final counts of
-            # every replica, late enough that rate() extrapolates each series
-            # by at most MAX_FACTOR. A sample scraped within SCRAPE_IN_FLIGHT
-            # before the evaluation may not have been committed when the rule
-            # read the data (the later query sees it): such an instance's last
-            # sample is replayed both with and without.
-            deadline = time.monotonic() + DEADLINE
-            done = None
-            while done is None and time.monotonic() < deadline:
-                time.sleep(0.5)
-                rec = prom_get(prom, "/api/v1/query", query=f"{name}{{{sel}}}[5s]")["result"]
-                if not rec:
-                    continue
-                for ts, v in reversed(rec[0]["values"]):
-                    t_ms = round(float(ts) * 1000)
-                    raw = prom_get(prom, "/api/v1/query", time=f"{t_ms / 1000:.3f}",
-                                   query=f'mlmon_confusion_total{{{sel},predicted="1"}}'
-                                         f"[{m.group(1)}]")["result"]
-                    series = {(r["metric"]["instance"], r["metric"]["actual"]):
-                              [(round(float(a) * 1000), float(b)) for a, b in r["values"]]
-                              for r in raw}
-                    usable = [x for x in seen_by_rule(series, t_ms)
-                              if usable_window(x, t_ms, range_s, instances, label, want_counts)]
-                    if usable:
-                        done = (t_ms, float(v), usable)
-                        break
-            if not check(done is not None, f"{name}@{label}: an evaluation over the final "
-                         f"counts of all replicas, extrapolated by at most {MAX_FACTOR}, "
-                         "within the deadline"):
-                continue
-            t_ms, got, usable = done
-
-            def replay(x):
-                rates = {k: prom_rate(pts, t_ms, range_s) for k, pts in x.items()}
-                num = sum(rates[(i, "1")][0] for i in instances)
-                den = num + sum(rates[(i, "0")][0] for i in instances)
-                return num / den, rates
-            matching = [x for x in usable if abs(got - replay(x)[0]) <= 1e-9]
-            series = (matching or usable)[0]
-            tp = sum(series[(i, "1")][-1][1] for i in instances)
-            pp = tp + sum(series[(i, "0")][-1][1] for i in instances)
-            check(abs(tp / pp - precision_ref[label]) <= 1e-9,
-                  f"{name}@{label}: fleet sums of the raw counters in Prometheus "
-                  f"{int(tp)}/{int(pp)} = sklearn precision {precision_ref[label]:.12g}")
-            want, rates = replay(series)
-            check(abs(got - want) <= 1e-9,
-                  f"{name}@{label}: recorded {got:.12g} = rate() replayed on the raw "
-                  f"samples, summed over the {len(instances)} replicas {want:.12g}")
-            own = [series[(i, "1")][-1][1] /
-                   (series[(i, "1")][-1][1] + series[(i, "0")][-1][1]) for i in instances]
-            check(min(own) <= got <= max(own),
-                  f"{name}@{label}: recorded {got:.12g} is a weighted mean of the replicas' "
-                  f"own precisions {[round(x, 6) for x in own]}")
-            # rule - p = sum_r pp_r f_r (p_r - p) / sum_r pp_r f_r, and
-            # sum_r pp_r (p_r - p) = 0: |rule - p| <= (max f / min f - 1) *
-            # max_r |p_r - p| for the extrapolation factors f_r.
-            factors = [f for _, f in rates.values()]
-            p = precision_ref[label]
-            bound = (max(factors) / min(factors) - 1) * max(abs(x - p) for x in own)
-            check(abs(got - p) <= bound + 1e-12,
-                  f"{name}@{label}: recorded {got:.12g} vs sklearn {p:.12g}: off by "
-                  f"{got - p:+.2e}, within the bound {bound:.2e} of rate()'s extrapolation "
-                  f"factors {min(factors):.4f}..{max(factors):.4f}")
-
-
 # --- Phases ------------------------------------------------------------------------
 
-def phase_joins(rng, ports, instance_of, prom, rules):
+def phase_joins(rng, ports, instance_of, prom, rules, redis_port):
     """A: predictions and outcomes on random replicas."""
     print("--- A: joins across the fleet")
     # The precision's rate() counts from Prometheus's first sample: it must
@@ -463,6 +300,7 @@ def phase_joins(rng, ports, instance_of, prom, rules):
             scores[rid], made_on[rid] = s, port
     check(len(scores) == PREDICTIONS, f"{PREDICTIONS} predictions answered")
     wait_written(ports)
+    wait_in_redis(redis_port, ids)
 
     truth = {rid: 1 if rng.random() < 0.1 + 0.8 * s else 0 for rid, s in scores.items()}
     with_outcome = rng.sample(sorted(scores), len(scores) - NO_OUTCOME)
@@ -542,7 +380,8 @@ def phase_joins(rng, ports, instance_of, prom, rules):
                     smp[p], "mlmon_confusion_total", model=MODEL, threshold=label,
                     actual=a, predicted="1")
         print(f"  sklearn precision@{label} = {precision_ref[label]:.12g}")
-    check_precision_rules(prom, rules, want_counts, precision_ref)
+    check_precision_rules(check, prom, rules, MODEL, VERSION, want_counts, precision_ref,
+                          DEADLINE)
 
 
 def alert_firing(prom, name):
@@ -652,6 +491,7 @@ def phase_redis_down(rng, ports, procs, others, prom, rules, redis, redis_port):
     for rid in new_ids:
         predict(rng.choice(ports), rid, rng)
     wait_written(ports)
+    wait_in_redis(redis_port, new_ids)
     before = outcome_counts(ports)
     got, retried = deliver(rng, ports, [{"id": rid, "outcome": rng.randint(0, 1),
                                          "model": MODEL} for rid in new_ids],
@@ -665,7 +505,7 @@ def phase_redis_down(rng, ports, procs, others, prom, rules, redis, redis_port):
              lambda: not alert_firing(prom, "MlmonPendingStoreDown"))
 
 
-def phase_replica_killed(rng, ports, procs):
+def phase_replica_killed(rng, ports, procs, redis_port):
     """C: a replica killed after its predictions were written."""
     print("--- C: one replica killed")
     ids = [f"k{i}" for i in range(90)]
@@ -675,6 +515,7 @@ def phase_replica_killed(rng, ports, procs):
         if predict(port, rid, rng)[0] is not None:
             made_on[rid] = port
     wait_written(ports)
+    wait_in_redis(redis_port, ids)
     victim = rng.randrange(REPLICAS)
     kill(procs[victim])
     survivors = [p for i, p in enumerate(ports) if i != victim]
@@ -738,12 +579,12 @@ def main():
             procs.append(p)
             ports.append(port)
         instance_of = {p: f"127.0.0.1:{p}" for p in ports}
-        prom, prom_port = start_prometheus(work, ports, rules)
+        prom, prom_port = start_prometheus(PROMETHEUS, work, ports, rules)
         others.append(prom)
 
-        phase_joins(rng, ports, instance_of, prom_port, rules)
+        phase_joins(rng, ports, instance_of, prom_port, rules, redis_port)
         phase_redis_down(rng, ports, procs, others, prom_port, rules, redis, redis_port)
-        phase_replica_killed(rng, ports, procs)
+        phase_replica_killed(rng, ports, procs, redis_port)
     except Exception as e:  # reported with the logs below
         import traceback
         traceback.print_exc()
