@@ -215,8 +215,9 @@ void RecordLoop(benchmark::State& state, bool flush) {
       // After the loop's start barrier: thread 0 has made it (or failed).
       tracker = g_shared->tracker.get();
       if (tracker == nullptr) {
+        // Thread 0 failed and frees the shared state: touch nothing more.
         state.SkipWithError("no tracker (see thread 0)");
-        break;
+        return;
       }
     }
     refused += !tracker->RecordPrediction(id(n), (n % 100) * 0.01);
@@ -356,7 +357,11 @@ void BM_FleetIngest(benchmark::State& state) {
   std::string body, expect;
   expect = "\"matched\":" + std::to_string(kBodyLines) + ",";
   for (auto _ : state) {
-    if (g_ingest->server == nullptr) break;
+    if (g_ingest->server == nullptr) {
+      // Thread 0 could not start the fixture (and frees it): stop here.
+      if (state.thread_index() != 0) state.SkipWithError("no fixture");
+      return;
+    }
     state.PauseTiming();
     // A block of ids of its own: predicted by replica 1 and written.
     const std::uint64_t first =
