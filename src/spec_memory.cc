@@ -8,6 +8,7 @@
 
 #include "internal/config_errors.h"
 #include "internal/pending_store.h"
+#include "internal/redis_pending_store.h"
 #include "mlmon/detail/cells.h"
 #include "mlmon/errors.h"
 
@@ -48,6 +49,10 @@ std::uint64_t PendingBytes(const OutcomeSpec& o) {
     std::size_t max_k = 0;
     for (std::size_t k : o.k) max_k = std::max(max_k, k);
     payload = 4 + 4 * std::min<std::size_t>(max_k, OutcomeSpec::kMaxK);
+  }
+  if (o.store.backend == PendingStoreSpec::Backend::kRedis) {
+    // Only the buffer of predictions waiting to be written lives here.
+    return Mul(o.store.max_buffered, internal::RemoteSlotBytes(payload));
   }
   return Mul(o.pending_capacity,
              internal::PendingStore::BytesPerEntry(payload));

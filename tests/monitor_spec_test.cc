@@ -544,6 +544,13 @@ TEST(MonitorSpecMemoryTest, EstimateNamesTheBigPartAndTheBudgetRefusesIt) {
   const MonitorSpec pending =
       ParseMonitorSpec("model: m\npending_capacity: 1e8\n", "p.yaml");
   EXPECT_EQ(EstimateMonitorMemory(pending).parts[0].bytes, 100000000ull * 112);
+  // With a Redis store only the write buffer lives in the process: 128-byte
+  // slots for a binary task, whatever pending_capacity says.
+  const MonitorSpec fleet = ParseMonitorSpec(
+      "model: m\npending_capacity: 1e8\n"
+      "pending_store: {backend: redis, max_buffered: 1000}\n",
+      "f.yaml");
+  EXPECT_EQ(EstimateMonitorMemory(fleet).parts[0].bytes, 1000ull * 128);
   // Absurd sizes from C++ saturate instead of wrapping.
   MonitorSpec absurd;
   absurd.outcome.pending_capacity = ~std::size_t{0};

@@ -75,6 +75,7 @@ RedisConnection::~RedisConnection() { Close(); }
 void RedisConnection::Close() noexcept {
   if (context_ != nullptr) redisFree(context_);
   context_ = nullptr;
+  unsent_ = false;
 }
 
 void RedisConnection::Fail(std::string_view what) noexcept {
@@ -150,15 +151,23 @@ bool RedisConnection::Append(int argc, const char** argv,
     Fail("append");
     return false;
   }
+  unsent_ = true;
   return true;
 }
 
 RedisReplyPtr RedisConnection::Read() noexcept {
   if (context_ == nullptr) return nullptr;
-  SigpipeBlock no_sigpipe;
   redisReply* raw = nullptr;
-  if (redisGetReply(context_, reinterpret_cast<void**>(&raw)) != REDIS_OK ||
-      raw == nullptr) {
+  int status;
+  if (unsent_) {
+    // hiredis writes the whole output buffer before its first read.
+    SigpipeBlock no_sigpipe;
+    status = redisGetReply(context_, reinterpret_cast<void**>(&raw));
+    unsent_ = false;
+  } else {
+    status = redisGetReply(context_, reinterpret_cast<void**>(&raw));
+  }
+  if (status != REDIS_OK || raw == nullptr) {
     if (raw != nullptr) freeReplyObject(raw);
     Fail("read");
     return nullptr;

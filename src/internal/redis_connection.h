@@ -31,9 +31,10 @@ using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyFree>;
 /// a pipeline of n commands costs one round trip.
 ///
 /// Every blocking step (connect, AUTH, SELECT, each read or write) is bounded
-/// by `timeout`. While a call runs, SIGPIPE is blocked in the calling thread
-/// and one it raised is consumed, so a server that closes the socket never
-/// kills the host.
+/// by `timeout`. While a call writes to the socket (a connect, the first
+/// read after appends), SIGPIPE is blocked in the calling thread and one it
+/// raised is consumed, so a server that closes the socket never kills the
+/// host.
 ///
 /// Thread safety: not thread-safe; one thread at a time (the owner locks).
 class RedisConnection {
@@ -67,6 +68,9 @@ class RedisConnection {
   const RedisEndpoint endpoint_;
   const std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
+  // Commands were appended since the last read: the next read writes them
+  // (the only step that can raise SIGPIPE).
+  bool unsent_ = false;
   std::string error_;
 };
 

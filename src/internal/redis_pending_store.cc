@@ -70,6 +70,13 @@ struct Record {
   alignas(8) unsigned char payload[kPayload];
 };
 
+static_assert(RemoteSlotBytes(8) == (8 + sizeof(Record<8>) + 63) / 64 * 64 &&
+                  RemoteSlotBytes(64) ==
+                      (8 + sizeof(Record<64>) + 63) / 64 * 64 &&
+                  RemoteSlotBytes(404) ==
+                      (8 + sizeof(Record<404>) + 63) / 64 * 64,
+              "RemoteSlotBytes follows Record");
+
 template <std::size_t kPayload>
 class RedisStore final : public RemotePendingStore {
  public:
@@ -179,7 +186,7 @@ class RedisStore final : public RemotePendingStore {
   }
 
   std::size_t reserved_bytes() const noexcept override {
-    return ring_.capacity() * ((sizeof(Record<kPayload>) + 8 + 63) / 64 * 64);
+    return ring_.capacity() * RemoteSlotBytes(kPayload);
   }
 
  private:
@@ -246,8 +253,19 @@ class RedisStore final : public RemotePendingStore {
     published_buffered_ = now;
   }
 
-  // Connects if need be and checks the server answers; a success also
-  // clears a failed take, whose connection reconnects on its next use.
+  // The server answered the writer. Back after an outage, the next take
+  // reconnects at once instead of waiting out its own backoff, so feedback
+  // stops being answered 503 as soon as `up` is 1 again.
+  void WriterSucceeded() noexcept {
+    if (!writer_ok_.load(std::memory_order_relaxed)) {
+      detail::MutexLock lock(take_mu_);
+      take_backoff_.Succeeded();
+    }
+    take_ok_.store(true, std::memory_order_relaxed);
+    SetUp(&writer_ok_, true);
+  }
+
+  // Connects if need be and checks the server answers.
   bool Ping() noexcept {
     bool ok = writer_conn_.Connect();
     if (ok) {
@@ -258,8 +276,11 @@ class RedisStore final : public RemotePendingStore {
       ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
       if (!ok) writer_conn_.Close();
     }
-    if (ok) take_ok_.store(true, std::memory_order_relaxed);
-    SetUp(&writer_ok_, ok);
+    if (ok) {
+      WriterSucceeded();
+    } else {
+      SetUp(&writer_ok_, false);
+    }
     return ok;
   }
 
@@ -341,7 +362,7 @@ class RedisStore final : public RemotePendingStore {
       if (WriteBatch(batch)) {
         backoff.Succeeded();
         last_ok = now;
-        SetUp(&writer_ok_, true);
+        WriterSucceeded();
         const std::size_t n = batch.size();
         batch.clear();
         Resolve(n);

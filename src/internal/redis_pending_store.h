@@ -44,6 +44,18 @@ struct TakenPrediction {
   alignas(8) unsigned char payload[kMaxPayloadBytes];
 };
 
+/// Bytes one buffered prediction takes in the process (a ring slot: id,
+/// time and the payload, rounded to cache lines): 128 for payloads up to 8
+/// bytes, 192 up to 64, 512 up to `TakenPrediction::kMaxPayloadBytes`.
+constexpr std::size_t RemoteSlotBytes(std::size_t payload_bytes) {
+  const std::size_t capacity = payload_bytes <= 8    ? 8
+                               : payload_bytes <= 64 ? 64
+                                                     : 404;
+  // Sequence number (8), then time (4), id size (1), id (64), padded to 8,
+  // then the payload, all rounded up to 64.
+  return (8 + 72 + (capacity + 7) / 8 * 8 + 63) / 64 * 64;
+}
+
 /// The series a store reports to (bound by its tracker).
 struct RemoteStoreSeries {
   Gauge* up = nullptr;                ///< 1 while both connections work
