@@ -155,6 +155,20 @@ bool RedisConnection::Append(int argc, const char** argv,
   return true;
 }
 
+bool RedisConnection::Flush() noexcept {
+  if (context_ == nullptr) return false;
+  SigpipeBlock no_sigpipe;
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      Fail("write");
+      return false;
+    }
+  }
+  unsent_ = false;
+  return true;
+}
+
 RedisReplyPtr RedisConnection::Read() noexcept {
   if (context_ == nullptr) return nullptr;
   redisReply* raw = nullptr;

@@ -55,6 +55,9 @@ class RedisConnection {
   /// connection closed) if it could not be formatted.
   /// REQUIRES: connected().
   bool Append(int argc, const char** argv, const std::size_t* lengths) noexcept;
+  /// Writes what was appended, without waiting for replies; false (the
+  /// connection closed) on a failure.
+  bool Flush() noexcept;
   /// Flushes what was appended and reads the next reply; null on a failure
   /// (timeout, reset), after which the connection is closed.
   RedisReplyPtr Read() noexcept;

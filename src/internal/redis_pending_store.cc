@@ -85,8 +85,11 @@ class RedisStore final : public RemotePendingStore {
       : options_(o),
         series_(series),
         ttl_(std::to_string(o.ttl.count())),
-        batch_limit_(std::clamp<std::size_t>(o.max_buffered / 2, 1, kBatch)),
-        ring_(std::max<std::size_t>(o.max_buffered - batch_limit_, 2)),
+        batch_limit_(std::clamp<std::size_t>(o.max_buffered / 4, 1, kBatch)),
+        ring_(std::max<std::size_t>(o.max_buffered > 2 * batch_limit_
+                                        ? o.max_buffered - 2 * batch_limit_
+                                        : 0,
+                                    2)),
         writer_conn_(endpoint, o.timeout),
         take_conn_(endpoint, o.timeout) {
     key_base_ = o.key_prefix + o.model + ":" + o.version + ":";
@@ -215,8 +218,9 @@ class RedisStore final : public RemotePendingStore {
     cv_.notify_all();
   }
 
-  // Writes `batch` in one pipeline; false if the connection failed.
-  bool WriteBatch(const std::vector<Record<kPayload>>& batch) noexcept {
+  // Appends the writes of `batch` to the connection's output; false if the
+  // connection failed.
+  bool AppendBatch(const std::vector<Record<kPayload>>& batch) noexcept {
     const char* argv[6] = {"SET", nullptr, nullptr, "PX", ttl_.data(), "NX"};
     std::size_t lens[6] = {3, 0, 0, 2, ttl_.size(), 2};
     unsigned char value[4 + kPayload];
@@ -231,6 +235,12 @@ class RedisStore final : public RemotePendingStore {
       lens[2] = 4 + options_.payload_bytes;
       if (!writer_conn_.Append(6, argv, lens)) return false;
     }
+    return true;
+  }
+
+  // Reads the replies of `batch`, sent before; false if the connection
+  // failed.
+  bool ReadReplies(const std::vector<Record<kPayload>>& batch) noexcept {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       RedisReplyPtr reply = writer_conn_.Read();
       if (reply == nullptr) return false;
@@ -298,9 +308,13 @@ class RedisStore final : public RemotePendingStore {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals go to the host
-    std::vector<Record<kPayload>> batch;
+    // `batch`: popped, not sent yet; `inflight`: sent, replies not read.
+    // Two pipelines overlap: the writer formats and sends one while the
+    // server executes the other.
+    std::vector<Record<kPayload>> batch, inflight;
     try {
-      batch.reserve(batch_limit_);
+      batch.reserve(2 * batch_limit_);
+      inflight.reserve(2 * batch_limit_);
       write_key_.reserve(key_base_.size() + kMaxIdBytes);
       write_key_ = key_base_;
     } catch (...) {
@@ -310,7 +324,8 @@ class RedisStore final : public RemotePendingStore {
     Steady::time_point give_up{};  // after a stop: the last flush's deadline
     for (;;) {
       Record<kPayload> r;
-      while (batch.size() < batch_limit_ && ring_.TryPop(&r)) {
+      while (batch.size() + inflight.size() < 2 * batch_limit_ &&
+             ring_.TryPop(&r)) {
         try {
           batch.push_back(r);
         } catch (...) {
@@ -324,7 +339,7 @@ class RedisStore final : public RemotePendingStore {
       if (stopping && give_up == Steady::time_point{}) {
         give_up = now + options_.timeout;
       }
-      if (batch.empty()) {
+      if (batch.empty() && inflight.empty()) {
         if (stopping && ring_.claimed() == ring_.popped()) return;
         if (stopping) continue;
         // Idle: keep `up` true to the server's state, so an idle replica
@@ -359,23 +374,38 @@ class RedisStore final : public RemotePendingStore {
           continue;
         }
       }
-      if (WriteBatch(batch)) {
-        backoff.Succeeded();
-        last_ok = now;
-        WriterSucceeded();
-        const std::size_t n = batch.size();
-        batch.clear();
-        Resolve(n);
-      } else {
-        series_.write_errors->Increment();
-        writer_conn_.Close();
-        backoff.Failed(now);
-        SetUp(&writer_ok_, false);
+      // Append the new batch, then read the replies of the one in flight
+      // (the first read sends the new one), or send it now.
+      bool ok = batch.empty() || AppendBatch(batch);
+      if (ok && !inflight.empty()) {
+        ok = ReadReplies(inflight);
+        if (ok) {
+          backoff.Succeeded();
+          last_ok = now;
+          WriterSucceeded();
+          Resolve(inflight.size());
+          inflight.clear();
+        }
+      } else if (ok) {
+        ok = writer_conn_.Flush();
       }
+      if (ok) {
+        inflight.swap(batch);
+        continue;
+      }
+      // Failed: everything not confirmed is written again after the
+      // backoff (`NX` makes a repeated write harmless).
+      series_.write_errors->Increment();
+      writer_conn_.Close();
+      backoff.Failed(now);
+      SetUp(&writer_ok_, false);
+      inflight.insert(inflight.end(), batch.begin(), batch.end());
+      batch.swap(inflight);
+      inflight.clear();
     }
     // Stopped with predictions left: they are lost, and counted.
     Record<kPayload> r;
-    std::size_t lost = batch.size();
+    std::size_t lost = batch.size() + inflight.size();
     while (ring_.TryPop(&r)) ++lost;
     for (std::size_t i = 0; i < lost; ++i) {
       series_.drops->Drop(DropReason::kStoreUnavailable);
@@ -388,8 +418,9 @@ class RedisStore final : public RemotePendingStore {
   const std::string ttl_;  // PX argument, milliseconds
   std::string key_base_;   // <prefix><model>:<version>:
 
-  // The ring holds max_buffered - batch_limit_, the writer's batch at most
-  // batch_limit_: max_buffered in all (2 + 1 for max_buffered 1).
+  // The ring holds max_buffered - 2 * batch_limit_, the writer's two
+  // pipelines at most 2 * batch_limit_: max_buffered in all (for
+  // max_buffered >= 8; at most 4 below).
   const std::size_t batch_limit_;
   detail::MpscRing<Record<kPayload>> ring_;
   // Predictions written or dropped; `ring_.claimed() - resolved_` is what
