@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "internal/fleet_drift_rules.h"
+#include "internal/promql.h"
 #include "internal/quality_rules.h"
 #include "internal/slo_catalogue.h"
 #include "mlmon/alerting.h"
@@ -17,21 +18,9 @@ namespace mlmon {
 
 namespace {
 
-// A PromQL double-quoted string literal.
-std::string PromString(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+using internal::PromSelector;
+using internal::PromString;
+using internal::SumRate;
 
 // A YAML double-quoted scalar (a JSON string is one). Invalid UTF-8 is
 // replaced rather than thrown on.
@@ -53,25 +42,6 @@ struct Rule {
   std::string comment;
 };
 
-// Everything the generated expressions select on: `model="<m>"` plus extra
-// matchers.
-class Sel {
- public:
-  explicit Sel(const MonitorSpec& spec)
-      : model_("model=" + PromString(spec.model)) {}
-  std::string operator()(const std::string& extra = "") const {
-    return "{" + model_ + (extra.empty() ? "" : "," + extra) + "}";
-  }
-
- private:
-  std::string model_;
-};
-
-std::string SumRate(const std::string& by, const std::string& metric,
-                    const std::string& sel, const std::string& range) {
-  return fmt::format("sum by ({}) (rate({}{}[{}]))", by, metric, sel, range);
-}
-
 // (part or whole * 0) / whole: 0 instead of no data when `part` has no
 // series yet (e.g. no error was ever counted).
 std::string Ratio(const std::string& part, const std::string& whole) {
@@ -88,7 +58,7 @@ std::string Quantile(double q, const std::string& by, const std::string& metric,
 constexpr const char* kBy = "model, version";
 
 std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   std::vector<Rule> r;
   const auto rec = [&r](std::string name, std::string expr,
                         std::string comment = "") {
@@ -196,8 +166,8 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
   rec("mlmon:drift_score_linf:max",
       fmt::format("max by ({}, signal) (mlmon_drift_score{})", by,
                   sel("method=\"linf\"")));
-  for (internal::FleetDriftRecording& x : internal::FleetDriftRecordings(
-           spec, "model=" + PromString(spec.model))) {
+  for (internal::FleetDriftRecording& x :
+       internal::FleetDriftRecordings(spec, sel.model_matcher())) {
     Rule rule;
     rule.record = std::move(x.record);
     rule.expr = std::move(x.expr);
@@ -270,7 +240,7 @@ void AddInfrastructureAlerts(const MonitorSpec& spec, std::vector<Rule>* r) {
   Rule x;
   x.alert = "MlmonPendingStoreDown";
   x.expr = fmt::format("min by ({}) (mlmon_pending_store_up{}) == 0", by,
-                       Sel(spec)());
+                       PromSelector(spec.model)());
   x.for_duration = "1m";
   x.labels = {{"severity", "page"}};
   const std::string runbook = spec.slo.runbook_url + "#mlmonpendingstoredown";
@@ -352,7 +322,7 @@ namespace internal {
 SloAlertText LatencyP99Alert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.latency_p99_seconds);
   return {fmt::format("mlmon:request_duration_seconds:p99_rate5m{} > {}",
-                      Sel(spec)(), t),
+                      PromSelector(spec.model)(), t),
           std::string(kWho) +
               ": p99 latency {{ $value | humanizeDuration }} is above the " +
               t + " s SLO",
@@ -364,20 +334,20 @@ SloAlertText LatencyP99Alert(const MonitorSpec& spec) {
 
 SloAlertText ErrorRatioAlert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.error_ratio);
-  return {
-      fmt::format("mlmon:request_error_ratio:rate5m{} > {}", Sel(spec)(), t),
-      std::string(kWho) +
-          ": {{ $value | humanizePercentage }} of requests fail (SLO " + t +
-          ")",
-      "The serving path returns errors. Look first at the errors by "
-      "reason (mlmon:request_errors_by_reason:rate5m, "
-      "mlmon_request_errors_total) and the server logs, and at whether a "
-      "deploy (new version label) started it."};
+  return {fmt::format("mlmon:request_error_ratio:rate5m{} > {}",
+                      PromSelector(spec.model)(), t),
+          std::string(kWho) +
+              ": {{ $value | humanizePercentage }} of requests fail (SLO " + t +
+              ")",
+          "The serving path returns errors. Look first at the errors by "
+          "reason (mlmon:request_errors_by_reason:rate5m, "
+          "mlmon_request_errors_total) and the server logs, and at whether a "
+          "deploy (new version label) started it."};
 }
 
 SloAlertText PrecisionAlert(const MonitorSpec& spec) {
   const SloSpec::Precision& p = *spec.slo.min_precision;
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   const std::string w = FormatDuration(p.window);
   const std::string t = "threshold=" + PromString(Num(p.threshold));
   // `and` keeps the precision as the alert's value; the right side gates
@@ -402,22 +372,22 @@ SloAlertText PrecisionAlert(const MonitorSpec& spec) {
 
 SloAlertText EmptyShareAlert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.max_empty_share);
-  return {
-      fmt::format("mlmon:empty_response_share:rate5m{} > {}", Sel(spec)(), t),
-      std::string(kWho) +
-          ": {{ $value | humanizePercentage }} of responses are empty "
-          "(SLO " +
-          t + ")",
-      "Users get nothing back. Look first at post-processing filters and "
-      "business rules applied after the model, then at the candidate "
-      "source and the score distribution "
-      "(mlmon:prediction_score:p50_rate5m)."};
+  return {fmt::format("mlmon:empty_response_share:rate5m{} > {}",
+                      PromSelector(spec.model)(), t),
+          std::string(kWho) +
+              ": {{ $value | humanizePercentage }} of responses are empty "
+              "(SLO " +
+              t + ")",
+          "Users get nothing back. Look first at post-processing filters and "
+          "business rules applied after the model, then at the candidate "
+          "source and the score distribution "
+          "(mlmon:prediction_score:p50_rate5m)."};
 }
 
 SloAlertText HeuristicFailureAlert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.max_heuristic_failure_ratio);
   return {fmt::format("mlmon:heuristic_failure_ratio:rate5m{} > {}",
-                      Sel(spec)(), t),
+                      PromSelector(spec.model)(), t),
           std::string(kWho) +
               ": heuristic {{ $labels.heuristic }} fails {{ $value | "
               "humanizePercentage }} of checks (SLO " +
@@ -431,7 +401,8 @@ SloAlertText HeuristicFailureAlert(const MonitorSpec& spec) {
 SloAlertText OutcomeStalenessAlert(const MonitorSpec& spec) {
   const std::chrono::seconds max = *spec.slo.max_outcome_staleness;
   const std::string t = Num(static_cast<double>(max.count()));
-  return {fmt::format("mlmon:outcome_staleness_seconds{} > {}", Sel(spec)(), t),
+  return {fmt::format("mlmon:outcome_staleness_seconds{} > {}",
+                      PromSelector(spec.model)(), t),
           std::string(kWho) +
               ": no outcome for {{ $value | humanizeDuration }} (SLO " +
               FormatDuration(max) + ")",
@@ -448,9 +419,10 @@ SloAlertText DriftPsiAlert(const MonitorSpec& spec) {
   std::string fleet;
   for (const std::string& w : internal::FleetDriftWindows(spec)) {
     fleet += (fleet.empty() ? "" : " or ") + internal::FleetDriftPsiName(w) +
-             Sel(spec)();
+             PromSelector(spec.model)();
   }
-  if (fleet.empty()) fleet = "mlmon:drift_score_psi:max" + Sel(spec)();
+  if (fleet.empty())
+    fleet = "mlmon:drift_score_psi:max" + PromSelector(spec.model)();
   return {fmt::format("max by (model, version, signal) ({}) > {}", fleet, t),
           std::string(kWho) +
               ": {{ $labels.signal }} drifted from the training reference "
@@ -465,16 +437,16 @@ SloAlertText DriftPsiAlert(const MonitorSpec& spec) {
 
 SloAlertText FeatureProblemAlert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.max_feature_problem_ratio);
-  return {
-      fmt::format("mlmon:feature_problem_ratio:rate5m{} > {}", Sel(spec)(), t),
-      std::string(kWho) +
-          ": {{ $value | humanizePercentage }} of values of feature {{ "
-          "$labels.feature }} are missing, NaN, out of range or unseen "
-          "(SLO " +
-          t + ")",
-      "An input arrives broken. Look first at the status breakdown "
-      "(mlmon:feature_values:rate5m) to see which check fails, then at "
-      "the upstream producer of the feature."};
+  return {fmt::format("mlmon:feature_problem_ratio:rate5m{} > {}",
+                      PromSelector(spec.model)(), t),
+          std::string(kWho) +
+              ": {{ $value | humanizePercentage }} of values of feature {{ "
+              "$labels.feature }} are missing, NaN, out of range or unseen "
+              "(SLO " +
+              t + ")",
+          "An input arrives broken. Look first at the status breakdown "
+          "(mlmon:feature_values:rate5m) to see which check fails, then at "
+          "the upstream producer of the feature."};
 }
 
 // Compared requests a challenger needs in the hour before its disagreement
@@ -483,7 +455,7 @@ constexpr int kShadowMinComparisons = 100;
 
 SloAlertText ShadowDisagreementAlert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.max_shadow_disagreement);
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   return {
       fmt::format("mlmon:shadow_disagreement_ratio:rate1h{} > {} and on "
                   "(model, version, challenger) sum by (model, version, "
@@ -507,7 +479,8 @@ SloAlertText ShadowDisagreementAlert(const MonitorSpec& spec) {
 SloAlertText ModelAgeAlert(const MonitorSpec& spec) {
   const std::chrono::seconds max = *spec.slo.max_model_age;
   const std::string t = Num(static_cast<double>(max.count()));
-  return {fmt::format("mlmon:model_age_seconds{} > {}", Sel(spec)(), t),
+  return {fmt::format("mlmon:model_age_seconds{} > {}",
+                      PromSelector(spec.model)(), t),
           std::string(kWho) +
               ": loaded {{ $value | humanizeDuration }} ago (SLO " +
               FormatDuration(max) + ")",

@@ -9,6 +9,7 @@
 
 #include "metric_catalogue.h"
 #include "mlmon/duration.h"
+#include "promql.h"
 #include "text_format.h"
 
 namespace mlmon {
@@ -19,22 +20,6 @@ namespace {
 constexpr const char* kBy = "model, version";
 constexpr const char* kScoreBuckets = "mlmon:outcome_score_bucket:rate1h";
 constexpr const char* kScoreBelow = "mlmon:outcome_score_bucket_below:rate1h";
-
-// A PromQL double-quoted string literal.
-std::string PromString(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 // `s` as an RE2 pattern that matches only `s` (bounds hold digits, '.',
 // '+', '-' and 'e').
@@ -56,24 +41,6 @@ std::string ExportedLe(double v) {
 
 std::string Name(const MetricDef& d) { return std::string(d.name); }
 
-// Everything a rule selects on: `model="<m>"` plus extra matchers.
-class Sel {
- public:
-  explicit Sel(const MonitorSpec& spec)
-      : model_("model=" + PromString(spec.model)) {}
-  std::string operator()(const std::string& extra = "") const {
-    return "{" + model_ + (extra.empty() ? "" : "," + extra) + "}";
-  }
-
- private:
-  std::string model_;
-};
-
-std::string SumRate(const std::string& by, const std::string& metric,
-                    const std::string& sel, const std::string& range) {
-  return fmt::format("sum by ({}) (rate({}{}[{}]))", by, metric, sel, range);
-}
-
 // The sum of the rates of the disjoint selections `sels` of `metric`.
 std::string SumRateOfUnion(const std::string& by, const std::string& metric,
                            const std::vector<std::string>& sels,
@@ -87,7 +54,7 @@ std::string SumRateOfUnion(const std::string& by, const std::string& metric,
 }
 
 void BinaryRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   const std::string by = kBy;
   const std::string tby = by + ", threshold";
   const std::string confusion = Name(metrics::kConfusionTotal.def);
@@ -184,7 +151,7 @@ void BinaryRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
 }
 
 void MulticlassRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   const std::string by = kBy;
   const std::string confusion = Name(metrics::kConfusionTotal.def);
   std::vector<std::string> diagonal;
@@ -243,7 +210,7 @@ void MulticlassRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
 }
 
 void RegressionRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   r->push_back({"mlmon:absolute_percentage_error:mape_rate1h",
                 SumRate(kBy, Name(metrics::kAbsolutePercentageErrorTotal.def),
                         sel(), "1h") +
@@ -255,7 +222,7 @@ void RegressionRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
 }
 
 void RankingRules(const MonitorSpec& spec, std::vector<QualityRule>* r) {
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   const std::string rank = Name(metrics::kOutcomeRank.def);
   const std::string judged = SumRate(kBy, rank + "_count", sel(), "1h");
   std::vector<double> bounds = spec.outcome.rank_buckets;
