@@ -234,6 +234,21 @@ TEST(MonitorSpecTest, BadPendingStoreIsNamed) {
               std::string::npos)
         << e.what();
   }
+  // A bad URL is quoted without its password, with or without a user.
+  for (const char* url : {"redis://app:hunter2@h:0/0", "redis://hunter2@h:0",
+                          "redis://:hunter2@h:99999"}) {
+    try {
+      ValidateMonitorSpec(ParseMonitorSpec(
+          std::string("model: m\npending_store: {backend: redis, url: \"") +
+          url + "\"}\n"));
+      ADD_FAILURE() << url << " was accepted";
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
+      EXPECT_NE(what.find("***@h:"), std::string::npos) << what;
+      EXPECT_NE(what.find("port not in [1, 65535]"), std::string::npos) << what;
+    }
+  }
   // Valid settings validate without a server (nothing listens on port 1).
   EXPECT_NO_THROW(ValidateMonitorSpec(
       ParseMonitorSpec("model: m\npending_store: {backend: redis, url: "

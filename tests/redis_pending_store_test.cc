@@ -61,6 +61,34 @@ double Cell(const Registry& r, const std::string& model, int predicted,
                     "\",actual=\"" + std::to_string(actual) + "\""));
 }
 
+// Sends the outcome until the store answers something else than
+// `unavailable` (a reconnect waits out a backoff of at most 5 s), and
+// returns that answer.
+OutcomeResult OutcomeOnceReachable(OutcomeTracker& t, const std::string& id,
+                                   double outcome) {
+  OutcomeResult r = OutcomeResult::kUnavailable;
+  for (int i = 0; i < 1000 && r == OutcomeResult::kUnavailable; ++i) {
+    r = t.RecordOutcome(id, outcome);
+    if (r == OutcomeResult::kUnavailable) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+  }
+  return r;
+}
+
+// Polls the store's `up` gauge until it reads `want` (at most `tries` x
+// 10 ms).
+bool UpBecomes(const Registry& r, const std::string& model, double want,
+               int tries = 500) {
+  for (int i = 0; i < tries; ++i) {
+    if (ExposedValue(r, Series("mlmon_pending_store_up", model)) == want) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return false;
+}
+
 class RedisPendingStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -201,9 +229,18 @@ TEST_F(RedisPendingStoreTest, DownServerBuffersBoundedThenCatchesUp) {
   Registry registry;
   OutcomeTracker t(registry, "m", "1", RedisSpec(redis.url(), 100));
   int accepted = 0;
+  std::string first_dropped;
   for (int i = 0; i < 150; ++i) {
-    accepted += t.RecordPrediction("p" + std::to_string(i), 0.7) ? 1 : 0;
+    const std::string id = "p" + std::to_string(i);
+    if (t.RecordPrediction(id, 0.7)) {
+      ++accepted;
+    } else if (first_dropped.empty()) {
+      first_dropped = id;
+    }
   }
+  // The writer may move a batch out of the ring between two records, so the
+  // accepted ids need not be a prefix.
+  ASSERT_FALSE(first_dropped.empty());
   // The ring holds max_buffered minus the writer's batch (50 here), and the
   // writer may or may not have moved a batch out yet: at most 100 in all.
   EXPECT_GE(accepted, 50);
@@ -236,17 +273,9 @@ TEST_F(RedisPendingStoreTest, DownServerBuffersBoundedThenCatchesUp) {
   ASSERT_TRUE(t.FlushPending(kFlush));  // after the writer's backoff
   EXPECT_EQ(t.pending(), 0u);
   // The take connection retries after its own backoff (at most 5 s).
-  OutcomeResult joined = OutcomeResult::kUnavailable;
-  for (int i = 0; i < 1000 && joined == OutcomeResult::kUnavailable; ++i) {
-    joined = t.RecordOutcome("p0", 1);
-    if (joined == OutcomeResult::kUnavailable) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-  }
-  EXPECT_EQ(joined, OutcomeResult::kMatched);
+  EXPECT_EQ(OutcomeOnceReachable(t, "p0", 1), OutcomeResult::kMatched);
   EXPECT_EQ(t.RecordOutcome("p1", 1), OutcomeResult::kMatched);
-  EXPECT_EQ(t.RecordOutcome("p" + std::to_string(accepted), 1),
-            OutcomeResult::kUnmatched);  // the first dropped one
+  EXPECT_EQ(t.RecordOutcome(first_dropped, 1), OutcomeResult::kUnmatched);
   EXPECT_EQ(ExposedValue(registry, Series("mlmon_pending_store_up", "m")), 1);
 }
 
@@ -269,20 +298,19 @@ TEST_F(RedisPendingStoreTest, KilledServerIsSurvivedAndRejoined) {
   }
   EXPECT_FALSE(t.FlushPending(milliseconds(300)));
   EXPECT_EQ(t.RecordOutcome("before", 0), OutcomeResult::kUnavailable);
-  EXPECT_GE(ExposedValue(registry, Series("mlmon_pending_store_errors_total",
-                                          "m", "op=\"take\"")),
-            1);
+  // The take connection is seen closed before use and replaced, so the
+  // failure counts as a connect error (a take sent on it would count as a
+  // take error); either way it is counted.
+  EXPECT_GE(
+      ExposedValue(registry, Series("mlmon_pending_store_errors_total", "m",
+                                    "op=\"connect\"")) +
+          ExposedValue(registry, Series("mlmon_pending_store_errors_total", "m",
+                                        "op=\"take\"")),
+      1);
 
   ASSERT_TRUE(redis.Start());  // same port, empty: "before" is gone
   ASSERT_TRUE(t.FlushPending(kFlush));
-  OutcomeResult joined = OutcomeResult::kUnavailable;
-  for (int i = 0; i < 1000 && joined == OutcomeResult::kUnavailable; ++i) {
-    joined = t.RecordOutcome("during7", 1);
-    if (joined == OutcomeResult::kUnavailable) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-  }
-  EXPECT_EQ(joined, OutcomeResult::kMatched);
+  EXPECT_EQ(OutcomeOnceReachable(t, "during7", 1), OutcomeResult::kMatched);
 }
 
 // Threads record on one replica while bodies are ingested on another; then
@@ -360,6 +388,81 @@ TEST_F(RedisPendingStoreTest, PasswordFileAndWrongPassword) {
   OutcomeTracker w(registry, "w", "1", wrong);
   EXPECT_EQ(w.RecordOutcome("x", 1), OutcomeResult::kUnavailable);
   EXPECT_EQ(ExposedValue(registry, Series("mlmon_pending_store_up", "w")), 0);
+}
+
+// A server that answers but refuses writes (out of memory under
+// `noeviction`) is no store: refused predictions are dropped and counted,
+// `up` reads 0 although PING would succeed, outcomes are answered
+// `unavailable`; once it takes writes again, `up` returns without traffic
+// (the idle writer's probe) and joins resume.
+TEST_F(RedisPendingStoreTest, RefusingServerIsNotUp) {
+  testutil::RedisServer redis;
+  ASSERT_TRUE(redis.Start({"--maxmemory-policy", "noeviction"}));
+  Registry registry;
+  OutcomeTracker t(registry, "m", "1", RedisSpec(redis.url()));
+  ASSERT_TRUE(t.RecordPrediction("kept", 0.8));
+  ASSERT_TRUE(t.FlushPending(kFlush));
+  ASSERT_TRUE(UpBecomes(registry, "m", 1));
+
+  ASSERT_EQ(redis.Command("CONFIG SET maxmemory 1"), "+OK");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(t.RecordPrediction("refused" + std::to_string(i), 0.3));
+  }
+  ASSERT_TRUE(t.FlushPending(kFlush));  // resolved: refused and counted
+  EXPECT_EQ(ExposedValue(registry,
+                         "mlmon_dropped_total{model=\"m\","
+                         "version=\"1\",reason=\"store_"
+                         "unavailable\"}"),
+            5);
+  EXPECT_GE(ExposedValue(registry, Series("mlmon_pending_store_errors_total",
+                                          "m", "op=\"write\"")),
+            5);
+  EXPECT_TRUE(UpBecomes(registry, "m", 0));
+  // The take is refused too: retry later, nothing was taken.
+  EXPECT_EQ(t.RecordOutcome("kept", 1), OutcomeResult::kUnavailable);
+  // The idle probe (once a second) keeps `up` at 0 while the server
+  // refuses.
+  EXPECT_FALSE(UpBecomes(registry, "m", 1, 150));
+
+  ASSERT_EQ(redis.Command("CONFIG SET maxmemory 0"), "+OK");
+  EXPECT_TRUE(UpBecomes(registry, "m", 1));
+  EXPECT_EQ(OutcomeOnceReachable(t, "kept", 1), OutcomeResult::kMatched);
+  EXPECT_EQ(t.RecordOutcome("refused0", 1), OutcomeResult::kUnmatched);
+}
+
+// Keys that are not the store's: a key of another type under the store's
+// prefix is `unmatched` (no retry can change it), not a store failure.
+TEST_F(RedisPendingStoreTest, ForeignKeyOfAnotherTypeIsUnmatched) {
+  testutil::RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  ASSERT_EQ(redis.Command("LPUSH t:m:1:listed x"), ":1");
+  Registry registry;
+  OutcomeTracker t(registry, "m", "1", RedisSpec(redis.url()));
+  EXPECT_EQ(t.RecordOutcome("listed", 1), OutcomeResult::kUnmatched);
+  EXPECT_EQ(ExposedValue(registry, Series("mlmon_pending_store_errors_total",
+                                          "m", "op=\"take\"")),
+            0);
+  EXPECT_TRUE(UpBecomes(registry, "m", 1));
+}
+
+// The server closes the store's idle connections (CLIENT KILL here; its
+// `timeout` setting or a restart alike): the next outcome is joined on a
+// new connection instead of failing on the dead one.
+TEST_F(RedisPendingStoreTest, ConnectionClosedByTheServerIsReplaced) {
+  testutil::RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Registry registry;
+  OutcomeTracker t(registry, "m", "1", RedisSpec(redis.url()));
+  ASSERT_TRUE(t.RecordPrediction("a", 0.9));
+  ASSERT_TRUE(t.RecordPrediction("b", 0.1));
+  ASSERT_TRUE(t.FlushPending(kFlush));
+  ASSERT_EQ(t.RecordOutcome("a", 1), OutcomeResult::kMatched);
+  ASSERT_NE(redis.Command("CLIENT KILL TYPE normal").find(":"),
+            std::string::npos);
+  EXPECT_EQ(t.RecordOutcome("b", 0), OutcomeResult::kMatched);
+  EXPECT_EQ(ExposedValue(registry, Series("mlmon_pending_store_errors_total",
+                                          "m", "op=\"take\"")),
+            0);
 }
 
 TEST(RedisPendingStoreSetupTest, BadSettingsNameTheField) {

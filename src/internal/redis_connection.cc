@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
@@ -75,7 +77,6 @@ RedisConnection::~RedisConnection() { Close(); }
 void RedisConnection::Close() noexcept {
   if (context_ != nullptr) redisFree(context_);
   context_ = nullptr;
-  unsent_ = false;
 }
 
 void RedisConnection::Fail(std::string_view what) noexcept {
@@ -144,6 +145,18 @@ bool RedisConnection::Connect() noexcept {
   return true;
 }
 
+bool RedisConnection::IdleAndOpen() const noexcept {
+  if (context_ == nullptr || sdslen(context_->obuf) > 0) return false;
+  pollfd p{};
+  p.fd = context_->fd;
+  p.events = POLLIN;
+  int n;
+  do {
+    n = poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n == 0;
+}
+
 bool RedisConnection::Append(int argc, const char** argv,
                              const std::size_t* lengths) noexcept {
   if (context_ == nullptr) return false;
@@ -151,7 +164,6 @@ bool RedisConnection::Append(int argc, const char** argv,
     Fail("append");
     return false;
   }
-  unsent_ = true;
   return true;
 }
 
@@ -165,7 +177,6 @@ bool RedisConnection::Flush() noexcept {
       return false;
     }
   }
-  unsent_ = false;
   return true;
 }
 
@@ -173,11 +184,11 @@ RedisReplyPtr RedisConnection::Read() noexcept {
   if (context_ == nullptr) return nullptr;
   redisReply* raw = nullptr;
   int status;
-  if (unsent_) {
-    // hiredis writes the whole output buffer before its first read.
+  // hiredis writes the whole output buffer before it waits for a reply
+  // (not when one is parsed already): only then can the read raise SIGPIPE.
+  if (sdslen(context_->obuf) > 0) {
     SigpipeBlock no_sigpipe;
     status = redisGetReply(context_, reinterpret_cast<void**>(&raw));
-    unsent_ = false;
   } else {
     status = redisGetReply(context_, reinterpret_cast<void**>(&raw));
   }

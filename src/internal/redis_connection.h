@@ -48,6 +48,11 @@ class RedisConnection {
   /// `error()` set.
   bool Connect() noexcept;
   bool connected() const noexcept { return context_ != nullptr; }
+  /// True if connected, with no command unsent, and the server has not
+  /// closed the socket (nothing to read on it: no end of file, error or
+  /// stray data). For a connection whose replies were all read; costs one
+  /// poll(2), no round trip.
+  bool IdleAndOpen() const noexcept;
   /// Drops the connection (and anything buffered).
   void Close() noexcept;
 
@@ -71,9 +76,6 @@ class RedisConnection {
   const RedisEndpoint endpoint_;
   const std::chrono::milliseconds timeout_;
   redisContext* context_ = nullptr;
-  // Commands were appended since the last read: the next read writes them
-  // (the only step that can raise SIGPIPE).
-  bool unsent_ = false;
   std::string error_;
 };
 

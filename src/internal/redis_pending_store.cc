@@ -66,6 +66,9 @@ template <std::size_t kPayload>
 struct Record {
   std::uint32_t created = 0;
   std::uint8_t id_size = 0;
+  // Sent before on a connection that failed before its reply was read: the
+  // first write may have landed, so `NX` finding the key is no error.
+  bool resent = false;
   char id[kMaxIdBytes];
   alignas(8) unsigned char payload[kPayload];
 };
@@ -93,6 +96,7 @@ class RedisStore final : public RemotePendingStore {
         writer_conn_(endpoint, o.timeout),
         take_conn_(endpoint, o.timeout) {
     key_base_ = o.key_prefix + o.model + ":" + o.version + ":";
+    take_key_.reserve(key_base_.size() + kMaxIdBytes);
     take_key_ = key_base_;
     series_.up->Set(0);
     writer_ = std::thread([this] { WriterLoop(); });
@@ -113,6 +117,7 @@ class RedisStore final : public RemotePendingStore {
     const bool pushed = ring_.TryPushWith([&](Record<kPayload>& r) noexcept {
       r.created = created;
       r.id_size = static_cast<std::uint8_t>(id.size());
+      r.resent = false;
       std::memcpy(r.id, id.data(), id.size());
       std::memcpy(r.payload, payload, bytes);
     });
@@ -126,6 +131,12 @@ class RedisStore final : public RemotePendingStore {
     if (n == 0) return;
     detail::MutexLock lock(take_mu_);
     const Steady::time_point now = Steady::now();
+    // A connection the server closed while it was idle (its `timeout`
+    // setting, CLIENT KILL, a restart) is replaced before use: takes sent
+    // on it would fail, and could not be retried safely.
+    if (take_conn_.connected() && !take_conn_.IdleAndOpen()) {
+      take_conn_.Close();
+    }
     if (!take_conn_.connected()) {
       if (take_backoff_.Waiting(now)) return;
       if (!take_conn_.Connect()) {
@@ -162,8 +173,13 @@ class RedisStore final : public RemotePendingStore {
         // A value of another shape (a replica with another task or k wrote
         // it): it cannot be joined here, and is a tombstone now.
         t.status = RemoteTake::kNotFound;
+      } else if (reply->type == REDIS_REPLY_ERROR &&
+                 std::strncmp(reply->str, "WRONGTYPE", 9) == 0) {
+        // Someone else's key of another type: no prediction of ours, and
+        // asking again cannot change that.
+        t.status = RemoteTake::kNotFound;
       } else {
-        series_.take_errors->Increment();  // e.g. WRONGTYPE
+        series_.take_errors->Increment();  // e.g. OOM: worth a retry
       }
     }
     take_backoff_.Succeeded();
@@ -184,8 +200,12 @@ class RedisStore final : public RemotePendingStore {
   }
 
   std::size_t buffered() const noexcept override {
-    return static_cast<std::size_t>(ring_.claimed() -
-                                    resolved_.load(std::memory_order_relaxed));
+    // Resolved first: what is resolved was claimed before, so the
+    // difference of the two reads cannot wrap.
+    const std::uint64_t resolved = resolved_.load(std::memory_order_acquire);
+    const std::uint64_t claimed = ring_.claimed();
+    return static_cast<std::size_t>(claimed > resolved ? claimed - resolved
+                                                       : 0);
   }
 
   std::size_t reserved_bytes() const noexcept override {
@@ -200,7 +220,10 @@ class RedisStore final : public RemotePendingStore {
     SetUp(&take_ok_, false);
   }
 
+  // The writer and the takes both report; the lock keeps the gauge at the
+  // value of the last report instead of a stale one set after it.
   void SetUp(std::atomic<bool>* which, bool ok) noexcept {
+    detail::MutexLock lock(up_mu_);
     which->store(ok, std::memory_order_relaxed);
     series_.up->Set(writer_ok_.load(std::memory_order_relaxed) &&
                             take_ok_.load(std::memory_order_relaxed)
@@ -238,22 +261,28 @@ class RedisStore final : public RemotePendingStore {
     return true;
   }
 
-  // Reads the replies of `batch`, sent before; false if the connection
-  // failed.
-  bool ReadReplies(const std::vector<Record<kPayload>>& batch) noexcept {
+  // Reads the replies of `batch`, sent before, in order; returns how many
+  // were read (fewer than batch.size() if the connection failed: the rest
+  // are unconfirmed). Sets `refused_` when the server refused a write.
+  std::size_t ReadReplies(const std::vector<Record<kPayload>>& batch) noexcept {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       RedisReplyPtr reply = writer_conn_.Read();
-      if (reply == nullptr) return false;
-      if (reply->type == REDIS_REPLY_NIL) {
+      if (reply == nullptr) return i;
+      if (reply->type == REDIS_REPLY_NIL && !batch[i].resent) {
         // NX found the key: the id is pending already (the first prediction
         // stays) or has its outcome.
         series_.drops->Drop(DropReason::kInvalidValue);
       } else if (reply->type == REDIS_REPLY_ERROR) {
-        series_.write_errors->Increment();  // e.g. OOM: this one is lost
+        // e.g. OOM under `maxmemory` with `noeviction`: this one is lost,
+        // and the server is not a working store until a write succeeds.
+        series_.write_errors->Increment();
         series_.drops->Drop(DropReason::kStoreUnavailable);
+        refused_ = true;
+      } else {
+        refused_ = false;
       }
     }
-    return true;
+    return batch.size();
   }
 
   // Writer thread only.
@@ -275,23 +304,45 @@ class RedisStore final : public RemotePendingStore {
     SetUp(&writer_ok_, true);
   }
 
-  // Connects if need be and checks the server answers.
-  bool Ping() noexcept {
+  // Connects if need be and checks the server takes a write: a server
+  // that answers but refuses writes (out of memory) is no store. The probe
+  // writes the key of the empty id, which no prediction has, for a second.
+  // False if the connection failed; `refused_` tells a refusal.
+  bool Probe() noexcept {
     bool ok = writer_conn_.Connect();
     if (ok) {
-      const char* argv[1] = {"PING"};
-      const std::size_t lens[1] = {4};
-      ok = writer_conn_.Append(1, argv, lens);
+      const char* argv[5] = {"SET", key_base_.data(), "", "PX", "1000"};
+      const std::size_t lens[5] = {3, key_base_.size(), 0, 2, 4};
+      ok = writer_conn_.Append(5, argv, lens);
       RedisReplyPtr reply = ok ? writer_conn_.Read() : nullptr;
-      ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
+      ok = reply != nullptr;
+      refused_ = ok && reply->type == REDIS_REPLY_ERROR;
       if (!ok) writer_conn_.Close();
     }
-    if (ok) {
+    if (ok && !refused_) {
       WriterSucceeded();
     } else {
       SetUp(&writer_ok_, false);
     }
     return ok;
+  }
+
+  // Reads the replies of `*sent`, resolves the confirmed ones and removes
+  // them; true if all were read. `up` is reported before the predictions
+  // are resolved, so a Flush that returns sees the state they left.
+  bool Confirm(std::vector<Record<kPayload>>* sent) noexcept {
+    const std::size_t confirmed = ReadReplies(*sent);
+    if (confirmed == sent->size()) {
+      if (refused_) {
+        SetUp(&writer_ok_, false);
+      } else {
+        WriterSucceeded();
+      }
+    }
+    Resolve(confirmed);
+    sent->erase(sent->begin(),
+                sent->begin() + static_cast<std::ptrdiff_t>(confirmed));
+    return sent->empty();
   }
 
   bool StopRequested() noexcept {
@@ -346,7 +397,7 @@ class RedisStore final : public RemotePendingStore {
         // neither hides an outage nor pages for a past one.
         if (!writer_conn_.connected() ? !backoff.Waiting(now)
                                       : now - last_ok >= kKeepAlive) {
-          if (Ping()) {
+          if (Probe()) {
             backoff.Succeeded();
             last_ok = now;
           } else {
@@ -378,13 +429,10 @@ class RedisStore final : public RemotePendingStore {
       // (the first read sends the new one), or send it now.
       bool ok = batch.empty() || AppendBatch(batch);
       if (ok && !inflight.empty()) {
-        ok = ReadReplies(inflight);
+        ok = Confirm(&inflight);
         if (ok) {
           backoff.Succeeded();
           last_ok = now;
-          WriterSucceeded();
-          Resolve(inflight.size());
-          inflight.clear();
         }
       } else if (ok) {
         ok = writer_conn_.Flush();
@@ -399,11 +447,18 @@ class RedisStore final : public RemotePendingStore {
       writer_conn_.Close();
       backoff.Failed(now);
       SetUp(&writer_ok_, false);
+      // Any of them may have reached the server (a read sends the new
+      // batch first).
+      for (Record<kPayload>& sent : inflight) sent.resent = true;
+      for (Record<kPayload>& sent : batch) sent.resent = true;
       inflight.insert(inflight.end(), batch.begin(), batch.end());
       batch.swap(inflight);
       inflight.clear();
     }
-    // Stopped with predictions left: they are lost, and counted.
+    // Stopped: the replies of a pipeline in flight may still come (each
+    // read is bounded by the timeout); what is left after them is lost, and
+    // counted.
+    if (!inflight.empty() && writer_conn_.connected()) Confirm(&inflight);
     Record<kPayload> r;
     std::size_t lost = batch.size() + inflight.size();
     while (ring_.TryPop(&r)) ++lost;
@@ -429,9 +484,12 @@ class RedisStore final : public RemotePendingStore {
 
   std::atomic<bool> writer_ok_{false}, take_ok_{true};
 
+  detail::Mutex up_mu_;  // orders the reports to `series_.up`
+
   // Writer thread only.
   RedisConnection writer_conn_;
   std::string write_key_;
+  bool refused_ = false;  // the server's last answer to a write was an error
   bool last_was_busy_ = false;
   double published_buffered_ = 0;
 

@@ -51,7 +51,8 @@ constexpr std::size_t RemoteSlotBytes(std::size_t payload_bytes) {
   const std::size_t capacity = payload_bytes <= 8    ? 8
                                : payload_bytes <= 64 ? 64
                                                      : 404;
-  // Sequence number (8), then time (4), id size (1), id (64), padded to 8,
+  // Sequence number (8), then time (4), id size (1), a flag (1), id (64),
+  // padded to 8,
   // then the payload, all rounded up to 64.
   return (8 + 72 + (capacity + 7) / 8 * 8 + 63) / 64 * 64;
 }
@@ -87,7 +88,11 @@ struct RemoteStoreOptions {
 /// (50 ms doubling to 5 s; `SET NX` makes a repeated write harmless);
 /// meanwhile predictions fill the buffer, and beyond `max_buffered` they
 /// are dropped (`store_unavailable`). A take during a backoff fails at once
-/// (`kUnavailable`), so feedback is answered 503 without waiting.
+/// (`kUnavailable`), so feedback is answered 503 without waiting. A server
+/// that answers but refuses writes (out of memory under `noeviction`) loses
+/// the refused predictions (`store_unavailable`) and reads as down (`up` 0)
+/// until it takes a write again; an idle writer probes with a one-second
+/// key once a second.
 ///
 /// Thread safety: thread-safe. `Enqueue` is the hot path: noexcept,
 /// lock-free, allocation-free, no system call (a slot of an MPSC ring).

@@ -23,10 +23,25 @@ bool ParseInt(std::string_view s, int lo, int hi, int* out) {
 
 }  // namespace
 
+std::string RedactRedisUrl(std::string_view url) {
+  const std::size_t scheme = url.find("://");
+  const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  const std::size_t colon = url.find(':', start);
+  // redis://user:secret@host keeps the user; redis://secret@host has no user.
+  const std::size_t secret =
+      colon != std::string_view::npos && colon < at ? colon + 1 : start;
+  std::string shown(url.substr(0, secret));
+  shown += "***";
+  shown += url.substr(at);
+  return shown;
+}
+
 RedisEndpoint ParseRedisUrl(std::string_view url, std::string_view where) {
   constexpr std::string_view kScheme = "redis://";
   auto fail = [&](std::string_view what) {
-    return SetupError(where, what, url);
+    return SetupError(where, what, RedactRedisUrl(url));
   };
   if (url.substr(0, kScheme.size()) != kScheme) {
     throw fail(

@@ -22,7 +22,11 @@ struct RedisEndpoint {
   std::string password;  ///< empty: no AUTH
 };
 
-/// Parses `url`; `where` names the setting in the error.
+/// `url` with its password replaced by `***`, for messages and logs.
+std::string RedactRedisUrl(std::string_view url);
+
+/// Parses `url`; `where` names the setting in the error, which shows the
+/// URL without its password.
 /// \throw mlmon::ConfigError naming the bad part, e.g.
 /// "mlmon: OutcomeSpec.store.url: port not in [1, 65535] (redis://h:0)".
 RedisEndpoint ParseRedisUrl(std::string_view url, std::string_view where);

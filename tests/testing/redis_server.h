@@ -98,6 +98,28 @@ class RedisServer {
     pid_ = -1;
   }
 
+  // Sends one inline command (e.g. "CONFIG SET maxmemory 1") on a fresh
+  // connection and returns the first line of the reply ("+OK"), or "" if
+  // the server could not be reached.
+  std::string Command(const std::string& command) const {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    std::string reply;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      const std::string line = command + "\r\n";
+      if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(line.size())) {
+        char c;
+        while (recv(fd, &c, 1, 0) == 1 && c != '\r') reply += c;
+      }
+    }
+    close(fd);
+    return reply;
+  }
+
   int port() const { return port_; }
   std::string url(int db = 0) const {
     return "redis://127.0.0.1:" + std::to_string(port_) + "/" +
