@@ -64,8 +64,7 @@ struct FeatureMonitor::Impl {
     std::vector<double> reference;
     // [window][method]; null where the method is not exported.
     std::vector<std::array<Gauge*, kNumDriftMethods>> gauges;
-    // Numeric signals: the bins for fleet-wide drift, advanced by Tick
-    // (under tick_mu). Categorical ones export none (L-inf only).
+    // The bins for fleet-wide drift, advanced by Tick (under tick_mu).
     internal::DriftBinSeries bins;
   };
   // The registry families of this monitor's series.
@@ -97,8 +96,7 @@ struct FeatureMonitor::Impl {
   void AddCategorical(std::size_t i, internal::CategoricalPlan& plan,
                       bool with_reference);
   void AddDriftTarget(DriftTarget::Source source, std::size_t feature,
-                      std::vector<double> reference, const std::string& signal,
-                      bool all_methods);
+                      std::vector<double> reference, const std::string& signal);
   void FinishLayout();
 
   // Observe's work, for an exclusive slot or the shared one.
@@ -160,18 +158,18 @@ void FeatureMonitor::Impl::BindFamilies(Registry& registry, bool with_drift) {
 void FeatureMonitor::Impl::AddDriftTarget(DriftTarget::Source source,
                                           std::size_t feature,
                                           std::vector<double> reference,
-                                          const std::string& signal,
-                                          bool all_methods) {
+                                          const std::string& signal) {
   DriftTarget t{source, feature, read_width, std::move(reference), {}, {}};
   read_width += t.reference.size();
-  if (source != DriftTarget::Source::kCategory) {
-    t.bins.Bind(*owner, signal, t.reference);
-  }
+  t.bins.Bind(*owner, signal, t.reference);
+  // Categories have no order: KS over cumulative shares would depend on the
+  // order of the bins, so a categorical signal has PSI, JS and L-inf only.
+  const bool ordered = source != DriftTarget::Source::kCategory;
   for (const std::string& w : window_labels) {
     std::array<Gauge*, kNumDriftMethods> g{};
     for (std::size_t k = 0; k < kNumDriftMethods; ++k) {
       const auto method = static_cast<DriftMethod>(k);
-      if (!all_methods && method != DriftMethod::kLinf) continue;
+      if (!ordered && method == DriftMethod::kKs) continue;
       g[k] = &families.drift->Add(
           {model, version, signal, DriftMethodName(method), w});
     }
@@ -208,11 +206,11 @@ void FeatureMonitor::Impl::AddNumeric(std::size_t i,
   numeric_instruments.push_back(in);
   if (families.drift) {
     AddDriftTarget(DriftTarget::Source::kValue, i, std::move(plan.reference),
-                   f.name, true);
+                   f.name);
     if (!plan.log10_reference.empty()) {
       AddDriftTarget(DriftTarget::Source::kMagnitude, i,
                      std::move(plan.log10_reference),
-                     f.name + internal::kLog10Suffix, true);
+                     f.name + internal::kLog10Suffix);
     }
   }
 }
@@ -237,7 +235,7 @@ void FeatureMonitor::Impl::AddCategorical(std::size_t i,
   building->unseen_id.push_back(known);
   if (families.drift) {
     AddDriftTarget(DriftTarget::Source::kCategory, i, std::move(plan.reference),
-                   f.name, false);
+                   f.name);
   }
 }
 

@@ -30,6 +30,12 @@ namespace internal {
 
 namespace {
 
+// Whether `spec` monitors features (numeric or categorical): each has drift
+// signals with bins.
+bool HasFeatures(const MonitorSpec& spec) {
+  return !spec.features.numeric.empty() || !spec.features.categorical.empty();
+}
+
 // Zero replaced by the PSI floor, other values kept (not clamp_min: only
 // an exact 0 is floored, as in drift.cc).
 std::string PsiFloored(const std::string& x) {
@@ -57,7 +63,7 @@ std::vector<std::string> FleetDriftWindows(const MonitorSpec& spec) {
     }
   };
   add(spec.distribution.windows);
-  if (!spec.features.numeric.empty()) add(spec.features.windows);
+  if (HasFeatures(spec)) add(spec.features.windows);
   return out;
 }
 
@@ -102,7 +108,7 @@ std::vector<FleetDriftRecording> FleetDriftRecordings(
   };
   std::vector<Group> groups = {{&spec.distribution.windows, "signal=\"score\"",
                                 spec.distribution.drift_min_samples}};
-  if (!spec.features.numeric.empty()) {
+  if (HasFeatures(spec)) {
     groups.push_back({&spec.features.windows, "signal!=\"score\"," + not_folded,
                       spec.features.drift_min_samples});
   }

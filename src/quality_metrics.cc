@@ -51,6 +51,20 @@ double AucFromBins(const std::uint64_t* positive, const std::uint64_t* negative,
   return pairs_ordered / (pos_total * neg_below);
 }
 
+std::size_t EceBin(double score) noexcept {
+  // The largest b with b / kEceBins <= score, on the same correctly rounded
+  // edges a reference computes (np.arange(16) / 15); score * kEceBins can be
+  // an ulp off them, so the estimate is corrected against the edges.
+  constexpr auto kBins = static_cast<double>(kEceBins);
+  if (!(score > 0.0)) return 0;
+  if (score >= 1.0) return kEceBins - 1;
+  std::size_t b = static_cast<std::size_t>(score * kBins);
+  if (b >= kEceBins) b = kEceBins - 1;
+  while (b > 0 && score < static_cast<double>(b) / kBins) --b;
+  while (b + 1 < kEceBins && static_cast<double>(b + 1) / kBins <= score) ++b;
+  return b;
+}
+
 BinaryStats::BinaryStats(std::vector<double> thresholds_in,
                          std::size_t auc_bins)
     : thresholds(std::move(thresholds_in)),
@@ -75,6 +89,9 @@ void BinaryStats::Add(double score, bool actual) noexcept {
   brier_sum += d * d;
   const double p = std::min(std::max(score, kLogLossEps), 1.0 - kLogLossEps);
   log_loss_sum -= actual ? std::log(p) : std::log(1.0 - p);
+  const std::size_t e = EceBin(score);
+  ece_positive[e] += actual ? 1 : 0;
+  ece_score_sum[e] += score;
   ++count;
 }
 
@@ -93,6 +110,10 @@ void BinaryStats::Merge(const BinaryStats& o) noexcept {
   }
   brier_sum += o.brier_sum;
   log_loss_sum += o.log_loss_sum;
+  for (std::size_t b = 0; b < kEceBins; ++b) {
+    ece_positive[b] += o.ece_positive[b];
+    ece_score_sum[b] += o.ece_score_sum[b];
+  }
   count += o.count;
 }
 
@@ -101,6 +122,8 @@ void BinaryStats::Reset() noexcept {
   std::fill(positive_bins.begin(), positive_bins.end(), 0);
   std::fill(negative_bins.begin(), negative_bins.end(), 0);
   brier_sum = log_loss_sum = 0;
+  ece_positive.fill(0);
+  ece_score_sum.fill(0);
   count = 0;
 }
 
@@ -122,6 +145,14 @@ BinaryQuality QualityFromStats(const BinaryStats& s) {
   const auto n = static_cast<double>(s.count);
   q.brier = any ? s.brier_sum / n : kNaN;
   q.log_loss = any ? s.log_loss_sum / n : kNaN;
+  // (n_b / N) |positives_b / n_b - score_sum_b / n_b|
+  //   = |positives_b - score_sum_b| / N.
+  double ece = 0;
+  for (std::size_t b = 0; b < kEceBins; ++b) {
+    ece +=
+        std::fabs(static_cast<double>(s.ece_positive[b]) - s.ece_score_sum[b]);
+  }
+  q.ece = any ? ece / n : kNaN;
   q.auc = AucFromBins(s.positive_bins.data(), s.negative_bins.data(),
                       s.positive_bins.size());
   return q;
@@ -200,12 +231,17 @@ MulticlassQuality QualityFromStats(const MulticlassStats& s) {
 }
 
 RankingStats::RankingStats(std::vector<std::size_t> k_in)
-    : k(std::move(k_in)), hits(k.size(), 0) {}
+    : k(std::move(k_in)), hits(k.size(), 0), dcg_sum(k.size(), 0.0) {}
 
 void RankingStats::Add(std::size_t rank) noexcept {
   std::size_t max_k = 0;
+  const double gain =
+      rank >= 1 ? 1.0 / std::log2(static_cast<double>(rank) + 1.0) : 0.0;
   for (std::size_t i = 0; i < k.size(); ++i) {
-    if (rank >= 1 && rank <= k[i]) ++hits[i];
+    if (rank >= 1 && rank <= k[i]) {
+      ++hits[i];
+      dcg_sum[i] += gain;
+    }
     max_k = std::max(max_k, k[i]);
   }
   if (rank >= 1 && rank <= max_k) {
@@ -215,13 +251,17 @@ void RankingStats::Add(std::size_t rank) noexcept {
 }
 
 void RankingStats::Merge(const RankingStats& o) noexcept {
-  for (std::size_t i = 0; i < hits.size(); ++i) hits[i] += o.hits[i];
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    hits[i] += o.hits[i];
+    dcg_sum[i] += o.dcg_sum[i];
+  }
   reciprocal_rank_sum += o.reciprocal_rank_sum;
   count += o.count;
 }
 
 void RankingStats::Reset() noexcept {
   std::fill(hits.begin(), hits.end(), 0);
+  std::fill(dcg_sum.begin(), dcg_sum.end(), 0.0);
   reciprocal_rank_sum = 0;
   count = 0;
 }
@@ -231,6 +271,9 @@ RankingQuality QualityFromStats(const RankingStats& s) {
   q.count = s.count;
   for (std::uint64_t h : s.hits) {
     q.hit_rate.push_back(s.count == 0 ? kNaN : Ratio(h, s.count));
+  }
+  for (double d : s.dcg_sum) {
+    q.ndcg.push_back(s.count == 0 ? kNaN : d / static_cast<double>(s.count));
   }
   q.mrr = s.count == 0 ? kNaN
                        : s.reciprocal_rank_sum / static_cast<double>(s.count);

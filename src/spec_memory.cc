@@ -11,6 +11,7 @@
 #include "internal/redis_pending_store.h"
 #include "mlmon/detail/cells.h"
 #include "mlmon/errors.h"
+#include "mlmon/quality_metrics.h"
 
 namespace mlmon {
 namespace {
@@ -62,14 +63,17 @@ std::uint64_t OutcomeWindowBytes(const OutcomeSpec& o) {
   std::uint64_t slice = 32;  // time stamp, count, sums
   switch (o.task) {
     case OutcomeSpec::Task::kBinary:
-      slice =
-          Add(slice, Add(Mul(o.auc_bins, 2, 8), Mul(o.thresholds.size(), 32)));
+      // AUC bins, confusion per threshold, and the ECE bins' positives and
+      // score sums.
+      slice = Add(slice,
+                  Add(Add(Mul(o.auc_bins, 2, 8), Mul(o.thresholds.size(), 32)),
+                      kEceBins * 16));
       break;
     case OutcomeSpec::Task::kMulticlass:
       slice = Add(slice, Mul(o.classes.size(), 24));
       break;
     case OutcomeSpec::Task::kRanking:
-      slice = Add(slice, Mul(o.k.size(), 16));
+      slice = Add(slice, Mul(o.k.size(), 24));  // k, hits, DCG sum
       break;
     case OutcomeSpec::Task::kRegression:
       break;

@@ -235,9 +235,22 @@ TEST(DriftBinsTest, FeatureValueAndMagnitudeBinsCountEveryObservedValue) {
   EXPECT_EQ(testutil::ExposedValue(
                 text, Bin("mlmon_drift_reference_share", "amount", 3)),
             0.0);
-  // Categorical features: L-inf in process only, no bins.
+  // A categorical feature's bins: its known categories by reference count
+  // (de 4, fr 3), then unseen (no reference mass beyond max_categories).
+  // Every set value is in one bin; the two vectors without it in none.
+  EXPECT_EQ(ExportedBins(text, "country", 3),
+            (std::vector<double>{0, static_cast<double>(values.size()), 0}));
   EXPECT_FALSE(testutil::SampleValue(
-      text, Bin("mlmon_drift_bin_observations_total", "country", 0)));
+      text, Bin("mlmon_drift_bin_observations_total", "country", 3)));
+  EXPECT_EQ(testutil::ExposedValue(
+                text, Bin("mlmon_drift_reference_share", "country", 0)),
+            4.0 / 7);
+  EXPECT_EQ(testutil::ExposedValue(
+                text, Bin("mlmon_drift_reference_share", "country", 1)),
+            3.0 / 7);
+  EXPECT_EQ(testutil::ExposedValue(
+                text, Bin("mlmon_drift_reference_share", "country", 2)),
+            0.0);
 }
 
 }  // namespace

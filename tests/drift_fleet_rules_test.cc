@@ -4,7 +4,9 @@
 // PSI and JS (drift.h) of the counts summed over the replicas, within 1e-9,
 // and be absent while the fleet holds fewer than drift_min_samples
 // observations of a signal in the window. The reference shares fed to
-// promtool are read from a real exposition of the signals.
+// promtool are read from a real exposition of the signals. Categorical
+// features (known categories plus `unseen`) are covered alongside numeric
+// ones, and in a spec whose only features are categorical.
 //
 // Skipped when promtool (PROMTOOL, default /usr/bin/promtool) is missing.
 
@@ -70,6 +72,10 @@ int Shell(const std::string& cmd, const std::string& log, std::string* out) {
 struct Signal {
   std::string name;
   std::vector<double> reference;
+  // A categorical signal: the reference's category counts, which
+  // `max_categories` bins as `reference` (known categories, then unseen).
+  std::map<std::string, double> categories;
+  std::size_t max_categories = 0;
   std::vector<std::vector<double>> slope1, slope2;  // [replica][bin]
   std::vector<double> shares;                       // from the exposition
   std::size_t min_samples = 0;
@@ -106,6 +112,9 @@ struct Case {
 
 class DriftFleetRulesTest : public ::testing::Test {
  protected:
+  // Runs the fleet rules of `spec` on `sig` through promtool.
+  void Run(const MonitorSpec& spec, std::vector<Signal> sig);
+
   void SetUp() override {
     if (access(Promtool().c_str(), X_OK) != 0) {
       GTEST_SKIP() << "promtool not found at " << Promtool()
@@ -127,12 +136,16 @@ class DriftFleetRulesTest : public ::testing::Test {
   bool left_open_ = false;
 };
 
-// Three signals: the score (21 bins, reference zero in bin 0 and +Inf, no
+// Four signals: the score (21 bins, reference zero in bin 0 and +Inf, no
 // score ever in bin 3 and +Inf), a numeric feature (5 bins, each replica
-// below drift_min_samples alone, the fleet above it), and its magnitude
-// (23 bins; the fleet below drift_min_samples in 5m, above it in 10m).
-std::vector<Signal> MakeSignals() {
-  std::vector<Signal> sig(3);
+// below drift_min_samples alone, the fleet above it), its magnitude (23
+// bins; the fleet below drift_min_samples in 5m, above it in 10m), and a
+// categorical feature (3 known categories and `unseen`, whose reference
+// share is the mass of the 2 categories beyond max_categories; the unseen
+// bin grows after kPhaseEnd). `with_numeric` false: the score and the
+// categorical feature only.
+std::vector<Signal> MakeSignals(bool with_numeric) {
+  std::vector<Signal> sig(4);
   sig[0].name = "score";
   sig[0].min_samples = 500;
   sig[0].windows = {"5m", "1h"};
@@ -149,6 +162,14 @@ std::vector<Signal> MakeSignals() {
   sig[2].windows = {"5m", "10m"};
   sig[2].reference.assign(23, 0.0);
   for (std::size_t b = 8; b <= 14; ++b) sig[2].reference[b] = 10.0 + b;
+  sig[3].name = "country";
+  sig[3].min_samples = 200;
+  sig[3].windows = {"5m", "10m"};
+  sig[3].categories = {
+      {"DE", 400}, {"FR", 250}, {"US", 120}, {"IT", 60}, {"ES", 20}};
+  sig[3].max_categories = 3;
+  sig[3].reference = {400, 250, 120, 60 + 20};
+  if (!with_numeric) sig.erase(sig.begin() + 1, sig.begin() + 3);
 
   for (Signal& s : sig) {
     const std::size_t n = s.reference.size();
@@ -166,6 +187,9 @@ std::vector<Signal> MakeSignals() {
         } else if (s.name == "amount") {
           s.slope1[r][b] = a + 1;  // about 17 a minute
           s.slope2[r][b] = b == 1 ? 10 : c;
+        } else if (s.name == "country") {
+          s.slope1[r][b] = a + 1;           // about 14 a minute
+          s.slope2[r][b] = b == 3 ? 6 : c;  // unseen values arrive
         } else if (b >= 9 && b <= 12) {
           s.slope1[r][b] = r == 0 ? 5 : 1;   // 8 a minute, fleet
           s.slope2[r][b] = b == 12 ? 6 : 1;  // 9 a minute, fleet
@@ -176,30 +200,40 @@ std::vector<Signal> MakeSignals() {
   return sig;
 }
 
-// The reference shares each replica exports, from a real exposition.
-void ReadShares(std::vector<Signal>* sig) {
+const Signal* Find(const std::vector<Signal>& sig, const std::string& name) {
+  for (const Signal& s : sig) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+// The reference shares each replica exports, from a real exposition of the
+// monitors of `spec`.
+void ReadShares(const MonitorSpec& spec, std::vector<Signal>* sig) {
   ReferenceProfile ref;
   ref.model = "fraud";
   SignalProfile score;
   score.numeric.bounds = DefaultPredictionScoreBuckets();
-  score.numeric.counts = (*sig)[0].reference;
+  score.numeric.counts = Find(*sig, "score")->reference;
   ref.signals["score"] = score;
-  SignalProfile amount;
-  amount.numeric.bounds = {10, 100, 1000, 10000};
-  amount.numeric.counts = (*sig)[1].reference;
-  amount.log10.bounds = DefaultLog10Bounds();
-  amount.log10.counts = (*sig)[2].reference;
-  ref.signals["amount"] = amount;
+  if (const Signal* a = Find(*sig, "amount")) {
+    SignalProfile amount;
+    amount.numeric.bounds = {10, 100, 1000, 10000};
+    amount.numeric.counts = a->reference;
+    amount.log10.bounds = DefaultLog10Bounds();
+    amount.log10.counts = Find(*sig, "amount:log10")->reference;
+    ref.signals["amount"] = amount;
+  }
+  SignalProfile country;
+  country.type = SignalProfile::Type::kCategorical;
+  country.categories = Find(*sig, "country")->categories;
+  ref.signals["country"] = country;
 
   Registry registry;
   ResponseSpec rspec;
   rspec.windows = {minutes(5)};
   ResponseDistribution scores(registry, "fraud", "3", rspec, &ref);
-  FeatureSpec fspec;
-  fspec.numeric = {{"amount",
-                    std::numeric_limits<double>::quiet_NaN(),
-                    std::numeric_limits<double>::quiet_NaN(),
-                    {10, 100, 1000, 10000}}};
+  FeatureSpec fspec = spec.features;
   fspec.windows = {minutes(5)};
   FeatureMonitor features(registry, "fraud", "3", fspec, &ref);
   const std::string text = registry.TextExposition();
@@ -213,16 +247,19 @@ void ReadShares(std::vector<Signal>* sig) {
   }
 }
 
-MonitorSpec Spec() {
+MonitorSpec Spec(bool with_numeric) {
   MonitorSpec spec;
   spec.model = "fraud";
   spec.version = "3";
   spec.distribution.windows = {minutes(5), hours(1)};
   spec.distribution.drift_min_samples = 500;
-  spec.features.numeric = {{"amount",
-                            std::numeric_limits<double>::quiet_NaN(),
-                            std::numeric_limits<double>::quiet_NaN(),
-                            {10, 100, 1000, 10000}}};
+  if (with_numeric) {
+    spec.features.numeric = {{"amount",
+                              std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::quiet_NaN(),
+                              {10, 100, 1000, 10000}}};
+  }
+  spec.features.categorical = {{"country", 3}};
   spec.features.windows = {minutes(5), minutes(10)};
   spec.features.drift_min_samples = 200;
   return spec;
@@ -375,9 +412,9 @@ std::map<std::pair<std::string, std::string>, double> GotValues(
   return got;
 }
 
-TEST_F(DriftFleetRulesTest, FleetPsiAndJsEqualMlmonsOnTheSummedCounts) {
-  std::vector<Signal> sig = MakeSignals();
-  ReadShares(&sig);
+void DriftFleetRulesTest::Run(const MonitorSpec& spec,
+                              std::vector<Signal> sig) {
+  ReadShares(spec, &sig);
   ASSERT_FALSE(HasFailure());
   const std::vector<Case> cases = Cases(sig, left_open_);
   // The cases cover each side of the minimum-sample rule.
@@ -401,7 +438,7 @@ TEST_F(DriftFleetRulesTest, FleetPsiAndJsEqualMlmonsOnTheSummedCounts) {
 
   {
     std::ofstream rules(dir_ + "/rules.yml");
-    rules << GenerateRules(Spec());
+    rules << GenerateRules(spec);
   }
   const std::string input = InputSeries(sig);
   {
@@ -443,6 +480,18 @@ TEST_F(DriftFleetRulesTest, FleetPsiAndJsEqualMlmonsOnTheSummedCounts) {
   std::printf("fleet rules vs mlmon: %d values, max |difference| %.3g\n",
               measured, max_diff);
   EXPECT_LE(max_diff, kTolerance);
+}
+
+TEST_F(DriftFleetRulesTest, FleetPsiAndJsEqualMlmonsOnTheSummedCounts) {
+  Run(Spec(true), MakeSignals(true));
+}
+
+// Without numeric features the categorical ones still get the features'
+// windows (10m is theirs only) and their fleet rules.
+TEST_F(DriftFleetRulesTest, CategoricalOnlySpecGetsFleetRules) {
+  const MonitorSpec spec = Spec(false);
+  ASSERT_TRUE(spec.features.numeric.empty());
+  Run(spec, MakeSignals(false));
 }
 
 }  // namespace

@@ -22,6 +22,15 @@ Bins follow Prometheus histograms (and mlmon's reference profiles): upper
 bounds are inclusive and the last bin is +Inf, so a value x lands in bin
 i = searchsorted(bounds, x, side="left").
 
+Categorical cases ("categorical"): a categorical feature's bins are the
+reference's `max_categories` most frequent categories (ties in name order),
+then one `unseen` bin holding every other category; the reference's unseen
+count is its mass beyond the cap. Each case gives the reference counts, the
+current counts by category (unseen ones included), the two binned vectors
+and PSI and JS on them (same definitions as above). feature_monitor_test.cc
+feeds the categories through a FeatureMonitor and compares its gauges, its
+bin counters and its reference shares.
+
 Deterministic: fixed seeds, no network. Run from anywhere with Debian's
 python3-numpy and python3-scipy:
 
@@ -85,6 +94,52 @@ def case(name, current, reference, note=""):
         out.update(psi=psi(c, r), js=js(c, r), linf=linf(c, r), ks=ks(c, r))
     else:
         out.update(psi=None, js=None, linf=None, ks=None)
+    return out
+
+
+def categorical_bins(reference, current, max_categories):
+    """The bins of a categorical feature: (current, reference) counts."""
+    order = sorted(reference, key=lambda name: (-reference[name], name))
+    known = order[:max_categories]
+    ref = [float(reference[k]) for k in known]
+    ref.append(float(sum(reference[k] for k in order[max_categories:])))
+    cur = [float(current.get(k, 0)) for k in known]
+    cur.append(float(sum(v for k, v in current.items() if k not in known)))
+    return np.asarray(cur), np.asarray(ref), known
+
+
+def categorical_case(name, reference, current, max_categories, note):
+    c, r, known = categorical_bins(reference, current, max_categories)
+    return {"name": name, "note": note, "max_categories": max_categories,
+            "reference_counts": reference, "current_counts": current,
+            "known": known, "current": c.tolist(), "reference": r.tolist(),
+            "psi": psi(c, r), "js": js(c, r)}
+
+
+def categorical_cases():
+    rng = np.random.default_rng(7)
+    countries = ["DE", "FR", "US", "GB", "IT", "ES", "PL", "NL"]
+    ref = {k: int(v) for k, v in zip(countries,
+                                     rng.integers(50, 2000, len(countries)))}
+    cur = {k: int(v) for k, v in zip(countries,
+                                     rng.integers(0, 800, len(countries)))}
+    cur["BR"] = 150  # never in the reference
+    cur["JP"] = 35
+    out = [categorical_case(
+        "capped_with_new_categories", ref, cur, 5,
+        "the 3 least frequent reference categories and 2 new ones are unseen")]
+    out.append(categorical_case(
+        "nothing_capped", {"web": 700, "ios": 250, "android": 50},
+        {"web": 120, "ios": 0, "android": 300, "tv": 20}, 10,
+        "reference unseen share 0 and a known category absent now: both "
+        "floored in PSI"))
+    out.append(categorical_case(
+        "ties_at_the_cap", {"a": 5, "b": 5, "c": 5, "d": 9},
+        {"a": 40, "b": 10, "c": 30, "d": 20}, 3,
+        "equal counts across the cap: the first names are known, c unseen"))
+    out.append(categorical_case(
+        "identical_shares", {"x": 30, "y": 10}, {"x": 300, "y": 100}, 5,
+        "same proportions: PSI and JS 0"))
     return out
 
 
@@ -153,6 +208,7 @@ def main():
         "scipy": scipy.__version__,
         "psi_floor": PSI_FLOOR,
         "cases": cases,
+        "categorical": categorical_cases(),
     }
     with open(OUT, "w") as f:
         json.dump(doc, f, indent=1, allow_nan=False)

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -311,14 +314,83 @@ TEST(FeatureMonitorTest, CategoriesBeyondTheCapAreUnseen) {
   mon.Tick();
   // The reference's capped mass is its unseen share: same distribution.
   EXPECT_NEAR(Drift(registry, "country", "linf", "5m"), 0.0, 1e-12);
-  EXPECT_EQ(registry.TextExposition().find("signal=\"country\",method=\"psi\""),
-            std::string::npos);  // categorical: linf only
+  EXPECT_NEAR(Drift(registry, "country", "psi", "5m"), 0.0, 1e-12);
+  EXPECT_NEAR(Drift(registry, "country", "js", "5m"), 0.0, 1e-12);
+  // Categories have no order: no KS.
+  EXPECT_EQ(registry.TextExposition().find("signal=\"country\",method=\"ks\""),
+            std::string::npos);
   feed("XX", 16);  // all unseen now: window 5m = 16 US/DE/FR + 16 unseen
   clock.Advance(seconds(5));
   mon.Tick();
   // current: US 10/32, DE 5/32, unseen 17/32; reference: 10/16, 5/16, 1/16.
   EXPECT_NEAR(Drift(registry, "country", "linf", "5m"), 17.0 / 32 - 1.0 / 16,
               1e-12);
+}
+
+// tests/drift_reference.py's categorical cases: the categories fed through
+// a FeatureMonitor give the reference's bins (known categories by count, ties
+// by name, then unseen), bin counters and shares, and PSI and JS equal to
+// numpy's and scipy's on those bins.
+TEST(FeatureMonitorTest, CategoricalDriftMatchesScipyOnTheSameBins) {
+  std::ifstream in(std::string(MLMON_SOURCE_DIR) +
+                   "/tests/data/drift_vectors.json");
+  ASSERT_TRUE(in.good()) << "run tests/drift_reference.py";
+  const nlohmann::json doc = nlohmann::json::parse(in);
+  ASSERT_GE(doc.at("categorical").size(), 4u);
+  double max_diff = 0;
+  for (const auto& c : doc.at("categorical")) {
+    const std::string name = c.at("name").get<std::string>();
+    Registry registry;
+    FakeClock clock;
+    FeatureSpec spec;
+    spec.categorical.push_back(
+        {"c", c.at("max_categories").get<std::size_t>()});
+    spec.drift_min_samples = 1;
+    ReferenceProfile profile;
+    profile.signals["c"] = CategoricalProfile(
+        c.at("reference_counts").get<std::map<std::string, double>>());
+    FeatureMonitor mon(registry, "m", "1", spec, &profile, &clock);
+    FeatureVector v = mon.NewVector();
+    mon.Tick();
+    for (const auto& [category, count] : c.at("current_counts").items()) {
+      for (int i = 0; i < count.get<int>(); ++i) {
+        v.Clear();
+        v.SetCategory("c", category);
+        mon.Observe(v);
+      }
+    }
+    clock.Advance(seconds(5));
+    mon.Tick();
+    const auto current = c.at("current").get<std::vector<double>>();
+    const auto reference = c.at("reference").get<std::vector<double>>();
+    double ref_total = 0;
+    for (double r : reference) ref_total += r;
+    const std::string text = registry.TextExposition();
+    for (std::size_t b = 0; b < current.size(); ++b) {
+      const std::string labels =
+          "{model=\"m\",version=\"1\",signal=\"c\",bin=\"" + std::to_string(b) +
+          "\"}";
+      EXPECT_EQ(
+          ExposedValue(text, "mlmon_drift_bin_observations_total" + labels),
+          current[b])
+          << name << " bin " << b;
+      EXPECT_NEAR(ExposedValue(text, "mlmon_drift_reference_share" + labels),
+                  reference[b] / ref_total, 1e-15)
+          << name << " bin " << b;
+    }
+    EXPECT_EQ(text.find("bin=\"" + std::to_string(current.size()) + "\""),
+              std::string::npos)
+        << name << ": one bin too many";
+    for (const char* method : {"psi", "js"}) {
+      const double expected = c.at(method).get<double>();
+      const double got = Drift(registry, "c", method, "5m");
+      EXPECT_NEAR(got, expected, 1e-9 * std::max(1.0, std::fabs(expected)))
+          << name << " " << method;
+      max_diff = std::max(max_diff, std::fabs(got - expected));
+    }
+  }
+  std::printf("categorical PSI/JS vs numpy/scipy: max |difference| %.3g\n",
+              max_diff);
 }
 
 TEST(FeatureMonitorTest, WithoutReferenceCategoriesAreOkAndNoDriftIsExported) {

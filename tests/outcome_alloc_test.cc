@@ -59,6 +59,11 @@ TEST(OutcomeAllocationTest, BinaryAndRegressionCallsAllocateNothing) {
     (void)r.RecordOutcome(id, 12.0, clock.UnixSeconds());
     (void)b.RecordLabeled(0.25, 0.0);
     (void)r.RecordLabeled(1.0, 3.0);
+    // The ends of the calibration (ECE) bins, and a score outside them.
+    (void)b.RecordLabeled(1.0, 1.0);
+    (void)b.RecordLabeled(0.0, 0.0);
+    (void)b.RecordLabeled(1.0 / 15, 1.0);
+    (void)b.RecordLabeled(1.5, 1.0);
   }
   b.RecordPrediction(too_long, 0.5);
   b.RecordPrediction("nan", std::numeric_limits<double>::quiet_NaN());
@@ -101,6 +106,9 @@ TEST(OutcomeAllocationTest, MulticlassAndRankingCallsAllocateNothing) {
     (void)k.RecordOutcome(id, std::string_view("e"));
     (void)m.RecordLabeled(std::string_view("cat"), std::string_view("dog"));
     (void)k.RecordLabeledRanking(items, 12, "z");
+    // Ranks 1 and 10 (hit and NDCG gain at every k / at k = 10 only).
+    (void)k.RecordLabeledRanking(items, 12, "a");
+    (void)k.RecordLabeledRanking(items, 12, "j");
   }
   EXPECT_EQ(mlmon_test::Allocations(), before);
 }

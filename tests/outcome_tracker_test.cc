@@ -128,6 +128,7 @@ TEST_F(OutcomeTrackerTest, BinaryQualityMatchesScikitLearn) {
     EXPECT_NEAR(Quality("auc", w), ref["roc_auc"].get<double>(), 0.002);
     ExpectRel(Quality("brier", w), ref["brier"], "brier");
     ExpectRel(Quality("log_loss", w), ref["log_loss"], "log_loss");
+    ExpectRel(Quality("ece", w), ref["ece"], "ece");
     EXPECT_EQ(Quality("samples", w), static_cast<double>(ids.size()));
   }
   EXPECT_EQ(Outcomes("matched"), static_cast<double>(ids.size()));
@@ -236,6 +237,10 @@ TEST_F(OutcomeTrackerTest, RankingQualityMatchesScikitLearn) {
     ExpectRel(Quality("hit_rate", "1h", "", std::to_string(spec.k[j])),
               ref["hit_rate"][j], "hit_rate");
   }
+  for (std::size_t j = 0; j < spec.k.size(); ++j) {
+    ExpectRel(Quality("ndcg", "1h", "", std::to_string(spec.k[j])),
+              ref["ndcg"][j], "ndcg");
+  }
   ExpectRel(Quality("mrr", "1h"), ref["mrr"], "mrr");
   // hit@1 from the rank histogram's first bucket.
   ExpectRel(Metric("mlmon_outcome_rank_bucket", "le=\"1\"") / ids.size(),
@@ -336,6 +341,12 @@ TEST_F(OutcomeTrackerTest, NonFiniteAndOutOfRangeScoresAreDroppedAndCounted) {
   EXPECT_FALSE(t->RecordPrediction("a", std::string_view("cat")));  // task
   EXPECT_EQ(t->pending(), 0u);
   EXPECT_EQ(t->RecordLabeled(kNaN, 1), OutcomeResult::kInvalid);
+  EXPECT_EQ(t->RecordLabeled(1.5, 1), OutcomeResult::kInvalid);
+  EXPECT_EQ(t->RecordLabeled(-0.1, 0), OutcomeResult::kInvalid);
+  // None of them reached the ECE bins (or any other quality sum).
+  t->Tick();
+  EXPECT_TRUE(std::isnan(Quality("ece", "1h")));
+  EXPECT_EQ(Quality("samples", "1h"), 0);
   t.reset();  // one tracker per model version: its counters go with it
 
   OutcomeSpec reg;
@@ -581,6 +592,11 @@ TEST_F(OutcomeTrackerTest, RankingMissIsRankMaxKPlusOne) {
   EXPECT_EQ(Quality("hit_rate", "1h", "", "1"), 0.25);
   EXPECT_EQ(Quality("hit_rate", "1h", "", "3"), 0.5);
   EXPECT_EQ(Quality("mrr", "1h"), (0.5 + 1.0) / 4);
+  // A miss (beyond max(k), or an empty response) gains 0; rank 2 gains
+  // 1 / log2(3) at k = 3 only.
+  EXPECT_EQ(Quality("ndcg", "1h", "", "1"), 0.25);
+  EXPECT_DOUBLE_EQ(Quality("ndcg", "1h", "", "3"),
+                   (1.0 + 1.0 / std::log2(3.0)) / 4);
 }
 
 // --- set-up validation ----------------------------------------------------

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -119,6 +120,62 @@ TEST(QualityMetricsTest, RankingMatchesTheReference) {
   ExpectRel(q.mrr, ref["mrr"], "mrr");
 }
 
+static_assert(noexcept(EceBin(0.5)));
+static_assert(noexcept(std::declval<BinaryStats&>().Add(0.5, true)));
+static_assert(noexcept(std::declval<RankingStats&>().Add(1)));
+
+TEST(QualityMetricsTest, EceMatchesNumpy) {
+  const auto ref = LoadReference("binary_reference.json");
+  BinaryStats s(ref["thresholds"].get<std::vector<double>>(), 64);
+  for (std::size_t i = 0; i < ref["scores"].size(); ++i) {
+    s.Add(ref["scores"][i].get<double>(), ref["outcomes"][i].get<int>() == 1);
+  }
+  const double ece = QualityFromStats(s).ece;
+  ExpectRel(ece, ref["ece"], "ece");
+  std::printf("ECE vs numpy: |difference| %.3g\n",
+              std::fabs(ece - ref["ece"].get<double>()));
+}
+
+// Scores on every bin edge b/15 and an ulp either side of it, the smallest
+// positive double, 0, and 1.0 (in the last bin): each lands in the bin the
+// numpy reference puts it in, and the ECE over them matches.
+TEST(QualityMetricsTest, EceBinEdgesMatchNumpy) {
+  const auto ref = LoadReference("binary_reference.json")["ece_edges"];
+  BinaryStats s({0.5}, 64);
+  for (std::size_t i = 0; i < ref["scores"].size(); ++i) {
+    const double score = ref["scores"][i].get<double>();
+    EXPECT_EQ(EceBin(score), ref["bins"][i].get<std::size_t>()) << score;
+    s.Add(score, ref["outcomes"][i].get<int>() == 1);
+  }
+  EXPECT_EQ(EceBin(1.0), kEceBins - 1);
+  EXPECT_EQ(EceBin(0.0), 0u);
+  ExpectRel(QualityFromStats(s).ece, ref["ece"], "ece at the edges");
+}
+
+TEST(QualityMetricsTest, NdcgMatchesScikitLearn) {
+  const auto ref = LoadReference("ranking_reference.json");
+  const auto k = ref["k"].get<std::vector<std::size_t>>();
+  const std::size_t max_k = *std::max_element(k.begin(), k.end());
+  RankingStats s(k);
+  for (std::size_t i = 0; i < ref["rankings"].size(); ++i) {
+    const auto& ranking = ref["rankings"][i];
+    std::size_t rank = 0;
+    for (std::size_t r = 0; r < ranking.size() && r < max_k && rank == 0; ++r) {
+      if (ranking[r] == ref["chosen"][i]) rank = r + 1;
+    }
+    s.Add(rank);
+  }
+  const RankingQuality q = QualityFromStats(s);
+  ASSERT_EQ(q.ndcg.size(), k.size());
+  double max_diff = 0;
+  for (std::size_t i = 0; i < k.size(); ++i) {
+    ExpectRel(q.ndcg[i], ref["ndcg"][i], "ndcg");
+    max_diff =
+        std::max(max_diff, std::fabs(q.ndcg[i] - ref["ndcg"][i].get<double>()));
+  }
+  std::printf("NDCG vs sklearn ndcg_score: max |difference| %.3g\n", max_diff);
+}
+
 // --- small cases computed by hand -------------------------------------------
 
 TEST(QualityMetricsTest, BinaryFourSamplesByHand) {
@@ -154,6 +211,7 @@ TEST(QualityMetricsTest, NoSamplesGiveNaNEverywhere) {
   EXPECT_TRUE(std::isnan(b.auc));
   EXPECT_TRUE(std::isnan(b.brier));
   EXPECT_TRUE(std::isnan(b.log_loss));
+  EXPECT_TRUE(std::isnan(b.ece));
   const RegressionQuality r = QualityFromStats(RegressionStats());
   EXPECT_TRUE(std::isnan(r.mae) && std::isnan(r.rmse) && std::isnan(r.mape));
   const MulticlassQuality m = QualityFromStats(MulticlassStats(3));
@@ -161,6 +219,7 @@ TEST(QualityMetricsTest, NoSamplesGiveNaNEverywhere) {
               std::isnan(m.macro_recall) && std::isnan(m.macro_f1));
   const RankingQuality k = QualityFromStats(RankingStats({1, 3}));
   EXPECT_TRUE(std::isnan(k.hit_rate[0]) && std::isnan(k.hit_rate[1]));
+  EXPECT_TRUE(std::isnan(k.ndcg[0]) && std::isnan(k.ndcg[1]));
   EXPECT_TRUE(std::isnan(k.mrr));
 }
 

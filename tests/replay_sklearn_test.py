@@ -118,6 +118,19 @@ def check_accounting(smp, model, matched, pending):
     close(get(smp, "mlmon_pending_predictions", **base), pending, f"{model} pending", rel=0)
 
 
+def ece(scores, outcomes):
+    """Expected calibration error, numpy, 15 bins on the explicit edges
+    np.arange(16) / 15 (left edge inclusive, 1.0 in the last bin)."""
+    edges = np.arange(16) / 15.0
+    b = np.searchsorted(edges[1:-1], scores, side="right")
+    total = 0.0
+    for k in range(15):
+        m = b == k
+        if m.any():
+            total += m.sum() / len(scores) * abs(outcomes[m].mean() - scores[m].mean())
+    return total
+
+
 def binary(workdir):
     x, y = datasets.load_breast_cancer(return_X_y=True)
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.5, random_state=7)
@@ -153,6 +166,7 @@ def binary(workdir):
     q = dict(base, window="all", threshold="", k="")
     close(get(smp, "mlmon_model_quality", **q, metric="brier"), brier_score_loss(t, s), "brier")
     close(get(smp, "mlmon_model_quality", **q, metric="log_loss"), log_loss(t, s, eps=1e-15), "log_loss")
+    close(get(smp, "mlmon_model_quality", **q, metric="ece"), ece(s, t.astype(float)), "ece")
     auc = get(smp, "mlmon_model_quality", **q, metric="auc")
     check(abs(auc - roc_auc_score(t, s)) <= 0.002, f"auc {auc} vs {roc_auc_score(t, s)}")
     # Outcome delay: every matched outcome came 30 s after its prediction.

@@ -17,7 +17,12 @@ Conventions matched by mlmon (and documented there):
 - precision/recall/f1 with zero_division=0;
 - log loss with probabilities clipped to [1e-15, 1 - 1e-15];
 - MAPE as sklearn: mean(|y - yhat| / max(|y|, float64 eps)), a fraction;
-- macro averages over the classes present in y_true or y_pred.
+- macro averages over the classes present in y_true or y_pred;
+- ECE on 15 equal-width bins with the explicit edges np.arange(16) / 15
+  (left edge inclusive; 1.0 in the last bin), computed with numpy
+  (scikit-learn's calibration_curve can place an edge an ulp away);
+- NDCG@k with one relevant item per query: sklearn's ndcg_score on one-hot
+  relevances against scores that order the items as the logged ranking.
 """
 
 import json
@@ -37,6 +42,7 @@ from sklearn.metrics import (
     mean_absolute_error,
     mean_absolute_percentage_error,
     mean_squared_error,
+    ndcg_score,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -46,6 +52,35 @@ from sklearn.metrics import (
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "data")
 THRESHOLDS = [0.3, 0.5, 0.7]
+ECE_EDGES = np.arange(16) / 15.0
+
+
+def ece(scores, outcomes):
+    """Expected calibration error on ECE_EDGES, with numpy."""
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(outcomes, dtype=float)
+    b = np.searchsorted(ECE_EDGES[1:-1], s, side="right")  # 0 .. 14
+    total = 0.0
+    for k in range(15):
+        m = b == k
+        if m.any():
+            total += m.sum() / len(s) * abs(y[m].mean() - s[m].mean())
+    return float(total)
+
+
+def ece_edges():
+    """Scores on and an ulp either side of every bin edge, 0 and 1."""
+    scores, outcomes = [], []
+    rng = np.random.default_rng(5)
+    for e in ECE_EDGES:
+        for s in (np.nextafter(e, -1.0), e, np.nextafter(e, 2.0)):
+            if 0.0 <= s <= 1.0:
+                scores.append(float(s))
+                outcomes.append(int(rng.integers(0, 2)))
+    return {"scores": scores, "outcomes": outcomes,
+            "bins": [int(v) for v in np.searchsorted(ECE_EDGES[1:-1], scores,
+                                                     side="right")],
+            "ece": ece(scores, outcomes)}
 
 
 def binary():
@@ -84,6 +119,8 @@ def binary():
         "roc_auc": roc_auc_score(t, s),
         "brier": brier_score_loss(t, s),
         "log_loss": log_loss(t, s, eps=1e-15),
+        "ece": ece(s, t),
+        "ece_edges": ece_edges(),
     }
 
 
@@ -137,6 +174,13 @@ def ranking():
                       for i in range(len(y))])
     max_k = max(ks)
     rr = np.where(ranks <= max_k, 1.0 / ranks, 0.0)
+    # One relevant item per query; item j scores n_items - (its position),
+    # so ndcg_score sees the logged order, without ties.
+    relevance = np.zeros((len(y), n_items))
+    relevance[np.arange(len(y)), y] = 1.0
+    order_scores = np.zeros((len(y), n_items))
+    for i in range(len(y)):
+        order_scores[i, order[i]] = n_items - np.arange(n_items)
     return {
         "items": [f"item{j}" for j in range(n_items)],
         "ids": [f"k{i}" for i in range(len(y))],
@@ -147,6 +191,7 @@ def ranking():
                                           labels=list(range(n_items)))
                      for k in ks],
         "mrr": float(rr.mean()),
+        "ndcg": [float(ndcg_score(relevance, order_scores, k=k)) for k in ks],
     }
 
 

@@ -162,14 +162,16 @@ class FeatureVector {
 ///   methods `psi`, `js`, `linf`, `ks` over the value histogram in the
 ///   window vs the reference counts, and `signal="<feature>:log10"` over the
 ///   magnitude histogram vs the reference's `log10` counts (when the profile
-///   has them); for a categorical feature, `signal="<feature>"`, method
-///   `linf` over the category proportions (known categories, plus one `unseen`
-///   bin whose reference share is the reference mass beyond
-///   `max_categories`, 0 when nothing was capped). A window in which a
+///   has them); for a categorical feature, `signal="<feature>"`, methods
+///   `psi`, `js` and `linf` (not `ks`: categories have no order) over the
+///   category proportions (known categories, plus one `unseen` bin whose
+///   reference share is the reference mass beyond `max_categories`, 0 when
+///   nothing was capped). A window in which a
 ///   signal had fewer than `FeatureSpec::drift_min_samples` observations
 ///   (200 by default; none at all included) sets that signal's gauges of
 ///   that window to `NaN` (undefined).
-/// - for each numeric drift signal (`<feature>` and `<feature>:log10`),
+/// - for each drift signal (`<feature>` and `<feature>:log10`; a
+///   categorical feature's bins are its known categories, then `unseen`),
 ///   `mlmon_drift_bin_observations_total{signal,bin}`, the observations in
 ///   each bin of the reference (not cumulative; advanced by `Tick()` to the
 ///   counts the in-process drift reads), and `mlmon_drift_reference_share`,

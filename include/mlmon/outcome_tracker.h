@@ -127,10 +127,11 @@ struct OutcomeSpec {
 ///   kept list) and `mlmon_outcome_reciprocal_rank_total` (ranking);
 /// - windowed gauges `mlmon_model_quality{metric,window,threshold,k}`, set by
 ///   `Tick()`. Labels that do not apply are `""`: `threshold` is set only on
-///   binary precision/recall/f1/accuracy, `k` only on `hit_rate`. Metrics:
-///   binary precision, recall, f1, accuracy, auc, brier, log_loss;
+///   binary precision/recall/f1/accuracy, `k` only on `hit_rate` and `ndcg`.
+///   Metrics: binary precision, recall, f1, accuracy, auc, brier, log_loss,
+///   ece (expected calibration error on 15 equal-width score bins);
 ///   multiclass accuracy, precision, recall, f1 (macro); regression mae,
-///   rmse, mape; ranking hit_rate, mrr; and for every task `samples`, the
+///   rmse, mape; ranking hit_rate, ndcg, mrr; and for every task `samples`, the
 ///   outcomes in the window. An undefined value (no samples, a precision
 ///   with no positive prediction, AUC with one class) is exported as `NaN`
 ///   (PromQL comparisons are false on it; Grafana draws a gap), never 0.

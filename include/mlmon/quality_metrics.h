@@ -7,6 +7,7 @@
 /// slices can hold one each) and `QualityFromStats`, which turns the sums
 /// into the values scikit-learn reports for the same outcomes.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -22,6 +23,13 @@ std::size_t AucBin(double score, std::size_t bins) noexcept;
 /// in the same bin counted half. NaN without both classes.
 double AucFromBins(const std::uint64_t* positive, const std::uint64_t* negative,
                    std::size_t bins) noexcept;
+
+/// Expected calibration error bins: `kEceBins` equal-width bins of the score
+/// on [0, 1] with edges `b / kEceBins`; bin b holds the scores in
+/// [b / kEceBins, (b + 1) / kEceBins), the last one also holds 1.0.
+inline constexpr std::size_t kEceBins = 15;
+/// The ECE bin of `score`. REQUIRES: score in [0, 1].
+std::size_t EceBin(double score) noexcept;
 
 /// Running sums of binary outcomes, from which every binary quality metric is
 /// exact except AUC (binned; within ~0.002 of exact with 1024 bins).
@@ -46,6 +54,10 @@ struct BinaryStats {
   std::vector<std::uint64_t> positive_bins, negative_bins;  ///< by AucBin
   double brier_sum = 0;     ///< sum of (actual - score)^2
   double log_loss_sum = 0;  ///< sum of -log(p of actual), p clipped
+  /// Per `EceBin`: positive outcomes and the sum of the outcomes' scores
+  /// (the bin's count cancels out of its ECE term).
+  std::array<std::uint64_t, kEceBins> ece_positive{};
+  std::array<double, kEceBins> ece_score_sum{};
   std::uint64_t count = 0;
 };
 
@@ -53,14 +65,16 @@ struct BinaryStats {
 inline constexpr double kLogLossEps = 1e-15;
 
 /// Binary quality. Precision, recall and F1 follow scikit-learn with
-/// `zero_division=0`. With no samples every value is NaN; AUC is NaN unless
-/// both classes are present.
+/// `zero_division=0`. ECE (expected calibration error) is
+/// sum_b (n_b / N) |mean outcome in b - mean score in b| over the
+/// `EceBin`s, empty bins contributing 0. With no samples every value is NaN;
+/// AUC is NaN unless both classes are present.
 struct BinaryQuality {
   struct AtThreshold {
     double threshold, precision, recall, f1, accuracy;
   };
   std::vector<AtThreshold> at_threshold;
-  double auc, brier, log_loss;
+  double auc, brier, log_loss, ece;
   std::uint64_t count;
 };
 BinaryQuality QualityFromStats(const BinaryStats& stats);
@@ -125,14 +139,19 @@ struct RankingStats {
   void Reset() noexcept;
   std::vector<std::size_t> k;
   std::vector<std::uint64_t> hits;  ///< per k: rank <= k
-  double reciprocal_rank_sum = 0;   ///< 1/rank, 0 when not in the list
+  /// Per k: sum of 1 / log2(rank + 1) over the outcomes with rank <= k.
+  std::vector<double> dcg_sum;
+  double reciprocal_rank_sum = 0;  ///< 1/rank, 0 when not in the list
   std::uint64_t count = 0;
 };
 
-/// Ranking quality: hit rate per k, and MRR truncated at max(k). NaN with no
-/// samples.
+/// Ranking quality: hit rate per k, NDCG per k and MRR truncated at max(k).
+/// NaN with no samples. With one relevant item per query its ideal DCG is 1,
+/// so NDCG@k is the mean over outcomes of 1 / log2(rank + 1) if rank <= k,
+/// else 0 (scikit-learn's `ndcg_score` on the one-hot relevances).
 struct RankingQuality {
   std::vector<double> hit_rate;  ///< per k
+  std::vector<double> ndcg;      ///< per k
   double mrr;
   std::uint64_t count;
 };

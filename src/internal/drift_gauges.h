@@ -46,7 +46,7 @@ inline void PublishDrift(const double* current, const double* reference,
   }
 }
 
-/// One numeric drift signal's bins in the exposition:
+/// One drift signal's bins in the exposition:
 /// `mlmon_drift_bin_observations_total{signal,bin}`, the observations in each
 /// bin of the reference (not cumulative), and `mlmon_drift_reference_share`,
 /// the reference's share of each bin (`reference[b] / total`, the `q` of

@@ -23,7 +23,7 @@ struct FleetDriftRecording {
 };
 
 /// The drift windows of `spec` as labels (`5m`): the score's, then the
-/// numeric features' not already listed (none without numeric features).
+/// features' (numeric or categorical) not already listed.
 std::vector<std::string> FleetDriftWindows(const MonitorSpec& spec);
 
 /// `mlmon:drift_psi:fleet_<window>`.

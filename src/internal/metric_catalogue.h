@@ -205,17 +205,18 @@ inline constexpr MetricOf<Gauge> kDriftScore{
     "",
     "Distance of the current window from the reference distribution, by "
     "signal and method (psi, js, linf, ks)."};
-/// The inputs of fleet-wide drift in PromQL (`mlmon rules`): per numeric
-/// drift signal, the observations in each of the reference's bins (`bin`
-/// "0" .. "B-1", the +Inf bucket last) and the reference's share of each
-/// bin. Advanced by Tick(), from the counts the in-process drift reads.
+/// The inputs of fleet-wide drift in PromQL (`mlmon rules`): per drift
+/// signal, the observations in each of the reference's bins (`bin`
+/// "0" .. "B-1"; the +Inf bucket last, or for a categorical feature its known
+/// categories, then `unseen`) and the reference's share of each bin. Advanced
+/// by Tick(), from the counts the in-process drift reads.
 inline constexpr MetricOf<Counter> kDriftBinObservationsTotal{
     "mlmon_drift_bin_observations_total",
     {"model", "version", "signal", "bin"},
     "",
     "Observations of a drift signal in each bin of its reference "
-    "distribution (not cumulative; the last bin is +Inf), advanced by "
-    "Tick()."};
+    "distribution (not cumulative; the last bin is +Inf, or unseen for a "
+    "categorical feature), advanced by Tick()."};
 inline constexpr MetricOf<Gauge> kDriftReferenceShare{
     "mlmon_drift_reference_share",
     {"model", "version", "signal", "bin"},

@@ -76,7 +76,7 @@ BinaryTask::BinaryTask(const TaskSetup& setup)
         gauges.push_back(setup.Quality(m, def.label, t));
       }
     }
-    for (const char* m : {"auc", "brier", "log_loss", "samples"}) {
+    for (const char* m : {"auc", "brier", "log_loss", "ece", "samples"}) {
       gauges.push_back(setup.Quality(m, def.label));
     }
     windows_.Add(def, proto, std::move(gauges));
@@ -106,7 +106,7 @@ void BinaryTask::Publish(std::int64_t now) {
       v.insert(v.end(), {t.precision, t.recall, t.f1, t.accuracy});
     }
     v.insert(v.end(),
-             {q.auc, q.brier, q.log_loss, static_cast<double>(q.count)});
+             {q.auc, q.brier, q.log_loss, q.ece, static_cast<double>(q.count)});
     return v;
   });
 }
@@ -203,9 +203,10 @@ RankingTask::RankingTask(const TaskSetup& setup)
   const RankingStats proto(setup.spec.k);
   for (const WindowDef& def : WindowDefs(setup.spec)) {
     std::vector<Gauge*> gauges;
-    for (std::size_t k : setup.spec.k) {
-      gauges.push_back(
-          setup.Quality("hit_rate", def.label, "", std::to_string(k)));
+    for (const char* m : {"hit_rate", "ndcg"}) {
+      for (std::size_t k : setup.spec.k) {
+        gauges.push_back(setup.Quality(m, def.label, "", std::to_string(k)));
+      }
     }
     gauges.push_back(setup.Quality("mrr", def.label));
     gauges.push_back(setup.Quality("samples", def.label));
@@ -226,6 +227,7 @@ void RankingTask::Publish(std::int64_t now) {
   windows_.Publish(now, [](const RankingStats& s) {
     const RankingQuality q = QualityFromStats(s);
     std::vector<double> v = q.hit_rate;
+    v.insert(v.end(), q.ndcg.begin(), q.ndcg.end());
     v.push_back(q.mrr);
     v.push_back(static_cast<double>(q.count));
     return v;

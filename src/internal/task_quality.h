@@ -129,8 +129,8 @@ class TaskQuality {
 /// Binary: `mlmon_confusion_total` per threshold with classes "0"/"1",
 /// `mlmon_outcome_score{actual}`, the Brier and log-loss sums
 /// (`mlmon_outcome_brier_total`, `mlmon_outcome_log_loss_total`), and per
-/// threshold precision, recall, f1, accuracy, then auc, brier, log_loss and
-/// samples.
+/// threshold precision, recall, f1, accuracy, then auc, brier, log_loss, ece
+/// and samples.
 class BinaryTask final : public TaskQuality {
  public:
   explicit BinaryTask(const TaskSetup& setup);
@@ -183,8 +183,8 @@ class MulticlassTask final : public TaskQuality {
 };
 
 /// Ranking: `mlmon_outcome_rank`, the reciprocal-rank sum
-/// (`mlmon_outcome_reciprocal_rank_total`), and hit_rate per k, mrr and
-/// samples.
+/// (`mlmon_outcome_reciprocal_rank_total`), and hit_rate per k, ndcg per k,
+/// mrr and samples.
 class RankingTask final : public TaskQuality {
  public:
   explicit RankingTask(const TaskSetup& setup);
