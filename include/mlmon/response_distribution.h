@@ -82,8 +82,17 @@ struct ResponseSpec {
   /// histogram has 21 bins, where a healthy sample of 200 still reaches PSI
   /// 0.23 at its 99th percentile (docs/reference-profile.md).
   std::size_t drift_min_samples = 500;
+  /// `kUnitInterval` with a reference profile that has a calibration map:
+  /// the thresholds of `mlmon_estimated_quality` (performance estimation
+  /// without labels, performance_estimation.h), each in (0, 1), distinct, at
+  /// most `kMaxEstimateThresholds`. Empty (the default) means
+  /// `{decision_threshold}`; `monitor.yaml` defaults it to the binary
+  /// `thresholds`. The estimate is exact in its decisions when `threshold *
+  /// fine_bins` is an integer.
+  std::vector<double> estimate_thresholds;
 
   static constexpr std::size_t kMaxClasses = 100;
+  static constexpr std::size_t kMaxEstimateThresholds = 16;
   static constexpr std::size_t kMaxWindows = 8;
   static constexpr std::size_t kMaxFineBins = 4095;
   /// `kUnbounded` fine bins: magnitude bin i holds |x| in
@@ -119,6 +128,12 @@ struct ResponseSpec {
 ///   `Tick()`), and `mlmon_drift_reference_share{signal="score",bin}`, the
 ///   reference's share of each: the inputs of the fleet-wide drift rules of
 ///   `mlmon rules` (docs/metrics.md).
+/// - with a reference profile that has a calibration map (`kUnitInterval`)
+///   and windows, `mlmon_estimated_quality{metric,threshold,window}`, set by
+///   `Tick()` from the window's fine bins (`BinnedPerformanceEstimator`):
+///   `samples` and `auc` (threshold ""), and per estimate threshold
+///   `predicted_positives`, `precision`, `recall`, `f1`, `accuracy`; NaN
+///   where undefined (an empty window, no decided positive, ...).
 ///
 /// Refused values (NaN, +-Inf, a `kUnitInterval` score outside [0, 1]) are
 /// dropped whole — no histogram, no class — and counted in
