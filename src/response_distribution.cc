@@ -226,7 +226,7 @@ struct ResponseDistribution::Impl {
   struct WindowGauges {
     Gauge* stat[kNumStats];
     Gauge* drift[kNumDriftMethods];
-    // mlmon_estimated_quality: samples, auc, then kThresholdMetrics per
+    // mlmon_estimated_quality: samples, auc, then kThresholdEstimates per
     // estimate threshold; empty without a calibration map.
     std::vector<Gauge*> estimated;
   };
@@ -293,6 +293,8 @@ ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
   }
   if (reference != nullptr && unit && !reference->calibration.empty() &&
       !spec.windows.empty()) {
+    // A profile built in C++ has not been through Load's checks.
+    CheckCalibration(reference->calibration, "ReferenceProfile.calibration");
     std::vector<double> thresholds = spec.estimate_thresholds;
     if (thresholds.empty()) thresholds = {spec.decision_threshold};
     estimator = std::make_unique<BinnedPerformanceEstimator>(

@@ -317,6 +317,17 @@ TEST(BinnedEstimateTest, NoCalibrationNoFamilyAndBadThresholdsRefused) {
     Registry r;
     EXPECT_THROW(ResponseDistribution(r, "fraud", "1", s), ConfigError);
   }
+  // A calibration built in C++ is checked like a loaded one.
+  ReferenceProfile unordered = ProfileWith({{0.5, 0.2}, {0.1, 0.9}});
+  Registry bad_map;
+  try {
+    ResponseDistribution d(bad_map, "fraud", "1", spec, &unordered);
+    ADD_FAILURE() << "unordered knots accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "mlmon: ReferenceProfile.calibration.x[1]: not above the knot "
+              "before it (0.2)");
+  }
   ResponseSpec many = spec;
   for (int i = 1; i <= 17; ++i) many.estimate_thresholds.push_back(i / 20.0);
   Registry r;

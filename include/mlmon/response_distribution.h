@@ -170,7 +170,9 @@ struct ResponseSpec {
 /// (`kUnitInterval`, 16 KB by default) or 4,886 x 8 bytes (`kUnbounded`,
 /// 39 KB) per recording thread, and for the windows
 /// windows x (slices_per_window + 1) x (fine cells + score buckets + 2) x 8
-/// bytes: 2 x 61 x 2,022 x 8 = 2.0 MB by default (4.8 MB `kUnbounded`).
+/// bytes: 2 x 61 x 2,022 x 8 = 2.0 MB by default (4.8 MB `kUnbounded`);
+/// with a calibration map, 2 x fine_bins x 8 bytes more (32 KB) for the
+/// estimate's per-bin probabilities and error steps.
 ///
 /// Thread safety: thread-safe. `Tick()` calls are serialised internally.
 /// Hot path: `ObserveScore`, `ObserveClass`, `ObserveItems`, `ObserveEmpty`
@@ -206,7 +208,8 @@ class ResponseDistribution {
   /// are copied. `clock` (SteadyClock when null) must outlive this object.
   /// \throw mlmon::ConfigError naming the bad `ResponseSpec` field and value,
   /// if `model` is empty, if `reference` has no numeric `score` signal on
-  /// `spec.score_buckets` (the message names "score"), or if the registry
+  /// `spec.score_buckets` (the message names "score"), if its calibration
+  /// map is invalid (`CheckCalibration`), or if the registry
   /// refuses a family (e.g. other bucket bounds already registered under the
   /// same name).
   ResponseDistribution(Registry& registry, std::string model,
