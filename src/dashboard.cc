@@ -166,6 +166,24 @@ std::string GenerateDashboard(const MonitorSpec& spec) {
     default:
       break;
   }
+  if (const std::string ew = internal::EstimatedPrecisionWindow(spec);
+      !ew.empty()) {
+    d.Panel("Estimated quality (no outcomes)",
+            "Quality estimated from the scores and the training calibration "
+            "(CBPE, mlmon_estimated_quality), before outcomes arrive: "
+            "precision over replicas per threshold (" +
+                ew +
+                "), and the replicas' mean estimated AUC. Assumes P(outcome | "
+                "score) is unchanged.",
+            {{m("mlmon:estimated_precision:" + ew),
+              "est. precision@{{threshold}} " + v},
+             {"avg by (window) (" +
+                  m("mlmon_estimated_quality",
+                    R"(metric="auc", window=")" + ew + "\"") +
+                  " > -Inf)",
+              "est. auc {{window}}"}},
+            "percentunit", line("Estimated quality (no outcomes)"));
+  }
   d.Panel("Windowed quality (per replica)",
           "mlmon_model_quality gauges computed in process, averaged over the "
           "replicas where they are defined.",

@@ -182,7 +182,7 @@ std::vector<std::chrono::seconds> Durations(const Parser& p,
 }
 
 void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
-                       bool* value_range_set) {
+                       bool* value_range_set, bool* estimate_thresholds_set) {
   if (!node.IsMap()) p.Fail(node, "distribution", "expected a mapping");
   for (const auto& kv : node) {
     const std::string k = p.Key(kv.first, "distribution.");
@@ -214,6 +214,9 @@ void ParseDistribution(const Parser& p, const YAML::Node& node, ResponseSpec* d,
       d->fine_bins = p.Count(v, key);
     } else if (k == "drift_min_samples") {
       d->drift_min_samples = p.PositiveCount(v, key);
+    } else if (k == "estimate_thresholds") {
+      d->estimate_thresholds = p.Numbers(v, key);
+      *estimate_thresholds_set = true;
     } else {
       p.Fail(kv.first, key, "unknown key");
     }
@@ -376,7 +379,9 @@ SloSpec::Precision ParsePrecision(const Parser& p, const YAML::Node& v,
 // "latency_p99_seconds, error_ratio, ...": the keys of the SLO catalogue.
 std::string ObjectiveKeys() {
   std::string keys;
+  std::set<std::string> seen;  // rows sharing a key list it once
   for (const internal::SloObjective& o : internal::SloCatalogue()) {
+    if (!seen.insert(o.key).second) continue;
     if (!keys.empty()) keys += ", ";
     keys += o.key;
   }
@@ -543,6 +548,7 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
   OutcomeSpec& o = spec.outcome;
   bool has_model = false;
   bool value_range_set = false;
+  bool estimate_thresholds_set = false;
   std::set<std::string> seen;
   for (const auto& kv : root) {
     const std::string key = p.Key(kv.first, "");
@@ -597,7 +603,8 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
       if (path.empty()) p.Fail(v, key, "must not be empty");
       spec.reference_path = path[0] == '/' ? path : DirectoryOf(source) + path;
     } else if (key == "distribution") {
-      ParseDistribution(p, v, &spec.distribution, &value_range_set);
+      ParseDistribution(p, v, &spec.distribution, &value_range_set,
+                        &estimate_thresholds_set);
     } else if (key == "features") {
       ParseFeatures(p, v, &spec.features);
     } else if (key == "slo") {
@@ -621,6 +628,10 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
   // multiclass model counts its predicted classes.
   if (!value_range_set && o.task != OutcomeSpec::Task::kBinary) {
     spec.distribution.value_range = ResponseSpec::ValueRange::kUnbounded;
+  }
+  // A binary model's estimate is at its decision thresholds.
+  if (!estimate_thresholds_set && o.task == OutcomeSpec::Task::kBinary) {
+    spec.distribution.estimate_thresholds = o.thresholds;
   }
   if (spec.distribution.classes.empty() &&
       o.task == OutcomeSpec::Task::kMulticlass) {

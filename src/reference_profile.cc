@@ -310,6 +310,45 @@ const SignalProfile& Find(const ReferenceProfile& p, const std::string& signal,
   return it->second;
 }
 
+// `"calibration": {"x": [...], "y": [...]}`, checked knot by knot.
+CalibrationMap ParseCalibration(const std::string& source, const Json& j) {
+  const std::string where = source + ": calibration";
+  if (!j.is_object()) {
+    throw SetupError(where, "expected an object {\"x\": [...], \"y\": [...]}",
+                     TypeName(j));
+  }
+  CalibrationMap map;
+  for (const auto& [key, value] : j.items()) {
+    if (key != "x" && key != "y") {
+      throw SetupError(where + "." + Excerpt(key),
+                       "unknown field of the calibration");
+    }
+    if (!value.is_array()) {
+      throw SetupError(where + "." + key, "expected an array of numbers",
+                       TypeName(value));
+    }
+    if (value.size() > CalibrationMap::kMaxKnots) {
+      throw SetupError(
+          where + "." + key,
+          fmt::format("more than {} knots", CalibrationMap::kMaxKnots),
+          fmt::format("{} values", value.size()));
+    }
+    std::vector<double>& out = key == "x" ? map.x : map.y;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (!value[i].is_number()) {
+        throw SetupError(fmt::format("{}.{}[{}]", where, key, i),
+                         "expected a number", Describe(value[i]));
+      }
+      out.push_back(value[i].get<double>());
+    }
+  }
+  if (!j.contains("x")) throw SetupError(where + ".x", "missing");
+  if (!j.contains("y")) throw SetupError(where + ".y", "missing");
+  if (map.x.empty()) throw SetupError(where + ".x", "no knots");
+  CheckCalibration(map, where);
+  return map;
+}
+
 }  // namespace
 
 const std::vector<double>& DefaultLog10Bounds() {
@@ -373,6 +412,9 @@ ReferenceProfile ParseChecked(const std::string& json,
   for (const auto& [name, value] : signals->items()) {
     profile.signals.emplace(name, ParseSignal(source, name, value));
   }
+  if (const auto cal = root.find("calibration"); cal != root.end()) {
+    profile.calibration = ParseCalibration(source, *cal);
+  }
   return profile;
 }
 
@@ -426,8 +468,14 @@ std::string ReferenceProfile::ToJson() const {
     }
     out += "    }";
   }
-  out += first ? "}\n" : "\n  }\n";
-  out += "}\n";
+  out += first ? "}" : "\n  }";
+  if (!calibration.empty()) {
+    out += ",\n  \"calibration\": {\n";
+    out += fmt::format("    \"x\": {},\n", Json(calibration.x).dump());
+    out += fmt::format("    \"y\": {}\n", Json(calibration.y).dump());
+    out += "  }";
+  }
+  out += "\n}\n";
   return out;
 }
 

@@ -21,6 +21,7 @@
 #include "mlmon/detail/mutex.h"
 #include "mlmon/drift.h"
 #include "mlmon/duration.h"
+#include "mlmon/performance_estimation.h"
 
 namespace mlmon {
 
@@ -32,6 +33,10 @@ constexpr std::size_t kMinFineBins = 10;
 constexpr const char* kStatNames[] = {"p50", "p90", "p99", "mean"};
 constexpr double kQuantiles[] = {0.5, 0.9, 0.99};
 constexpr std::size_t kNumStats = 4;
+// mlmon_estimated_quality: per window, then per threshold.
+constexpr const char* kWindowEstimates[] = {"samples", "auc"};
+constexpr const char* kThresholdEstimates[] = {
+    "predicted_positives", "precision", "recall", "f1", "accuracy"};
 
 // Magnitude bins per sign of the kUnbounded scheme:
 // ceil(ln(kLogMax / kLogMin) / ln(kLogGamma)) = 2442.
@@ -82,6 +87,20 @@ void ValidateSpec(const ResponseSpec& s, const Registry& registry) {
   if (s.value_range == ValueRange::kUnitInterval) {
     internal::CheckInRange(spec, "fine_bins", s.fine_bins, kMinFineBins,
                            ResponseSpec::kMaxFineBins);
+  }
+  internal::CheckAtMost(spec, "estimate_thresholds",
+                        s.estimate_thresholds.size(),
+                        ResponseSpec::kMaxEstimateThresholds);
+  std::set<double> thresholds;
+  for (std::size_t i = 0; i < s.estimate_thresholds.size(); ++i) {
+    const double t = s.estimate_thresholds[i];
+    const std::string field = fmt::format("estimate_thresholds[{}]", i);
+    if (!(t > 0.0 && t < 1.0)) {
+      spec.Fail(field, "not in (0, 1)", fmt::format("{}", t));
+    }
+    if (!thresholds.insert(t).second) {
+      spec.Fail(field, "given twice", fmt::format("{}", t));
+    }
   }
 }
 
@@ -207,8 +226,17 @@ struct ResponseDistribution::Impl {
   struct WindowGauges {
     Gauge* stat[kNumStats];
     Gauge* drift[kNumDriftMethods];
+    // mlmon_estimated_quality: samples, auc, then kThresholdEstimates per
+    // estimate threshold; empty without a calibration map.
+    std::vector<Gauge*> estimated;
   };
   std::vector<WindowGauges> gauges;
+  // Performance estimation from the fine bins; null without a calibration.
+  std::unique_ptr<BinnedPerformanceEstimator> estimator;
+  PerformanceEstimate estimate MLMON_GUARDED_BY(tick_mu);
+  // Sets the window's mlmon_estimated_quality gauges from its fine bins.
+  void PublishEstimate(const double* window_counts, const WindowGauges& g)
+      MLMON_REQUIRES(tick_mu);
 
  private:
   static std::size_t FineCells(const ResponseSpec& s, std::size_t bins) {
@@ -262,6 +290,17 @@ ResponseDistribution::Impl::Impl(Registry& registry, std::string model_in,
                       num_score),
           fmt::format("{} values", reference_counts.size()));
     }
+  }
+  if (reference != nullptr && unit && !reference->calibration.empty() &&
+      !spec.windows.empty()) {
+    // A profile built in C++ has not been through Load's checks.
+    CheckCalibration(reference->calibration, "ReferenceProfile.calibration");
+    std::vector<double> thresholds = spec.estimate_thresholds;
+    if (thresholds.empty()) thresholds = {spec.decision_threshold};
+    estimator = std::make_unique<BinnedPerformanceEstimator>(
+        bins, reference->calibration, thresholds);
+    detail::MutexLock lock(tick_mu);
+    estimate.at.resize(thresholds.size());
   }
   // Representative values, ascending.
   reps.resize(num_fine);
@@ -340,7 +379,14 @@ void ResponseDistribution::Impl::BindFamilies() {
 
   if (spec.windows.empty()) return;
   auto window_stats = AddFamily(owner, metrics::kPredictionScoreWindow);
-  std::optional<internal::OwnedFamily<Gauge>> drift;
+  std::optional<internal::OwnedFamily<Gauge>> drift, estimated;
+  std::vector<std::string> threshold_labels;
+  if (estimator) {
+    estimated = AddFamily(owner, metrics::kEstimatedQuality);
+    for (double t : estimator->thresholds()) {
+      threshold_labels.push_back(fmt::format("{}", t));
+    }
+  }
   if (!reference_counts.empty()) {
     drift = AddFamily(owner, metrics::kDriftScore);
     detail::MutexLock lock(tick_mu);
@@ -357,6 +403,17 @@ void ResponseDistribution::Impl::BindFamilies() {
         g.drift[m] = &drift->Add(with(
             {"score", DriftMethodName(static_cast<DriftMethod>(m)), label}));
       }
+    }
+    if (estimated) {
+      for (const char* m : kWindowEstimates) {
+        g.estimated.push_back(&estimated->Add(with({m, "", label})));
+      }
+      for (const std::string& t : threshold_labels) {
+        for (const char* m : kThresholdEstimates) {
+          g.estimated.push_back(&estimated->Add(with({m, t, label})));
+        }
+      }
+      for (Gauge* e : g.estimated) e->SetUndefined();  // until a Tick()
     }
     gauges.push_back(g);
   }
@@ -414,6 +471,29 @@ void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
   if (cls != nullptr) cls->IncrementAt(slot);
 }
 
+void ResponseDistribution::Impl::PublishEstimate(const double* window_counts,
+                                                 const WindowGauges& g) {
+  estimator->Estimate(window_counts, &estimate);
+  std::size_t i = 0;
+  g.estimated[i++]->Set(estimate.samples);
+  if (std::isnan(estimate.auc)) {
+    g.estimated[i++]->SetUndefined();
+  } else {
+    g.estimated[i++]->Set(estimate.auc);
+  }
+  for (const ThresholdEstimate& e : estimate.at) {
+    for (double v :
+         {e.predicted_positives, e.precision, e.recall, e.f1, e.accuracy}) {
+      Gauge* gauge = g.estimated[i++];
+      if (std::isnan(v)) {
+        gauge->SetUndefined();  // undefined, not a drop
+      } else {
+        gauge->Set(v);
+      }
+    }
+  }
+}
+
 void ResponseDistribution::Impl::Tick() {
   detail::MutexLock lock(tick_mu);
   const std::int64_t now = clock.NowNanos();
@@ -459,6 +539,7 @@ void ResponseDistribution::Impl::Tick() {
     } else {
       for (Gauge* stat : g.stat) stat->SetUndefined();  // no scores: NaN
     }
+    if (estimator) PublishEstimate(counts.data(), g);
     if (reference_counts.empty()) continue;
     internal::PublishDrift(
         counts.data() + num_fine + 1, reference_counts.data(), num_score,

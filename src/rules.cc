@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <utility>
+#include <vector>
 
 #include "internal/fleet_drift_rules.h"
 #include "internal/promql.h"
@@ -148,6 +151,29 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
                       sel("threshold!=\"\",actual=\"1\""), w));
     }
   }
+  if (spec.outcome.task == OutcomeSpec::Task::kBinary &&
+      spec.distribution.value_range ==
+          ResponseSpec::ValueRange::kUnitInterval) {
+    // The fleet's estimated precision per distribution window: each
+    // replica's estimate weighted by its decided positives (sum of TP / sum
+    // of decided positives); `> -Inf` drops a replica whose estimate is NaN
+    // (it decided no positive).
+    const char* help =
+        "Quality estimated without outcomes (CBPE), over replicas.";
+    for (const std::chrono::seconds window : spec.distribution.windows) {
+      const std::string w = FormatDuration(window);
+      const std::string wsel = "window=" + PromString(w);
+      rec("mlmon:estimated_precision:" + w,
+          fmt::format(
+              "sum by ({0}, threshold) ((mlmon_estimated_quality{1} > -Inf) "
+              "* ignoring(metric) mlmon_estimated_quality{2}) / sum by ({0}, "
+              "threshold) (mlmon_estimated_quality{2})",
+              by, sel("metric=\"precision\"," + wsel),
+              sel("metric=\"predicted_positives\"," + wsel)),
+          help);
+      help = "";
+    }
+  }
   if (spec.outcome.task == OutcomeSpec::Task::kRegression) {
     rec("mlmon:absolute_error:mae_rate1h",
         SumRate(by, "mlmon_absolute_error_sum", sel(), "1h") + " / " +
@@ -260,13 +286,15 @@ void AddInfrastructureAlerts(const MonitorSpec& spec, std::vector<Rule>* r) {
   r->push_back(std::move(x));
 }
 
-// One alert per configured objective, in catalogue order.
+// One alert per configured objective, in catalogue order (a row whose alert
+// text is empty does not apply to this spec).
 std::vector<Rule> AlertingRules(const MonitorSpec& spec) {
   const SloSpec& slo = spec.slo;
   std::vector<Rule> r;
   for (const internal::SloObjective& o : internal::SloCatalogue()) {
     if (!internal::IsSet(o, slo)) continue;
     internal::SloAlertText text = o.rule(spec);
+    if (text.expr.empty()) continue;
     Rule x;
     x.alert = o.alert;
     x.expr = std::move(text.expr);
@@ -319,6 +347,35 @@ void EmitRules(std::string* out, const std::string& group,
 
 namespace internal {
 
+// The distribution window MlmonEstimatedPrecisionLow reads: that of
+// `slo.min_precision.window` if the distribution has it, else its longest
+// window not longer, else its shortest; "" when the alert does not apply (no
+// min_precision, no binary task, no distribution window, or the threshold is
+// not an estimate threshold).
+std::string EstimatedPrecisionWindow(const MonitorSpec& spec) {
+  const ResponseSpec& d = spec.distribution;
+  if (spec.outcome.task != OutcomeSpec::Task::kBinary ||
+      d.value_range != ResponseSpec::ValueRange::kUnitInterval ||
+      d.windows.empty()) {
+    return "";
+  }
+  const std::chrono::seconds shortest =
+      *std::min_element(d.windows.begin(), d.windows.end());
+  if (!spec.slo.min_precision) return FormatDuration(shortest);
+  const SloSpec::Precision& p = *spec.slo.min_precision;
+  std::vector<double> thresholds = d.estimate_thresholds;
+  if (thresholds.empty()) thresholds = {d.decision_threshold};
+  if (std::find(thresholds.begin(), thresholds.end(), p.threshold) ==
+      thresholds.end()) {
+    return "";
+  }
+  std::chrono::seconds best{0};
+  for (const std::chrono::seconds w : d.windows) {
+    if (w <= p.window && w > best) best = w;
+  }
+  return FormatDuration(best.count() > 0 ? best : shortest);
+}
+
 SloAlertText LatencyP99Alert(const MonitorSpec& spec) {
   const std::string t = Num(*spec.slo.latency_p99_seconds);
   return {fmt::format("mlmon:request_duration_seconds:p99_rate5m{} > {}",
@@ -368,6 +425,36 @@ SloAlertText PrecisionAlert(const MonitorSpec& spec) {
       "for degenerate outputs, then at input drift and feature problems, and "
       "check that outcomes are still matched (mlmon_outcomes_total by "
       "result)."};
+}
+
+SloAlertText EstimatedPrecisionAlert(const MonitorSpec& spec) {
+  const SloSpec::Precision& p = *spec.slo.min_precision;
+  const std::string w = EstimatedPrecisionWindow(spec);
+  if (w.empty()) return {};  // no distribution window to estimate in
+  const Sel sel(spec);
+  const std::string t = "threshold=" + PromString(Num(p.threshold));
+  // Gated like MlmonPrecisionLow, on decided positives in the window (no
+  // outcome needed).
+  return {
+      fmt::format(
+          "mlmon:estimated_precision:{}{} < {} and on (model, "
+          "version, threshold) sum by (model, version, threshold) "
+          "(mlmon_estimated_quality{}) >= {}",
+          w, sel(t), Num(p.value),
+          sel(t + ",metric=\"predicted_positives\",window=" + PromString(w)),
+          p.min_samples),
+      std::string(kWho) +
+          ": estimated precision at threshold {{ $labels.threshold }} is {{ "
+          "$value | humanizePercentage }} over " +
+          w + " (SLO >= " + Num(p.value) + "), before any outcome",
+      "Estimated from the scores alone with the training calibration (no "
+      "outcome needed): the model now decides positive where it was unsure "
+      "in training, so precision is expected to fall once outcomes arrive. "
+      "Look first at what moved the population (score quantiles and class "
+      "balance, input drift, a new traffic source or campaign); the estimate "
+      "assumes the scores still mean what they meant in training, so a "
+      "broken model (inverted or constant scores) shows in score drift and "
+      "MlmonPrecisionLow, not here."};
 }
 
 SloAlertText EmptyShareAlert(const MonitorSpec& spec) {

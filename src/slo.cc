@@ -32,6 +32,15 @@ const std::array<SloObjective, kSloCount>& SloCatalogue() {
        nullptr, nullptr, &PrecisionAlert, "Precision and recall",
        "`mlmon:precision:rate<window>{threshold=\"t\"} < X`, with >= "
        "`min_samples` judged positives in the window"},
+      // An estimate is a forecast of the symptom, not the symptom: a
+      // ticket, so that on-call looks at it in working hours unless the
+      // outcome-based alert confirms it.
+      {"min_precision", "MlmonEstimatedPrecisionLow", "ticket",
+       SloValue::kPrecision, nullptr, nullptr, &EstimatedPrecisionAlert,
+       "Estimated quality (no outcomes)",
+       "`mlmon:estimated_precision:<window>{threshold=\"t\"} < X` "
+       "(estimated without outcomes), with >= `min_samples` decided "
+       "positives in the distribution window"},
       {"max_empty_share", "MlmonEmptyResponseShareHigh", "page",
        SloValue::kRatio, &SloSpec::max_empty_share, nullptr, &EmptyShareAlert,
        "Empty responses", "`mlmon:empty_response_share:rate5m > X`"},
@@ -136,7 +145,12 @@ std::string RunbookAnchor(std::string_view alert) {
 
 const std::vector<std::string> kSloKeys = [] {
   std::vector<std::string> keys;
-  for (const auto& o : internal::SloCatalogue()) keys.emplace_back(o.key);
+  for (const auto& o : internal::SloCatalogue()) {
+    // Rows sharing a key (min_precision) list it once.
+    if (std::find(keys.begin(), keys.end(), o.key) == keys.end()) {
+      keys.emplace_back(o.key);
+    }
+  }
   return keys;
 }();
 

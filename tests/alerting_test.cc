@@ -93,12 +93,13 @@ TEST(AlertingTest, ParsesTheSloSection) {
 TEST(AlertingTest, EverySloGivesItsAlertWithForSeverityAndRunbook) {
   const std::string rules = GenerateRules(ParseMonitorSpec(kFullSlo, "m.yaml"));
   const Parsed p = Parse(rules);
-  EXPECT_EQ(p.alerts,
-            (std::set<std::string>{
-                "MlmonLatencyP99High", "MlmonErrorRatioHigh",
-                "MlmonPrecisionLow", "MlmonEmptyResponseShareHigh",
-                "MlmonHeuristicFailureRatioHigh", "MlmonOutcomesStale",
-                "MlmonDriftPsiHigh", "MlmonFeatureProblemRatioHigh"}));
+  EXPECT_EQ(
+      p.alerts,
+      (std::set<std::string>{
+          "MlmonLatencyP99High", "MlmonErrorRatioHigh", "MlmonPrecisionLow",
+          "MlmonEstimatedPrecisionLow", "MlmonEmptyResponseShareHigh",
+          "MlmonHeuristicFailureRatioHigh", "MlmonOutcomesStale",
+          "MlmonDriftPsiHigh", "MlmonFeatureProblemRatioHigh"}));
   EXPECT_THAT(rules, HasSubstr("- name: \"mlmon.fraud.recording\""));
   EXPECT_THAT(rules, HasSubstr("- name: \"mlmon.fraud.alerts\""));
   // Scoped to the model; thresholds from the spec.
@@ -141,6 +142,35 @@ TEST(AlertingTest, EverySloGivesItsAlertWithForSeverityAndRunbook) {
     EXPECT_THAT(block(a), HasSubstr("summary: "));
     EXPECT_THAT(block(a), HasSubstr("description: "));
   }
+}
+
+// min_precision also gives the estimate's alert: on the distribution window
+// not longer than min_precision.window (5m of the default 5m, 1h for 30m),
+// gated on decided positives, a ticket; with no distribution window, or a
+// threshold that is not estimated, no alert.
+TEST(AlertingTest, EstimatedPrecisionAlertReadsTheDistributionWindow) {
+  MonitorSpec spec = ParseMonitorSpec(kFullSlo, "m.yaml");
+  std::string rules = GenerateRules(spec);
+  EXPECT_THAT(
+      rules,
+      HasSubstr(
+          R"(expr: "mlmon:estimated_precision:5m{model=\"fraud\",threshold=\"0.5\"} < 0.8 and on (model, version, threshold) sum by (model, version, threshold) (mlmon_estimated_quality{model=\"fraud\",threshold=\"0.5\",metric=\"predicted_positives\",window=\"5m\"}) >= 50")"));
+  EXPECT_THAT(rules,
+              HasSubstr("- alert: MlmonEstimatedPrecisionLow\n        expr: "
+                        "\"mlmon:estimated_precision:5m"));
+  EXPECT_THAT(rules, HasSubstr("- record: mlmon:estimated_precision:1h\n"));
+  spec.slo.min_precision->window = std::chrono::hours(2);
+  EXPECT_THAT(GenerateRules(spec),
+              HasSubstr("expr: \"mlmon:estimated_precision:1h{"));
+  spec.distribution.estimate_thresholds = {0.3};
+  EXPECT_EQ(
+      Parse(GenerateRules(spec)).alerts.count("MlmonEstimatedPrecisionLow"),
+      0u);
+  spec.distribution.estimate_thresholds = {0.5};
+  spec.distribution.windows.clear();
+  const Parsed none = Parse(GenerateRules(spec));
+  EXPECT_EQ(none.alerts.count("MlmonEstimatedPrecisionLow"), 0u);
+  EXPECT_EQ(none.alerts.count("MlmonPrecisionLow"), 1u);
 }
 
 TEST(AlertingTest, RecordingRulesAggregateByModelAndVersion) {

@@ -173,6 +173,7 @@ std::string FullExposition(Registry& registry, const std::string& log_dir) {
   x.log10.bounds = DefaultLog10Bounds();
   x.log10.counts.assign(x.log10.bounds.size() + 1, 1.0);
   reference.signals["x"] = x;
+  reference.calibration = {{0.1, 0.9}, {0.05, 0.8}};  // estimated quality
   ResponseDistribution responses(registry, "responses", "1", ResponseSpec{},
                                  &reference);
 

@@ -115,6 +115,36 @@ TEST(MonitorSpecTest, BadValuesAreNamed) {
   EXPECT_THAT(ErrorOf("model: [unclosed\n"), HasSubstr("invalid YAML"));
 }
 
+// distribution.estimate_thresholds: default the binary thresholds (none for
+// other tasks), or as given; validated by the ResponseDistribution checks.
+TEST(MonitorSpecTest, EstimateThresholdsDefaultToTheDecisionThresholds) {
+  const MonitorSpec binary =
+      ParseMonitorSpec("model: m\ntask: binary\nthresholds: [0.3, 0.5]\n");
+  EXPECT_EQ(binary.distribution.estimate_thresholds,
+            (std::vector<double>{0.3, 0.5}));
+  const MonitorSpec given = ParseMonitorSpec(
+      "model: m\ntask: binary\nthresholds: [0.3, 0.5]\ndistribution: "
+      "{estimate_thresholds: [0.25]}\n");
+  EXPECT_EQ(given.distribution.estimate_thresholds,
+            (std::vector<double>{0.25}));
+  EXPECT_NO_THROW(ValidateMonitorSpec(given));
+  EXPECT_TRUE(ParseMonitorSpec("model: m\ntask: regression\n")
+                  .distribution.estimate_thresholds.empty());
+  const MonitorSpec bad = ParseMonitorSpec(
+      "model: m\ntask: binary\ndistribution: {estimate_thresholds: [1.5]}\n");
+  try {
+    ValidateMonitorSpec(bad);
+    ADD_FAILURE() << "estimate threshold 1.5 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("estimate_thresholds[0]: not in (0, 1) "
+                                    "(1.5)"));
+  }
+  EXPECT_THAT(
+      ErrorOf("model: m\ndistribution: {estimate_thresholds: 0.5}\n"),
+      HasSubstr(
+          "distribution.estimate_thresholds: expected a list of numbers"));
+}
+
 TEST(MonitorSpecTest, DriftMinSamplesIsParsedPerSection) {
   MonitorSpec s = ParseMonitorSpec(R"(
 model: m

@@ -138,6 +138,50 @@ TEST(ReferenceProfileTest, ToJsonIsTheDocumentedFormat) {
   EXPECT_LT(json.find("\"ratio\""), json.find("\"score\""));
 }
 
+TEST(ReferenceProfileTest, CalibrationRoundTripsBitForBit) {
+  ReferenceProfile p = Sample();
+  p.calibration = {{0.0, 0.1 + 0.2, 1.0}, {0.0, 1.0 / 3.0, 1.0}};
+  const std::string json = p.ToJson();
+  EXPECT_NE(json.find("\"calibration\": {"), std::string::npos) << json;
+  const ReferenceProfile q = ReferenceProfile::Parse(json);
+  EXPECT_EQ(q.calibration.x, p.calibration.x);
+  EXPECT_EQ(q.calibration.y, p.calibration.y);
+  EXPECT_EQ(json, q.ToJson());
+  // Without a calibration the key is left out.
+  EXPECT_EQ(Sample().ToJson().find("calibration"), std::string::npos);
+}
+
+TEST(ReferenceProfileTest, RejectsBadCalibrationNamingTheKnot) {
+  const auto with = [](const std::string& cal) {
+    return R"({"format": "mlmon-reference/1", "signals": {}, "calibration": )" +
+           cal + "}";
+  };
+  ExpectParseError(with(R"({"x": [0.1, 0.1], "y": [0, 1]})"),
+                   "calibration.x[1]: not above the knot before it (0.1)");
+  ExpectParseError(with(R"({"x": [0.1, 0.2], "y": [0.6, 0.5]})"),
+                   "calibration.y[1]: below the knot before it (0.5)");
+  ExpectParseError(with(R"({"x": [0.1, 0.2], "y": [0, 1.5]})"),
+                   "calibration.y[1]: not in [0, 1] (1.5)");
+  ExpectParseError(with(R"({"x": [0.1, 0.2], "y": [0]})"),
+                   "calibration.y: not 2 values, as many as x (1 values)");
+  ExpectParseError(with(R"({"x": [0.1, "a"], "y": [0, 1]})"),
+                   "calibration.x[1]: expected a number (\"a\")");
+  ExpectParseError(with(R"({"x": [], "y": []})"), "calibration.x: no knots");
+  ExpectParseError(with(R"({"y": [0]})"), "calibration.x: missing");
+  ExpectParseError(with(R"({"x": [0], "y": [0], "z": 1})"),
+                   "calibration.z: unknown field of the calibration");
+  ExpectParseError(with("[1]"),
+                   "calibration: expected an object {\"x\": [...], \"y\": "
+                   "[...]} (array)");
+  std::string many = "[";
+  for (std::size_t i = 0; i <= CalibrationMap::kMaxKnots; ++i) {
+    many += (i ? "," : "") + std::to_string(i);
+  }
+  many += "]";
+  ExpectParseError(with(R"({"x": )" + many + R"(, "y": [0]})"),
+                   "calibration.x: more than 10000 knots (10001 values)");
+}
+
 TEST(ReferenceProfileTest, EmptyProfileRoundTrips) {
   ReferenceProfile p;
   const ReferenceProfile q = ReferenceProfile::Parse(p.ToJson());

@@ -30,6 +30,7 @@ cmp -s "$WORK/rules.yml" "$WORK/stdout.yml" || fail "--out and stdout differ"
 
 # Every SLO of the test config has its alert.
 for alert in MlmonLatencyP99High MlmonErrorRatioHigh MlmonPrecisionLow \
+             MlmonEstimatedPrecisionLow \
              MlmonEmptyResponseShareHigh MlmonHeuristicFailureRatioHigh \
              MlmonOutcomesStale MlmonDriftPsiHigh MlmonFeatureProblemRatioHigh \
              MlmonShadowDisagreementHigh MlmonModelStale; do

@@ -50,6 +50,8 @@ namespace mlmon {
 ///       windows: [5m, 1h]
 ///       fine_bins: 2000
 ///       drift_min_samples: 500     # fewer in a window: drift not updated
+///       estimate_thresholds: [0.5] # mlmon_estimated_quality (default:
+///                                  # thresholds); needs a calibrated reference
 ///     features:
 ///       numeric:
 ///         - {name: amount_usd, min: 0, max: 100000, buckets: [10, 100]}

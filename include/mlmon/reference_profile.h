@@ -14,13 +14,16 @@
 ///        "amount_usd": {"type": "numeric", "bounds": [...], "counts": [...],
 ///                       "log10_bounds": [...], "log10_counts": [...]},
 ///        "country": {"type": "categorical",
-///                    "counts": {"US": 1200, "DE": 300}}}}
+///                    "counts": {"US": 1200, "DE": 300}}},
+///      "calibration": {"x": [0.01, 0.4, 0.93], "y": [0.0, 0.25, 1.0]}}
 ///
 /// Numeric bins follow Prometheus histograms: `bounds` are upper bounds
 /// (inclusive), `+Inf` is implicit, so `counts` has `bounds.size() + 1`
 /// entries (the last one counts values above the last bound).
 /// `log10_bounds`/`log10_counts` (optional) bin log10(|x|) of non-zero values
 /// the same way (the magnitude profile that exposes unit changes).
+/// `calibration` (optional) is the knots of the score's calibration map
+/// (calibration.h).
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +31,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "mlmon/calibration.h"
 
 namespace mlmon {
 
@@ -52,6 +57,10 @@ struct SignalProfile {
 struct ReferenceProfile {
   std::string model;
   std::map<std::string, SignalProfile> signals;
+  /// Binary models: the score's calibration map fitted on training outcomes
+  /// (`"calibration": {"x": [...], "y": [...]}`); empty when the training
+  /// lines had no outcomes. Read by performance estimation (CBPE).
+  CalibrationMap calibration;
 
   /// Largest profile file or text accepted (64 MiB).
   static constexpr std::size_t kMaxBytes = 64u << 20;
@@ -65,7 +74,8 @@ struct ReferenceProfile {
 
   /// \throw mlmon::ConfigError naming the file and the bad field (bad JSON,
   /// unknown format, counts/bounds size mismatch, negative or non-finite
-  /// counts, bounds not strictly increasing, unknown type), and when the
+  /// counts, bounds not strictly increasing, unknown type, a calibration
+  /// knot out of order or range), and when the
   /// file is not a regular file, is larger than `kMaxBytes`, nests deeper
   /// than `kMaxDepth`, or has a category name longer than
   /// `kMaxCategoryBytes` or more than `kMaxCategories` categories in one

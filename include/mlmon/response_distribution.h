@@ -82,8 +82,17 @@ struct ResponseSpec {
   /// histogram has 21 bins, where a healthy sample of 200 still reaches PSI
   /// 0.23 at its 99th percentile (docs/reference-profile.md).
   std::size_t drift_min_samples = 500;
+  /// `kUnitInterval` with a reference profile that has a calibration map:
+  /// the thresholds of `mlmon_estimated_quality` (performance estimation
+  /// without labels, performance_estimation.h), each in (0, 1), distinct, at
+  /// most `kMaxEstimateThresholds`. Empty (the default) means
+  /// `{decision_threshold}`; `monitor.yaml` defaults it to the binary
+  /// `thresholds`. The estimate is exact in its decisions when `threshold *
+  /// fine_bins` is an integer.
+  std::vector<double> estimate_thresholds;
 
   static constexpr std::size_t kMaxClasses = 100;
+  static constexpr std::size_t kMaxEstimateThresholds = 16;
   static constexpr std::size_t kMaxWindows = 8;
   static constexpr std::size_t kMaxFineBins = 4095;
   /// `kUnbounded` fine bins: magnitude bin i holds |x| in
@@ -119,6 +128,12 @@ struct ResponseSpec {
 ///   `Tick()`), and `mlmon_drift_reference_share{signal="score",bin}`, the
 ///   reference's share of each: the inputs of the fleet-wide drift rules of
 ///   `mlmon rules` (docs/metrics.md).
+/// - with a reference profile that has a calibration map (`kUnitInterval`)
+///   and windows, `mlmon_estimated_quality{metric,threshold,window}`, set by
+///   `Tick()` from the window's fine bins (`BinnedPerformanceEstimator`):
+///   `samples` and `auc` (threshold ""), and per estimate threshold
+///   `predicted_positives`, `precision`, `recall`, `f1`, `accuracy`; NaN
+///   where undefined (an empty window, no decided positive, ...).
 ///
 /// Refused values (NaN, +-Inf, a `kUnitInterval` score outside [0, 1]) are
 /// dropped whole — no histogram, no class — and counted in
@@ -155,7 +170,9 @@ struct ResponseSpec {
 /// (`kUnitInterval`, 16 KB by default) or 4,886 x 8 bytes (`kUnbounded`,
 /// 39 KB) per recording thread, and for the windows
 /// windows x (slices_per_window + 1) x (fine cells + score buckets + 2) x 8
-/// bytes: 2 x 61 x 2,022 x 8 = 2.0 MB by default (4.8 MB `kUnbounded`).
+/// bytes: 2 x 61 x 2,022 x 8 = 2.0 MB by default (4.8 MB `kUnbounded`);
+/// with a calibration map, 2 x fine_bins x 8 bytes more (32 KB) for the
+/// estimate's per-bin probabilities and error steps.
 ///
 /// Thread safety: thread-safe. `Tick()` calls are serialised internally.
 /// Hot path: `ObserveScore`, `ObserveClass`, `ObserveItems`, `ObserveEmpty`
@@ -191,7 +208,8 @@ class ResponseDistribution {
   /// are copied. `clock` (SteadyClock when null) must outlive this object.
   /// \throw mlmon::ConfigError naming the bad `ResponseSpec` field and value,
   /// if `model` is empty, if `reference` has no numeric `score` signal on
-  /// `spec.score_buckets` (the message names "score"), or if the registry
+  /// `spec.score_buckets` (the message names "score"), if its calibration
+  /// map is invalid (`CheckCalibration`), or if the registry
   /// refuses a family (e.g. other bucket bounds already registered under the
   /// same name).
   ResponseDistribution(Registry& registry, std::string model,

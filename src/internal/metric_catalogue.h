@@ -224,6 +224,18 @@ inline constexpr MetricOf<Gauge> kDriftReferenceShare{
     "Share of the reference distribution in each bin of a drift signal "
     "(reference count / reference total)."};
 
+/// Performance estimated without outcomes (CBPE) from the window's scores
+/// and the reference's calibration map (ResponseDistribution).
+inline constexpr MetricOf<Gauge> kEstimatedQuality{
+    "mlmon_estimated_quality",
+    {"model", "version", "metric", "threshold", "window"},
+    "",
+    "Model quality estimated without outcomes from calibrated scores (CBPE: "
+    "expected confusion cells), per window, recomputed by Tick(); threshold "
+    "is empty for samples and auc; undefined values (an empty window, a "
+    "precision with no decided positive, AUC or recall with no expected "
+    "positive) are NaN."};
+
 // Outcomes (OutcomeTracker).
 inline constexpr MetricOf<Counter> kOutcomesTotal{
     "mlmon_outcomes_total",
@@ -469,6 +481,7 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kDriftScore.def,
     &metrics::kDriftBinObservationsTotal.def,
     &metrics::kDriftReferenceShare.def,
+    &metrics::kEstimatedQuality.def,
     &metrics::kOutcomesTotal.def,
     &metrics::kPredictionsExpiredTotal.def,
     &metrics::kPendingPredictions.def,

@@ -40,7 +40,10 @@ struct SloAlertText {
   std::string description;
 };
 
-/// One objective.
+/// One objective's alert. Two rows may share a key: `min_precision` gives
+/// `MlmonPrecisionLow` (from outcomes) and `MlmonEstimatedPrecisionLow`
+/// (estimated without outcomes); `slo.for` and `slo.severity` of the key set
+/// both, and `FindSlo` returns the first.
 struct SloObjective {
   /// The key under `slo:` (also in `slo.for` and `slo.severity`).
   const char* key;
@@ -54,7 +57,8 @@ struct SloObjective {
   std::optional<double> SloSpec::*number;
   /// The `SloSpec` field of a kDuration objective (else null).
   std::optional<std::chrono::seconds> SloSpec::*duration;
-  /// The alert of the objective, called only when `spec` configures it.
+  /// The alert of the objective, called only when `spec` configures it;
+  /// an empty `expr` means no alert for this spec.
   SloAlertText (*rule)(const MonitorSpec& spec);
   /// The title of the dashboard panel that draws the objective's threshold.
   const char* panel;
@@ -63,7 +67,7 @@ struct SloObjective {
 };
 
 /// Number of objectives.
-inline constexpr std::size_t kSloCount = 10;
+inline constexpr std::size_t kSloCount = 11;
 
 /// Every objective, in the order of the generated alerts.
 const std::array<SloObjective, kSloCount>& SloCatalogue();
@@ -93,10 +97,20 @@ const char* NumberProblem(SloValue value, double x);
 /// The runbook anchor of an alert: its name in lower case.
 std::string RunbookAnchor(std::string_view alert);
 
+/// The distribution window (`mlmon_estimated_quality{window}`) that
+/// `MlmonEstimatedPrecisionLow` and the dashboard read: that of
+/// `slo.min_precision.window` if the distribution has it, else its longest
+/// window shorter than it, else its shortest; without `min_precision`, the
+/// shortest. "" when there is no estimate to read: not a binary
+/// unit-interval task, no distribution window, or the `min_precision`
+/// threshold is not an estimate threshold. (rules.cc)
+std::string EstimatedPrecisionWindow(const MonitorSpec& spec);
+
 // Alert functions of the catalogue rows (rules.cc).
 SloAlertText LatencyP99Alert(const MonitorSpec& spec);
 SloAlertText ErrorRatioAlert(const MonitorSpec& spec);
 SloAlertText PrecisionAlert(const MonitorSpec& spec);
+SloAlertText EstimatedPrecisionAlert(const MonitorSpec& spec);
 SloAlertText EmptyShareAlert(const MonitorSpec& spec);
 SloAlertText HeuristicFailureAlert(const MonitorSpec& spec);
 SloAlertText OutcomeStalenessAlert(const MonitorSpec& spec);

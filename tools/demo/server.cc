@@ -59,7 +59,7 @@ mlmon::HttpServerOptions HttpOptions(int port) {
 
 constexpr const char* kFaultNames[] = {
     "none", "unit-change", "aggressive-filter", "broken-dependency",
-    "slow", "errors"};
+    "slow", "errors",      "population-shift"};
 
 }  // namespace
 

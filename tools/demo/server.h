@@ -46,10 +46,15 @@ enum class Fault {
   kSlow,
   /// The model backend fails one request in four (HTTP 500).
   kErrors,
+  /// A new partner's traffic arrives pre-screened: its own fraud filter
+  /// (a risk score like ours) blocks the obvious fraud, so what reaches the
+  /// model are the borderline cases (client side: the population changes,
+  /// the model does not).
+  kPopulationShift,
 };
 
 /// "none", "unit-change", "aggressive-filter", "broken-dependency", "slow",
-/// "errors".
+/// "errors", "population-shift".
 const char* FaultName(Fault f) noexcept;
 /// Every FaultName, in enum order (for command-line checks).
 std::vector<std::string> FaultNames();

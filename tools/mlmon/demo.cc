@@ -137,6 +137,26 @@ double Quantile(double q, const Totals& now, const Totals& before) {
   return NAN;
 }
 
+// The model's score of a transaction, as the server computes it.
+double Score(const mlmon_demo::LogisticModel& model,
+             const mlmon_demo::Transaction& t) {
+  const double raw[] = {t.amount_usd, t.account_age_days, t.tx_last_24h,
+                        t.distance_km, t.session_seconds};
+  const char* names[] = {"amount_usd", "account_age_days", "tx_last_24h",
+                         "distance_km", "session_seconds"};
+  std::vector<double> values(model.features().size(), NAN);
+  for (int k = 0; k < 5; ++k) {
+    const int i = model.IndexOf(names[k]);
+    if (i >= 0) values[static_cast<std::size_t>(i)] = raw[k];
+  }
+  return model.Score(values.data());
+}
+
+// --fault population-shift: the partner's own screen blocks a transaction
+// whose risk score (the model's) is at or above this, so the model sees only
+// the borderline cases below it.
+constexpr double kPartnerScreen = 0.7;
+
 // An outcome the downstream system will report later.
 struct Pending {
   std::chrono::steady_clock::time_point due;
@@ -159,7 +179,9 @@ void SendDueOutcomes(int port, std::deque<Pending>* pending, bool all) {
 }
 
 void Client(int index, const DemoOptions& o, int port,
-            const std::atomic<bool>& unit_change, std::atomic<bool>& stop) {
+            const std::atomic<bool>& unit_change,
+            const std::atomic<bool>& prescreened,
+            const mlmon_demo::LogisticModel& screen, std::atomic<bool>& stop) {
   mlmon_demo::TrafficGenerator gen(1000 + static_cast<std::uint64_t>(index));
   std::mt19937_64 rng(77 + static_cast<std::uint64_t>(index));
   std::bernoulli_distribution bad(o.bad_request_share);
@@ -176,6 +198,12 @@ void Client(int index, const DemoOptions& o, int port,
     const std::string id =
         "c" + std::to_string(index) + "-" + std::to_string(n);
     mlmon_demo::Transaction t = gen.Next();
+    // A pre-screened population: the partner blocked what its screen scores
+    // high; the next transaction it lets through is sent.
+    while (prescreened.load(std::memory_order_relaxed) &&
+           Score(screen, t) >= kPartnerScreen) {
+      t = gen.Next();
+    }
     // The silent failure of the talk: an upstream service starts sending
     // the session length in milliseconds.
     if (unit_change.load(std::memory_order_relaxed))
@@ -199,8 +227,9 @@ void Client(int index, const DemoOptions& o, int port,
   }
 }
 
-// Writes `n` training lines ({"id", "score", "features"}) drawn from the
-// traffic process and scored by the model, for `mlmon profile`.
+// Writes `n` training lines ({"id", "score", "outcome", "features"}) drawn
+// from the traffic process and scored by the model, for `mlmon profile`
+// (the outcome gives the profile its calibration map).
 int EmitTraining(const DemoOptions& o) {
   const mlmon_demo::LogisticModel model = mlmon_demo::LogisticModel::Load(
       o.model_path.empty() ? mlmon_demo::DefaultModelPath() : o.model_path);
@@ -208,26 +237,19 @@ int EmitTraining(const DemoOptions& o) {
   if (out == nullptr)
     throw std::runtime_error("cannot write '" + o.emit_training + "'");
   mlmon_demo::TrafficGenerator gen(20261126);
-  std::vector<double> values(model.features().size());
   for (long n = 0; n < o.emit_count; ++n) {
     const mlmon_demo::Transaction t = gen.Next();
     const double raw[] = {t.amount_usd, t.account_age_days, t.tx_last_24h,
                           t.distance_km, t.session_seconds};
-    const char* names[] = {"amount_usd", "account_age_days", "tx_last_24h",
-                           "distance_km", "session_seconds"};
-    for (std::size_t i = 0; i < values.size(); ++i) values[i] = NAN;
-    for (int k = 0; k < 5; ++k) {
-      const int i = model.IndexOf(names[k]);
-      if (i >= 0) values[static_cast<std::size_t>(i)] = raw[k];
-    }
     std::fprintf(out,
-                 "{\"id\":\"train-%ld\",\"score\":%.17g,\"features\":{\"amount_"
+                 "{\"id\":\"train-%ld\",\"score\":%.17g,\"outcome\":%d,"
+                 "\"features\":{\"amount_"
                  "usd\":%.17g,"
                  "\"account_age_days\":%.17g,\"tx_last_24h\":%.17g,\"distance_"
                  "km\":%.17g,"
                  "\"session_seconds\":%.17g}}\n",
-                 n, model.Score(values.data()), raw[0], raw[1], raw[2], raw[3],
-                 raw[4]);
+                 n, Score(model, t), t.fraud ? 1 : 0, raw[0], raw[1], raw[2],
+                 raw[3], raw[4]);
   }
   std::fclose(out);
   std::printf("wrote %ld training lines to %s\n", o.emit_count,
@@ -285,11 +307,16 @@ int RunDemo(const DemoOptions& o) {
   std::signal(SIGTERM, OnSignal);
   std::atomic<bool> stop{false};
   std::atomic<bool> unit_change{false};
+  std::atomic<bool> prescreened{false};
+  const mlmon_demo::LogisticModel screen = mlmon_demo::LogisticModel::Load(
+      o.model_path.empty() ? mlmon_demo::DefaultModelPath() : o.model_path);
   bool fault_on = false;
   auto start_fault = [&](double elapsed) {
     fault_on = true;
     if (fault == mlmon_demo::Fault::kUnitChange) {
       unit_change.store(true);
+    } else if (fault == mlmon_demo::Fault::kPopulationShift) {
+      prescreened.store(true);
     } else {
       server.SetFault(fault);
     }
@@ -300,6 +327,7 @@ int RunDemo(const DemoOptions& o) {
   std::vector<std::thread> clients;
   for (int i = 0; i < o.clients; ++i) {
     clients.emplace_back(Client, i, std::cref(o), port, std::cref(unit_change),
+                         std::cref(prescreened), std::cref(screen),
                          std::ref(stop));
   }
   const auto start = std::chrono::steady_clock::now();
@@ -419,7 +447,9 @@ Command AddDemoCommand(CLI::App& app) {
                   "sent in milliseconds); aggressive-filter (post-filter "
                   "empties most responses); broken-dependency (scores "
                   "inverted, precision collapses once outcomes arrive); slow "
-                  "(+150 ms per request); errors (1 request in 4 fails)")
+                  "(+150 ms per request); errors (1 request in 4 fails); "
+                  "population-shift (traffic pre-screened by a partner: "
+                  "only borderline cases reach the model)")
       ->capture_default_str()
       ->check(CLI::IsMember(mlmon_demo::FaultNames()));
   sub->add_option("--fault-after", opts->fault_after,

@@ -2,7 +2,9 @@
 // the score and of every configured feature) from NDJSON lines such as
 //   {"id": "t1", "score": 0.12, "features": {"amount_usd": 31.5, "country":
 //   "DE"}}
-// ("value" instead of "score" for regression models).
+// ("value" instead of "score" for regression models). A binary model's
+// lines may carry "outcome" (0 or 1, or false/true): the profile then holds
+// the score's calibration map, an isotonic fit of outcome on score.
 #include <mlmon/monitor_spec.h>
 #include <mlmon/reference_profile.h>
 #include <simdjson.h>
@@ -61,6 +63,8 @@ std::string FiniteNumber(od::value& v, double* out) {
 // What one line contributes, kept apart until the whole line is valid.
 struct LineValues {
   std::vector<double> scores;
+  bool has_outcome = false;
+  double outcome = 0;
   std::vector<std::pair<const std::string*, double>> numeric;
   std::vector<std::pair<const std::string*, std::string>> categorical;
 };
@@ -109,6 +113,7 @@ std::string ParseLine(
     const std::map<std::string, std::map<std::string, double>>& categorical,
     LineValues* values) {
   values->scores.clear();
+  values->has_outcome = false;
   values->numeric.clear();
   values->categorical.clear();
   simdjson::padded_string padded(line);
@@ -128,6 +133,24 @@ std::string ParseLine(
       const std::string why = FiniteNumber(v, &d);
       if (!why.empty()) return std::string(key) + ": " + why;
       values->scores.push_back(d);
+    } else if (key == "outcome") {
+      od::value v;
+      if (field.value().get(v)) return "malformed line";
+      if (v.is_null()) continue;  // no outcome on this line
+      od::json_type t;
+      if (v.type().get(t)) return "malformed line";
+      bool b = false;
+      if (t == od::json_type::boolean) {
+        if (v.get_bool().get(b)) return "malformed line";
+        values->outcome = b ? 1 : 0;
+      } else {
+        double d = 0;
+        const std::string why = FiniteNumber(v, &d);
+        if (!why.empty()) return "outcome: " + why;
+        if (d != 0 && d != 1) return "outcome: " + Token(v) + " is not 0 or 1";
+        values->outcome = d;
+      }
+      values->has_outcome = true;
     } else if (key == "features") {
       od::object features;
       if (field.value().get_object().get(features)) {
@@ -185,6 +208,8 @@ int RunProfile(const ProfileOptions& o) {
   for (const auto& f : spec.features.categorical)
     categorical_names.insert(f.name);
   std::vector<double> scores;
+  const bool binary = spec.outcome.task == mlmon::OutcomeSpec::Task::kBinary;
+  std::vector<mlmon::ScoredOutcome> outcomes;  // binary: lines with both
 
   const InvalidLimit limit = InvalidLimit::Parse(o.max_invalid);
   LineReader reader(o.input, o.max_line_bytes);
@@ -212,6 +237,9 @@ int RunProfile(const ProfileOptions& o) {
     }
     scores.insert(scores.end(), line_values.scores.begin(),
                   line_values.scores.end());
+    if (binary && line_values.has_outcome && !line_values.scores.empty()) {
+      outcomes.push_back({line_values.scores.back(), line_values.outcome});
+    }
     for (const auto& [name, v] : line_values.numeric) {
       numeric[*name].push_back(v);
     }
@@ -251,6 +279,7 @@ int RunProfile(const ProfileOptions& o) {
     p.categories = categorical[f.name];
     profile.signals[f.name] = std::move(p);
   }
+  if (!outcomes.empty()) profile.calibration = mlmon::FitIsotonic(outcomes);
   if (o.out.empty()) {
     std::printf("%s\n", profile.ToJson().c_str());
   } else {
@@ -258,9 +287,11 @@ int RunProfile(const ProfileOptions& o) {
   }
   std::fprintf(stderr,
                "profiled %zu lines (%zu refused): %zu scores, %zu numeric and "
-               "%zu categorical features\n",
+               "%zu categorical features, calibration from %zu outcomes (%zu "
+               "knots)\n",
                used, bad, scores.size(), spec.features.numeric.size(),
-               spec.features.categorical.size());
+               spec.features.categorical.size(), outcomes.size(),
+               profile.calibration.x.size());
   return used == 0 ? 1 : 0;
 }
 
@@ -274,7 +305,8 @@ Command AddProfileCommand(CLI::App& app) {
   sub->add_option("--config", o->config, "monitor.yaml")->required();
   sub->add_option(
          "--input", o->input,
-         "NDJSON lines with \"score\" (or \"value\") and a \"features\" object")
+         "NDJSON lines with \"score\" (or \"value\"), a \"features\" object "
+         "and, for a binary model's calibration map, \"outcome\" (0 or 1)")
       ->required();
   sub->add_option("--out", o->out, "reference.json (default: stdout)");
   AddInputLimitOptions(sub, &o->max_line_bytes, &o->max_invalid, "0");

@@ -2,10 +2,12 @@
 // the live path's code (OutcomeIngest + OutcomeTracker) and writes the
 // resulting metrics as Prometheus text, to stdout, a node_exporter textfile,
 // or a Pushgateway.
+#include <fmt/format.h>
 #include <mlmon/drift.h>
 #include <mlmon/model_monitor.h>
 #include <mlmon/monitor_spec.h>
 #include <mlmon/outcome_ingest.h>
+#include <mlmon/performance_estimation.h>
 #include <mlmon/registry.h>
 
 #include <algorithm>
@@ -177,6 +179,46 @@ void WriteScoreDrift(mlmon::Registry& registry, mlmon::ModelMonitor& monitor,
   }
 }
 
+// mlmon_estimated_quality{window="all"}: the estimate without outcomes over
+// every replayed score (exact: no bins), when the reference profile has a
+// calibration map.
+void WriteEstimatedQuality(mlmon::Registry& registry,
+                           const mlmon::ModelMonitor& monitor,
+                           std::vector<double> scores) {
+  const mlmon::MonitorSpec& spec = monitor.spec();
+  const mlmon::CalibrationMap& calibration = monitor.reference().calibration;
+  if (calibration.empty() ||
+      spec.distribution.value_range !=
+          mlmon::ResponseSpec::ValueRange::kUnitInterval) {
+    return;
+  }
+  std::vector<double> thresholds = spec.distribution.estimate_thresholds;
+  if (thresholds.empty()) thresholds = {spec.distribution.decision_threshold};
+  const mlmon::PerformanceEstimate e =
+      mlmon::EstimatePerformance(std::move(scores), calibration, thresholds);
+  auto& family = mlmon::internal::AddFamily(
+      registry, mlmon::internal::metrics::kEstimatedQuality);
+  const auto set = [&](const char* metric, const std::string& threshold,
+                       double v) {
+    auto& g = family.Add({spec.model, spec.version, metric, threshold, "all"});
+    if (std::isnan(v)) {
+      g.SetUndefined();
+    } else {
+      g.Set(v);
+    }
+  };
+  set("samples", "", e.samples);
+  set("auc", "", e.auc);
+  for (const mlmon::ThresholdEstimate& t : e.at) {
+    const std::string label = fmt::format("{}", t.threshold);
+    set("predicted_positives", label, t.predicted_positives);
+    set("precision", label, t.precision);
+    set("recall", label, t.recall);
+    set("f1", label, t.f1);
+    set("accuracy", label, t.accuracy);
+  }
+}
+
 int RunReplay(const ReplayOptions& o) {
   mlmon::MonitorSpec spec = mlmon::LoadMonitorSpec(o.config);
   // Replay: quality over everything replayed (window="all").
@@ -260,6 +302,7 @@ int RunReplay(const ReplayOptions& o) {
   ingest.CountUnparsed(out_report.invalid);
   double now = t0;
   double last_tick = t0;
+  std::vector<double> scores;  // accepted binary scores, for the estimate
   for (const Step& s : steps) {
     if (std::isfinite(s.ts) && s.ts > now) {
       clock.Advance(std::chrono::nanoseconds(
@@ -280,11 +323,16 @@ int RunReplay(const ReplayOptions& o) {
           (p.kind == mlmon::PredictionEvent::Kind::kScore ||
            p.kind == mlmon::PredictionEvent::Kind::kValue)) {
         monitor.distribution().ObserveScore(p.number);
+        if (p.kind == mlmon::PredictionEvent::Kind::kScore && p.number >= 0 &&
+            p.number <= 1) {
+          scores.push_back(p.number);
+        }
       }
     }
   }
   monitor.Tick();
   WriteScoreDrift(registry, monitor, predictions);
+  WriteEstimatedQuality(registry, monitor, std::move(scores));
 
   ReportErrors(o.predictions, pred_report);
   if (!o.outcomes.empty()) ReportErrors(o.outcomes, out_report);
