@@ -431,7 +431,7 @@ SloAlertText EstimatedPrecisionAlert(const MonitorSpec& spec) {
   const SloSpec::Precision& p = *spec.slo.min_precision;
   const std::string w = EstimatedPrecisionWindow(spec);
   if (w.empty()) return {};  // no distribution window to estimate in
-  const Sel sel(spec);
+  const PromSelector sel(spec.model);
   const std::string t = "threshold=" + PromString(Num(p.threshold));
   // Gated like MlmonPrecisionLow, on decided positives in the window (no
   // outcome needed).
