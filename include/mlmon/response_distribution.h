@@ -82,6 +82,10 @@ struct ResponseSpec {
   /// histogram has 21 bins, where a healthy sample of 200 still reaches PSI
   /// 0.23 at its 99th percentile (docs/reference-profile.md).
   std::size_t drift_min_samples = 500;
+  /// Keep exemplars on `mlmon_prediction_score`: each bucket's last id given
+  /// to `ObserveScore(score, id)`, served under OpenMetrics (128 bytes per
+  /// bucket).
+  bool exemplars = true;
 
   static constexpr std::size_t kMaxClasses = 100;
   static constexpr std::size_t kMaxWindows = 8;
@@ -158,9 +162,9 @@ struct ResponseSpec {
 /// bytes: 2 x 61 x 2,022 x 8 = 2.0 MB by default (4.8 MB `kUnbounded`).
 ///
 /// Thread safety: thread-safe. `Tick()` calls are serialised internally.
-/// Hot path: `ObserveScore`, `ObserveClass`, `ObserveItems`, `ObserveEmpty`
-/// are noexcept, lock-free and allocation-free; `ObserveClass(string_view)`
-/// hashes the name once (no allocation).
+/// Hot path: `ObserveScore` (with or without an id), `ObserveClass`,
+/// `ObserveItems`, `ObserveEmpty` are noexcept, lock-free and allocation-free;
+/// `ObserveClass(string_view)` hashes the name once (no allocation).
 ///
 /// **Example**:
 ///
@@ -212,6 +216,12 @@ class ResponseDistribution {
   /// class by threshold when no classes are configured. NaN, +-Inf and (for
   /// `kUnitInterval`) values outside [0, 1] are dropped and counted.
   void ObserveScore(double score) noexcept;
+  /// `ObserveScore(score)` that also keeps `id` (e.g. the prediction id) as
+  /// the exemplar of the score's bucket of `mlmon_prediction_score`, the last
+  /// one per bucket, stamped with the clock's Unix time. An empty id keeps
+  /// none; an id over `detail::kMaxExemplarIdBytes` (64) bytes keeps none and
+  /// is counted (`id_too_long`); the score is recorded either way.
+  void ObserveScore(double score, std::string_view id) noexcept;
   /// Counts one prediction of class `c`.
   /// REQUIRES: `c` came from this object's `Class()` (or is default).
   void ObserveClass(ClassHandle c) noexcept;
