@@ -2,6 +2,7 @@
 //
 //   ObserveScore     ResponseDistribution::ObserveScore of a [0,1] score:
 //                    20-bucket histogram, 2000 fine bins, class by threshold.
+//   ObserveScoreWithId  the same, keeping a 36-byte id as the exemplar.
 //   ObserveFeatures  one FeatureMonitor::Observe of a 25-feature vector
 //                    (20 numeric with 10 bounds each, 5 categorical with 20
 //                    known categories), values set by handle each iteration.
@@ -47,6 +48,22 @@ void BM_ObserveScore(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ObserveScore)->Threads(1)->Threads(2);
+
+// The same with the prediction id kept as the score bucket's exemplar.
+void BM_ObserveScoreWithId(benchmark::State& state) {
+  static mlmon::Registry registry;
+  static mlmon::ResponseDistribution dist(registry, "bench", "1",
+                                          mlmon::ResponseSpec{});
+  const auto& scores = Scores();
+  const std::string id = "3f1c9a52-7b1e-4c0d-9a7e-" +
+                         std::to_string(100000000000 + state.thread_index());
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * 997;
+  for (auto _ : state) {
+    dist.ObserveScore(scores[i++ & (kValues - 1)], id);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_ObserveScoreWithId)->Threads(1)->Threads(2);
 
 struct FeatureSetup {
   mlmon::Registry registry;

@@ -35,6 +35,7 @@ Endpoint::Endpoint(internal::SeriesOwner& owner, const std::string& name,
       &internal::AddFamily(owner, internal::metrics::kRequestDurationSeconds,
                            options.latency_buckets)
            .Add({model, version, name});
+  if (options.exemplars) latency_->EnableExemplars();
   auto requests = internal::AddFamily(owner, internal::metrics::kRequestsTotal);
   ok_ = &requests.Add({model, version, name, "ok"});
   error_ = &requests.Add({model, version, name, "error"});

@@ -75,6 +75,18 @@ Histogram::Histogram(std::vector<double> upper_bounds, detail::DropSink* drops)
       cells_(num_buckets_ + 1),
       drops_(drops) {}
 
+Histogram::~Histogram() { delete[] exemplars_.load(std::memory_order_acquire); }
+
+void Histogram::EnableExemplars() {
+  if (exemplars_enabled()) return;
+  auto* slots = new detail::ExemplarSlot[num_buckets_];
+  detail::ExemplarSlot* expected = nullptr;
+  if (!exemplars_.compare_exchange_strong(expected, slots,
+                                          std::memory_order_acq_rel)) {
+    delete[] slots;  // another thread enabled them first
+  }
+}
+
 void Histogram::Collect(Snapshot* out) const {
   out->cumulative.resize(num_buckets_);
   detail::SumInts(cells_.ref(), num_buckets_, out->cumulative.data());

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "internal/text_format.h"
@@ -91,13 +92,53 @@ bool SeriesKeyOf(const std::vector<prometheus::ClientMetric::Label>& labels,
   return true;
 }
 
+bool HasNegativeBound(const prometheus::ClientMetric& m) {
+  return std::any_of(m.histogram.bucket.begin(), m.histogram.bucket.end(),
+                     [](const auto& b) { return b.upper_bound < 0; });
+}
+
 }  // namespace
 
+std::string OpenMetricsCounterBase(const std::string& name) {
+  constexpr std::string_view kTotal = "_total";
+  if (name.size() > kTotal.size() &&
+      name.compare(name.size() - kTotal.size(), kTotal.size(), kTotal) == 0) {
+    return name.substr(0, name.size() - kTotal.size());
+  }
+  return name;
+}
+
+std::vector<std::string> OpenMetricsNames(const std::string& name,
+                                          prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Counter: {
+      const std::string base = OpenMetricsCounterBase(name);
+      return {base, base + "_total", base + "_created"};
+    }
+    case prometheus::MetricType::Histogram:
+      return {name, name + "_bucket", name + "_sum", name + "_count",
+              name + "_created"};
+    case prometheus::MetricType::Summary:
+      return {name, name + "_sum", name + "_count", name + "_created"};
+    default:
+      return {name};
+  }
+}
+
 void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
-                    std::set<std::string>* taken, std::string* out) {
+                    std::set<std::string>* taken, std::string* out,
+                    bool openmetrics) {
   for (const auto& fam : families) {
     if (fam.metric.empty() || !IsValidMetricName(fam.name)) continue;
-    const std::vector<std::string> names = NamesOf(fam.name, fam.type);
+    const std::vector<std::string> names =
+        openmetrics ? OpenMetricsNames(fam.name, fam.type)
+                    : NamesOf(fam.name, fam.type);
+    // OpenMetrics names a counter's family without `_total`, its sample
+    // with it.
+    const std::string family_name =
+        openmetrics && fam.type == prometheus::MetricType::Counter
+            ? OpenMetricsCounterBase(fam.name)
+            : fam.name;
     if (std::any_of(names.begin(), names.end(), [&](const std::string& n) {
           return taken->count(n) != 0;
         })) {
@@ -120,7 +161,8 @@ void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
       }
       switch (fam.type) {
         case prometheus::MetricType::Counter:
-          AppendPromSample(&samples, fam.name, "", m, m.counter.value);
+          AppendPromSample(&samples, family_name, openmetrics ? "_total" : "",
+                           m, m.counter.value);
           break;
         case prometheus::MetricType::Gauge:
           AppendPromSample(&samples, fam.name, "", m, m.gauge.value);
@@ -141,10 +183,14 @@ void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
                              static_cast<double>(m.histogram.sample_count),
                              true, std::numeric_limits<double>::infinity());
           }
-          AppendPromSample(&samples, fam.name, "_sum", m,
-                           m.histogram.sample_sum);
-          AppendPromSample(&samples, fam.name, "_count", m,
-                           static_cast<double>(m.histogram.sample_count));
+          // OpenMetrics forbids a histogram's sum when a bound is negative,
+          // and allows `_count` only next to `_sum`.
+          if (!openmetrics || !HasNegativeBound(m)) {
+            AppendPromSample(&samples, fam.name, "_sum", m,
+                             m.histogram.sample_sum);
+            AppendPromSample(&samples, fam.name, "_count", m,
+                             static_cast<double>(m.histogram.sample_count));
+          }
           break;
         }
         case prometheus::MetricType::Summary: {
@@ -167,11 +213,15 @@ void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
     if (samples.empty()) continue;
     taken->insert(names.begin(), names.end());
     out->append("# HELP ");
-    out->append(fam.name);
+    out->append(family_name);
     out->push_back(' ');
-    AppendEscapedHelp(out, fam.help);
+    if (openmetrics) {
+      AppendEscapedOpenMetricsHelp(out, fam.help);
+    } else {
+      AppendEscapedHelp(out, fam.help);
+    }
     out->append("\n# TYPE ");
-    out->append(fam.name);
+    out->append(family_name);
     switch (fam.type) {
       case prometheus::MetricType::Counter:
         out->append(" counter\n");
@@ -186,7 +236,7 @@ void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
         out->append(" summary\n");
         break;
       default:
-        out->append(" untyped\n");
+        out->append(openmetrics ? " unknown\n" : " untyped\n");
         break;
     }
     out->append(samples);

@@ -169,7 +169,7 @@ struct ResponseDistribution::Impl {
   internal::SeriesOwner owner;
 
   void Drop(DropReason r) noexcept { drops->Drop(r); }
-  void ObserveScore(double x) noexcept;
+  void ObserveScore(double x, std::string_view id) noexcept;
   void Tick();
 
   const std::string model, version;
@@ -338,6 +338,7 @@ void ResponseDistribution::Impl::BindFamilies() {
 
   score_hist = &AddFamily(owner, metrics::kPredictionScore, spec.score_buckets)
                     .Add(with({}));
+  if (spec.exemplars) score_hist->EnableExemplars();
   if (unit) {
     // The fine-bin -> score-bucket table, if every bucket is wider than a
     // fine bin (then the table is off by at most one bucket).
@@ -419,7 +420,8 @@ void ResponseDistribution::Impl::BindFamilies() {
   }
 }
 
-void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
+void ResponseDistribution::Impl::ObserveScore(double x,
+                                              std::string_view id) noexcept {
   Counter* cls;
   // One slot look-up for every cell this observation touches.
   const int slot = detail::CurrentSlot();
@@ -442,6 +444,7 @@ void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
         ++j;
       }
       score_hist->ObserveBucketAt(slot, j, x);
+      if (!id.empty()) score_hist->RecordExemplar(j, x, id, clock);
       if (cls != nullptr) cls->IncrementAt(slot);
       return;
     }
@@ -467,7 +470,11 @@ void ResponseDistribution::Impl::ObserveScore(double x) noexcept {
     }
     cls = by_threshold[0];
   }
-  score_hist->ObserveAt(slot, x);
+  if (id.empty()) {
+    score_hist->ObserveAt(slot, x);
+  } else {
+    score_hist->ObserveAt(slot, x, id, clock);
+  }
   if (cls != nullptr) cls->IncrementAt(slot);
 }
 
@@ -568,7 +575,12 @@ ResponseDistribution::ClassHandle ResponseDistribution::Class(
 }
 
 void ResponseDistribution::ObserveScore(double score) noexcept {
-  impl_->ObserveScore(score);
+  impl_->ObserveScore(score, {});
+}
+
+void ResponseDistribution::ObserveScore(double score,
+                                        std::string_view id) noexcept {
+  impl_->ObserveScore(score, id);
 }
 
 void ResponseDistribution::ObserveClass(ClassHandle c) noexcept {

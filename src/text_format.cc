@@ -100,6 +100,10 @@ void AppendEscapedHelp(std::string* out, std::string_view v) {
   AppendEscaped<false>(out, v);
 }
 
+void AppendEscapedOpenMetricsHelp(std::string* out, std::string_view v) {
+  AppendEscaped<true>(out, v);
+}
+
 void AppendJsonString(std::string* out, std::string_view v) {
   out->push_back('"');
   std::size_t i = 0;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -57,6 +59,86 @@ TEST(HistogramConcurrencyTest, SnapshotIsConsistentUnderConcurrentObserve) {
     for (int i = 0; i < kPerWriter; ++i) expected += (i + w) % 6;
   }
   EXPECT_EQ(s.sum, expected);
+}
+
+// Writers record exemplars whose id encodes the value and time they carry;
+// the scraper reads every bucket's exemplar and OpenMetrics text meanwhile.
+// A torn read (id of one write, value of another) fails the check, and
+// TSan reports any unsynchronised access.
+TEST(ExemplarConcurrencyTest, ReadersNeverSeeATornExemplar) {
+  Histogram h({1, 2, 3, 4});
+  h.EnableExemplars();
+  FakeClock clock;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      const int slot = detail::CurrentSlot();
+      char id[detail::kMaxExemplarIdBytes];
+      for (int i = 0; i < kPerWriter; ++i) {
+        const int v = (i + w) % 6;
+        // Ids of 3 to 64 bytes, so that their lengths differ too.
+        const int pad = 1 + (i % 40);
+        const int n = std::snprintf(id, sizeof id, "%d-%d-%0*d", v, w, pad, i);
+        h.ObserveAt(slot, v, std::string_view(id, static_cast<std::size_t>(n)),
+                    clock);
+      }
+    });
+  }
+  std::atomic<long> seen{0};
+  std::thread scraper([&] {
+    detail::ExemplarValue e;
+    while (!done.load()) {
+      for (std::size_t b = 0; b < 5; ++b) {
+        if (!h.ReadExemplar(b, &e)) continue;
+        const std::string id(e.Id());
+        // The value the id names, and that value's bucket.
+        ASSERT_EQ(std::to_string(static_cast<int>(e.value)),
+                  id.substr(0, id.find('-')))
+            << id;
+        ASSERT_EQ(h.BucketOf(e.value), b) << id;
+        ASSERT_EQ(e.unix_seconds, clock.UnixSeconds());
+        seen.fetch_add(1);
+      }
+    }
+  });
+  for (auto& t : writers) t.join();
+  done.store(true);
+  scraper.join();
+  EXPECT_EQ(h.Collect().count, std::uint64_t{kWriters} * kPerWriter);
+  // Every bucket ends with an exemplar of its own values.
+  detail::ExemplarValue e;
+  for (std::size_t b = 0; b < 5; ++b) {
+    ASSERT_TRUE(h.ReadExemplar(b, &e)) << b;
+    EXPECT_EQ(h.BucketOf(e.value), b);
+  }
+}
+
+TEST(ExemplarConcurrencyTest, GuardsWithIdsWhileScrapingOpenMetrics) {
+  Registry registry;
+  GoldenSignals signals(registry, "m", "1");
+  Endpoint& ep = signals.AddEndpoint("predict");
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kPerWriter / 4; ++i) {
+        RequestGuard g(ep);
+        g.SetId("w" + std::to_string(w) + "-" + std::to_string(i));
+      }
+    });
+  }
+  std::thread scraper([&] {
+    while (!done.load()) {
+      const std::string om = registry.OpenMetricsExposition();
+      ASSERT_EQ(om.compare(om.size() - 6, 6, "# EOF\n"), 0);
+    }
+  });
+  for (auto& t : writers) t.join();
+  done.store(true);
+  scraper.join();
+  EXPECT_NE(registry.OpenMetricsExposition().find("# {id=\"w"),
+            std::string::npos);
 }
 
 TEST(CounterConcurrencyTest, CountersNeverDecreaseAndTotalsAreExact) {

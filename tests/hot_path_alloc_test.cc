@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include "counting_new.h"
 #include "mlmon/golden_signals.h"
@@ -26,12 +27,17 @@ TEST(HotPathAllocationTest, RecordingCallsAllocateNothing) {
           .Add({"m", "1"});
   Gauge& gauge = signals.queue_depth();
   counter.Increment();  // first call on this thread leases a slot (set-up)
+  // Ids built before counting starts; longer than the small-string buffer.
+  const std::string id = "prediction-0123456789-abcdefghij";
+  const std::string too_long(100, 'x');
 
   const long before = mlmon_test::Allocations();
   for (int i = 0; i < 1000; ++i) {
     {
       RequestGuard guard(ep);
       if (i % 3 == 0) guard.Fail(reason);
+      if (i % 2 == 0) guard.SetId(id);        // an exemplar of the latency
+      if (i % 5 == 0) guard.SetId(too_long);  // dropped and counted
     }
     counter.Increment();
     counter.Increment(-1);  // dropped and counted: still no allocation

@@ -38,6 +38,7 @@ TEST(ResponseDistributionAllocationTest, RecordingCallsAllocateNothing) {
   // Names built before counting starts; longer than the small-string buffer.
   const std::string known = "class-12";
   const std::string unknown(100, 'u');
+  const std::string id = "prediction-0123456789-abcdefghij";
   // The first call on this thread leases the metric cells' slot (set-up).
   b.ObserveScore(0.5);
 
@@ -45,6 +46,9 @@ TEST(ResponseDistributionAllocationTest, RecordingCallsAllocateNothing) {
   for (int i = 0; i < 10000; ++i) {
     const double s = (i % 101) / 100.0;
     b.ObserveScore(s);
+    b.ObserveScore(s, id);       // an exemplar of the score's bucket
+    b.ObserveScore(s, unknown);  // id too long: dropped and counted
+    r.ObserveScore(-s, id);
     b.ObserveClass("1");
     b.ObserveItems(static_cast<std::size_t>(i % 12));
     b.ObserveEmpty();

@@ -16,6 +16,13 @@
 // logistic score; a regression model reports it as its value, and a
 // multiclass or ranking config is refused at start-up.
 //
+// Each request's id names it in the latency histogram
+// (`RequestGuard::SetId`) and the score histogram (`ObserveScore(score,
+// id)`): a scraper asking for OpenMetrics gets the last id of each bucket as
+// an exemplar. With --prediction-log DIR every prediction is also written to
+// DIR/<model>-<version>-predictions.ndjson (`mlmon::PredictionLog`), so an
+// exemplar's id leads from a slow or odd bucket to the exact prediction.
+//
 // Without --port it scores one request per model and exits (a self-test
 // that binds no port); with --port P (0: any free port) it serves until
 // SIGINT/SIGTERM.
@@ -71,16 +78,27 @@ double Score(const double (&values)[kFeatures]) {
   return 1.0 / (1.0 + std::exp(-z));
 }
 
-// One hosted model version: its monitor and the handles bound at start-up.
+// One hosted model version: its monitor, the handles bound at start-up and
+// its prediction log (null without --prediction-log).
 struct HostedModel {
-  explicit HostedModel(mlmon::Registry& registry, mlmon::MonitorSpec spec)
+  HostedModel(mlmon::Registry& registry, mlmon::MonitorSpec spec,
+              const std::string& log_directory)
       : monitor(registry, std::move(spec)),
         predict(monitor.endpoint("predict")),
-        bad_request(predict.BindErrorReason("bad_request")) {}
+        bad_request(predict.BindErrorReason("bad_request")) {
+    if (!log_directory.empty()) {
+      mlmon::PredictionLogOptions o;
+      o.directory = log_directory;
+      o.prefix = monitor.spec().model + "-" + monitor.spec().version;
+      log = std::make_unique<mlmon::PredictionLog>(
+          registry, monitor.spec().model, monitor.spec().version, o);
+    }
+  }
 
   mlmon::ModelMonitor monitor;
   mlmon::Endpoint& predict;
   mlmon::ErrorReason bad_request;
+  std::unique_ptr<mlmon::PredictionLog> log;
 };
 
 mlmon::MonitorSpec LoadSpec(const std::string& path) {
@@ -101,7 +119,7 @@ mlmon::MonitorSpec LoadSpec(const std::string& path) {
 class Server {
  public:
   Server(mlmon::Registry& registry, const std::vector<std::string>& configs,
-         int port)
+         int port, const std::string& log_directory)
       : http_(
             [port] {
               mlmon::HttpServerOptions o;
@@ -110,8 +128,8 @@ class Server {
             }(),
             registry) {
     for (const std::string& path : configs) {
-      models_.push_back(
-          std::make_unique<HostedModel>(registry, LoadSpec(path)));
+      models_.push_back(std::make_unique<HostedModel>(registry, LoadSpec(path),
+                                                      log_directory));
       ingest_.AddTracker(models_.back()->monitor.outcomes());
     }
     mlmon::AddFeedbackRoute(http_, ingest_);  // POST /v1/outcomes
@@ -170,6 +188,7 @@ class Server {
       return bad("expected {\"id\": \"...\", \"features\": {...}}");
     }
     const std::string request_id(id);  // `id` points into the parser
+    guard.SetId(request_id);           // the latency exemplar (copied)
     if (doc["features"].get_object().get(features) != simdjson::SUCCESS) {
       return bad("'features' must be an object of numbers");
     }
@@ -193,8 +212,9 @@ class Server {
     }
     const double score = Score(values);
     monitor.features().Observe(inputs);                      // inputs
-    monitor.distribution().ObserveScore(score);              // output drift
+    monitor.distribution().ObserveScore(score, request_id);  // output drift
     monitor.outcomes().RecordPrediction(request_id, score);  // joins outcomes
+    if (model->log != nullptr) model->log->LogPrediction(request_id, score);
     mlmon::HttpResponse response;
     response.content_type = "application/json";
     char buf[64];
@@ -238,6 +258,11 @@ int main(int argc, char** argv) {
                  "Serve on this port (0: any free port) until SIGINT/SIGTERM; "
                  "without it, score one request per model and exit")
       ->check(CLI::Range(0, 65535));
+  std::string log_directory;
+  app.add_option("--prediction-log", log_directory,
+                 "Write each model version's predictions to "
+                 "DIR/<model>-<version>-predictions.ndjson")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--config", configs,
                  "monitor.yaml of a model version to host; repeat for "
                  "several (default: the example's monitor.yaml)")
@@ -259,7 +284,7 @@ int main(int argc, char** argv) {
   if (serve) pthread_sigmask(SIG_BLOCK, &set, nullptr);
   try {
     mlmon::Registry registry;
-    Server server(registry, configs, serve ? port : 0);
+    Server server(registry, configs, serve ? port : 0, log_directory);
     if (!serve) {  // self-test: no port bound, no thread started
       bool ok = true;
       for (const auto& m : server.models()) {

@@ -5,11 +5,13 @@
 /// Golden signals of the serving path: latency, traffic, errors, saturation.
 
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mlmon/buckets.h"
@@ -28,6 +30,10 @@ struct GoldenSignalsOptions {
   std::vector<double> latency_buckets = DefaultLatencyBuckets();
   /// Time source; `SteadyClock` when null. Must outlive the signals.
   const Clock* clock = nullptr;
+  /// Keep exemplars on `mlmon_request_duration_seconds`: each bucket's last
+  /// request id given to `RequestGuard::SetId`, served under OpenMetrics.
+  /// False: `SetId` costs a copy of the id and nothing else.
+  bool exemplars = true;
 };
 
 /// A bound error reason of one endpoint, for `RequestGuard::Fail()`.
@@ -64,10 +70,10 @@ class Endpoint {
   Endpoint(internal::SeriesOwner& owner, const std::string& name,
            const GoldenSignalsOptions& options);
 
-  std::int64_t Now() const noexcept {
-    return clock_ != nullptr ? clock_->NowNanos()
-                             : SteadyClock::Instance().NowNanos();
+  const Clock& clock() const noexcept {
+    return clock_ != nullptr ? *clock_ : SteadyClock::Instance();
   }
+  std::int64_t Now() const noexcept { return clock().NowNanos(); }
 
   internal::SeriesOwner& owner_;  // the GoldenSignals'
   std::string model_, version_, name_;
@@ -140,9 +146,13 @@ class GoldenSignals {
 ///
 /// Neither copyable nor movable: it lives on the stack of the call it times.
 ///
+/// `SetId()` names the request (e.g. its prediction id): the latency
+/// histogram keeps it as the exemplar of the latency's bucket (the last one
+/// per bucket), so a slow bucket leads to one request in the prediction log.
+///
 /// Thread safety: thread-compatible (one guard belongs to one call).
-/// Hot path: constructor, destructor and `Fail()` are noexcept, lock-free and
-/// allocation-free.
+/// Hot path: constructor, destructor, `Fail()` and `SetId()` are noexcept,
+/// lock-free and allocation-free.
 class RequestGuard {
  public:
   explicit RequestGuard(Endpoint& endpoint) noexcept
@@ -156,8 +166,13 @@ class RequestGuard {
     // One slot look-up for the whole destructor. Not cached from the
     // constructor: the guard may be destroyed on another thread.
     const int slot = detail::CurrentSlot();
-    endpoint_.latency_->ObserveAt(slot,
-                                  static_cast<double>(end - start_) * 1e-9);
+    const double seconds = static_cast<double>(end - start_) * 1e-9;
+    if (id_size_ == 0) {
+      endpoint_.latency_->ObserveAt(slot, seconds);
+    } else {
+      endpoint_.latency_->ObserveAt(
+          slot, seconds, std::string_view(id_, id_size_), endpoint_.clock());
+    }
     endpoint_.in_flight_->DecrementAt(slot);
     if (failure_ == nullptr && std::uncaught_exceptions() > uncaught_) {
       failure_ = endpoint_.exception_;
@@ -181,11 +196,26 @@ class RequestGuard {
         reason.counter_ != nullptr ? reason.counter_ : endpoint_.generic_error_;
   }
 
+  /// Names the request for the latency exemplar (the last call wins); the
+  /// id is copied, so it need not outlive the call. An id over
+  /// `detail::kMaxExemplarIdBytes` (64) bytes gives no exemplar and is
+  /// counted in `mlmon_dropped_total{reason="id_too_long"}`; an empty one
+  /// gives none. Invalid UTF-8 is repaired (U+FFFD) when served.
+  void SetId(std::string_view id) noexcept {
+    // One byte beyond the limit is copied, so that the histogram sees the
+    // id as too long and counts it.
+    const std::size_t n = id.size() < sizeof id_ ? id.size() : sizeof id_;
+    if (n != 0) std::memcpy(id_, id.data(), n);
+    id_size_ = static_cast<std::uint8_t>(n);
+  }
+
  private:
   Endpoint& endpoint_;
   int uncaught_;
   std::int64_t start_;
   Counter* failure_ = nullptr;
+  std::uint8_t id_size_ = 0;
+  char id_[detail::kMaxExemplarIdBytes + 1];
 };
 
 }  // namespace mlmon

@@ -10,9 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 #include <vector>
 
+#include "mlmon/clock.h"
 #include "mlmon/detail/cells.h"
+#include "mlmon/detail/exemplar.h"
 #include "mlmon/errors.h"
 
 namespace mlmon {
@@ -171,6 +174,16 @@ class UpDownGauge {
 
 /// A fixed-bucket histogram whose `Observe()` never locks or allocates.
 ///
+/// Exemplars (opt-in, `EnableExemplars()`): each bucket keeps the last id
+/// observed into it with an id (`ObserveAt(slot, value, id, clock)`), with
+/// the value and its Unix time, for the OpenMetrics exposition. A histogram
+/// without them pays nothing; one with them pays, per observation with an id,
+/// one compare-and-swap and a dozen relaxed stores into the bucket's slot
+/// (`detail::ExemplarSlot`). An exemplar is only ever dropped, never waited
+/// for: when another thread is writing the same bucket's slot, and when the id
+/// is longer than `detail::kMaxExemplarIdBytes` (counted `id_too_long`; the
+/// observation is counted either way).
+///
 /// Inference threads call `Observe()` while the scrape thread calls
 /// `Collect()`. Each snapshot is consistent: `count` is derived from the
 /// bucket counts, so it always equals the `+Inf` cumulative count, and the
@@ -197,6 +210,29 @@ class Histogram {
   /// increasing, or holds a NaN or infinite value.
   explicit Histogram(std::vector<double> upper_bounds,
                      detail::DropSink* drops = nullptr);
+  ~Histogram();
+  Histogram(const Histogram&) = delete;
+  Histogram& operator=(const Histogram&) = delete;
+
+  /// Gives every bucket an exemplar slot (96 bytes each). Set-up call;
+  /// idempotent, and safe while other threads record or collect.
+  void EnableExemplars();
+  bool exemplars_enabled() const noexcept {
+    return exemplars_.load(std::memory_order_acquire) != nullptr;
+  }
+  /// The last exemplar of bucket `bucket` (`upper_bounds().size()` for
+  /// +Inf); false if it has none or exemplars are not enabled. Off the hot
+  /// path.
+  bool ReadExemplar(std::size_t bucket,
+                    detail::ExemplarValue* out) const noexcept {
+    const detail::ExemplarSlot* slots =
+        exemplars_.load(std::memory_order_acquire);
+    if (slots == nullptr || bucket >= num_buckets_) {
+      out->id_size = 0;
+      return false;
+    }
+    return slots[bucket].Read(out);
+  }
 
   /// Records one observation into the first bucket whose upper bound is
   /// >= `value`. NaN or infinite values are dropped and counted.
@@ -246,6 +282,34 @@ class Histogram {
                               num_buckets_, value);
   }
 
+  /// `ObserveAt()` that also keeps `id` as the exemplar of the value's
+  /// bucket, stamped with `clock.UnixSeconds()` (read only when the exemplar
+  /// is kept). An empty `id`, or exemplars not enabled: a plain `ObserveAt`.
+  void ObserveAt(int slot, double value, std::string_view id,
+                 const Clock& clock) noexcept {
+    if (__builtin_expect(!std::isfinite(value), 0)) {
+      if (drops_ != nullptr) drops_->Drop(detail::NonFiniteReason(value));
+      return;
+    }
+    const std::size_t bucket = BucketIndex(value);
+    detail::AddOneAndDoubleAt(slot, cells_.ref(), bucket, num_buckets_, value);
+    RecordExemplar(bucket, value, id, clock);
+  }
+
+  /// Keeps `id` as the exemplar of `bucket` (see `ObserveAt` with an id),
+  /// for a caller that counted the observation itself (`ObserveBucketAt`).
+  /// REQUIRES: `bucket` is the bucket of the finite `value`.
+  void RecordExemplar(std::size_t bucket, double value, std::string_view id,
+                      const Clock& clock) noexcept {
+    detail::ExemplarSlot* slots = exemplars_.load(std::memory_order_acquire);
+    if (slots == nullptr || id.empty()) return;
+    if (__builtin_expect(id.size() > detail::kMaxExemplarIdBytes, 0)) {
+      if (drops_ != nullptr) drops_->Drop(DropReason::kIdTooLong);
+      return;
+    }
+    slots[bucket].TryWrite(id, value, clock.UnixSeconds());
+  }
+
   /// `ObserveAt()` for a caller that already knows the bucket (e.g. from a
   /// finer binning of its own). REQUIRES: `value` is finite and `bucket` is
   /// the index of the first bound >= value (`upper_bounds().size()` for
@@ -266,6 +330,8 @@ class Histogram {
   std::size_t num_buckets_;  // bounds + the +Inf bucket; cell index of sum
   detail::CellBlock cells_;  // [bucket counts..., sum]
   detail::DropSink* drops_;
+  // One slot per bucket once `EnableExemplars()` ran; owned.
+  std::atomic<detail::ExemplarSlot*> exemplars_{nullptr};
 };
 
 /// Checks histogram bounds. \throw mlmon::ConfigError naming the bad bound.

@@ -54,6 +54,9 @@ class FamilyBase {
 
   /// Appends this family in the Prometheus text format 0.0.4.
   virtual void AppendText(std::string* out) const = 0;
+  /// Appends this family in OpenMetrics 1.0 (with histogram exemplars),
+  /// without `# EOF` (see `Registry::WriteOpenMetrics`).
+  virtual void AppendOpenMetrics(std::string* out) const = 0;
   /// Appends this family as prometheus-cpp data.
   virtual void AppendPrometheus(
       std::vector<prometheus::MetricFamily>* out) const = 0;
@@ -86,6 +89,10 @@ class FamilyBase {
   // Frees the instrument of a removed series (family lock held).
   virtual void FreeSeries(std::size_t slot) MLMON_REQUIRES(mu_) = 0;
   void AppendHelpType(std::string* out) const;
+  // The OpenMetrics HELP and TYPE lines under `family_name` (a counter's
+  // name without `_total`).
+  void AppendOpenMetricsHelpType(std::string* out,
+                                 const std::string& family_name) const;
   std::vector<prometheus::ClientMetric::Label> PromLabels(
       const SeriesKey& key) const;
 
@@ -154,6 +161,7 @@ class Family final : public detail::FamilyBase {
          const std::vector<double>& bounds);
 
   void AppendText(std::string* out) const override;
+  void AppendOpenMetrics(std::string* out) const override;
   void AppendPrometheus(
       std::vector<prometheus::MetricFamily>* out) const override;
 
@@ -267,6 +275,20 @@ class Registry : public prometheus::Collectable {
   void WriteText(std::string* out) const;
   /// `WriteText` into a new string.
   std::string TextExposition() const;
+
+  /// Appends every family, then every attached collectable, in OpenMetrics
+  /// 1.0, ending with `# EOF`. Histograms carry their buckets' exemplars
+  /// (`Histogram::EnableExemplars`). A counter's family is named without
+  /// `_total` and its sample with it; a histogram with a negative bound has
+  /// neither `_sum` (the format forbids it) nor `_count` (allowed only with
+  /// `_sum`; its `+Inf` bucket is the count). A family one of whose OpenMetrics
+  /// names (its family name, or a sample name: `_total`, `_created`,
+  /// `_bucket`, `_count`, `_sum`) an earlier family in name order took is
+  /// left out (e.g. counter `x_total` after gauge `x`); it stays in the text
+  /// format. Safe to call while recording.
+  void WriteOpenMetrics(std::string* out) const;
+  /// `WriteOpenMetrics` into a new string.
+  std::string OpenMetricsExposition() const;
 
   /// prometheus::Collectable.
   std::vector<prometheus::MetricFamily> Collect() const override;

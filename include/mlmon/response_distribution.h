@@ -90,6 +90,10 @@ struct ResponseSpec {
   /// `thresholds`. The estimate is exact in its decisions when `threshold *
   /// fine_bins` is an integer.
   std::vector<double> estimate_thresholds;
+  /// Keep exemplars on `mlmon_prediction_score`: each bucket's last id given
+  /// to `ObserveScore(score, id)`, served under OpenMetrics (128 bytes per
+  /// bucket).
+  bool exemplars = true;
 
   static constexpr std::size_t kMaxClasses = 100;
   static constexpr std::size_t kMaxEstimateThresholds = 16;
@@ -175,9 +179,9 @@ struct ResponseSpec {
 /// estimate's per-bin probabilities and error steps.
 ///
 /// Thread safety: thread-safe. `Tick()` calls are serialised internally.
-/// Hot path: `ObserveScore`, `ObserveClass`, `ObserveItems`, `ObserveEmpty`
-/// are noexcept, lock-free and allocation-free; `ObserveClass(string_view)`
-/// hashes the name once (no allocation).
+/// Hot path: `ObserveScore` (with or without an id), `ObserveClass`,
+/// `ObserveItems`, `ObserveEmpty` are noexcept, lock-free and allocation-free;
+/// `ObserveClass(string_view)` hashes the name once (no allocation).
 ///
 /// **Example**:
 ///
@@ -230,6 +234,12 @@ class ResponseDistribution {
   /// class by threshold when no classes are configured. NaN, +-Inf and (for
   /// `kUnitInterval`) values outside [0, 1] are dropped and counted.
   void ObserveScore(double score) noexcept;
+  /// `ObserveScore(score)` that also keeps `id` (e.g. the prediction id) as
+  /// the exemplar of the score's bucket of `mlmon_prediction_score`, the last
+  /// one per bucket, stamped with the clock's Unix time. An empty id keeps
+  /// none; an id over `detail::kMaxExemplarIdBytes` (64) bytes keeps none and
+  /// is counted (`id_too_long`); the score is recorded either way.
+  void ObserveScore(double score, std::string_view id) noexcept;
   /// Counts one prediction of class `c`.
   /// REQUIRES: `c` came from this object's `Class()` (or is default).
   void ObserveClass(ClassHandle c) noexcept;

@@ -20,6 +20,7 @@
 #include <string>
 #include <utility>
 
+#include "http/accept.h"
 #include "http/auth.h"
 #include "http/connection_table.h"
 #include "http/handler_pool.h"
@@ -43,8 +44,6 @@ using http::ReasonPhrase;
 using http::RequestState;
 using http::Route;
 
-constexpr char kMetricsContentType[] =
-    "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kStatusPagePath[] = "/";
 constexpr char kStatusApiPath[] = "/api/v1/status";
 // The page is self-contained: the browser may load nothing but the page's
@@ -183,10 +182,21 @@ HttpServer::Impl::Impl(HttpServerOptions options, const Registry& registry,
 void HttpServer::Impl::AddBuiltinRoutes() {
   AddRouteInternal(
       "GET", "/metrics",
-      [this](const HttpRequest&) {
+      [this](const HttpRequest& request) {
         HttpResponse response;
-        response.content_type = kMetricsContentType;
-        registry_.WriteText(&response.body);
+        const auto accept = request.headers.find("accept");
+        if (http::NegotiateMetricsFormat(accept == request.headers.end()
+                                             ? std::string_view()
+                                             : accept->second) ==
+            http::MetricsFormat::kOpenMetrics) {
+          response.content_type = http::kOpenMetricsContentType;
+          registry_.WriteOpenMetrics(&response.body);
+        } else {
+          response.content_type = http::kTextContentType;
+          registry_.WriteText(&response.body);
+        }
+        // Caches must key the answer on the Accept header.
+        response.headers = {{"Vary", "Accept"}};
         return response;
       },
       RouteOptions{0, options_.metrics_require_auth}, true);

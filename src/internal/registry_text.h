@@ -20,8 +20,20 @@ namespace internal {
 /// `taken`, and a series with an invalid, repeated or reserved (`le`,
 /// `quantile`) label name or that prints the same as an earlier series of
 /// its family; adds the names of each family written to `taken`.
+/// `openmetrics`: in OpenMetrics 1.0 instead (a counter's family named
+/// without `_total`, untyped as `unknown`, no `_sum` for a histogram with a
+/// negative bound), with the OpenMetrics names of each family (see
+/// `OpenMetricsNames`) as the names it takes.
 void WriteCollected(const std::vector<prometheus::MetricFamily>& families,
-                    std::set<std::string>* taken, std::string* out);
+                    std::set<std::string>* taken, std::string* out,
+                    bool openmetrics = false);
+
+/// A counter's OpenMetrics family name: `name` without a `_total` suffix.
+std::string OpenMetricsCounterBase(const std::string& name);
+/// The names a family takes in OpenMetrics: its family name and its sample
+/// names, the reserved `_created` included (`type` as prometheus-cpp's).
+std::vector<std::string> OpenMetricsNames(const std::string& name,
+                                          prometheus::MetricType type);
 
 }  // namespace internal
 }  // namespace mlmon

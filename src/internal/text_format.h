@@ -23,6 +23,9 @@ void AppendEscapedLabelValue(std::string* out, std::string_view v);
 /// Appends `v` as HELP text: `\` and newline escaped; invalid UTF-8 and NUL
 /// replaced by U+FFFD (as `SanitizeUtf8`).
 void AppendEscapedHelp(std::string* out, std::string_view v);
+/// Appends `v` as OpenMetrics HELP text: `\`, `"` and newline escaped (the
+/// escaping of a label value); invalid UTF-8 and NUL replaced by U+FFFD.
+void AppendEscapedOpenMetricsHelp(std::string* out, std::string_view v);
 /// Appends a sample value: integers without exponent, `NaN`, `+Inf`, `-Inf`,
 /// otherwise the shortest representation that round-trips.
 void AppendValue(std::string* out, double v);

@@ -90,14 +90,24 @@ std::string DefaultMonitorPath() {
 
 ServedVersion::ServedVersion(mlmon::Registry& registry, mlmon::MonitorSpec spec,
                              LogisticModel served_model,
-                             const mlmon::Clock* clock)
+                             const mlmon::Clock* clock,
+                             const std::string& log_directory)
     : model(std::move(served_model)),
       monitor(registry, std::move(spec), clock),
       predict(monitor.endpoint("predict")),
       bad_request(predict.BindErrorReason("bad_request")),
       model_error(predict.BindErrorReason("model_error")),
       risky_not_safe(
-          monitor.heuristics().AddCheck("risky_transaction_not_safe")) {}
+          monitor.heuristics().AddCheck("risky_transaction_not_safe")) {
+  if (!log_directory.empty()) {
+    mlmon::PredictionLogOptions o;
+    o.directory = log_directory;
+    o.prefix = monitor.spec().model + "-" + monitor.spec().version;
+    o.clock = clock;
+    log = std::make_unique<mlmon::PredictionLog>(registry, monitor.spec().model,
+                                                 monitor.spec().version, o);
+  }
+}
 
 ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
     : options_(std::move(options)),
@@ -111,8 +121,8 @@ ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
                                                        : options_.monitor_path);
   auto routing = std::make_shared<Routing>();
   if (options_.canary) spec.version = options_.champion_version;
-  routing->champion =
-      std::make_shared<ServedVersion>(registry_, spec, model, options_.clock);
+  routing->champion = std::make_shared<ServedVersion>(
+      registry_, spec, model, options_.clock, options_.prediction_log);
   Serve(routing->champion);
   if (options_.canary) {
     // The challenger: the same spec under its own version, and a "retrain"
@@ -121,7 +131,8 @@ ModelServer::ModelServer(mlmon::Registry& registry, ServerOptions options)
     shadow_options.thresholds = spec.outcome.thresholds;
     spec.version = options_.challenger_version;
     routing->challenger = std::make_shared<ServedVersion>(
-        registry_, spec, model.Perturbed(1.1, 0.2), options_.clock);
+        registry_, spec, model.Perturbed(1.1, 0.2), options_.clock,
+        options_.prediction_log);
     Serve(routing->challenger);
     routing->challenger_share = options_.challenger_share;
     routing->shadow = std::make_unique<mlmon::ShadowComparison>(
@@ -255,6 +266,7 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
   if (id.empty()) return bad("missing 'id'");
   if (!has_features) return bad("missing 'features'");
   route();
+  guard->SetId(id);  // the latency exemplar: this request, if slow
   mlmon::ModelMonitor& monitor = serving->monitor;
   // Input monitoring: one vector per request here for brevity; a server that
   // cares about allocations keeps one per worker thread (NewVector once).
@@ -289,10 +301,12 @@ mlmon::HttpResponse ModelServer::Predict(const mlmon::HttpRequest& request) {
       routing->shadow->RecordScores(other_score, score);
     }
   }
-  monitor.features().Observe(inputs);          // missing / range / drift
-  monitor.distribution().ObserveScore(score);  // score histogram, drift
+  monitor.features().Observe(inputs);  // missing / range / drift
+  // Score histogram (the id is the bucket's exemplar), drift.
+  monitor.distribution().ObserveScore(score, id);
   // Keep the prediction until its outcome arrives (POST /v1/outcomes).
   monitor.outcomes().RecordPrediction(id, score);
+  if (serving->log != nullptr) serving->log->LogPrediction(id, score);
   // Post-filter (business rule): transactions below the minimum review
   // amount get no score back. An empty response is counted: a filter that
   // turns aggressive shows as a rising empty share.

@@ -14,6 +14,7 @@
 #include <mlmon/http_server.h>
 #include <mlmon/model_monitor.h>
 #include <mlmon/outcome_ingest.h>
+#include <mlmon/prediction_log.h>
 #include <mlmon/registry.h>
 #include <mlmon/shadow_comparison.h>
 #include <mlmon/ticker.h>
@@ -78,19 +79,25 @@ struct ServerOptions {
   double challenger_share = 0.2;
   std::string champion_version = "v1";
   std::string challenger_version = "v2";
+  /// Non-empty: an existing directory where each version logs its
+  /// predictions (`<model>-<version>-predictions.ndjson`), the prediction
+  /// log the exemplars' ids lead to.
+  std::string prediction_log;
 };
 
 /// One served model version: the model, its monitor and the handles the
 /// request path uses.
 struct ServedVersion {
   ServedVersion(mlmon::Registry& registry, mlmon::MonitorSpec spec,
-                LogisticModel model, const mlmon::Clock* clock);
+                LogisticModel model, const mlmon::Clock* clock,
+                const std::string& log_directory);
   LogisticModel model;
   mlmon::ModelMonitor monitor;
   mlmon::Endpoint& predict;
   mlmon::ErrorReason bad_request;
   mlmon::ErrorReason model_error;
   mlmon::HeuristicCheck& risky_not_safe;
+  std::unique_ptr<mlmon::PredictionLog> log;  // null: no prediction log
 };
 
 /// What requests are routed by. Swapped as a whole; a request keeps the

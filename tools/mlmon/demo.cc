@@ -44,9 +44,10 @@ struct DemoOptions {
   double fault_after = 0;      // seconds into the run
   std::string emit_training;   // write training lines here and exit
   long emit_count = 20000;
-  bool canary = false;        // serve v1 and v2, swap to v2 mid-run
-  double canary_share = 0.2;  // share of requests v2 serves before the swap
-  double swap_after = 0;      // seconds; 0: half of duration
+  bool canary = false;         // serve v1 and v2, swap to v2 mid-run
+  double canary_share = 0.2;   // share of requests v2 serves before the swap
+  std::string prediction_log;  // directory of the prediction log, or empty
+  double swap_after = 0;       // seconds; 0: half of duration
 };
 
 // What the summary line shows, read from the registry like a scrape would.
@@ -266,6 +267,7 @@ int RunDemo(const DemoOptions& o) {
   server_options.monitor_path = o.config_path;
   server_options.canary = o.canary;
   server_options.challenger_share = o.canary_share;
+  server_options.prediction_log = o.prediction_log;
   const mlmon_demo::Fault fault = mlmon_demo::ParseFault(o.fault);
   mlmon_demo::ModelServer server(registry, server_options);
   server.Start();
@@ -472,6 +474,11 @@ Command AddDemoCommand(CLI::App& app) {
                   "Share of predictions whose outcome is ever posted")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--prediction-log", opts->prediction_log,
+                  "Existing directory where the server logs every prediction "
+                  "(<model>-<version>-predictions.ndjson): the ids the "
+                  "exemplars of /metrics (OpenMetrics) name")
+      ->check(CLI::ExistingDirectory);
   sub->add_flag("--canary", opts->canary,
                 "Serve the model as v1 and a slightly different v2 side by "
                 "side (each with its own metrics, shadow comparison of "
