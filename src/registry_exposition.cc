@@ -15,18 +15,6 @@ namespace mlmon {
 
 namespace {
 
-prometheus::MetricType PromType(MetricType t) {
-  switch (t) {
-    case MetricType::kCounter:
-      return prometheus::MetricType::Counter;
-    case MetricType::kGauge:
-      return prometheus::MetricType::Gauge;
-    case MetricType::kHistogram:
-      return prometheus::MetricType::Histogram;
-  }
-  return prometheus::MetricType::Untyped;
-}
-
 void AppendSeriesStart(std::string* out, const std::string& name,
                        const char* suffix, const std::string& labels) {
   out->append(name);
@@ -109,7 +97,7 @@ void Family<T>::AppendPrometheus(
   prometheus::MetricFamily fam;
   fam.name = name_;
   fam.help = help_;
-  fam.type = PromType(type_);
+  fam.type = internal::PromType(type_);
   fam.metric.reserve(series_.size());
   for (std::size_t s = 0; s < series_.size(); ++s) {
     if (!series_[s]) continue;  // a free slot

@@ -17,18 +17,6 @@ namespace mlmon {
 
 namespace {
 
-prometheus::MetricType PromTypeOf(MetricType t) {
-  switch (t) {
-    case MetricType::kCounter:
-      return prometheus::MetricType::Counter;
-    case MetricType::kGauge:
-      return prometheus::MetricType::Gauge;
-    case MetricType::kHistogram:
-      return prometheus::MetricType::Histogram;
-  }
-  return prometheus::MetricType::Untyped;
-}
-
 // `name<suffix>{labels[,extra]} ` (the braces only when there are labels).
 void AppendSeries(std::string* out, const std::string& name, const char* suffix,
                   const std::string& labels, const std::string& extra = {}) {
@@ -137,8 +125,8 @@ void Registry::WriteOpenMetrics(std::string* out) const {
   // name, a later one taking any of its names is left out.
   std::set<std::string> taken;
   for (const auto* fam : Families()) {
-    const std::vector<std::string> names =
-        internal::OpenMetricsNames(fam->name(), PromTypeOf(fam->type()));
+    const std::vector<std::string> names = internal::OpenMetricsNames(
+        fam->name(), internal::PromType(fam->type()));
     if (std::any_of(names.begin(), names.end(), [&](const std::string& n) {
           return taken.count(n) != 0;
         })) {

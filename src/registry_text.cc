@@ -16,6 +16,18 @@
 namespace mlmon {
 namespace internal {
 
+prometheus::MetricType PromType(MetricType t) {
+  switch (t) {
+    case MetricType::kCounter:
+      return prometheus::MetricType::Counter;
+    case MetricType::kGauge:
+      return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram:
+      return prometheus::MetricType::Histogram;
+  }
+  return prometheus::MetricType::Untyped;
+}
+
 namespace {
 
 void AppendPromLabels(

@@ -29,7 +29,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from loopback import free_port, wait_ready
+from demo_config import write_demo_config
+from loopback import free_port, get_json, wait_ready
 
 MLMON = os.path.abspath(sys.argv[1])
 DEMO_DIR = os.path.abspath(sys.argv[2])
@@ -63,24 +64,8 @@ slo:
 """
 
 
-def get_json(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.loads(r.read().decode())
-
-
 def write_config(work, fault):
-    """The demo's monitor.yaml (tools/demo), under version `fault`, with an slo section."""
-    with open(os.path.join(DEMO_DIR, "monitor.yaml")) as f:
-        text = f.read()
-    text, n = re.subn(r'(?m)^version:.*$', f'version: "{fault}"', text)
-    assert n == 1, "demo monitor.yaml has no version line"
-    text, n = re.subn(r'(?m)^reference:.*$',
-                      "reference: " + os.path.join(DEMO_DIR, "reference.json"), text)
-    assert n == 1, "demo monitor.yaml has no reference line"
-    path = os.path.join(work, f"monitor-{fault}.yaml")
-    with open(path, "w") as f:
-        f.write(text + SLO)
-    return path
+    return write_demo_config(work, DEMO_DIR, fault, SLO)
 
 
 def start_demo(work, fault, config):

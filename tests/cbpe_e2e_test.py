@@ -41,7 +41,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from loopback import free_port, scrape, wait_ready
+from demo_config import write_demo_config
+from loopback import free_port, get_json, scrape, wait_ready
 
 MLMON = os.path.abspath(sys.argv[1])
 DEMO_DIR = os.path.abspath(sys.argv[2])
@@ -60,23 +61,8 @@ slo:
 """
 
 
-def get_json(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.loads(r.read().decode())
-
-
 def write_config(work, fault):
-    with open(os.path.join(DEMO_DIR, "monitor.yaml")) as f:
-        text = f.read()
-    text, n = re.subn(r'(?m)^version:.*$', f'version: "{fault}"', text)
-    assert n == 1, "demo monitor.yaml has no version line"
-    text, n = re.subn(r'(?m)^reference:.*$',
-                      "reference: " + os.path.join(DEMO_DIR, "reference.json"), text)
-    assert n == 1, "demo monitor.yaml has no reference line"
-    path = os.path.join(work, f"monitor-{fault}.yaml")
-    with open(path, "w") as f:
-        f.write(text + SLO)
-    return path
+    return write_demo_config(work, DEMO_DIR, fault, SLO)
 
 
 def log_text(log):

@@ -1,5 +1,6 @@
 """Helpers for the Python tests that start servers (Prometheus, the
 Pushgateway) on free loopback ports. Imported from the tests' own directory."""
+import json
 import socket
 import time
 import urllib.request
@@ -142,3 +143,9 @@ def redis_command(port, *args, timeout=5.0):
                 return None if n < 0 else [reply() for _ in range(n)]
             raise RuntimeError(f"unexpected Redis reply {line!r}")
         return reply()
+
+
+def get_json(url, timeout=5):
+    """The JSON document at `url` (a GET)."""
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read().decode())

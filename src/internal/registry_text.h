@@ -12,8 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "mlmon/registry.h"
+
 namespace mlmon {
 namespace internal {
+
+/// prometheus-cpp's type of an mlmon family's type.
+prometheus::MetricType PromType(MetricType t);
 
 /// Appends `families` in the text format 0.0.4, leaving out a family one of
 /// whose names (its own, or a histogram's or summary's sample names) is in
