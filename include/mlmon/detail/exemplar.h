@@ -17,13 +17,16 @@
 ///   If `seq` is odd, or the CAS fails, another writer holds the slot and this
 ///   writer gives up: the exemplar is dropped, never waited for (the
 ///   observation itself is counted elsewhere). It stores the payload words
-///   (relaxed) and releases the slot with `seq + 2` (release).
-/// - A reader loads `seq` (acquire), the payload (relaxed), then, after an
-///   acquire fence, `seq` again; equal even values mean the payload is one
-///   writer's. It retries a bounded number of times and otherwise reports no
-///   exemplar for that scrape.
-/// Recording is wait-free (one CAS, a dozen relaxed stores, one release
-/// store) and allocation-free.
+///   (release: a reader that sees one of them also sees the odd `seq`) and
+///   releases the slot with `seq + 2` (release).
+/// - A reader loads `seq` (acquire), the payload words (acquire: the second
+///   load of `seq` stays after them), then `seq` again; equal even values
+///   mean the payload is one writer's. It retries a bounded number of times
+///   and otherwise reports no exemplar for that scrape. No fence is used
+///   (GCC's ThreadSanitizer does not support them); on x86 these release
+///   stores and acquire loads are plain moves.
+/// Recording is wait-free (one CAS, a dozen stores, one release store) and
+/// allocation-free.
 
 #include <atomic>
 #include <cstddef>
@@ -73,11 +76,11 @@ class alignas(64) ExemplarSlot {
     std::memcpy(words, id.data(), id.size());
     const std::size_t used = (id.size() + 7) / 8;
     for (std::size_t i = 0; i < used; ++i) {
-      id_[i].store(words[i], std::memory_order_relaxed);
+      id_[i].store(words[i], std::memory_order_release);
     }
-    size_.store(id.size(), std::memory_order_relaxed);
-    value_.store(Bits(value), std::memory_order_relaxed);
-    unix_.store(Bits(unix_seconds), std::memory_order_relaxed);
+    size_.store(id.size(), std::memory_order_release);
+    value_.store(Bits(value), std::memory_order_release);
+    unix_.store(Bits(unix_seconds), std::memory_order_release);
     seq_.store(s + 2, std::memory_order_release);
     return true;
   }
@@ -91,15 +94,14 @@ class alignas(64) ExemplarSlot {
       if (before == 0) return false;  // never written
       if ((before & 1) != 0) continue;
       std::uint64_t words[kIdWords];
-      const std::uint64_t size = size_.load(std::memory_order_relaxed);
+      const std::uint64_t size = size_.load(std::memory_order_acquire);
       const std::size_t used =
           size <= kMaxExemplarIdBytes ? (size + 7) / 8 : kIdWords;
       for (std::size_t i = 0; i < used; ++i) {
-        words[i] = id_[i].load(std::memory_order_relaxed);
+        words[i] = id_[i].load(std::memory_order_acquire);
       }
-      const std::uint64_t value = value_.load(std::memory_order_relaxed);
-      const std::uint64_t when = unix_.load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      const std::uint64_t value = value_.load(std::memory_order_acquire);
+      const std::uint64_t when = unix_.load(std::memory_order_acquire);
       if (seq_.load(std::memory_order_relaxed) != before) continue;
       if (size == 0 || size > kMaxExemplarIdBytes) return false;
       std::memcpy(out->id, words, size);
