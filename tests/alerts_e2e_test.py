@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import urllib.parse
 import urllib.request
 
 from demo_config import write_demo_config
-from loopback import free_port, get_json, wait_ready
+from loopback import free_port, get_json, stop_processes, wait_ready
 
 MLMON = os.path.abspath(sys.argv[1])
 DEMO_DIR = os.path.abspath(sys.argv[2])
@@ -195,15 +194,7 @@ def main():
     except Exception as e:  # report with the logs below
         failures.append(f"{type(e).__name__}: {e}")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(procs)
     if failures:
         for name in sorted(os.listdir(work)):
             if name.endswith(".log"):

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ import urllib.parse
 import urllib.request
 
 from demo_config import write_demo_config
-from loopback import free_port, get_json, scrape, wait_ready
+from loopback import free_port, get_json, scrape, stop_processes, wait_ready
 
 MLMON = os.path.abspath(sys.argv[1])
 DEMO_DIR = os.path.abspath(sys.argv[2])
@@ -197,15 +196,7 @@ def main():
     except Exception as e:  # reported with the logs below
         failures.append(f"{type(e).__name__}: {e}")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(procs)
     if failures:
         for name in sorted(os.listdir(work)):
             if name.endswith(".log"):

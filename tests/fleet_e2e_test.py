@@ -590,15 +590,7 @@ def main():
         traceback.print_exc()
         FAILURES.append(f"{type(e).__name__}: {e}")
     finally:
-        for p in procs + others:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs + others:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        loopback.stop_processes(procs + others)
     print(f"runtime {time.monotonic() - started:.1f} s")
     if FAILURES:
         for name in sorted(os.listdir(work)):

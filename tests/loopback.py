@@ -2,6 +2,7 @@
 Pushgateway) on free loopback ports. Imported from the tests' own directory."""
 import json
 import socket
+import subprocess
 import time
 import urllib.request
 
@@ -149,3 +150,17 @@ def get_json(url, timeout=5):
     """The JSON document at `url` (a GET)."""
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read().decode())
+
+
+def stop_processes(procs, timeout=20):
+    """SIGTERM to each of `procs` still running, then waits for each, killing
+    one that has not exited within `timeout` seconds."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
