@@ -17,6 +17,7 @@
 #include "mlmon/feature_monitor.h"
 #include "mlmon/outcome_tracker.h"
 #include "mlmon/response_distribution.h"
+#include "mlmon/segment_spec.h"
 #include "mlmon/slo_spec.h"
 
 namespace mlmon {
@@ -86,6 +87,9 @@ struct MonitorSpec {
   OutcomeSpec outcome;
   ResponseSpec distribution;
   FeatureSpec features;
+  /// Segments (`segments:`): `ModelMonitor` gives them to its outcome
+  /// tracker and response distribution, and the rules split quality by them.
+  SegmentSpec segments;
   /// Bounds of `mlmon_heuristic_value`.
   std::vector<double> heuristic_value_buckets = {0, 1,  2,  3,  4,
                                                  5, 10, 20, 50, 100};

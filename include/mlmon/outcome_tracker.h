@@ -21,6 +21,7 @@
 #include "mlmon/pending_store_spec.h"
 #include "mlmon/quality_metrics.h"
 #include "mlmon/registry.h"
+#include "mlmon/segment_spec.h"
 
 namespace mlmon {
 
@@ -81,6 +82,9 @@ struct OutcomeSpec {
   /// Where predictions wait for their outcome: this process (default) or a
   /// Redis server shared by the fleet.
   PendingStoreSpec store;
+  /// Segments of the predictions (`RecordPrediction` with a segment): the
+  /// outcome series gain `segment` values (see `SegmentSpec`).
+  SegmentSpec segments;
   /// Outcome times later than the tracker clock's Unix time plus this are
   /// refused (`kInvalid`): a wrong clock or a unit error (ms for s) must not
   /// set `mlmon_last_outcome_timestamp_seconds` into the future or inflate

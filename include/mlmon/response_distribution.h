@@ -17,6 +17,7 @@
 #include "mlmon/clock.h"
 #include "mlmon/reference_profile.h"
 #include "mlmon/registry.h"
+#include "mlmon/segment_spec.h"
 
 namespace mlmon {
 
@@ -94,6 +95,11 @@ struct ResponseSpec {
   /// to `ObserveScore(score, id)`, served under OpenMetrics (128 bytes per
   /// bucket).
   bool exemplars = true;
+  /// Segments of the predictions (`ObserveScore`, `ObserveClass` and
+  /// `ObserveEmpty` with a segment): `mlmon_predictions_total`,
+  /// `mlmon_empty_responses_total` and `mlmon_prediction_score` gain
+  /// `segment` values (see `SegmentSpec`).
+  SegmentSpec segments;
 
   static constexpr std::size_t kMaxClasses = 100;
   static constexpr std::size_t kMaxEstimateThresholds = 16;

@@ -67,6 +67,9 @@ struct SloSpec {
   /// Longest time a version may serve since it was loaded
   /// (`mlmon_model_loaded_timestamp_seconds`); > 0.
   std::optional<std::chrono::seconds> max_model_age;
+  /// Largest gap between the best and the worst segment's precision, or
+  /// recall, at a threshold (binary tasks with `segments:`); in [0, 1].
+  std::optional<double> max_segment_gap;
 
   /// `for:` of every alert unless overridden in `for_overrides`.
   std::chrono::seconds for_duration{300};
