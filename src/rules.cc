@@ -151,6 +151,13 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
                       sel("threshold!=\"\",actual=\"1\""), w));
     }
   }
+  for (internal::QualityRule& q : internal::SegmentQualityRules(spec)) {
+    Rule x;
+    x.record = std::move(q.record);
+    x.expr = std::move(q.expr);
+    x.comment = std::move(q.comment);
+    r.push_back(std::move(x));
+  }
   if (spec.outcome.task == OutcomeSpec::Task::kBinary &&
       spec.distribution.value_range ==
           ResponseSpec::ValueRange::kUnitInterval) {
