@@ -57,7 +57,15 @@ slo:
   max_feature_problem_ratio: 0.05
   max_shadow_disagreement: 0.07
   max_model_age: 30d
+  max_segment_gap: 0.15
 )";
+
+// kAllObjectives with segments, which max_segment_gap needs.
+MonitorSpec AllObjectives() {
+  MonitorSpec spec = ParseMonitorSpec(kAllObjectives, "all.yaml");
+  spec.segments.name = "country";
+  return spec;
+}
 
 // The alert names and default severities as the runbook and the promtool
 // tests (tests/rules/alerts_test.yml) know them, in the order of the rules.
@@ -74,6 +82,7 @@ TEST(SloCatalogueTest, KeysAlertsAndSeveritiesAreTheDocumentedOnes) {
       {"max_feature_problem_ratio", "MlmonFeatureProblemRatioHigh", "ticket"},
       {"max_shadow_disagreement", "MlmonShadowDisagreementHigh", "ticket"},
       {"max_model_age", "MlmonModelStale", "ticket"},
+      {"max_segment_gap", "MlmonSegmentGapHigh", "page"},
   };
   ASSERT_EQ(SloCatalogue().size(), expected.size());
   // Keys listed once: min_precision gives two alerts.
@@ -122,9 +131,11 @@ TEST(SloCatalogueTest, ParserSetsTheFieldOfEachRow) {
   EXPECT_EQ(all.slo.max_feature_problem_ratio, 0.05);
   EXPECT_EQ(all.slo.max_shadow_disagreement, 0.07);
   EXPECT_EQ(all.slo.max_model_age, std::chrono::hours(24 * 30));
+  EXPECT_EQ(all.slo.max_segment_gap, 0.15);
   // Thresholds drawn on the dashboard: the value, seconds for a duration.
-  const std::vector<double> thresholds = {
-      0.25, 0.01, 0.8, 0.8, 0.2, 0.1, 7200, 0.3, 0.05, 0.07, 30 * 86400.0};
+  const std::vector<double> thresholds = {0.25, 0.01, 0.8,          0.8,
+                                          0.2,  0.1,  7200,         0.3,
+                                          0.05, 0.07, 30 * 86400.0, 0.15};
   for (std::size_t i = 0; i < thresholds.size(); ++i) {
     EXPECT_EQ(internal::Threshold(SloCatalogue()[i], all.slo), thresholds[i])
         << SloCatalogue()[i].key;
@@ -135,7 +146,7 @@ TEST(SloCatalogueTest, ParserSetsTheFieldOfEachRow) {
 // A spec with only one objective gives only that alert, under its row's
 // name and comment.
 TEST(SloCatalogueTest, EachObjectiveGivesExactlyItsAlert) {
-  const MonitorSpec all = ParseMonitorSpec(kAllObjectives, "all.yaml");
+  const MonitorSpec all = AllObjectives();
   for (const SloObjective& o : SloCatalogue()) {
     MonitorSpec one = all;
     one.slo = SloSpec();
@@ -174,7 +185,7 @@ TEST(SloCatalogueTest, EachObjectiveDrawsItsThresholdOnItsPanel) {
     }
     return by_title;
   };
-  const MonitorSpec all = ParseMonitorSpec(kAllObjectives, "all.yaml");
+  const MonitorSpec all = AllObjectives();
   const auto with = panels(all);
   MonitorSpec none = all;
   none.slo = SloSpec();
