@@ -3,6 +3,10 @@
 //   RecordPrediction  one binary prediction into a store of 1M capacity that
 //                     is kept full (steady state: every insert evicts the
 //                     oldest entry), ids "p-<n>".
+//   RecordPredictionSegmented
+//                     RecordPrediction with a segment value (one of 20,
+//                     `max_values` 20), store of 10k kept full: the look-up
+//                     and the segment byte stored with the prediction.
 //   RecordPredictionThreads
 //                     the same call at 1 and 2 threads on one shared
 //                     tracker (store of 10k, kept full), each thread with
@@ -73,6 +77,25 @@ void BM_RecordPrediction(benchmark::State& state) {
   for (; n < capacity; ++n) tracker.RecordPrediction(id(n), 0.5);
   for (auto _ : state) {
     benchmark::DoNotOptimize(tracker.RecordPrediction(id(n), (n % 100) * 0.01));
+    ++n;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RecordPredictionSegmented(benchmark::State& state) {
+  mlmon::Registry registry;
+  mlmon::OutcomeSpec spec = BenchSpec(10000);
+  if (state.range(0) != 0) spec.segments = {"country", 20};
+  mlmon::OutcomeTracker tracker(registry, "bench", "1", spec);
+  std::vector<std::string> segments;
+  for (int i = 0; i < 20; ++i)
+    segments.push_back("country-" + std::to_string(i));
+  IdMaker id;
+  std::uint64_t n = 0;
+  for (; n < 10000; ++n) tracker.RecordPrediction(id(n), 0.5, segments[n % 20]);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        tracker.RecordPrediction(id(n), (n % 100) * 0.01, segments[n % 20]));
     ++n;
   }
   state.SetItemsProcessed(state.iterations());
@@ -156,6 +179,8 @@ BENCHMARK(BM_HttpIngest)->UseRealTime()->Unit(benchmark::kMicrosecond);
 #endif
 
 BENCHMARK(BM_RecordPrediction)->Arg(1000000)->Arg(10000);
+// Arg 0: segments off (the same call, the value ignored); 1: on.
+BENCHMARK(BM_RecordPredictionSegmented)->Arg(0)->Arg(1);
 BENCHMARK(BM_RecordPredictionThreads)->Threads(1)->Threads(2);
 BENCHMARK(BM_RecordOutcome)->Unit(benchmark::kMicrosecond);
 

@@ -3,6 +3,9 @@
 //   ObserveScore     ResponseDistribution::ObserveScore of a [0,1] score:
 //                    20-bucket histogram, 2000 fine bins, class by threshold.
 //   ObserveScoreWithId  the same, keeping a 36-byte id as the exemplar.
+//   ObserveScoreSegmented  ObserveScore with a segment value (one of 20,
+//                    `max_values` 20): the look-up, then that segment's
+//                    histogram and class counter.
 //   ObserveFeatures  one FeatureMonitor::Observe of a 25-feature vector
 //                    (20 numeric with 10 bounds each, 5 categorical with 20
 //                    known categories), values set by handle each iteration.
@@ -64,6 +67,30 @@ void BM_ObserveScoreWithId(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ObserveScoreWithId)->Threads(1)->Threads(2);
+
+// With segments: the value's look-up in the segment table, then its own
+// histogram and class counter (the fine bins stay the whole model's).
+void BM_ObserveScoreSegmented(benchmark::State& state) {
+  static mlmon::Registry registry;
+  static mlmon::ResponseDistribution dist(registry, "bench", "1", [] {
+    mlmon::ResponseSpec spec;
+    spec.segments = {"country", 20};
+    return spec;
+  }());
+  static const std::vector<std::string> segments = [] {
+    std::vector<std::string> v;
+    for (int i = 0; i < 20; ++i) v.push_back("country-" + std::to_string(i));
+    return v;
+  }();
+  const auto& scores = Scores();
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * 997;
+  for (auto _ : state) {
+    dist.ObserveScore(scores[i & (kValues - 1)], {}, segments[i % 20]);
+    ++i;
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_ObserveScoreSegmented)->Threads(1)->Threads(2);
 
 struct FeatureSetup {
   mlmon::Registry registry;

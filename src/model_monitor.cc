@@ -29,6 +29,15 @@ GoldenSignalsOptions SignalOptions(const MonitorSpec& spec,
   o.clock = clock;
   return o;
 }
+// The spec with `segments` given to the outcome tracker and the response
+// distribution (a C++ caller sets it once, as `segments:` does).
+MonitorSpec WithSegments(MonitorSpec spec) {
+  if (spec.segments.enabled()) {
+    spec.outcome.segments = spec.segments;
+    spec.distribution.segments = spec.segments;
+  }
+  return spec;
+}
 }  // namespace
 
 // A function-try-block: whatever a signal's construction throws reaches the
@@ -39,7 +48,7 @@ ModelMonitor::ModelMonitor(Registry& registry, MonitorSpec spec,
                            const Clock* clock) try
     : owner_(std::make_unique<internal::SeriesOwner>(registry, "ModelMonitor",
                                                      spec.model, spec.version)),
-      spec_(std::move(spec)),
+      spec_(WithSegments(std::move(spec))),
       reference_(LoadReference(spec_)),
       signals_(registry, spec_.model, spec_.version,
                SignalOptions(spec_, clock)),

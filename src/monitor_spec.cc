@@ -280,6 +280,42 @@ std::string DirectoryOf(const std::string& source) {
   return slash == std::string::npos ? "" : source.substr(0, slash + 1);
 }
 
+// `segments: {name: country, max_values: 20}`.
+void ParseSegments(const Parser& p, const YAML::Node& node, SegmentSpec* seg) {
+  const std::string top = "segments";
+  if (!node.IsMap()) p.Fail(node, top, "expected a mapping {name, max_values}");
+  for (const auto& kv : node) {
+    const std::string k = p.Key(kv.first, top + ".");
+    const std::string key = top + "." + k;
+    if (k == "name") {
+      seg->name = p.Scalar(kv.second, key);
+      if (seg->name.empty()) p.Fail(kv.second, key, "must not be empty");
+    } else if (k == "max_values") {
+      seg->max_values = p.PositiveCount(kv.second, key);
+    } else {
+      p.Fail(kv.first, key, "unknown key");
+    }
+  }
+  if (seg->name.empty()) p.Fail(node, top + ".name", "is required");
+  // The same checks as the signals' (internal::CheckSegments), here with
+  // the file's line.
+  bool ok = true;
+  for (std::size_t i = 0; i < seg->name.size(); ++i) {
+    const char c = seg->name[i];
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                (i > 0 && c >= '0' && c <= '9'));
+  }
+  if (!ok) {
+    p.Fail(node["name"], top + ".name", "not [a-zA-Z_][a-zA-Z0-9_]*",
+           seg->name);
+  }
+  if (seg->max_values > SegmentSpec::kMaxValues) {
+    p.Fail(node["max_values"], top + ".max_values",
+           fmt::format("more than {}", SegmentSpec::kMaxValues),
+           std::to_string(seg->max_values));
+  }
+}
+
 // `pending_store: memory`, or a mapping with `backend: redis` and its
 // settings; file paths are resolved against the YAML file's directory.
 void ParsePendingStore(const Parser& p, const YAML::Node& node,
@@ -580,6 +616,8 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
       o.max_clock_skew = p.Duration(v, key);
     } else if (key == "pending_capacity") {
       o.pending_capacity = p.Count(v, key);
+    } else if (key == "segments") {
+      ParseSegments(p, v, &spec.segments);
     } else if (key == "pending_store") {
       ParsePendingStore(p, v, DirectoryOf(source), &o.store);
     } else if (key == "windows") {
@@ -633,6 +671,8 @@ MonitorSpec ParseMonitorSpecUnchecked(std::string_view yaml,
   if (!estimate_thresholds_set && o.task == OutcomeSpec::Task::kBinary) {
     spec.distribution.estimate_thresholds = o.thresholds;
   }
+  o.segments = spec.segments;
+  spec.distribution.segments = spec.segments;
   if (spec.distribution.classes.empty() &&
       o.task == OutcomeSpec::Task::kMulticlass) {
     spec.distribution.classes = o.classes;

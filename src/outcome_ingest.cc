@@ -418,12 +418,12 @@ bool RecordPredictionIn(OutcomeTracker& t, const PredictionEvent& e) {
   switch (e.kind) {
     case PredictionEvent::Kind::kScore:
     case PredictionEvent::Kind::kValue:
-      return t.RecordPrediction(e.id, e.number);
+      return t.RecordPrediction(e.id, e.number, e.segment);
     case PredictionEvent::Kind::kLabel:
-      return t.RecordPrediction(e.id, std::string_view(e.label));
+      return t.RecordPrediction(e.id, std::string_view(e.label), e.segment);
     case PredictionEvent::Kind::kItems: {
       std::vector<std::string_view> items(e.items.begin(), e.items.end());
-      return t.RecordRanking(e.id, items.data(), items.size());
+      return t.RecordRanking(e.id, items.data(), items.size(), e.segment);
     }
   }
   return false;

@@ -154,6 +154,7 @@ void ValidateOutcomeSpec(const OutcomeSpec& s, const Registry& registry) {
     CheckBuckets(kSpec, "score_buckets", s.score_buckets);
   }
   CheckBuckets(kSpec, "delay_buckets", s.delay_buckets);
+  CheckSegments(kSpec, s.segments);
   ValidatePendingStoreSpec(s.store);
 }
 

@@ -11,7 +11,9 @@
 #include "internal/outcome_spec.h"
 #include "internal/pending_store.h"
 #include "internal/redis_pending_store.h"
+#include "internal/segment_table.h"
 #include "internal/series_owner.h"
+#include "internal/staged_series.h"
 #include "internal/task_quality.h"
 #include "mlmon/detail/mutex.h"
 
@@ -23,8 +25,10 @@ using Task = OutcomeSpec::Task;
 using internal::PendingStore;
 
 constexpr std::int64_t kNanosPerSecond = 1000000000;
-// Largest payload: ranking, a count and max(k) 32-bit item hashes.
-constexpr std::size_t kPayloadBuffer = 4 + 4 * OutcomeSpec::kMaxK;
+// Largest payload: ranking, a count and max(k) 32-bit item hashes, then
+// the segment (a Redis store's: its size and bytes).
+constexpr std::size_t kPayloadBuffer =
+    4 + 4 * OutcomeSpec::kMaxK + 1 + SegmentSpec::kMaxValueBytes;
 static_assert(kPayloadBuffer <= PendingStore::kMaxPayloadBytes, "payload");
 static_assert(OutcomeTracker::kMaxIdBytes == PendingStore::kMaxIdBytes, "id");
 
@@ -34,9 +38,9 @@ std::size_t MaxK(const OutcomeSpec& s) {
   return *std::max_element(s.k.begin(), s.k.end());
 }
 
-// Bytes of a prediction in the pending store: the score, the class index,
-// or the ranking's kept count and item hashes.
-std::size_t PayloadBytes(const OutcomeSpec& s) {
+// Bytes of a prediction's task part in the pending store: the score, the
+// class index, or the ranking's kept count and item hashes.
+std::size_t TaskPayloadBytes(const OutcomeSpec& s) {
   switch (s.task) {
     case Task::kBinary:
     case Task::kRegression:
@@ -47,6 +51,22 @@ std::size_t PayloadBytes(const OutcomeSpec& s) {
       return 4 + 4 * MaxK(s);
   }
   return 8;
+}
+
+// Bytes of a prediction's segment part, after its task part: none without
+// segments; in memory the segment's index; in Redis (read by every replica,
+// whose tables number values in their own order) a size byte and the value
+// (size kFoldedSegment: a value too long for a series of its own).
+constexpr std::uint8_t kFoldedSegment = 0xff;
+std::size_t SegmentPayloadBytes(const OutcomeSpec& s) {
+  if (!s.segments.enabled()) return 0;
+  return s.store.backend == PendingStoreSpec::Backend::kMemory
+             ? 1
+             : 1 + SegmentSpec::kMaxValueBytes;
+}
+
+std::size_t PayloadBytes(const OutcomeSpec& s) {
+  return TaskPayloadBytes(s) + SegmentPayloadBytes(s);
 }
 
 std::uint32_t ItemHash(std::string_view item) noexcept {
@@ -173,10 +193,19 @@ struct OutcomeTracker::Impl {
   }
   // Applies a matched (or self-contained) outcome to the task's metrics and
   // counts it as matched.
+  // Applies a matched (or self-contained) outcome of segment `seg` (0:
+  // none) to the task's metrics and counts it as matched.
   template <typename T, typename... Args>
-  void Apply(std::int64_t now, Args... args) noexcept {
-    As<T>().Apply(now, args...);
-    matched->Increment();
+  void Apply(std::int64_t now, std::uint32_t seg, Args... args) noexcept {
+    if (seg == internal::SegmentTable::kNone) {
+      As<T>().Apply(now, true, args...);
+      matched->Increment();
+      return;
+    }
+    As<T>().Apply(now, false, args...);  // the whole model's windows
+    SegmentPart& part = *parts[seg];
+    static_cast<T&>(*part.task).Apply(now, true, args...);
+    part.matched->Increment();
   }
 
   void BindFamilies();
@@ -204,6 +233,37 @@ struct OutcomeTracker::Impl {
 
   // The task's raw series and quality windows (set up by BindFamilies).
   std::unique_ptr<internal::TaskQuality> task;
+
+  // Segments (empty without): the values seen, and per index 1 ..
+  // table.other() the segment's staged series and task.
+  struct SegmentPart {
+    explicit SegmentPart(internal::SeriesOwner& o) : stage(o) {}
+    internal::StagedSeries stage;
+    Counter* matched = nullptr;
+    std::unique_ptr<internal::TaskQuality> task;
+  };
+  std::unique_ptr<internal::SegmentTable> segments;
+  std::vector<std::unique_ptr<SegmentPart>> parts;  // [0]: null
+  Counter* folds = nullptr;
+  std::atomic<bool> other_seen{false};
+  const std::size_t task_bytes;  // the task part of a payload
+
+  // The index of `segment`, counting a fold into `__other__`.
+  std::uint32_t SegmentIndex(std::string_view segment) noexcept {
+    const std::uint32_t i = segments->Find(segment);
+    if (i == segments->other()) {
+      folds->Increment();
+      other_seen.store(true, std::memory_order_relaxed);
+    }
+    return i;
+  }
+  // Stores a prediction: `task_payload` and, with segments, `segment`.
+  bool StoreWith(std::string_view id, const void* task_payload,
+                 std::string_view segment) noexcept;
+  // The segment index of a taken payload's segment part.
+  std::uint32_t SegmentOf(const unsigned char* part) noexcept;
+  // Binds the series of segments first seen since the last call.
+  void PublishSegments();
   // Serialises Tick: expiry, then the quality of the windows at one `now`.
   detail::Mutex tick_mu;
 
@@ -242,7 +302,8 @@ OutcomeTracker::Impl::Impl(Registry& registry, std::string model_in,
       spec(Validated(spec_in, model, registry)),
       clock(clock_in != nullptr ? *clock_in : SteadyClock::Instance()),
       max_skew_seconds(static_cast<double>(spec.max_clock_skew.count())),
-      max_k(MaxK(spec)) {
+      max_k(MaxK(spec)),
+      task_bytes(TaskPayloadBytes(spec)) {
   if (spec.store.backend == PendingStoreSpec::Backend::kMemory) {
     store = std::make_unique<PendingStore>(StoreOptions(spec));
   }
@@ -284,7 +345,7 @@ void OutcomeTracker::Impl::BindFamilies() {
   namespace metrics = internal::metrics;
   const std::vector<std::string> values = {model, version};
   auto with = [&](const char* extra) {
-    return std::vector<std::string>{model, version, extra};
+    return std::vector<std::string>{model, version, "", extra};
   };
   drops = owner.drops();
 
@@ -308,6 +369,70 @@ void OutcomeTracker::Impl::BindFamilies() {
   auto quality = AddFamily(owner, metrics::kModelQuality);
   task = internal::MakeTaskQuality(
       {owner, model, version, spec, confusion, quality});
+  if (!spec.segments.enabled()) return;
+  folds = &AddFamily(owner, metrics::kSegmentFoldsTotal)
+               .Add({model, version, "outcomes"});
+  segments = std::make_unique<internal::SegmentTable>(spec.segments.max_values);
+  parts.resize(segments->other() + 1);
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    auto part = std::make_unique<SegmentPart>(owner);
+    part->matched =
+        &outcomes.StagedIn(&part->stage).Add({model, version, "", "matched"});
+    internal::TaskSetup setup{owner, model, version, spec, confusion, quality};
+    setup.stage = &part->stage;
+    part->task = internal::MakeTaskQuality(setup);
+    parts[i] = std::move(part);
+  }
+}
+
+bool OutcomeTracker::Impl::StoreWith(std::string_view id,
+                                     const void* task_payload,
+                                     std::string_view segment) noexcept {
+  if (segments == nullptr) return Store(id, task_payload);
+  alignas(8) unsigned char buf[kPayloadBuffer];
+  std::memcpy(buf, task_payload, task_bytes);
+  const std::uint32_t index = SegmentIndex(segment);
+  unsigned char* part = buf + task_bytes;
+  if (remote == nullptr) {
+    part[0] = static_cast<unsigned char>(index);
+  } else if (segment.size() > SegmentSpec::kMaxValueBytes) {
+    part[0] = kFoldedSegment;
+  } else {
+    part[0] = static_cast<unsigned char>(segment.size());
+    std::memcpy(part + 1, segment.data(), segment.size());
+  }
+  return Store(id, buf);
+}
+
+std::uint32_t OutcomeTracker::Impl::SegmentOf(
+    const unsigned char* part) noexcept {
+  if (segments == nullptr) return internal::SegmentTable::kNone;
+  if (remote == nullptr) return part[0];
+  if (part[0] == kFoldedSegment) {
+    other_seen.store(true, std::memory_order_relaxed);
+    return segments->other();
+  }
+  const std::size_t size =
+      std::min<std::size_t>(part[0], SegmentSpec::kMaxValueBytes);
+  const std::uint32_t i = segments->Find(
+      std::string_view(reinterpret_cast<const char*>(part + 1), size));
+  if (i == segments->other()) other_seen.store(true, std::memory_order_relaxed);
+  return i;
+}
+
+void OutcomeTracker::Impl::PublishSegments() {
+  if (segments == nullptr) return;
+  std::string value;
+  for (std::uint32_t i = 1; i < segments->other(); ++i) {
+    SegmentPart& part = *parts[i];
+    if (!part.stage.published() && segments->ValueOf(i, &value)) {
+      part.stage.Publish(value);
+    }
+  }
+  SegmentPart& other = *parts[segments->other()];
+  if (!other.stage.published() && other_seen.load(std::memory_order_relaxed)) {
+    other.stage.Publish(kSegmentOther);
+  }
 }
 
 bool OutcomeTracker::Impl::Store(std::string_view id,
@@ -430,6 +555,10 @@ void OutcomeTracker::Impl::Tick() {
   const double last = last_outcome_ts.load(std::memory_order_relaxed);
   if (last > 0) last_outcome->Set(last);
   task->Publish(now);
+  PublishSegments();
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i]->stage.published()) parts[i]->task->Publish(now);
+  }
 }
 
 OutcomeTracker::OutcomeTracker(Registry& registry, std::string model,
@@ -447,8 +576,8 @@ OutcomeTracker::~OutcomeTracker() {
   link_->tracker = nullptr;
 }
 
-bool OutcomeTracker::RecordPrediction(std::string_view id,
-                                      double score) noexcept {
+bool OutcomeTracker::RecordPrediction(std::string_view id, double score,
+                                      std::string_view segment) noexcept {
   Impl& m = *impl_;
   if (!m.PredictionIdOk(id)) return false;
   const Task task = m.spec.task;
@@ -461,11 +590,12 @@ bool OutcomeTracker::RecordPrediction(std::string_view id,
     m.Drop(DropReason::kInvalidValue);
     return false;
   }
-  return m.Store(id, &score);
+  return m.StoreWith(id, &score, segment);
 }
 
-bool OutcomeTracker::RecordPrediction(
-    std::string_view id, std::string_view predicted_class) noexcept {
+bool OutcomeTracker::RecordPrediction(std::string_view id,
+                                      std::string_view predicted_class,
+                                      std::string_view segment) noexcept {
   Impl& m = *impl_;
   if (!m.PredictionIdOk(id)) return false;
   if (m.spec.task != Task::kMulticlass) {
@@ -479,12 +609,12 @@ bool OutcomeTracker::RecordPrediction(
     return false;
   }
   const auto payload = static_cast<std::uint32_t>(c);
-  return m.Store(id, &payload);
+  return m.StoreWith(id, &payload, segment);
 }
 
 bool OutcomeTracker::RecordRanking(std::string_view id,
-                                   const std::string_view* items,
-                                   std::size_t n) noexcept {
+                                   const std::string_view* items, std::size_t n,
+                                   std::string_view segment) noexcept {
   Impl& m = *impl_;
   if (!m.PredictionIdOk(id)) return false;
   if (m.spec.task != Task::kRanking || (items == nullptr && n > 0)) {
@@ -498,7 +628,7 @@ bool OutcomeTracker::RecordRanking(std::string_view id,
     const std::uint32_t h = ItemHash(items[i]);
     std::memcpy(buf + 4 + 4 * i, &h, 4);
   }
-  return m.Store(id, buf);
+  return m.StoreWith(id, buf, segment);
 }
 
 OutcomeResult OutcomeTracker::RecordOutcome(std::string_view id, double outcome,
@@ -596,15 +726,18 @@ OutcomeResult OutcomeTracker::Impl::Outcome(
         (kind == Task::kRegression && std::isfinite(outcome)))) {
     return m.Refuse(OutcomeRefusal::kBadValue, why);
   }
-  double predicted = 0;
+  alignas(8) unsigned char buf[kPayloadBuffer];
   std::int64_t now = 0;
   const OutcomeResult r =
-      m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched, taken);
+      m.Join(id, outcome_unix_ts, buf, &now, count_unmatched, taken);
   if (r != OutcomeResult::kMatched) return r;
+  double predicted = 0;
+  std::memcpy(&predicted, buf, sizeof(predicted));
+  const std::uint32_t seg = m.SegmentOf(buf + m.task_bytes);
   if (kind == Task::kBinary) {
-    m.Apply<internal::BinaryTask>(now, predicted, outcome == 1.0);
+    m.Apply<internal::BinaryTask>(now, seg, predicted, outcome == 1.0);
   } else {
-    m.Apply<internal::RegressionTask>(now, predicted, outcome);
+    m.Apply<internal::RegressionTask>(now, seg, predicted, outcome);
   }
   return r;
 }
@@ -622,11 +755,14 @@ OutcomeResult OutcomeTracker::Impl::Outcome(
   if (kind == Task::kMulticlass) {
     const std::int64_t actual = m.As<internal::MulticlassTask>().ClassOf(label);
     if (actual < 0) return m.Refuse(OutcomeRefusal::kBadValue, why);
-    std::uint32_t predicted = 0;
+    alignas(8) unsigned char buf[kPayloadBuffer];
     const OutcomeResult r =
-        m.Join(id, outcome_unix_ts, &predicted, &now, count_unmatched, taken);
+        m.Join(id, outcome_unix_ts, buf, &now, count_unmatched, taken);
     if (r == OutcomeResult::kMatched) {
-      m.Apply<internal::MulticlassTask>(now, std::size_t{predicted},
+      std::uint32_t predicted = 0;
+      std::memcpy(&predicted, buf, sizeof(predicted));
+      m.Apply<internal::MulticlassTask>(now, m.SegmentOf(buf + m.task_bytes),
+                                        std::size_t{predicted},
                                         static_cast<std::size_t>(actual));
     }
     return r;
@@ -645,7 +781,7 @@ OutcomeResult OutcomeTracker::Impl::Outcome(
       std::memcpy(&h, buf + 4 + 4 * i, 4);
       if (h == want) rank = i + 1;
     }
-    m.Apply<internal::RankingTask>(now, rank);
+    m.Apply<internal::RankingTask>(now, m.SegmentOf(buf + m.task_bytes), rank);
     return r;
   }
   return m.Refuse(OutcomeRefusal::kBadValue, why);
@@ -659,13 +795,15 @@ OutcomeResult OutcomeTracker::RecordLabeled(double score,
   if (task == Task::kBinary && score >= 0.0 && score <= 1.0 &&
       (outcome == 0.0 || outcome == 1.0)) {
     m.NoteOutcomeTime(m.clock.UnixSeconds());
-    m.Apply<internal::BinaryTask>(now, score, outcome == 1.0);
+    m.Apply<internal::BinaryTask>(now, internal::SegmentTable::kNone, score,
+                                  outcome == 1.0);
     return OutcomeResult::kMatched;
   }
   if (task == Task::kRegression && std::isfinite(score) &&
       std::isfinite(outcome)) {
     m.NoteOutcomeTime(m.clock.UnixSeconds());
-    m.Apply<internal::RegressionTask>(now, score, outcome);
+    m.Apply<internal::RegressionTask>(now, internal::SegmentTable::kNone, score,
+                                      outcome);
     return OutcomeResult::kMatched;
   }
   return m.Count(OutcomeResult::kInvalid);
@@ -682,7 +820,8 @@ OutcomeResult OutcomeTracker::RecordLabeled(
   const std::int64_t a = classes.ClassOf(actual_class);
   if (p < 0 || a < 0) return m.Count(OutcomeResult::kInvalid);
   m.NoteOutcomeTime(m.clock.UnixSeconds());
-  m.Apply<internal::MulticlassTask>(m.Now(), static_cast<std::size_t>(p),
+  m.Apply<internal::MulticlassTask>(m.Now(), internal::SegmentTable::kNone,
+                                    static_cast<std::size_t>(p),
                                     static_cast<std::size_t>(a));
   return OutcomeResult::kMatched;
 }
@@ -699,7 +838,7 @@ OutcomeResult OutcomeTracker::RecordLabeledRanking(
     if (items[i] == chosen) rank = i + 1;
   }
   m.NoteOutcomeTime(m.clock.UnixSeconds());
-  m.Apply<internal::RankingTask>(m.Now(), rank);
+  m.Apply<internal::RankingTask>(m.Now(), internal::SegmentTable::kNone, rank);
   return OutcomeResult::kMatched;
 }
 

@@ -50,7 +50,7 @@ PredictionLog::PredictionLog(Registry& registry, std::string model,
   // a cache line.
   static_assert((8 + sizeof(Record) + 63) / 64 * 64 == kSlotBytes,
                 "update kSlotBytes");
-  static_assert(offsetof(Record, id) == 21, "update the layout comment");
+  static_assert(offsetof(Record, id) == 22, "update the layout comment");
   static_assert(kMaxItemsBytes <= UINT16_MAX && kMaxIdBytes <= UINT8_MAX &&
                     kMaxItems <= UINT8_MAX,
                 "slot field widths");
@@ -174,13 +174,16 @@ bool PredictionLog::Drop(DropReason reason) noexcept {
 
 bool PredictionLog::Push(Kind kind, std::string_view id, double number,
                          std::string_view text, const std::string_view* items,
-                         std::size_t n, double unix_ts) noexcept {
+                         std::size_t n, double unix_ts,
+                         std::string_view segment) noexcept {
   if (!IsSampled(id)) return false;
   if (__builtin_expect(!accepting_.load(std::memory_order_relaxed), 0)) {
     return Drop(DropReason::kQueueFull);  // stopped
   }
   if (id.size() > kMaxIdBytes) return Drop(DropReason::kIdTooLong);
-  if (id.empty()) return Drop(DropReason::kInvalidValue);
+  if (id.empty() || segment.size() > SegmentSpec::kMaxValueBytes) {
+    return Drop(DropReason::kInvalidValue);
+  }
   if (std::isnan(unix_ts)) {
     unix_ts = clock_->UnixSeconds();
   } else if (!(unix_ts >= 0.0) || std::isinf(unix_ts)) {
@@ -217,6 +220,10 @@ bool PredictionLog::Push(Kind kind, std::string_view id, double number,
     r.kind = static_cast<std::uint8_t>(kind);
     r.id_len = static_cast<std::uint8_t>(id.size());
     std::memcpy(r.id, id.data(), id.size());
+    r.segment_len = static_cast<std::uint8_t>(segment.size());
+    if (!segment.empty()) {
+      std::memcpy(r.segment, segment.data(), segment.size());
+    }
     if (kind == Kind::kItems) {
       std::size_t off = 0;
       for (std::size_t k = 0; k < n; ++k) {
@@ -238,22 +245,25 @@ bool PredictionLog::Push(Kind kind, std::string_view id, double number,
 }
 
 bool PredictionLog::LogPrediction(std::string_view id, double score,
-                                  double unix_ts) noexcept {
-  return Push(Kind::kScore, id, score, {}, nullptr, 0, unix_ts);
+                                  double unix_ts,
+                                  std::string_view segment) noexcept {
+  return Push(Kind::kScore, id, score, {}, nullptr, 0, unix_ts, segment);
 }
 bool PredictionLog::LogPredictionLabel(std::string_view id,
-                                       std::string_view label,
-                                       double unix_ts) noexcept {
-  return Push(Kind::kLabel, id, 0.0, label, nullptr, 0, unix_ts);
+                                       std::string_view label, double unix_ts,
+                                       std::string_view segment) noexcept {
+  return Push(Kind::kLabel, id, 0.0, label, nullptr, 0, unix_ts, segment);
 }
 bool PredictionLog::LogPredictionValue(std::string_view id, double value,
-                                       double unix_ts) noexcept {
-  return Push(Kind::kValue, id, value, {}, nullptr, 0, unix_ts);
+                                       double unix_ts,
+                                       std::string_view segment) noexcept {
+  return Push(Kind::kValue, id, value, {}, nullptr, 0, unix_ts, segment);
 }
 bool PredictionLog::LogPredictionItems(std::string_view id,
                                        const std::string_view* items,
-                                       std::size_t n, double unix_ts) noexcept {
-  return Push(Kind::kItems, id, 0.0, {}, items, n, unix_ts);
+                                       std::size_t n, double unix_ts,
+                                       std::string_view segment) noexcept {
+  return Push(Kind::kItems, id, 0.0, {}, items, n, unix_ts, segment);
 }
 bool PredictionLog::LogOutcome(std::string_view id, double outcome,
                                double unix_ts) noexcept {

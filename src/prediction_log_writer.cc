@@ -48,6 +48,10 @@ bool PredictionLog::Writer::FormatLine(const Record& s,
   l.append(",\"id\":");
   AppendJsonString(&l, std::string_view(s.id, s.id_len));
   l.append(outcome ? outcome_fields : prediction_fields);
+  if (s.segment_len > 0) {
+    l.append(",\"segment\":");
+    AppendJsonString(&l, std::string_view(s.segment, s.segment_len));
+  }
   const std::string_view text(s.text, s.text_len);
   switch (kind) {
     case Kind::kScore:

@@ -231,6 +231,26 @@ std::pair<T*, std::size_t> Family<T>::AddWithBounds(
   return {series_[i].get(), i};
 }
 
+template <typename T>
+std::pair<T*, std::size_t> Family<T>::AdoptSeries(
+    const std::vector<std::string>& label_values, std::unique_ptr<T>* inst) {
+  if constexpr (std::is_same_v<T, Histogram>) {
+    if (!bounds_.empty() && (*inst)->upper_bounds() != bounds_) {
+      throw internal::SetupError(
+          "metric " + name_,
+          fmt::format("a histogram on bounds [{}]; a series cannot have others",
+                      fmt::join(bounds_, ", ")),
+          fmt::format("[{}]", fmt::join((*inst)->upper_bounds(), ", ")));
+    }
+  }
+  const std::size_t i =
+      FindOrAdd(label_values, /*owned=*/true,
+                [&](detail::DropSink*, std::size_t slot)
+                    MLMON_REQUIRES(mu_) { Place(slot, std::move(*inst)); });
+  detail::MutexLock lock(mu_);
+  return {series_[i].get(), i};
+}
+
 // The text and prometheus-cpp output of a family (AppendText,
 // AppendPrometheus) are in registry_exposition.cc.
 template class Family<Counter>;

@@ -14,6 +14,7 @@
 #include "internal/drift_gauges.h"
 #include "internal/metric_catalogue.h"
 #include "internal/name_index.h"
+#include "internal/response_segments.h"
 #include "internal/series_owner.h"
 #include "internal/spec_checks.h"
 #include "internal/window_snapshots.h"
@@ -84,6 +85,7 @@ void ValidateSpec(const ResponseSpec& s, const Registry& registry) {
   internal::CheckInRange(spec, "slices_per_window", s.slices_per_window, 1,
                          3600);
   internal::CheckAtLeast(spec, "drift_min_samples", s.drift_min_samples, 1);
+  internal::CheckSegments(spec, s.segments);
   if (s.value_range == ValueRange::kUnitInterval) {
     internal::CheckInRange(spec, "fine_bins", s.fine_bins, kMinFineBins,
                            ResponseSpec::kMaxFineBins);
@@ -169,7 +171,9 @@ struct ResponseDistribution::Impl {
   internal::SeriesOwner owner;
 
   void Drop(DropReason r) noexcept { drops->Drop(r); }
-  void ObserveScore(double x, std::string_view id) noexcept;
+  // `part`: the series of the score's segment; null for the model's own.
+  void ObserveScore(double x, std::string_view id,
+                    const internal::ResponseSegmentSeries* part) noexcept;
   void Tick();
 
   const std::string model, version;
@@ -206,6 +210,14 @@ struct ResponseDistribution::Impl {
   // ObserveScore's class when no classes are configured ("0"/"1" by
   // threshold; both "" for kUnbounded); null when classes are configured.
   Counter* by_threshold[2] = {nullptr, nullptr};
+  // Segments' series; null without segments.
+  std::unique_ptr<internal::ResponseSegments> segments;
+  // The series of `segment` (null: the model's own).
+  const internal::ResponseSegmentSeries* Part(
+      std::string_view segment) noexcept {
+    if (segments == nullptr || segment.empty()) return nullptr;
+    return segments->Find(segment);
+  }
 
   // Window thread state: set at set-up, then read by Tick; its scratch
   // is guarded by tick_mu.
@@ -223,6 +235,7 @@ struct ResponseDistribution::Impl {
   std::vector<double> read MLMON_GUARDED_BY(tick_mu);
   std::vector<double> counts MLMON_GUARDED_BY(tick_mu);
   Histogram::Snapshot score_snapshot MLMON_GUARDED_BY(tick_mu);
+  std::vector<double> segment_counts MLMON_GUARDED_BY(tick_mu);
   struct WindowGauges {
     Gauge* stat[kNumStats];
     Gauge* drift[kNumDriftMethods];
@@ -334,10 +347,15 @@ void ResponseDistribution::Impl::BindFamilies() {
     v.insert(v.end(), extra.begin(), extra.end());
     return v;
   };
+  // The families with a segment label: the model's own series are "".
+  auto whole = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), "");
+    return with(std::move(extra));
+  };
   drops = owner.drops();
 
   score_hist = &AddFamily(owner, metrics::kPredictionScore, spec.score_buckets)
-                    .Add(with({}));
+                    .Add(whole({}));
   if (spec.exemplars) score_hist->EnableExemplars();
   if (unit) {
     // The fine-bin -> score-bucket table, if every bucket is wider than a
@@ -360,7 +378,7 @@ void ResponseDistribution::Impl::BindFamilies() {
   }
   items_hist = &AddFamily(owner, metrics::kResponseItems, spec.items_buckets)
                     .Add(with({}));
-  empty = &AddFamily(owner, metrics::kEmptyResponsesTotal).Add(with({}));
+  empty = &AddFamily(owner, metrics::kEmptyResponsesTotal).Add(whole({}));
 
   auto predictions = AddFamily(owner, metrics::kPredictionsTotal);
   std::vector<std::string> bound = spec.classes;
@@ -368,14 +386,18 @@ void ResponseDistribution::Impl::BindFamilies() {
     bound = unit ? std::vector<std::string>{"0", "1"}
                  : std::vector<std::string>{""};
   }
-  class_counters.push_back(&predictions.Add(with({kOtherClass})));
+  class_counters.push_back(&predictions.Add(whole({kOtherClass})));
   for (const std::string& c : bound) {
-    class_counters.push_back(&predictions.Add(with({c})));
+    class_counters.push_back(&predictions.Add(whole({c})));
   }
   names = internal::NameTable(bound);
   if (spec.classes.empty()) {
     by_threshold[0] = class_counters[1];
     by_threshold[1] = class_counters[unit ? 2 : 1];
+  }
+  if (spec.segments.enabled()) {
+    segments = std::make_unique<internal::ResponseSegments>(
+        owner, model, version, spec, bound, spec.classes.empty(), unit);
   }
 
   if (spec.windows.empty()) return;
@@ -420,8 +442,12 @@ void ResponseDistribution::Impl::BindFamilies() {
   }
 }
 
-void ResponseDistribution::Impl::ObserveScore(double x,
-                                              std::string_view id) noexcept {
+void ResponseDistribution::Impl::ObserveScore(
+    double x, std::string_view id,
+    const internal::ResponseSegmentSeries* part) noexcept {
+  Histogram* const hist = part == nullptr ? score_hist : part->score;
+  Counter* const* const classes =
+      part == nullptr ? by_threshold : part->by_threshold;
   Counter* cls;
   // One slot look-up for every cell this observation touches.
   const int slot = detail::CurrentSlot();
@@ -434,7 +460,7 @@ void ResponseDistribution::Impl::ObserveScore(double x,
     std::size_t i = static_cast<std::size_t>(x * bins_d);
     if (i >= bins) i = bins - 1;  // x == 1
     detail::AddOneAndDoubleAt(slot, fine_ref, i, sum_index, x);
-    cls = by_threshold[x >= spec.decision_threshold];
+    cls = classes[x >= spec.decision_threshold];
     if (!fine_to_bucket.empty()) {
       // The score bucket from the fine bin: no search on the hot path.
       std::size_t j = fine_to_bucket[i];
@@ -443,8 +469,8 @@ void ResponseDistribution::Impl::ObserveScore(double x,
       } else if (j < num_score_bounds && x > score_bounds[j]) {
         ++j;
       }
-      score_hist->ObserveBucketAt(slot, j, x);
-      if (!id.empty()) score_hist->RecordExemplar(j, x, id, clock);
+      hist->ObserveBucketAt(slot, j, x);
+      if (!id.empty()) hist->RecordExemplar(j, x, id, clock);
       if (cls != nullptr) cls->IncrementAt(slot);
       return;
     }
@@ -468,12 +494,12 @@ void ResponseDistribution::Impl::ObserveScore(double x,
         detail::AddDoubleAt(slot, fine_ref, sum_index, x);
       }
     }
-    cls = by_threshold[0];
+    cls = classes[0];
   }
   if (id.empty()) {
-    score_hist->ObserveAt(slot, x);
+    hist->ObserveAt(slot, x);
   } else {
-    score_hist->ObserveAt(slot, x, id, clock);
+    hist->ObserveAt(slot, x, id, clock);
   }
   if (cls != nullptr) cls->IncrementAt(slot);
 }
@@ -528,6 +554,15 @@ void ResponseDistribution::Impl::Tick() {
         static_cast<double>(score_snapshot.cumulative[b] - previous);
     previous = score_snapshot.cumulative[b];
   }
+  if (segments != nullptr) {
+    // The windows are the whole model's: every segment's scores too.
+    segment_counts.assign(num_score, 0.0);
+    segments->AddScoreCounts(&segment_counts);
+    for (std::size_t b = 0; b < num_score; ++b) {
+      read[num_fine + 1 + b] += segment_counts[b];
+    }
+    segments->Publish();
+  }
   score_bins.Advance(read.data() + num_fine + 1);
   windows.Tick(now, read);
 
@@ -575,32 +610,46 @@ ResponseDistribution::ClassHandle ResponseDistribution::Class(
 }
 
 void ResponseDistribution::ObserveScore(double score) noexcept {
-  impl_->ObserveScore(score, {});
+  impl_->ObserveScore(score, {}, nullptr);
 }
 
 void ResponseDistribution::ObserveScore(double score,
                                         std::string_view id) noexcept {
-  impl_->ObserveScore(score, id);
+  impl_->ObserveScore(score, id, nullptr);
 }
 
-void ResponseDistribution::ObserveClass(ClassHandle c) noexcept {
-  const auto& counters = impl_->class_counters;
+void ResponseDistribution::ObserveScore(double score, std::string_view id,
+                                        std::string_view segment) noexcept {
+  impl_->ObserveScore(score, id, impl_->Part(segment));
+}
+
+void ResponseDistribution::ObserveClass(ClassHandle c,
+                                        std::string_view segment) noexcept {
+  const internal::ResponseSegmentSeries* part = impl_->Part(segment);
+  const auto& counters =
+      part == nullptr ? impl_->class_counters : part->classes;
   // A foreign handle beyond this object's classes counts as __other__.
   counters[c.index_ < counters.size() ? c.index_ : 0]->Increment();
 }
 
-void ResponseDistribution::ObserveClass(std::string_view name) noexcept {
+void ResponseDistribution::ObserveClass(std::string_view name,
+                                        std::string_view segment) noexcept {
+  const internal::ResponseSegmentSeries* part = impl_->Part(segment);
+  const auto& counters =
+      part == nullptr ? impl_->class_counters : part->classes;
   const std::int64_t i = impl_->names.Find(name);
-  impl_->class_counters[static_cast<std::size_t>(i + 1)]->Increment();
+  counters[static_cast<std::size_t>(i + 1)]->Increment();
 }
 
-void ResponseDistribution::ObserveItems(std::size_t n) noexcept {
+void ResponseDistribution::ObserveItems(std::size_t n,
+                                        std::string_view segment) noexcept {
   impl_->items_hist->Observe(static_cast<double>(n));
-  if (n == 0) impl_->empty->Increment();
+  if (n == 0) ObserveEmpty(segment);
 }
 
-void ResponseDistribution::ObserveEmpty() noexcept {
-  impl_->empty->Increment();
+void ResponseDistribution::ObserveEmpty(std::string_view segment) noexcept {
+  const internal::ResponseSegmentSeries* part = impl_->Part(segment);
+  (part == nullptr ? impl_->empty : part->empty)->Increment();
 }
 
 void ResponseDistribution::Tick() { impl_->Tick(); }

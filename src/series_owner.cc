@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "internal/config_errors.h"
+#include "internal/staged_series.h"
 #include "internal/text_format.h"
 
 namespace mlmon {
@@ -61,6 +62,34 @@ T& SeriesOwner::Bind(Family<T>& family, const std::vector<std::string>& values,
 }
 
 template <typename T>
+bool SeriesOwner::Adopt(Family<T>& family,
+                        const std::vector<std::string>& values,
+                        std::unique_ptr<T>* inst) {
+  detail::MutexLock lock(link_->mu);
+  if (link_->registry == nullptr) {
+    throw SetupError(kind_, "its registry was destroyed", Describe());
+  }
+  const std::size_t slot = family.AdoptSeries(values, inst).second;
+  if (*inst != nullptr) {  // bound already: not ours to expose
+    family.Release(slot);
+    return false;
+  }
+  detail::MutexLock own(mu_);
+  bound_.emplace_back(&family, slot);
+  return true;
+}
+
+template bool SeriesOwner::Adopt(Family<Counter>&,
+                                 const std::vector<std::string>&,
+                                 std::unique_ptr<Counter>*);
+template bool SeriesOwner::Adopt(Family<Gauge>&,
+                                 const std::vector<std::string>&,
+                                 std::unique_ptr<Gauge>*);
+template bool SeriesOwner::Adopt(Family<Histogram>&,
+                                 const std::vector<std::string>&,
+                                 std::unique_ptr<Histogram>*);
+
+template <typename T>
 T& SeriesOwner::Add(Family<T>& family, const std::vector<std::string>& values) {
   return Bind(family, values, nullptr);
 }
@@ -86,6 +115,12 @@ template Histogram& SeriesOwner::Add(Family<Histogram>&,
 
 template <typename T>
 T& OwnedFamily<T>::Add(const std::vector<std::string>& values) const {
+  if constexpr (!std::is_same_v<T, UpDownGauge>) {
+    if (stage_ != nullptr) {
+      return stage_->Stage(*family_, values,
+                           std::is_same_v<T, Histogram> ? &bounds_ : nullptr);
+    }
+  }
   if constexpr (std::is_same_v<T, Histogram>) {
     if (owner_ == nullptr) return family_->Add(values, bounds_);
     return owner_->Add(*family_, values, bounds_);

@@ -83,6 +83,15 @@ std::uint64_t OutcomeWindowBytes(const OutcomeSpec& o) {
   return Mul(windows, Add(o.slices_per_window, 1), slice);
 }
 
+// The segments' windows: each of max_values + 1 segments keeps the task's
+// windows, a binary one on 16 score bins per class instead of auc_bins.
+std::uint64_t SegmentWindowBytes(const MonitorSpec& spec) {
+  if (!spec.segments.enabled()) return 0;
+  OutcomeSpec o = spec.outcome;
+  o.auc_bins = 16;
+  return Mul(Add(spec.segments.max_values, 1), OutcomeWindowBytes(o));
+}
+
 std::uint64_t DistributionBytes(const ResponseSpec& d) {
   const bool unit = d.value_range == ResponseSpec::ValueRange::kUnitInterval;
   const std::uint64_t fine = unit ? d.fine_bins : 2 * LogBinsPerSign() + 1;
@@ -137,6 +146,9 @@ MemoryEstimate EstimateMonitorMemory(const MonitorSpec& spec) {
   MemoryEstimate e;
   e.parts.push_back({"pending store", PendingBytes(spec.outcome)});
   e.parts.push_back({"outcome windows", OutcomeWindowBytes(spec.outcome)});
+  if (spec.segments.enabled()) {
+    e.parts.push_back({"segment windows", SegmentWindowBytes(spec)});
+  }
   e.parts.push_back(
       {"score distribution", DistributionBytes(spec.distribution)});
   e.parts.push_back({"features", FeatureBytes(spec.features)});

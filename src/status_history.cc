@@ -205,7 +205,7 @@ std::map<ModelKey, Reading> StatusHistory::Impl::Read() const {
     }
     for (const auto& m : family.metric) {
       ModelKey key;
-      std::string status, metric, window, threshold, method, signal;
+      std::string status, metric, window, threshold, method, signal, segment;
       for (const auto& l : m.label) {
         if (l.name == "model")
           key.first = l.value;
@@ -223,7 +223,12 @@ std::map<ModelKey, Reading> StatusHistory::Impl::Read() const {
           method = l.value;
         else if (l.name == "signal")
           signal = l.value;
+        else if (l.name == "segment")
+          segment = l.value;
       }
+      // A segment's quality is its own; the status shows the whole model's
+      // (segment=""). Counters add up over segments.
+      if (quality && !segment.empty()) continue;
       Reading& r = out[key];
       if (requests) {
         r.has_requests = true;

@@ -194,6 +194,33 @@ TEST(MonitorSpecTest, ValidationUsesTheLibrarysOwnChecks) {
   EXPECT_THROW(ValidateMonitorSpec(mc), ConfigError);  // no classes
 }
 
+// `segments:` reaches the spec and both signals; its errors name the line.
+TEST(MonitorSpecTest, SegmentsAreParsedAndChecked) {
+  const MonitorSpec spec =
+      ParseMonitorSpec("model: m\nsegments: {name: country, max_values: 7}\n");
+  EXPECT_EQ(spec.segments.name, "country");
+  EXPECT_EQ(spec.segments.max_values, 7u);
+  EXPECT_EQ(spec.outcome.segments.name, "country");
+  EXPECT_EQ(spec.distribution.segments.max_values, 7u);
+  EXPECT_EQ(ParseMonitorSpec("model: m\nsegments: {name: tier}\n")
+                .segments.max_values,
+            20u);
+  EXPECT_FALSE(ParseMonitorSpec("model: m\n").segments.enabled());
+  EXPECT_THAT(ErrorOf("model: m\nsegments: country\n"),
+              HasSubstr("monitor.yaml:2: segments: expected a mapping"));
+  EXPECT_THAT(ErrorOf("model: m\nsegments: {max_values: 3}\n"),
+              HasSubstr("segments.name: is required"));
+  EXPECT_THAT(ErrorOf("model: m\nsegments:\n  name: \"a b\"\n"),
+              HasSubstr("monitor.yaml:3: segments.name: not "
+                        "[a-zA-Z_][a-zA-Z0-9_]* (a b)"));
+  EXPECT_THAT(ErrorOf("model: m\nsegments: {name: c, max_values: 101}\n"),
+              HasSubstr("segments.max_values: more than 100 (101)"));
+  EXPECT_THAT(ErrorOf("model: m\nsegments: {name: c, max_values: 0}\n"),
+              HasSubstr("segments.max_values"));
+  EXPECT_THAT(ErrorOf("model: m\nsegments: {name: c, values: 3}\n"),
+              HasSubstr("segments.values: unknown key"));
+}
+
 TEST(MonitorSpecTest, PendingStoreMemoryOrRedis) {
   EXPECT_EQ(ParseMonitorSpec("model: m\n").outcome.store.backend,
             PendingStoreSpec::Backend::kMemory);

@@ -77,6 +77,47 @@ TEST(OutcomeAllocationTest, BinaryAndRegressionCallsAllocateNothing) {
   EXPECT_EQ(b.pending(), 0u);
 }
 
+// Segments: predictions with a value (new, known, folded, too long) and the
+// joins that count them in their segment allocate nothing; a Tick publishes
+// the series and recording stays allocation-free after it.
+TEST(OutcomeAllocationTest, SegmentedCallsAllocateNothing) {
+  Registry registry;
+  FakeClock clock;
+  OutcomeSpec spec;
+  spec.segments = {"country", 20};
+  OutcomeTracker t(registry, "s", "1", spec, &clock);
+  OutcomeSpec ranking;
+  ranking.task = Task::kRanking;
+  ranking.segments = {"country", 5};
+  OutcomeTracker rk(registry, "rk", "1", ranking, &clock);
+  const auto ids = Ids(2000);
+  std::vector<std::string> values;
+  for (int i = 0; i < 1000; ++i)
+    values.push_back("segment-" + std::to_string(i));
+  const std::string too_long(SegmentSpec::kMaxValueBytes + 1, 's');
+  const std::string_view items[] = {"a", "b", "c"};
+  t.RecordPrediction("warm", 0.5, "x");
+  (void)t.RecordOutcome("warm", 1.0);
+
+  const long before = mlmon_test::Allocations();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string& v = i % 7 == 0 ? too_long : values[i % values.size()];
+    t.RecordPrediction(ids[i], 0.25 + 0.5 * static_cast<double>(i % 2), v);
+    rk.RecordRanking(ids[i], items, 3, v);
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    (void)t.RecordOutcome(ids[i], static_cast<double>(i % 2));
+    (void)rk.RecordOutcome(ids[i], std::string_view("b"));
+  }
+  EXPECT_EQ(mlmon_test::Allocations(), before);
+  t.Tick();
+  rk.Tick();
+  const long after_tick = mlmon_test::Allocations();
+  t.RecordPrediction("late", 0.9, values[1]);
+  (void)t.RecordOutcome("late", 1.0);
+  EXPECT_EQ(mlmon_test::Allocations(), after_tick);
+}
+
 TEST(OutcomeAllocationTest, MulticlassAndRankingCallsAllocateNothing) {
   Registry registry;
   FakeClock clock;

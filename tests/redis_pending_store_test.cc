@@ -49,16 +49,17 @@ std::string Series(const char* name, const std::string& model,
 
 double Outcomes(const Registry& r, const std::string& model,
                 const char* result) {
-  return ExposedValue(r, Series("mlmon_outcomes_total", model,
-                                std::string("result=\"") + result + "\""));
+  return ExposedValue(
+      r, Series("mlmon_outcomes_total", model,
+                std::string("segment=\"\",result=\"") + result + "\""));
 }
 
 double Cell(const Registry& r, const std::string& model, int predicted,
             int actual) {
-  return ExposedValue(
-      r, Series("mlmon_confusion_total", model,
-                "threshold=\"0.5\",predicted=\"" + std::to_string(predicted) +
-                    "\",actual=\"" + std::to_string(actual) + "\""));
+  return ExposedValue(r, Series("mlmon_confusion_total", model,
+                                "segment=\"\",threshold=\"0.5\",predicted=\"" +
+                                    std::to_string(predicted) + "\",actual=\"" +
+                                    std::to_string(actual) + "\""));
 }
 
 // Sends the outcome until the store answers something else than
@@ -154,6 +155,42 @@ TEST_F(RedisPendingStoreTest, ReplicasJoinEachOthersPredictionsExactlyOnce) {
     }
   }
   EXPECT_EQ(ExposedValue(ra, Series("mlmon_pending_store_up", "m")), 1);
+}
+
+// Segments travel with the prediction by value: replica b numbers its
+// segments in another order than a (it saw FR first), and a value too long
+// for a series of its own stays __other__ wherever the outcome lands.
+TEST_F(RedisPendingStoreTest, SegmentsTravelByValue) {
+  testutil::RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Registry ra, rb;
+  OutcomeSpec spec = RedisSpec(redis.url());
+  spec.segments = {"country", 2};
+  OutcomeTracker a(ra, "m", "1", spec);
+  OutcomeTracker b(rb, "m", "1", spec);
+  const std::string too_long(SegmentSpec::kMaxValueBytes + 1, 'x');
+  ASSERT_TRUE(b.RecordPrediction("b-0", 0.9, "FR"));
+  ASSERT_TRUE(a.RecordPrediction("a-0", 0.9, "DE"));
+  ASSERT_TRUE(a.RecordPrediction("a-1", 0.9, "FR"));
+  ASSERT_TRUE(a.RecordPrediction("a-2", 0.9, "DE"));
+  ASSERT_TRUE(a.RecordPrediction("a-3", 0.9, too_long));
+  ASSERT_TRUE(a.RecordPrediction("a-4", 0.9));
+  ASSERT_TRUE(a.FlushPending(kFlush));
+  ASSERT_TRUE(b.FlushPending(kFlush));
+  for (const char* id : {"a-0", "a-1", "a-2", "a-3", "a-4", "b-0"}) {
+    EXPECT_EQ(b.RecordOutcome(id, 1.0), OutcomeResult::kMatched) << id;
+  }
+  b.Tick();
+  const std::string cell = ",threshold=\"0.5\",predicted=\"1\",actual=\"1\"";
+  auto tp = [&](const char* segment) {
+    return ExposedValue(rb, Series("mlmon_confusion_total", "m",
+                                   std::string("segment=\"") + segment + "\"" +
+                                       cell.substr(1)));
+  };
+  EXPECT_EQ(tp("DE"), 2);
+  EXPECT_EQ(tp("FR"), 2);
+  EXPECT_EQ(tp("__other__"), 1);
+  EXPECT_EQ(tp(""), 1);
 }
 
 // One body through the ingest: a duplicate within the body, an invalid line

@@ -76,5 +76,41 @@ TEST(ResponseDistributionAllocationTest, RecordingCallsAllocateNothing) {
   EXPECT_EQ(mlmon_test::Allocations(), after_tick);
 }
 
+// Segments: the look-up of a value, the first sighting of a new one (the
+// table claims a slot in place), folds into __other__ and values too long
+// all record without allocating; a Tick publishes the series (allocating)
+// and recording stays allocation-free after.
+TEST(ResponseDistributionAllocationTest, SegmentedCallsAllocateNothing) {
+  Registry registry;
+  FakeClock clock;
+  ResponseSpec spec;
+  spec.segments = {"country", 20};
+  ResponseDistribution d(registry, "s", "1", spec, nullptr, &clock);
+  std::vector<std::string> values;
+  for (int i = 0; i < 1000; ++i)
+    values.push_back("country-" + std::to_string(i));
+  const std::string too_long(SegmentSpec::kMaxValueBytes + 1, 'x');
+  const std::string id = "prediction-0123456789-abcdefghij";
+  d.ObserveScore(0.5);
+
+  const long before = mlmon_test::Allocations();
+  for (int i = 0; i < 10000; ++i) {
+    const double s = (i % 101) / 100.0;
+    const std::string& v = values[static_cast<std::size_t>(i) % values.size()];
+    d.ObserveScore(s, {}, v);
+    d.ObserveScore(s, id, v);
+    d.ObserveScore(s, {}, too_long);
+    d.ObserveClass("1", v);
+    d.ObserveEmpty(v);
+    d.ObserveItems(0, v);
+  }
+  EXPECT_EQ(mlmon_test::Allocations(), before);
+  d.Tick();
+  const long after_tick = mlmon_test::Allocations();
+  d.ObserveScore(0.25, {}, values[3]);
+  d.ObserveScore(0.25, {}, "a-new-value");
+  EXPECT_EQ(mlmon_test::Allocations(), after_tick);
+}
+
 }  // namespace
 }  // namespace mlmon

@@ -94,6 +94,8 @@ struct PredictionEvent {
   double number = std::numeric_limits<double>::quiet_NaN();  ///< score/value
   std::string label;
   std::vector<std::string> items;
+  /// The segment the prediction was made in (`"segment"`; empty: none).
+  std::string segment;
   double ts = std::numeric_limits<double>::quiet_NaN();
 };
 

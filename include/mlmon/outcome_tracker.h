@@ -140,6 +140,18 @@ struct OutcomeSpec {
 ///   with no positive prediction, AUC with one class) is exported as `NaN`
 ///   (PromQL comparisons are false on it; Grafana draws a gap), never 0.
 ///
+/// Segments (`spec.segments`). A prediction's segment is stored with it;
+/// its matched outcome counts in the raw series (`mlmon_outcomes_total
+/// {result="matched"}`, `mlmon_confusion_total`, score, error and rank
+/// series) of that `segment` only, so they add up over `segment` to the
+/// whole model; unmatched, duplicate and invalid outcomes, and predictions
+/// without a segment, count under `segment=""`. `mlmon_model_quality` is a
+/// ratio, not a sum: `segment=""` is the whole model (every outcome), and
+/// each segment has its own (no `auc`). A segment's series enter the
+/// exposition at the first `Tick()` after its value is first seen, with
+/// everything recorded since. Memory: each of `max_values + 1` segments
+/// keeps its own windows (a few KB per window; see `docs/metrics.md`).
+///
 /// Joining. `RecordPrediction` stores the prediction in a bounded, sharded
 /// pending store (ids up to `kMaxIdBytes`, kept inline). `RecordOutcome`
 /// takes it out; a matched id stays as a tombstone until its TTL ends, so a
@@ -212,14 +224,20 @@ class OutcomeTracker {
   /// Returns false if dropped: empty id (`invalid_value`), id too long,
   /// NaN/Inf, a binary score outside [0, 1] (`invalid_value`), the wrong
   /// task, or an id that already has its outcome (`invalid_value`).
-  bool RecordPrediction(std::string_view id, double score) noexcept;
+  ///
+  /// `segment` (with `spec.segments`; ignored without): the segment the
+  /// prediction was made in, kept with it so that its outcome counts there
+  /// (see `SegmentSpec`; empty: none). Its look-up is lock-free and
+  /// allocation-free; a new value's series appear at the next `Tick()`.
+  bool RecordPrediction(std::string_view id, double score,
+                        std::string_view segment = {}) noexcept;
   /// Multiclass prediction. An unknown class is dropped and counted
   /// (`unknown_name`).
-  bool RecordPrediction(std::string_view id,
-                        std::string_view predicted_class) noexcept;
+  bool RecordPrediction(std::string_view id, std::string_view predicted_class,
+                        std::string_view segment = {}) noexcept;
   /// Ranking prediction: keeps (hashes of) the first max(k) of `n` items.
   bool RecordRanking(std::string_view id, const std::string_view* items,
-                     std::size_t n) noexcept;
+                     std::size_t n, std::string_view segment = {}) noexcept;
 
   /// Joins a numeric outcome: binary 0 or 1 (anything else is kInvalid), or
   /// the regression value. `outcome_unix_ts` is when the outcome happened

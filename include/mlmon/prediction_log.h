@@ -35,7 +35,7 @@ struct PredictionLogOptions {
   /// prediction is, on every replica and in every process.
   double sample_rate = 1.0;
   /// Records the queue holds, in [2, 2^20]. Memory: `queue_capacity *
-  /// PredictionLog::kSlotBytes` (40 MiB at the default), allocated at
+  /// PredictionLog::kSlotBytes` (44 MiB at the default), allocated at
   /// construction.
   std::size_t queue_capacity = 65536;
   /// A file is rotated before a line would take it past this size, in bytes
@@ -146,7 +146,7 @@ class PredictionLog {
   /// Most bytes of all items of a ranking together.
   static constexpr std::size_t kMaxItemsBytes = 512;
   /// Bytes of one queue slot.
-  static constexpr std::size_t kSlotBytes = 640;
+  static constexpr std::size_t kSlotBytes = 704;
 
   /// Validates `options`, opens (creates or appends to) both files and starts
   /// the writer thread.
@@ -164,19 +164,26 @@ class PredictionLog {
 
   /// Logs a prediction with a score (binary classification). Returns true if
   /// the record was queued.
-  bool LogPrediction(std::string_view id, double score,
-                     double unix_ts = kNow) noexcept;
+  ///
+  /// `segment` (every prediction kind): the segment the prediction was made
+  /// in, written as `"segment"` (none when empty); a value longer than
+  /// `SegmentSpec::kMaxValueBytes` drops the record (`invalid_value`).
+  bool LogPrediction(std::string_view id, double score, double unix_ts = kNow,
+                     std::string_view segment = {}) noexcept;
   /// Logs a prediction with a class label (multiclass).
   bool LogPredictionLabel(std::string_view id, std::string_view label,
-                          double unix_ts = kNow) noexcept;
+                          double unix_ts = kNow,
+                          std::string_view segment = {}) noexcept;
   /// Logs a prediction with a value (regression).
   bool LogPredictionValue(std::string_view id, double value,
-                          double unix_ts = kNow) noexcept;
+                          double unix_ts = kNow,
+                          std::string_view segment = {}) noexcept;
   /// Logs a prediction with a ranked list of `n` items (ranking); `n == 0`
   /// logs an empty response.
   /// REQUIRES: `items` points to `n` views, or `n == 0`.
   bool LogPredictionItems(std::string_view id, const std::string_view* items,
-                          std::size_t n, double unix_ts = kNow) noexcept;
+                          std::size_t n, double unix_ts = kNow,
+                          std::string_view segment = {}) noexcept;
   /// Logs a numeric outcome (binary 0/1, or a regression value).
   bool LogOutcome(std::string_view id, double outcome,
                   double unix_ts = kNow) noexcept;
@@ -216,7 +223,7 @@ class PredictionLog {
 
   bool Push(Kind kind, std::string_view id, double number,
             std::string_view text, const std::string_view* items, std::size_t n,
-            double unix_ts) noexcept;
+            double unix_ts, std::string_view segment = {}) noexcept;
   // Counts a refused record; returns false.
   bool Drop(DropReason reason) noexcept;
   // The writer thread's body.

@@ -179,6 +179,13 @@ class Family final : public detail::FamilyBase {
   std::pair<T*, std::size_t> AddWithBounds(
       const std::vector<std::string>& label_values,
       const std::vector<double>* bounds, bool owned);
+  // Binds the series for `label_values` to the caller's instrument `*inst`,
+  // made before its labels were known (segments, `internal::StagedSeries`),
+  // counted as one owner's. Takes `*inst` when the series is new; leaves it
+  // (and returns the existing instrument) when the label set, or the
+  // overflow series it folds into, exists already.
+  std::pair<T*, std::size_t> AdoptSeries(
+      const std::vector<std::string>& label_values, std::unique_ptr<T>* inst);
   void FreeSeries(std::size_t slot) override MLMON_REQUIRES(mu_);
   // Puts a new instrument in `slot` (== series_.size() to append).
   void Place(std::size_t slot, std::unique_ptr<T> series) MLMON_REQUIRES(mu_);

@@ -246,17 +246,25 @@ class ResponseDistribution {
   /// none; an id over `detail::kMaxExemplarIdBytes` (64) bytes keeps none and
   /// is counted (`id_too_long`); the score is recorded either way.
   void ObserveScore(double score, std::string_view id) noexcept;
-  /// Counts one prediction of class `c`.
+  /// `ObserveScore(score, id)` of a prediction made in `segment` (with
+  /// `spec.segments`; ignored without): its histogram bucket and class count
+  /// under that `segment` (see `SegmentSpec`; empty: none; the windows and
+  /// drift stay the whole model's). The look-up is lock-free and
+  /// allocation-free; a new value's series appear at the next `Tick()`.
+  void ObserveScore(double score, std::string_view id,
+                    std::string_view segment) noexcept;
+  /// Counts one prediction of class `c` (in `segment`, as `ObserveScore`).
   /// REQUIRES: `c` came from this object's `Class()` (or is default).
-  void ObserveClass(ClassHandle c) noexcept;
+  void ObserveClass(ClassHandle c, std::string_view segment = {}) noexcept;
   /// Counts one prediction of class `name`; a name not bound at set-up is
   /// counted as `kOtherClass`.
-  void ObserveClass(std::string_view name) noexcept;
+  void ObserveClass(std::string_view name,
+                    std::string_view segment = {}) noexcept;
   /// Records the number of items in a response (ranking); `n == 0` also
-  /// counts an empty response.
-  void ObserveItems(std::size_t n) noexcept;
+  /// counts an empty response (in `segment`).
+  void ObserveItems(std::size_t n, std::string_view segment = {}) noexcept;
   /// Counts an empty response (no items histogram update).
-  void ObserveEmpty() noexcept;
+  void ObserveEmpty(std::string_view segment = {}) noexcept;
 
   /// Off the hot path (a window thread calls it, e.g. every few seconds):
   /// reads the cumulative fine bins and score buckets, advances the windows

@@ -192,6 +192,12 @@ std::string ParsePredictionObject(od::object obj, PredictionEvent* e) {
             }
             e->items.emplace_back(s);
           }
+        } else if (key == "segment") {
+          std::string_view s;
+          if (v.get_string().get(s) != simdjson::SUCCESS) {
+            return "'segment' must be a string";
+          }
+          e->segment = s;
         } else if (!IsWellFormed(v)) {  // other keys are ignored
           return "malformed JSON (at a value)";
         }

@@ -78,7 +78,7 @@ constexpr std::string_view ExpositionTypeName(MetricType t) {
 /// (more does not compile).
 class LabelNames {
  public:
-  static constexpr std::size_t kMaxLabels = 6;
+  static constexpr std::size_t kMaxLabels = 7;
 
   constexpr LabelNames(std::initializer_list<std::string_view> names) {
     for (std::string_view n : names) names_[size_++] = n;
@@ -170,19 +170,26 @@ inline constexpr MetricOf<Gauge> kModelLoadedTimestampSeconds{
 // Response distribution (ResponseDistribution).
 inline constexpr MetricOf<Counter> kPredictionsTotal{
     "mlmon_predictions_total",
-    {"model", "version", "class"},
+    {"model", "version", "segment", "class"},
     "",
     "Predictions by class (binary without configured classes: score >= "
     "decision threshold is \"1\"; names not bound at set-up count as "
     "__other__)."};
 inline constexpr MetricOf<Counter> kEmptyResponsesTotal{
     "mlmon_empty_responses_total",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Empty responses; share = this / mlmon_predictions_total."};
+inline constexpr MetricOf<Counter> kSegmentFoldsTotal{
+    "mlmon_segment_folds_total",
+    {"model", "version", "signal"},
+    "",
+    "Predictions whose segment value was counted under segment=\"__other__\": "
+    "past segments.max_values distinct values, or longer than 32 bytes "
+    "(signal: distribution or outcomes)."};
 inline constexpr MetricOf<Histogram> kPredictionScore{
     "mlmon_prediction_score",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Prediction scores (binary score, regression value)."};
 inline constexpr MetricOf<Histogram> kResponseItems{
@@ -239,7 +246,7 @@ inline constexpr MetricOf<Gauge> kEstimatedQuality{
 // Outcomes (OutcomeTracker).
 inline constexpr MetricOf<Counter> kOutcomesTotal{
     "mlmon_outcomes_total",
-    {"model", "version", "result"},
+    {"model", "version", "segment", "result"},
     "",
     "Outcomes received, by join result (matched, unmatched, duplicate, "
     "invalid)."};
@@ -282,61 +289,61 @@ inline constexpr MetricOf<Gauge> kLastOutcomeTimestampSeconds{
     "Unix time of the latest outcome received."};
 inline constexpr MetricOf<Counter> kConfusionTotal{
     "mlmon_confusion_total",
-    {"model", "version", "threshold", "predicted", "actual"},
+    {"model", "version", "segment", "threshold", "predicted", "actual"},
     "",
     "Matched outcomes by predicted and actual class. Binary: per decision "
     "threshold (score >= threshold is positive), classes \"0\" and \"1\"; "
     "multiclass: threshold is empty."};
 inline constexpr MetricOf<Histogram> kOutcomeScore{
     "mlmon_outcome_score",
-    {"model", "version", "actual"},
+    {"model", "version", "segment", "actual"},
     "",
     "Scores of matched binary predictions, by actual class."};
 inline constexpr MetricOf<Counter> kOutcomeBrierTotal{
     "mlmon_outcome_brier_total",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Sum of (actual - score)^2 over matched binary outcomes (Brier score = "
     "this / mlmon_outcome_score_count)."};
 inline constexpr MetricOf<Counter> kOutcomeLogLossTotal{
     "mlmon_outcome_log_loss_total",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Sum of -ln(probability of the actual class) over matched binary "
     "outcomes, scores clipped to [1e-15, 1-1e-15] (log loss = this / "
     "mlmon_outcome_score_count)."};
 inline constexpr MetricOf<Histogram> kAbsoluteError{
     "mlmon_absolute_error",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Absolute error of matched regression predictions (MAE = sum / count)."};
 inline constexpr MetricOf<Counter> kSquaredErrorTotal{
     "mlmon_squared_error_total",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Sum of squared errors of matched regression predictions."};
 inline constexpr MetricOf<Counter> kAbsolutePercentageErrorTotal{
     "mlmon_absolute_percentage_error_total",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Sum of |actual - predicted| / max(|actual|, 2.2e-16) over matched "
     "regression predictions (MAPE, a fraction, = this / "
     "mlmon_absolute_error_count)."};
 inline constexpr MetricOf<Histogram> kOutcomeRank{
     "mlmon_outcome_rank",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Rank of the true item in matched rankings (max(k)+1 when it was not in "
     "the kept list)."};
 inline constexpr MetricOf<Counter> kOutcomeReciprocalRankTotal{
     "mlmon_outcome_reciprocal_rank_total",
-    {"model", "version"},
+    {"model", "version", "segment"},
     "",
     "Sum of 1/rank of the true item over matched rankings, 0 when it was not "
     "in the top max(k) (MRR = this / mlmon_outcome_rank_count)."};
 inline constexpr MetricOf<Gauge> kModelQuality{
     "mlmon_model_quality",
-    {"model", "version", "metric", "window", "threshold", "k"},
+    {"model", "version", "segment", "metric", "window", "threshold", "k"},
     "",
     "Model quality over a sliding window, recomputed by Tick(). Labels that "
     "do not apply are empty; undefined values (no samples, a precision with "
@@ -475,6 +482,7 @@ inline constexpr const MetricDef* kMetricCatalogue[] = {
     &metrics::kModelLoadedTimestampSeconds.def,
     &metrics::kPredictionsTotal.def,
     &metrics::kEmptyResponsesTotal.def,
+    &metrics::kSegmentFoldsTotal.def,
     &metrics::kPredictionScore.def,
     &metrics::kResponseItems.def,
     &metrics::kPredictionScoreWindow.def,

@@ -15,6 +15,7 @@
 #include "mlmon/detail/mpsc_ring.h"
 #include "mlmon/detail/mutex.h"
 #include "mlmon/prediction_log.h"
+#include "mlmon/segment_spec.h"
 #include "prediction_log_stream.h"
 
 namespace mlmon {
@@ -34,9 +35,9 @@ enum class PredictionLog::Kind : std::uint8_t {
 // writer (TryPopWith). The ring slot is the 8-byte sequence number followed
 // by the record, cache-line aligned: kSlotBytes in all.
 //
-// Layout: a score record whose id has at most 35 bytes lies entirely in the
-// first cache line of its slot (id at offset 21 of the record, 29 of the
-// slot).
+// Layout: a score record whose id has at most 34 bytes lies entirely in the
+// first cache line of its slot (id at offset 22 of the record, 30 of the
+// slot); the segment follows the id.
 struct PredictionLog::Record {
   double ts;
   double number;           // score, value or numeric outcome
@@ -44,7 +45,9 @@ struct PredictionLog::Record {
   std::uint8_t kind;
   std::uint8_t id_len;
   std::uint8_t num_items;
+  std::uint8_t segment_len;  // 0: no "segment"
   char id[kMaxIdBytes];
+  char segment[SegmentSpec::kMaxValueBytes];
   std::uint16_t item_len[kMaxItems];
   char text[kMaxItemsBytes];  // the label, or the items back to back
 };

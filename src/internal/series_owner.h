@@ -18,6 +18,8 @@
 namespace mlmon {
 namespace internal {
 
+class StagedSeries;
+
 /// What a registry shares with its owners: whether it is still alive. The
 /// registry's destructor clears `registry` under `mu`; an owner releases its
 /// series under `mu` only while it is set.
@@ -59,6 +61,16 @@ class SeriesOwner {
                  const std::vector<std::string>& values,
                  const std::vector<double>& bounds);
 
+  /// Binds the series of `family` for `values` to `*inst`, an instrument
+  /// made before its labels were known (`StagedSeries`). Off the hot path.
+  /// Returns true if the family took `*inst`; false if the label set (or
+  /// the overflow series it folds into) was bound already, and then `*inst`
+  /// stays the caller's and is not exposed.
+  /// \throw mlmon::ConfigError if the registry is gone.
+  template <typename T>
+  bool Adopt(Family<T>& family, const std::vector<std::string>& values,
+             std::unique_ptr<T>* inst);
+
   /// Registers (or finds) the family of a catalogue row; histogram families
   /// hold series with bounds of their own. Set-up call.
   /// \throw mlmon::ConfigError if the name is registered with another type
@@ -96,13 +108,22 @@ class OwnedFamily {
   OwnedFamily(Family<T>& family, SeriesOwner* owner,
               std::vector<double> bounds = {})
       : family_(&family), owner_(owner), bounds_(std::move(bounds)) {}
-  /// Binds the series for `values`. Set-up call.
+  /// Binds the series for `values`, or stages it in `stage` (see
+  /// `StagedIn`). Set-up call.
   T& Add(const std::vector<std::string>& values) const;
+  /// This family with its series staged in `stage` (null: bound at once):
+  /// they enter the exposition when the stage is published under a segment.
+  OwnedFamily StagedIn(StagedSeries* stage) const {
+    OwnedFamily f = *this;
+    f.stage_ = stage;
+    return f;
+  }
 
  private:
   Family<T>* family_;
   SeriesOwner* owner_;
   std::vector<double> bounds_;
+  StagedSeries* stage_ = nullptr;
 };
 
 /// Registers (or finds) a catalogue family and binds through `owner`.

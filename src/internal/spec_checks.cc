@@ -140,5 +140,18 @@ std::string ReadRegularFile(const std::string& path, std::size_t max_bytes,
   return text;
 }
 
+void CheckSegments(const SpecContext& spec, const SegmentSpec& segments) {
+  if (!segments.enabled()) return;
+  const std::string& n = segments.name;
+  const auto head = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  bool ok = head(n[0]);
+  for (char c : n) ok = ok && (head(c) || (c >= '0' && c <= '9'));
+  if (!ok) spec.Fail("segments.name", "not [a-zA-Z_][a-zA-Z0-9_]*", n);
+  CheckInRange(spec, "segments.max_values", segments.max_values, 1,
+               SegmentSpec::kMaxValues);
+}
+
 }  // namespace internal
 }  // namespace mlmon

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mlmon/segment_spec.h"
+
 namespace mlmon {
 namespace internal {
 
@@ -59,6 +61,11 @@ void CheckAtLeast(const SpecContext& spec, std::string_view field,
 /// \throw mlmon::ConfigError "...<field>: more than <max> values (<size>)".
 void CheckAtMost(const SpecContext& spec, std::string_view field,
                  std::size_t size, std::size_t max);
+
+/// `SegmentSpec` under `<spec>.segments`: a name `[a-zA-Z_][a-zA-Z0-9_]*`
+/// when enabled, and `max_values` in [1, `SegmentSpec::kMaxValues`].
+/// \throw mlmon::ConfigError naming the field and the value.
+void CheckSegments(const SpecContext& spec, const SegmentSpec& segments);
 
 /// A list of names that must be unique: adds `name` to `seen`.
 /// \throw mlmon::ConfigError "...<field>: repeated (<name>)" if it was

@@ -23,6 +23,7 @@
 #include "mlmon/registry.h"
 #include "name_index.h"
 #include "series_owner.h"
+#include "staged_series.h"
 #include "window_ring.h"
 
 namespace mlmon {
@@ -50,9 +51,19 @@ struct TaskSetup {
   const OutcomeSpec& spec;
   const OwnedFamily<Counter>& confusion;  ///< mlmon_confusion_total
   const OwnedFamily<Gauge>& quality;      ///< mlmon_model_quality
+  /// Null: the task of the whole model, series with `segment=""`. Else the
+  /// task of one segment: its series are staged there (their `segment` is
+  /// set when the segment's value is known) and it exports no AUC (see
+  /// `BinaryTask`).
+  StagedSeries* stage = nullptr;
 
-  /// {model, version, extra...}: label values of a series.
+  /// {model, version, segment, extra...}: label values of a series.
   std::vector<std::string> Values(std::vector<std::string> extra) const;
+  /// A family the task binds (or stages) its series in.
+  OwnedFamily<Counter> Series(const MetricOf<Counter>& m) const;
+  OwnedFamily<Histogram> Series(const MetricOf<Histogram>& m,
+                                std::vector<double> bounds) const;
+  OwnedFamily<Counter> Confusion() const { return confusion.StagedIn(stage); }
   /// The `mlmon_model_quality` series of (metric, window, threshold, k).
   Gauge* Quality(const std::string& metric, const std::string& window,
                  const std::string& threshold = "",
@@ -119,6 +130,13 @@ class QualityWindows {
 
 /// One task's metrics. The tracker holds the one its spec asks for
 /// (`MakeTaskQuality`) and calls the `Apply` of that class.
+///
+/// Each task's `Apply(now, raw, ...)` adds an outcome to its windows and, if
+/// `raw`, to its raw series. The tracker of a segmented model applies an
+/// outcome of segment s to the whole model's task without `raw` (its windows
+/// are the whole model's quality, exported with `segment=""`) and to s's
+/// task with it, so the raw series of `segment=""` and of the segments add
+/// up to the whole, each outcome counted once.
 class TaskQuality {
  public:
   virtual ~TaskQuality() = default;
@@ -130,11 +148,14 @@ class TaskQuality {
 /// `mlmon_outcome_score{actual}`, the Brier and log-loss sums
 /// (`mlmon_outcome_brier_total`, `mlmon_outcome_log_loss_total`), and per
 /// threshold precision, recall, f1, accuracy, then auc, brier, log_loss, ece
-/// and samples.
+/// and samples. A segment's task has no auc (its windows keep 16 score bins
+/// per class, not `auc_bins`: a hundred segments at 1024 bins would hold
+/// hundreds of MB; the fleet AUC per segment comes from
+/// `mlmon_outcome_score`).
 class BinaryTask final : public TaskQuality {
  public:
   explicit BinaryTask(const TaskSetup& setup);
-  void Apply(std::int64_t now, double score, bool actual) noexcept;
+  void Apply(std::int64_t now, bool raw, double score, bool actual) noexcept;
   void Publish(std::int64_t now) override;
 
  private:
@@ -143,6 +164,7 @@ class BinaryTask final : public TaskQuality {
   Histogram* score_by_actual_[2] = {nullptr, nullptr};
   Counter* brier_ = nullptr;
   Counter* log_loss_ = nullptr;
+  const bool with_auc_;
   QualityWindows<BinaryStats> windows_;
 };
 
@@ -151,7 +173,8 @@ class BinaryTask final : public TaskQuality {
 class RegressionTask final : public TaskQuality {
  public:
   explicit RegressionTask(const TaskSetup& setup);
-  void Apply(std::int64_t now, double predicted, double actual) noexcept;
+  void Apply(std::int64_t now, bool raw, double predicted,
+             double actual) noexcept;
   void Publish(std::int64_t now) override;
 
  private:
@@ -171,7 +194,7 @@ class MulticlassTask final : public TaskQuality {
     return classes_.Find(name);
   }
   /// REQUIRES: both are class indexes.
-  void Apply(std::int64_t now, std::size_t predicted,
+  void Apply(std::int64_t now, bool raw, std::size_t predicted,
              std::size_t actual) noexcept;
   void Publish(std::int64_t now) override;
 
@@ -190,7 +213,7 @@ class RankingTask final : public TaskQuality {
   explicit RankingTask(const TaskSetup& setup);
   /// `rank` is the 1-based rank of the chosen item, 0 when it was not in the
   /// kept list (observed as max(k) + 1).
-  void Apply(std::int64_t now, std::size_t rank) noexcept;
+  void Apply(std::int64_t now, bool raw, std::size_t rank) noexcept;
   void Publish(std::int64_t now) override;
 
  private:

@@ -322,7 +322,7 @@ int RunReplay(const ReplayOptions& o) {
       if (pred_report.invalid == refused &&
           (p.kind == mlmon::PredictionEvent::Kind::kScore ||
            p.kind == mlmon::PredictionEvent::Kind::kValue)) {
-        monitor.distribution().ObserveScore(p.number);
+        monitor.distribution().ObserveScore(p.number, {}, p.segment);
         if (p.kind == mlmon::PredictionEvent::Kind::kScore && p.number >= 0 &&
             p.number <= 1) {
           scores.push_back(p.number);
