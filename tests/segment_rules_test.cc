@@ -28,7 +28,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The spec of tests/rules/segments_test.yml.
+// The spec of tests/rules/segments_test.yml (tests/rules/segments.yaml).
 MonitorSpec SegmentSpec() {
   MonitorSpec spec;
   spec.model = "fraud";
@@ -184,6 +184,22 @@ TEST(SegmentRulesTest, MaxSegmentGapErrorsAreNamed) {
   spec.source = "fraud.yaml";
   EXPECT_THAT(ConfigErrorOf(spec),
               HasSubstr("fraud.yaml: slo.max_segment_gap: needs task: binary"));
+
+  // The same from monitor.yaml files.
+  EXPECT_THAT(
+      ConfigErrorOf(ParseMonitorSpec(
+          "model: m\ntask: binary\nslo:\n  max_segment_gap: 0.2\n", "m.yaml")),
+      HasSubstr("m.yaml: slo.max_segment_gap: needs segments:"));
+  EXPECT_THAT(ConfigErrorOf(ParseMonitorSpec(
+                  "model: m\ntask: multiclass\nclasses: [a, b]\nsegments: "
+                  "{name: country}\nslo:\n  max_segment_gap: 0.2\n",
+                  "m.yaml")),
+              HasSubstr("m.yaml: slo.max_segment_gap: needs task: binary"));
+  EXPECT_EQ(ConfigErrorOf(ParseMonitorSpec(
+                "model: m\ntask: binary\nsegments: {name: country}\nslo:\n"
+                "  max_segment_gap: 0.2\n",
+                "m.yaml")),
+            "no error");
 }
 
 std::map<std::string, nlohmann::json> PanelsByTitle(const MonitorSpec& spec) {
@@ -281,6 +297,14 @@ TEST_F(SegmentRulesPromtoolTest, CheckRulesPassesWithSegments) {
       log))
       << ReadFile(log);
   EXPECT_THAT(ReadFile(log), Not(HasSubstr("WARN")));
+}
+
+TEST(SegmentRulesTest, TheCxxSpecIsTheTestConfig) {
+  const MonitorSpec yaml = LoadMonitorSpec(std::string(MLMON_SOURCE_DIR) +
+                                           "/tests/rules/segments.yaml");
+  MonitorSpec cxx = SegmentSpec();
+  cxx.source = yaml.source;
+  EXPECT_EQ(GenerateRules(cxx), GenerateRules(yaml));
 }
 
 TEST_F(SegmentRulesPromtoolTest, ValuesAndAlertOnSyntheticSeries) {

@@ -46,6 +46,7 @@ constexpr const char* kAllObjectives = R"(
 model: fraud
 task: binary
 thresholds: [0.5]
+segments: {name: country}
 slo:
   latency_p99_seconds: 0.25
   error_ratio: 0.01
@@ -59,13 +60,6 @@ slo:
   max_model_age: 30d
   max_segment_gap: 0.15
 )";
-
-// kAllObjectives with segments, which max_segment_gap needs.
-MonitorSpec AllObjectives() {
-  MonitorSpec spec = ParseMonitorSpec(kAllObjectives, "all.yaml");
-  spec.segments.name = "country";
-  return spec;
-}
 
 // The alert names and default severities as the runbook and the promtool
 // tests (tests/rules/alerts_test.yml) know them, in the order of the rules.
@@ -146,7 +140,7 @@ TEST(SloCatalogueTest, ParserSetsTheFieldOfEachRow) {
 // A spec with only one objective gives only that alert, under its row's
 // name and comment.
 TEST(SloCatalogueTest, EachObjectiveGivesExactlyItsAlert) {
-  const MonitorSpec all = AllObjectives();
+  const MonitorSpec all = ParseMonitorSpec(kAllObjectives, "all.yaml");
   for (const SloObjective& o : SloCatalogue()) {
     MonitorSpec one = all;
     one.slo = SloSpec();
@@ -185,7 +179,7 @@ TEST(SloCatalogueTest, EachObjectiveDrawsItsThresholdOnItsPanel) {
     }
     return by_title;
   };
-  const MonitorSpec all = AllObjectives();
+  const MonitorSpec all = ParseMonitorSpec(kAllObjectives, "all.yaml");
   const auto with = panels(all);
   MonitorSpec none = all;
   none.slo = SloSpec();
