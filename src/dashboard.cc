@@ -214,10 +214,13 @@ std::string GenerateDashboard(const MonitorSpec& spec) {
   }
   d.Panel("Windowed quality (per replica)",
           "mlmon_model_quality gauges computed in process, averaged over the "
-          "replicas where they are defined.",
+          "replicas where they are defined; the whole model (segment=\"\").",
           // `> -Inf` drops NaN (undefined on a replica): avg would be NaN.
+          // segment="" is the whole model; other values are the segments'
+          // own, which an average over them would mix in.
           {{"avg by (metric, threshold, k, window) (" +
-                m("mlmon_model_quality", R"(metric!="samples")") + " > -Inf)",
+                m("mlmon_model_quality", R"(segment="", metric!="samples")") +
+                " > -Inf)",
             "{{metric}} {{threshold}}{{k}} {{window}}"}},
           "short");
   d.Panel("Outcomes by result",

@@ -245,6 +245,12 @@ TEST(SegmentRulesTest, DashboardDrawsSegmentsAndTheGapThreshold) {
     EXPECT_THAT(rules, HasSubstr(std::string("- record: ") + r + "\n"));
   }
 
+  // The per-replica gauges are the whole model's (segment=""), not an
+  // average that mixes the segments in.
+  EXPECT_THAT(panels.at("Windowed quality (per replica)")["targets"][0]["expr"]
+                  .get<std::string>(),
+              HasSubstr("segment=\"\""));
+
   spec.segments.name.clear();
   spec.slo.max_segment_gap.reset();
   const auto without = PanelsByTitle(spec);
