@@ -43,7 +43,9 @@ std::uint64_t LogBinsPerSign() {
                 std::log(ResponseSpec::kLogGamma)));
 }
 
-std::uint64_t PendingBytes(const OutcomeSpec& o) {
+// `segmented`: predictions keep their segment (an index byte in memory; in
+// Redis its size byte and value).
+std::uint64_t PendingBytes(const OutcomeSpec& o, bool segmented) {
   std::size_t payload = 8;
   if (o.task == OutcomeSpec::Task::kMulticlass) payload = 4;
   if (o.task == OutcomeSpec::Task::kRanking) {
@@ -51,7 +53,9 @@ std::uint64_t PendingBytes(const OutcomeSpec& o) {
     for (std::size_t k : o.k) max_k = std::max(max_k, k);
     payload = 4 + 4 * std::min<std::size_t>(max_k, OutcomeSpec::kMaxK);
   }
-  if (o.store.backend == PendingStoreSpec::Backend::kRedis) {
+  const bool redis = o.store.backend == PendingStoreSpec::Backend::kRedis;
+  if (segmented) payload += redis ? 1 + SegmentSpec::kMaxValueBytes : 1;
+  if (redis) {
     // Only the buffer of predictions waiting to be written lives here.
     return Mul(o.store.max_buffered, internal::RemoteSlotBytes(payload));
   }
@@ -144,7 +148,10 @@ std::string MemoryEstimate::ToString() const {
 
 MemoryEstimate EstimateMonitorMemory(const MonitorSpec& spec) {
   MemoryEstimate e;
-  e.parts.push_back({"pending store", PendingBytes(spec.outcome)});
+  e.parts.push_back(
+      {"pending store",
+       PendingBytes(spec.outcome, spec.segments.enabled() ||
+                                      spec.outcome.segments.enabled())});
   e.parts.push_back({"outcome windows", OutcomeWindowBytes(spec.outcome)});
   if (spec.segments.enabled()) {
     e.parts.push_back({"segment windows", SegmentWindowBytes(spec)});

@@ -113,7 +113,7 @@ TEST(DriftBinsTest, ScoreBinsCountEveryScoreOnceAndMatchTheInProcessDrift) {
   EXPECT_EQ(Sum(bins),
             testutil::ExposedValue(text,
                                    "mlmon_prediction_score_count{model=\"m\","
-                                   "version=\"1\"}"));
+                                   "version=\"1\",segment=\"\"}"));
   EXPECT_EQ(BinOf(bounds, 0.05), 0u);  // a value on a bound: the lower bin
   EXPECT_EQ(bins[reference.size() - 1], 0.0);
 

@@ -161,18 +161,23 @@ TEST(ResponseDistributionExemplarTest, ScoreBucketKeepsThePredictionId) {
   r.ObserveScore(-3.5, "neg-1");
   const std::string om = registry.OpenMetricsExposition();
   const std::string om_r = other.OpenMetricsExposition();
-  EXPECT_THAT(om, HasSubstr("{model=\"m\",version=\"1\",le=\"0.5\"} 2 # "
-                            "{id=\"p-2\"} 0.5 1700000000\n"));
-  EXPECT_THAT(om, HasSubstr("{model=\"m\",version=\"1\",le=\"1\"} 4 # "
-                            "{id=\"p-3\"} 0.75 1700000000\n"));
+  EXPECT_THAT(
+      om, HasSubstr("{model=\"m\",version=\"1\",segment=\"\",le=\"0.5\"} 2 # "
+                    "{id=\"p-2\"} 0.5 1700000000\n"));
+  EXPECT_THAT(om,
+              HasSubstr("{model=\"m\",version=\"1\",segment=\"\",le=\"1\"} 4 # "
+                        "{id=\"p-3\"} 0.75 1700000000\n"));
   EXPECT_THAT(om, Not(HasSubstr("p-bad")));
-  EXPECT_THAT(om_r, HasSubstr("{model=\"r\",version=\"1\",le=\"-1\"} 1 # "
-                              "{id=\"neg-1\"} -3.5 1700000000\n"));
+  EXPECT_THAT(
+      om_r, HasSubstr("{model=\"r\",version=\"1\",segment=\"\",le=\"-1\"} 1 # "
+                      "{id=\"neg-1\"} -3.5 1700000000\n"));
   // A histogram with a negative bound has neither _sum nor _count under
   // OpenMetrics; its +Inf bucket is the count.
   EXPECT_THAT(om_r, Not(HasSubstr("mlmon_prediction_score_sum{")));
   EXPECT_THAT(om_r, Not(HasSubstr("mlmon_prediction_score_count{")));
-  EXPECT_THAT(om_r, HasSubstr("{model=\"r\",version=\"1\",le=\"+Inf\"} 1\n"));
+  EXPECT_THAT(
+      om_r,
+      HasSubstr("{model=\"r\",version=\"1\",segment=\"\",le=\"+Inf\"} 1\n"));
   EXPECT_THAT(om, HasSubstr("mlmon_prediction_score_sum{model=\"m\""));
   EXPECT_THAT(other.TextExposition(),
               HasSubstr("mlmon_prediction_score_sum{model=\"r\""));

@@ -50,8 +50,8 @@ class FeedbackEndpointTest : public ::testing::Test {
   std::optional<double> Outcomes(const std::string& result) {
     return SampleValue(
         registry_,
-        R"(mlmon_outcomes_total{model="fraud",version="1",result=")" + result +
-            "\"}");
+        R"(mlmon_outcomes_total{model="fraud",version="1",segment="",result=")" +
+            result + "\"}");
   }
 
   FakeClock clock_;
@@ -79,12 +79,12 @@ TEST_F(FeedbackEndpointTest, NdjsonBatchIsAccountedPerLineAndMovesSeries) {
   EXPECT_EQ(
       SampleValue(
           registry_,
-          R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"),
+          R"(mlmon_confusion_total{model="fraud",version="1",segment="",threshold="0.5",predicted="1",actual="1"})"),
       1);
   EXPECT_EQ(
       SampleValue(
           registry_,
-          R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="0",actual="0"})"),
+          R"(mlmon_confusion_total{model="fraud",version="1",segment="",threshold="0.5",predicted="0",actual="0"})"),
       1);
 }
 
@@ -137,7 +137,7 @@ TEST_F(FeedbackEndpointTest, ResendingNeverCountsTwice) {
   EXPECT_EQ(
       SampleValue(
           registry_,
-          R"(mlmon_confusion_total{model="fraud",version="1",threshold="0.5",predicted="1",actual="1"})"),
+          R"(mlmon_confusion_total{model="fraud",version="1",segment="",threshold="0.5",predicted="1",actual="1"})"),
       2);
 }
 
@@ -221,7 +221,7 @@ TEST(FeedbackLifetimeTest, MonitorDestroyedBehindALiveRoute) {
   EXPECT_EQ(
       SampleValue(
           registry,
-          R"(mlmon_outcomes_total{model="fraud",version="2",result="matched"})"),
+          R"(mlmon_outcomes_total{model="fraud",version="2",segment="",result="matched"})"),
       1);
   server.Stop();
 }

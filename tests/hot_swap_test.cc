@@ -184,7 +184,7 @@ TEST(HotSwapTest, SwapsUnderLoadLeaveNoSeriesAndLoseNoCount) {
   // Feedback joined the survivor's own predictions only.
   const auto matched = testutil::SampleValue(
       text, "mlmon_outcomes_total{model=\"fraud\",version=\"" + last +
-                "\",result=\"matched\"}");
+                "\",segment=\"\",result=\"matched\"}");
   ASSERT_TRUE(matched.has_value());
   EXPECT_LE(*matched, static_cast<double>(tally.predictions[last]));
   EXPECT_EQ(registry.model_versions(), 2u);  // eta/1 and the survivor

@@ -176,6 +176,12 @@ std::string FullExposition(Registry& registry, const std::string& log_dir) {
   reference.calibration = {{0.1, 0.9}, {0.05, 0.8}};  // estimated quality
   ResponseDistribution responses(registry, "responses", "1", ResponseSpec{},
                                  &reference);
+  ResponseSpec segmented;  // mlmon_segment_folds_total
+  segmented.segments = {"country", 1};
+  ResponseDistribution by_segment(registry, "segmented", "1", segmented);
+  by_segment.ObserveScore(0.5, {}, "DE");
+  by_segment.ObserveScore(0.5, {}, "FR");  // folds into __other__
+  by_segment.Tick();
 
   FeatureSpec features_spec;
   features_spec.numeric.push_back({"x", 0, 10, {1, 5, 10}});

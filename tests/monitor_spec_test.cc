@@ -623,6 +623,18 @@ TEST(MonitorSpecMemoryTest, EstimateNamesTheBigPartAndTheBudgetRefusesIt) {
       "pending_store: {backend: redis, max_buffered: 1000}\n",
       "f.yaml");
   EXPECT_EQ(EstimateMonitorMemory(fleet).parts[0].bytes, 1000ull * 128);
+  // Segments: the segment byte in each pending entry (9-byte payload, 120
+  // bytes per entry), and per segment value plus __other__ the task's
+  // windows on 16 score bins per class: 2 windows x 61 slices x 560 bytes
+  // (32 + 2 x 16 x 8 + 32 for one threshold + 15 x 16 for the ECE bins).
+  const MonitorSpec segmented = ParseMonitorSpec(
+      "model: m\npending_capacity: 1000\n"
+      "segments: {name: country, max_values: 20}\n",
+      "s.yaml");
+  const MemoryEstimate se = EstimateMonitorMemory(segmented);
+  EXPECT_EQ(se.parts[0].bytes, 1000ull * 120);
+  ASSERT_EQ(se.parts[2].what, "segment windows");
+  EXPECT_EQ(se.parts[2].bytes, 21ull * 2 * 61 * 560);
   // Absurd sizes from C++ saturate instead of wrapping.
   MonitorSpec absurd;
   absurd.outcome.pending_capacity = ~std::size_t{0};

@@ -24,12 +24,13 @@ using testutil::ExposedValue;
 double Outcomes(const Registry& r, const std::string& model,
                 const std::string& result) {
   return ExposedValue(r, "mlmon_outcomes_total{model=\"" + model +
-                             "\",version=\"1\",result=\"" + result + "\"}");
+                             "\",version=\"1\",segment=\"\",result=\"" +
+                             result + "\"}");
 }
 
 double ModelMetric(const Registry& r, const std::string& model,
                    const std::string& name, const std::string& extra = "") {
-  return ExposedValue(r, name + "{model=\"" + model + "\",version=\"1\"" +
+  return ExposedValue(r, name + testutil::ModelLabels(name, model, "1") +
                              (extra.empty() ? "" : "," + extra) + "}");
 }
 

@@ -28,14 +28,14 @@ std::size_t Lines(const IngestReport& r) {
 double Outcomes(const Registry& r, const std::string& version,
                 const std::string& result, const std::string& model = "fraud") {
   return ExposedValue(r, "mlmon_outcomes_total{model=\"" + model +
-                             "\",version=\"" + version + "\",result=\"" +
-                             result + "\"}");
+                             "\",version=\"" + version +
+                             "\",segment=\"\",result=\"" + result + "\"}");
 }
 
 double Quality(const Registry& r, const std::string& version,
                const std::string& metric, const std::string& threshold) {
   return ExposedValue(r, "mlmon_model_quality{model=\"fraud\",version=\"" +
-                             version + "\",metric=\"" + metric +
+                             version + "\",segment=\"\",metric=\"" + metric +
                              "\",window=\"all\",threshold=\"" + threshold +
                              "\",k=\"\"}");
 }

@@ -61,17 +61,17 @@ class OutcomeTrackerTest : public ::testing::Test {
   }
   double Quality(const std::string& metric, const std::string& window,
                  const std::string& threshold = "", const std::string& k = "") {
-    return ExposedValue(registry_,
-                        "mlmon_model_quality{model=\"m\",version=\"1\","
-                        "metric=\"" +
-                            metric + "\",window=\"" + window +
-                            "\",threshold=\"" + threshold + "\",k=\"" + k +
-                            "\"}");
+    return ExposedValue(
+        registry_,
+        "mlmon_model_quality{model=\"m\",version=\"1\",segment=\"\","
+        "metric=\"" +
+            metric + "\",window=\"" + window + "\",threshold=\"" + threshold +
+            "\",k=\"" + k + "\"}");
   }
   double Metric(const std::string& name, const std::string& extra = "") {
-    return ExposedValue(registry_, name + "{model=\"m\",version=\"1\"" +
-                                       (extra.empty() ? "" : "," + extra) +
-                                       "}");
+    return ExposedValue(registry_,
+                        name + testutil::ModelLabels(name, "m", "1") +
+                            (extra.empty() ? "" : "," + extra) + "}");
   }
   double Outcomes(const std::string& result) {
     return Metric("mlmon_outcomes_total", "result=\"" + result + "\"");
@@ -750,9 +750,10 @@ TEST(OutcomeTrackerConcurrencyTest,
   EXPECT_EQ(duplicate.load(), ids * (threads - 1));
   t.Tick();
   const std::string text = registry.TextExposition();
-  EXPECT_NE(text.find("mlmon_confusion_total{model=\"m\",version=\"1\","
-                      "threshold=\"0.5\",predicted=\"1\",actual=\"1\"} 2000\n"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("mlmon_confusion_total{model=\"m\",version=\"1\",segment=\"\","
+                "threshold=\"0.5\",predicted=\"1\",actual=\"1\"} 2000\n"),
+      std::string::npos);
   EXPECT_EQ(t.pending(), 0u);
 }
 
@@ -805,9 +806,10 @@ TEST(OutcomeTrackerConcurrencyTest,
   // Every prediction is matched, still pending, expired or evicted.
   EXPECT_EQ(static_cast<double>(matched.load()) + pending + expired + evicted,
             static_cast<double>(writers * per_writer));
-  EXPECT_EQ(ExposedValue(registry,
-                         "mlmon_outcomes_total{model=\"m\",version=\"1\","
-                         "result=\"matched\"}"),
+  EXPECT_EQ(ExposedValue(
+                registry,
+                "mlmon_outcomes_total{model=\"m\",version=\"1\",segment=\"\","
+                "result=\"matched\"}"),
             static_cast<double>(matched.load()));
 }
 

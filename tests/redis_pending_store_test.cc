@@ -183,9 +183,9 @@ TEST_F(RedisPendingStoreTest, SegmentsTravelByValue) {
   b.Tick();
   const std::string cell = ",threshold=\"0.5\",predicted=\"1\",actual=\"1\"";
   auto tp = [&](const char* segment) {
-    return ExposedValue(rb, Series("mlmon_confusion_total", "m",
-                                   std::string("segment=\"") + segment + "\"" +
-                                       cell.substr(1)));
+    return ExposedValue(
+        rb, Series("mlmon_confusion_total", "m",
+                   std::string("segment=\"") + segment + "\"" + cell));
   };
   EXPECT_EQ(tp("DE"), 2);
   EXPECT_EQ(tp("FR"), 2);
@@ -249,9 +249,11 @@ TEST_F(RedisPendingStoreTest, VersionsFanOutThroughTheirOwnKeys) {
   EXPECT_EQ(r.matched, 2u);
   EXPECT_EQ(r.version_matches, 3u);
   const std::string v2_matched =
-      "mlmon_outcomes_total{model=\"m\",version=\"2\",result=\"matched\"}";
+      "mlmon_outcomes_total{model=\"m\",version=\"2\",segment=\"\",result="
+      "\"matched\"}";
   const std::string v2_unmatched =
-      "mlmon_outcomes_total{model=\"m\",version=\"2\",result=\"unmatched\"}";
+      "mlmon_outcomes_total{model=\"m\",version=\"2\",segment=\"\",result="
+      "\"unmatched\"}";
   EXPECT_EQ(ExposedValue(r2, v2_matched), 1);
   EXPECT_EQ(ExposedValue(r2, v2_unmatched), 0);  // a canary that did not
                                                  // predict it counts nothing

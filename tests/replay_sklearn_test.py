@@ -80,7 +80,22 @@ def samples(text):
     return out
 
 
+# The families with a `segment` label (docs/metrics.md); a model without
+# segments exports them with segment="".
+SEGMENTED = {"mlmon_predictions_total", "mlmon_empty_responses_total", "mlmon_prediction_score",
+             "mlmon_outcomes_total", "mlmon_confusion_total", "mlmon_outcome_score",
+             "mlmon_outcome_brier_total", "mlmon_outcome_log_loss_total", "mlmon_absolute_error",
+             "mlmon_squared_error_total", "mlmon_absolute_percentage_error_total",
+             "mlmon_outcome_rank", "mlmon_outcome_reciprocal_rank_total", "mlmon_model_quality"}
+
+
 def get(smp, name, **labels):
+    family = name
+    for suffix in ("_bucket", "_count", "_sum"):
+        if name.endswith(suffix) and name[:-len(suffix)] in SEGMENTED:
+            family = name[:-len(suffix)]
+    if family in SEGMENTED:
+        labels.setdefault("segment", "")
     key = (name, frozenset(labels.items()))
     if key not in smp:
         FAILURES.append(f"missing series {name}{labels}")

@@ -64,7 +64,7 @@ std::pair<double, double> Neighbours(const std::vector<double>& sorted,
 
 // The series of model "m" version "1" with these extra labels.
 std::string Series(const std::string& name, const std::string& labels = "") {
-  return name + "{model=\"m\",version=\"1\"" +
+  return name + testutil::ModelLabels(name, "m", "1") +
          (labels.empty() ? "" : "," + labels) + "}";
 }
 
@@ -105,6 +105,11 @@ class ResponseDistributionTest : public ::testing::Test {
   }
   Histogram::Snapshot Hist(const std::string& name,
                            const std::vector<double>& bounds) {
+    if (testutil::HasSegmentLabel(name)) {
+      return registry_.AddHistogram(name, "", {"model", "version", "segment"})
+          .Add({"m", "1", ""}, bounds)
+          .Collect();
+    }
     return registry_.AddHistogram(name, "", {"model", "version"})
         .Add({"m", "1"}, bounds)
         .Collect();
@@ -297,11 +302,14 @@ TEST_F(ResponseDistributionTest, FamiliesHaveTheContractLabels) {
            "method=\"psi\",window=\"5m\"}",
            "mlmon_drift_score{model=\"m\",version=\"1\",signal=\"score\","
            "method=\"ks\",window=\"1h\"}",
-           "mlmon_predictions_total{model=\"m\",version=\"1\",class=\"0\"}",
-           "mlmon_predictions_total{model=\"m\",version=\"1\","
+           "mlmon_predictions_total{model=\"m\",version=\"1\",segment=\"\","
+           "class=\"0\"}",
+           "mlmon_predictions_total{model=\"m\",version=\"1\",segment=\"\","
            "class=\"__other__\"}",
-           "mlmon_empty_responses_total{model=\"m\",version=\"1\"}",
-           "mlmon_prediction_score_bucket{model=\"m\",version=\"1\","
+           "mlmon_empty_responses_total{model=\"m\",version=\"1\",segment="
+           "\"\"}",
+           "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",segment="
+           "\"\","
            "le=\"0.15\"}",
            "mlmon_response_items_bucket{model=\"m\",version=\"1\",le=\"0\"}",
        }) {
@@ -320,12 +328,13 @@ TEST_F(ResponseDistributionTest, TwoModelsShareTheFamilies) {
   a.ObserveScore(0.1);
   b.ObserveScore(0.9);
   b.ObserveScore(0.9);
-  EXPECT_EQ(
-      registry_.AddHistogram("mlmon_prediction_score", "", {"model", "version"})
-          .Add({"b", "2"}, DefaultPredictionScoreBuckets())
-          .Collect()
-          .count,
-      2u);
+  EXPECT_EQ(registry_
+                .AddHistogram("mlmon_prediction_score", "",
+                              {"model", "version", "segment"})
+                .Add({"b", "2", ""}, DefaultPredictionScoreBuckets())
+                .Collect()
+                .count,
+            2u);
   // Each model brings its own score buckets; one distribution per model
   // version.
   ResponseSpec other;
@@ -334,7 +343,7 @@ TEST_F(ResponseDistributionTest, TwoModelsShareTheFamilies) {
   c.ObserveScore(0.7);
   EXPECT_EQ(testutil::SampleValue(registry_,
                                   "mlmon_prediction_score_bucket{model=\"c\","
-                                  "version=\"1\",le=\"1\"}"),
+                                  "version=\"1\",segment=\"\",le=\"1\"}"),
             1.0);
   EXPECT_EQ(testutil::CheckExposition(registry_.TextExposition()),
             std::nullopt);
@@ -475,8 +484,9 @@ TEST_F(ResponseDistributionTest, NonFiniteAndOutOfRangeScoresAreDropped) {
   EXPECT_EQ(dropped("nan"), 1);
   EXPECT_EQ(dropped("inf"), 1);
   EXPECT_EQ(dropped("invalid_value"), 0);
-  EXPECT_EQ(r2.AddHistogram("mlmon_prediction_score", "", {"model", "version"})
-                .Add({"m", "1"}, DefaultPredictionScoreBuckets())
+  EXPECT_EQ(r2.AddHistogram("mlmon_prediction_score", "",
+                            {"model", "version", "segment"})
+                .Add({"m", "1", ""}, DefaultPredictionScoreBuckets())
                 .Collect()
                 .count,
             3u);
@@ -787,10 +797,11 @@ TEST(ResponseDistributionExampleTest, HeaderExampleRuns) {
   mlmon::ResponseDistribution scores(registry, "fraud", "v7", spec);
   scores.ObserveScore(0.91);  // inference thread
   scores.Tick();              // window thread, every few seconds
-  EXPECT_NE(registry.TextExposition().find(
-                "mlmon_predictions_total{model=\"fraud\",version=\"v7\","
-                "class=\"1\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      registry.TextExposition().find(
+          "mlmon_predictions_total{model=\"fraud\",version=\"v7\",segment=\"\","
+          "class=\"1\"} 1"),
+      std::string::npos);
 }
 
 // ---------------------------------------------------------------------------
@@ -824,9 +835,10 @@ TEST(ResponseDistributionConcurrencyTest, ExactTotalsWhileTickingAndScraping) {
       running.fetch_sub(1);
     });
   }
-  Histogram& score =
-      registry.AddHistogram("mlmon_prediction_score", "", {"model", "version"})
-          .Add({"m", "1"}, DefaultPredictionScoreBuckets());
+  Histogram& score = registry
+                         .AddHistogram("mlmon_prediction_score", "",
+                                       {"model", "version", "segment"})
+                         .Add({"m", "1", ""}, DefaultPredictionScoreBuckets());
   std::uint64_t last = 0;
   int ticks = 0;
   while (running.load() > 0) {
@@ -895,8 +907,9 @@ TEST(ResponseDistributionBucketTest, FineBinShortcutMatchesHistogramOnBounds) {
     std::string le;
     internal::AppendValue(&le, spec.score_buckets[b]);
     const std::string series =
-        "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",le=\"" + le +
-        "\"}";
+        "mlmon_prediction_score_bucket{model=\"m\",version=\"1\",segment=\"\","
+        "le=\"" +
+        le + "\"}";
     EXPECT_EQ(testutil::SampleValue(text, series),
               static_cast<double>(want.cumulative[b]))
         << series;

@@ -96,8 +96,10 @@ int main() {
       "status=\"ok\"} 100",
       "mlmon_request_duration_seconds_count{model=\"toy\",version=\"1\","
       "endpoint=\"predict\"} 100",
-      "mlmon_predictions_total{model=\"toy\",version=\"1\",class=\"1\"} 66",
-      "mlmon_outcomes_total{model=\"toy\",version=\"1\",result=\"matched\"} "
+      "mlmon_predictions_total{model=\"toy\",version=\"1\",segment=\"\",class="
+      "\"1\"} 66",
+      "mlmon_outcomes_total{model=\"toy\",version=\"1\",segment=\"\",result="
+      "\"matched\"} "
       "100",
   };
   int missing = 0;

@@ -16,6 +16,46 @@
 namespace mlmon {
 namespace testutil {
 
+// Whether `family` (a metric name, or a histogram's `_bucket`, `_count` or
+// `_sum` sample) has the `segment` label, third after `model` and `version`
+// (`segment=""` for a model without segments): the contract of
+// docs/metrics.md, written out here independently of the catalogue.
+inline bool HasSegmentLabel(std::string_view family) {
+  for (std::string_view suffix : {"_bucket", "_count", "_sum"}) {
+    if (family.size() > suffix.size() &&
+        family.substr(family.size() - suffix.size()) == suffix) {
+      const std::string_view base =
+          family.substr(0, family.size() - suffix.size());
+      if (base == "mlmon_prediction_score" || base == "mlmon_outcome_score" ||
+          base == "mlmon_absolute_error" || base == "mlmon_outcome_rank") {
+        return true;
+      }
+    }
+  }
+  for (std::string_view f :
+       {"mlmon_predictions_total", "mlmon_empty_responses_total",
+        "mlmon_prediction_score", "mlmon_outcomes_total",
+        "mlmon_confusion_total", "mlmon_outcome_score",
+        "mlmon_outcome_brier_total", "mlmon_outcome_log_loss_total",
+        "mlmon_absolute_error", "mlmon_squared_error_total",
+        "mlmon_absolute_percentage_error_total", "mlmon_outcome_rank",
+        "mlmon_outcome_reciprocal_rank_total", "mlmon_model_quality"}) {
+    if (family == f) return true;
+  }
+  return false;
+}
+
+// `{model="<model>",version="<version>"` and, for a family with the segment
+// label, `,segment=""`: the start of a series' labels, without the brace
+// that closes them.
+inline std::string ModelLabels(std::string_view family, std::string_view model,
+                               std::string_view version) {
+  std::string s = "{model=\"" + std::string(model) + "\",version=\"" +
+                  std::string(version) + "\"";
+  if (HasSegmentLabel(family)) s += ",segment=\"\"";
+  return s;
+}
+
 // The value of the sample line that starts with `series` -- the metric name
 // and its labels exactly as the writer prints them, e.g.
 // `mlmon_requests_total{model="m",version="1",status="ok"}` -- followed by a
