@@ -5,8 +5,10 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <utility>
 
+#include "internal/quality_rules.h"
 #include "internal/slo_catalogue.h"
 #include "mlmon/alerting.h"
 #include "mlmon/duration.h"
@@ -155,6 +157,32 @@ std::string GenerateDashboard(const MonitorSpec& spec) {
               {{m("mlmon:precision:rate" + w), "precision@{{threshold}} " + v},
                {m("mlmon:recall:rate" + w), "recall@{{threshold}} " + v}},
               "percentunit", line("Precision and recall"));
+      if (spec.segments.enabled()) {
+        const std::string sw = internal::SegmentGapWindow(spec);
+        const std::string floor =
+            std::to_string(internal::kSegmentMinPositives);
+        d.Panel(
+            "Precision/recall by " + spec.segments.name,
+            "Per " + spec.segments.name + " segment over all replicas (" + sw +
+                "), per threshold; a segment shows once it has >= " + floor +
+                " predicted (precision) or actual (recall) positives in "
+                "the window. Predictions without a segment are left out.",
+            {{m("mlmon:segment_precision:rate" + sw),
+              "precision@{{threshold}} {{segment}} " + v},
+             {m("mlmon:segment_recall:rate" + sw),
+              "recall@{{threshold}} {{segment}} " + v}},
+            "percentunit");
+        d.Panel("Segment quality gap",
+                "Best minus worst " + spec.segments.name +
+                    " segment's precision and recall (" + sw +
+                    "), per threshold, over the segments with >= " + floor +
+                    " positives in the window.",
+                {{m("mlmon:segment_precision_gap:rate" + sw),
+                  "precision gap@{{threshold}} " + v},
+                 {m("mlmon:segment_recall_gap:rate" + sw),
+                  "recall gap@{{threshold}} " + v}},
+                "percentunit", line("Segment quality gap"));
+      }
       break;
     }
     case OutcomeSpec::Task::kRegression:
@@ -186,10 +214,13 @@ std::string GenerateDashboard(const MonitorSpec& spec) {
   }
   d.Panel("Windowed quality (per replica)",
           "mlmon_model_quality gauges computed in process, averaged over the "
-          "replicas where they are defined.",
+          "replicas where they are defined; the whole model (segment=\"\").",
           // `> -Inf` drops NaN (undefined on a replica): avg would be NaN.
+          // segment="" is the whole model; other values are the segments'
+          // own, which an average over them would mix in.
           {{"avg by (metric, threshold, k, window) (" +
-                m("mlmon_model_quality", R"(metric!="samples")") + " > -Inf)",
+                m("mlmon_model_quality", R"(segment="", metric!="samples")") +
+                " > -Inf)",
             "{{metric}} {{threshold}}{{k}} {{window}}"}},
           "short");
   d.Panel("Outcomes by result",

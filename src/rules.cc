@@ -151,6 +151,13 @@ std::vector<Rule> RecordingRules(const MonitorSpec& spec) {
                       sel("threshold!=\"\",actual=\"1\""), w));
     }
   }
+  for (internal::QualityRule& q : internal::SegmentQualityRules(spec)) {
+    Rule x;
+    x.record = std::move(q.record);
+    x.expr = std::move(q.expr);
+    x.comment = std::move(q.comment);
+    r.push_back(std::move(x));
+  }
   if (spec.outcome.task == OutcomeSpec::Task::kBinary &&
       spec.distribution.value_range ==
           ResponseSpec::ValueRange::kUnitInterval) {
@@ -576,6 +583,53 @@ SloAlertText ModelAgeAlert(const MonitorSpec& spec) {
           "Check the retraining pipeline and roll a new version, or raise "
           "slo.max_model_age if the model is meant to live longer. The age "
           "restarts when every replica has restarted."};
+}
+
+SloAlertText SegmentGapAlert(const MonitorSpec& spec) {
+  const std::string t = Num(*spec.slo.max_segment_gap);
+  const std::string w = internal::SegmentGapWindow(spec);
+  const PromSelector sel(spec.model);
+  // Both gaps, told apart by `metric` (the same labels otherwise).
+  const auto gap = [&](const char* metric) {
+    return fmt::format(
+        "label_replace(mlmon:segment_{}_gap:rate{}{} > {}, \"metric\", "
+        "\"{}\", \"\", \"\")",
+        metric, w, sel(), t, metric);
+  };
+  // The worst and the best segment of the alert's metric and threshold, by
+  // a query at the time the annotation is expanded.
+  const std::string rule =
+      "printf \"mlmon:segment_%s:rate" + w +
+      "{model=%q,version=%q,threshold=%q}\" $labels.metric $labels.model "
+      "$labels.version $labels.threshold";
+  const auto pick = [&rule](const char* fn, const char* what) {
+    return std::string("{{ range query (printf \"") + fn + "(1, %s)\" (" +
+           rule + ")) }}" + what +
+           " {{ .Labels.segment }} ({{ .Value | humanizePercentage }}){{ "
+           "end }}";
+  };
+  return {
+      gap("precision") + " or " + gap("recall"),
+      std::string(kWho) +
+          ": {{ $labels.metric }} at threshold {{ "
+          "$labels.threshold }} differs by {{ $value | "
+          "humanizePercentage }} between " +
+          spec.segments.name + " segments over " + w + ": " +
+          pick("bottomk", "worst") + ", " + pick("topk", "best") +
+          " (SLO gap <= " + t + ")",
+      "One group of users gets markedly worse decisions than another (only "
+      "segments with >= " +
+          std::to_string(internal::kSegmentMinPositives) +
+          " predicted positives for precision, or actual positives for "
+          "recall, in the window count). List the segments worst first with "
+          "sort(mlmon:segment_{{ $labels.metric }}:rate" +
+          w +
+          "{model=\"{{ $labels.model }}\",version=\"{{ $labels.version "
+          "}}\",threshold=\"{{ $labels.threshold }}\"}) and compare the "
+          "worst one's volume, score "
+          "distribution and inputs with the others: a feature missing or "
+          "broken for that group, a new traffic source, or a population the "
+          "training data under-represents."};
 }
 
 }  // namespace internal

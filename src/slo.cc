@@ -70,6 +70,14 @@ const std::array<SloObjective, kSloCount>& SloCatalogue() {
       {"max_model_age", "MlmonModelStale", "ticket", SloValue::kDuration,
        nullptr, &SloSpec::max_model_age, &ModelAgeAlert, "Model age",
        "`mlmon:model_age_seconds > X`"},
+      // The harm stakeholders fear most: a model that fails one group of
+      // users (rejects it unjustly) while its overall quality holds.
+      {"max_segment_gap", "MlmonSegmentGapHigh", "page", SloValue::kRatio,
+       &SloSpec::max_segment_gap, nullptr, &SegmentGapAlert,
+       "Segment quality gap",
+       "`mlmon:segment_precision_gap:rate<window> > X` or "
+       "`mlmon:segment_recall_gap:rate<window> > X` (per threshold; best "
+       "minus worst segment with >= 30 positives in the window)"},
   }};
   return kCatalogue;
 }
@@ -249,6 +257,17 @@ void CheckObjective(const MonitorSpec& spec, const SloObjective& o,
     case SloValue::kPrecision:
       CheckPrecision(spec, err);
       break;
+  }
+  if (o.number == &SloSpec::max_segment_gap) {
+    if (spec.outcome.task != OutcomeSpec::Task::kBinary) {
+      err.Fail(o.key,
+               "needs task: binary (precision and recall per segment and "
+               "threshold)");
+    }
+    if (!spec.segments.enabled()) {
+      err.Fail(o.key,
+               "needs segments: {name: ...} (the gap is between segments)");
+    }
   }
   if (o.number == &SloSpec::max_shadow_disagreement &&
       spec.outcome.task != OutcomeSpec::Task::kBinary &&

@@ -7,6 +7,7 @@
 # 1. mlmon rules --config tests/rules/monitor.yaml (every SLO, short `for:`)
 # 2. promtool check rules --lint=all --lint-fatal: valid, and no lint warning
 # 3. promtool test rules tests/rules/alerts_test.yml: the unit tests
+# 4. the same for segments (tests/rules/segments.yaml, segments_test.yml)
 # Prints "rules checks passed" last on success. PROMTOOL overrides the
 # promtool binary (default /usr/bin/promtool, Debian's prometheus package).
 set -eu
@@ -67,5 +68,27 @@ grep -q "alert: MlmonPendingStoreDown" "$WORK/rules.yml" &&
   cat "$WORK/check.out"; fail "promtool check rules (pending_store.yaml)"; }
 cp "$HERE/rules/pending_store_test.yml" "$WORK/pending_store_test.yml"
 "$PROMTOOL" test rules "$WORK/pending_store_test.yml" || fail "promtool test rules (pending store)"
+
+# Segments: per-segment rules and MlmonSegmentGapHigh, on hand-computed
+# series (tests/segment_rules_test.cc runs the same file on the C++ spec).
+mkdir "$WORK/segments"
+"$MLMON" rules --config "$HERE/rules/segments.yaml" --out "$WORK/segments/rules.yml" ||
+  fail "mlmon rules (segments.yaml) failed"
+grep -q "alert: MlmonSegmentGapHigh\$" "$WORK/segments/rules.yml" ||
+  fail "no alert MlmonSegmentGapHigh in the segment rules"
+grep -q "alert: MlmonSegmentGapHigh" "$WORK/rules.yml" &&
+  fail "MlmonSegmentGapHigh without segments"
+"$PROMTOOL" check rules --lint=all --lint-fatal "$WORK/segments/rules.yml" > "$WORK/check.out" 2>&1 || {
+  cat "$WORK/check.out"; fail "promtool check rules (segments.yaml)"; }
+cp "$HERE/rules/segments_test.yml" "$WORK/segments/segments_test.yml"
+(cd "$WORK/segments" && "$PROMTOOL" test rules segments_test.yml) ||
+  fail "promtool test rules (segments)"
+# max_segment_gap without segments is refused with its key.
+printf 'model: m\ntask: binary\nslo:\n  max_segment_gap: 0.2\n' > "$WORK/noseg.yaml"
+if "$MLMON" rules --config "$WORK/noseg.yaml" --out "$WORK/noseg.yml" 2> "$WORK/noseg.err"; then
+  fail "mlmon rules accepted max_segment_gap without segments"
+fi
+grep -q "noseg.yaml: slo.max_segment_gap: needs segments" "$WORK/noseg.err" || {
+  cat "$WORK/noseg.err"; fail "the error does not name slo.max_segment_gap"; }
 
 echo "rules checks passed"

@@ -46,6 +46,7 @@ constexpr const char* kAllObjectives = R"(
 model: fraud
 task: binary
 thresholds: [0.5]
+segments: {name: country}
 slo:
   latency_p99_seconds: 0.25
   error_ratio: 0.01
@@ -57,6 +58,7 @@ slo:
   max_feature_problem_ratio: 0.05
   max_shadow_disagreement: 0.07
   max_model_age: 30d
+  max_segment_gap: 0.15
 )";
 
 // The alert names and default severities as the runbook and the promtool
@@ -74,6 +76,7 @@ TEST(SloCatalogueTest, KeysAlertsAndSeveritiesAreTheDocumentedOnes) {
       {"max_feature_problem_ratio", "MlmonFeatureProblemRatioHigh", "ticket"},
       {"max_shadow_disagreement", "MlmonShadowDisagreementHigh", "ticket"},
       {"max_model_age", "MlmonModelStale", "ticket"},
+      {"max_segment_gap", "MlmonSegmentGapHigh", "page"},
   };
   ASSERT_EQ(SloCatalogue().size(), expected.size());
   // Keys listed once: min_precision gives two alerts.
@@ -122,9 +125,11 @@ TEST(SloCatalogueTest, ParserSetsTheFieldOfEachRow) {
   EXPECT_EQ(all.slo.max_feature_problem_ratio, 0.05);
   EXPECT_EQ(all.slo.max_shadow_disagreement, 0.07);
   EXPECT_EQ(all.slo.max_model_age, std::chrono::hours(24 * 30));
+  EXPECT_EQ(all.slo.max_segment_gap, 0.15);
   // Thresholds drawn on the dashboard: the value, seconds for a duration.
-  const std::vector<double> thresholds = {
-      0.25, 0.01, 0.8, 0.8, 0.2, 0.1, 7200, 0.3, 0.05, 0.07, 30 * 86400.0};
+  const std::vector<double> thresholds = {0.25, 0.01, 0.8,          0.8,
+                                          0.2,  0.1,  7200,         0.3,
+                                          0.05, 0.07, 30 * 86400.0, 0.15};
   for (std::size_t i = 0; i < thresholds.size(); ++i) {
     EXPECT_EQ(internal::Threshold(SloCatalogue()[i], all.slo), thresholds[i])
         << SloCatalogue()[i].key;

@@ -74,6 +74,7 @@ namespace mlmon {
 ///       max_outcome_staleness: 2h
 ///       max_shadow_disagreement: 0.05
 ///       max_model_age: 30d
+///       max_segment_gap: 0.2       # needs segments: (binary task)
 ///       for: 5m                    # or {default: 5m, max_drift_psi: 30m}
 ///       severity: {max_drift_psi: page}
 ///       runbook_url: docs/runbook.md

@@ -30,6 +30,7 @@ namespace mlmon {
 ///       max_outcome_staleness: 2h        # time since the newest outcome
 ///       max_shadow_disagreement: 0.05    # challenger vs champion, 1h rate
 ///       max_model_age: 30d               # time since the version was loaded
+///       max_segment_gap: 0.2             # best - worst segment (segments)
 ///       for: 5m                          # how long before an alert fires
 ///       # or per objective: for: {default: 5m, max_drift_psi: 30m}
 ///       severity: {max_drift_psi: page}  # override page|ticket per objective
@@ -37,9 +38,9 @@ namespace mlmon {
 ///
 /// Objective keys (`kSloKeys`) name the objectives in `for` and `severity`.
 /// Default severities: symptoms (latency, errors, precision, empty responses,
-/// heuristics, outcome staleness) `page`; causes (drift, input features)
-/// and the rollout's own checks (a disagreeing challenger, a stale model)
-/// `ticket`.
+/// heuristics, outcome staleness, a quality gap between segments) `page`;
+/// causes (drift, input features) and the rollout's own checks (a
+/// disagreeing challenger, a stale model) `ticket`.
 struct SloSpec {
   /// `min_precision`: precision at one configured binary decision threshold.
   struct Precision {

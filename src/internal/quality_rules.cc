@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -268,6 +270,58 @@ std::vector<std::string> FleetRuleWindows(const MonitorSpec& spec) {
     if (s != "1h") w.push_back(s);
   }
   return w;
+}
+
+std::string SegmentGapWindow(const MonitorSpec& spec) {
+  std::chrono::seconds longest = std::chrono::hours(1);
+  if (spec.slo.min_precision) {
+    longest = std::max(longest, spec.slo.min_precision->window);
+  }
+  return FormatDuration(longest);
+}
+
+std::vector<QualityRule> SegmentQualityRules(const MonitorSpec& spec) {
+  std::vector<QualityRule> r;
+  if (spec.outcome.task != OutcomeSpec::Task::kBinary ||
+      !spec.segments.enabled()) {
+    return r;
+  }
+  const PromSelector sel(spec.model);
+  const std::string by = std::string(kBy) + ", segment, threshold";
+  const std::string tby = std::string(kBy) + ", threshold";
+  const std::string confusion = Name(metrics::kConfusionTotal.def);
+  const std::string cells = "segment!=\"\",threshold!=\"\"";
+  const std::string tp = sel(cells + ",predicted=\"1\",actual=\"1\"");
+  std::string comment = fmt::format(
+      "Quality by segment ({}): a segment is recorded at a threshold only "
+      "with >= {} predicted (precision) or actual (recall) positives in the "
+      "window; the gap is its best minus its worst segment.",
+      spec.segments.name, kSegmentMinPositives);
+  for (const std::string& w : FleetRuleWindows(spec)) {
+    // (tp or whole * 0) / whole: 0, not absent, for a segment without a
+    // true positive (the worst one); `and` keeps it only with the volume.
+    const auto ratio = [&](const std::string& whole_cells) {
+      const std::string whole = SumRate(by, confusion, sel(whole_cells), w);
+      return fmt::format(
+          "({} or {} * 0) / {} and sum by ({}) (increase({}{}[{}])) >= {}",
+          SumRate(by, confusion, tp, w), whole, whole, by, confusion,
+          sel(whole_cells), w, kSegmentMinPositives);
+    };
+    const std::string precision = "mlmon:segment_precision:rate" + w;
+    const std::string recall = "mlmon:segment_recall:rate" + w;
+    r.push_back({precision, ratio(cells + ",predicted=\"1\""), {}, comment});
+    comment.clear();
+    r.push_back({recall, ratio(cells + ",actual=\"1\""), {}, ""});
+    for (const std::string& rule : {precision, recall}) {
+      const std::size_t colon = rule.rfind(':');
+      r.push_back({rule.substr(0, colon) + "_gap" + rule.substr(colon),
+                   fmt::format("max by ({0}) ({1}{2}) - min by ({0}) ({1}{2})",
+                               tby, rule, sel()),
+                   {},
+                   ""});
+    }
+  }
+  return r;
 }
 
 std::vector<QualityRule> FleetQualityRules(const MonitorSpec& spec) {

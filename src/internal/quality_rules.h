@@ -46,6 +46,28 @@ std::vector<std::string> FleetRuleWindows(const MonitorSpec& spec);
 ///   are rules.cc's).
 std::vector<QualityRule> FleetQualityRules(const MonitorSpec& spec);
 
+/// The smallest number of predicted positives (for precision) or actual
+/// positives (for recall) a segment needs in the window, at a threshold, for
+/// its `mlmon:segment_precision` (or `_recall`) to be recorded: below it one
+/// tiny segment's noise would set the gap and page.
+inline constexpr int kSegmentMinPositives = 30;
+
+/// The window of `MlmonSegmentGapHigh` and of the dashboard's segment panels:
+/// the longest of `FleetRuleWindows(spec)` (segments see a fraction of the
+/// traffic, so the longest window is the least noisy).
+std::string SegmentGapWindow(const MonitorSpec& spec);
+
+/// The per-segment rules of a binary task with `segments:` (else none), for
+/// each window w of `FleetRuleWindows(spec)`, from `mlmon_confusion_total`
+/// summed over replicas, without `segment=""` (predictions without one):
+/// - `mlmon:segment_precision:rate<w>` and `mlmon:segment_recall:rate<w>` by
+///   (model, version, segment, threshold), recorded only where the segment
+///   had at least `kSegmentMinPositives` predicted (resp. actual) positives
+///   in the window;
+/// - `mlmon:segment_precision_gap:rate<w>` and `mlmon:segment_recall_gap:
+///   rate<w>` by (model, version, threshold): best minus worst of those.
+std::vector<QualityRule> SegmentQualityRules(const MonitorSpec& spec);
+
 /// How a Prometheus server stores the `le` label of a scraped bucket of
 /// upper bound `v`: Prometheus 3 rewrites it to the OpenMetrics form (Go's
 /// shortest `%g`, with `.0` appended to an integer: `1` becomes `1.0`);

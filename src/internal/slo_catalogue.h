@@ -67,7 +67,7 @@ struct SloObjective {
 };
 
 /// Number of objectives.
-inline constexpr std::size_t kSloCount = 11;
+inline constexpr std::size_t kSloCount = 12;
 
 /// Every objective, in the order of the generated alerts.
 const std::array<SloObjective, kSloCount>& SloCatalogue();
@@ -118,6 +118,7 @@ SloAlertText DriftPsiAlert(const MonitorSpec& spec);
 SloAlertText FeatureProblemAlert(const MonitorSpec& spec);
 SloAlertText ShadowDisagreementAlert(const MonitorSpec& spec);
 SloAlertText ModelAgeAlert(const MonitorSpec& spec);
+SloAlertText SegmentGapAlert(const MonitorSpec& spec);
 
 }  // namespace internal
 }  // namespace mlmon
