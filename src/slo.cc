@@ -9,6 +9,7 @@
 
 #include "internal/config_errors.h"
 #include "internal/slo_catalogue.h"
+#include "internal/spec_checks.h"
 #include "mlmon/alerting.h"
 #include "mlmon/duration.h"
 #include "mlmon/monitor_spec.h"
@@ -283,6 +284,9 @@ void CheckObjective(const MonitorSpec& spec, const SloObjective& o,
 void ValidateSloSpec(const MonitorSpec& spec) {
   const SloSpec& slo = spec.slo;
   const SloErrors err(spec);
+  // The segments' name reaches alert templates and panel titles: only a
+  // label-like name may (a C++ spec is not checked by the YAML parser).
+  internal::CheckSegments(internal::SpecContext("MonitorSpec"), spec.segments);
   for (const SloObjective& o : internal::SloCatalogue()) {
     CheckObjective(spec, o, err);
   }

@@ -185,6 +185,14 @@ TEST(SegmentRulesTest, MaxSegmentGapErrorsAreNamed) {
   EXPECT_THAT(ConfigErrorOf(spec),
               HasSubstr("fraud.yaml: slo.max_segment_gap: needs task: binary"));
 
+  // A name that is not label-like never reaches a template or a title.
+  spec = SegmentSpec();
+  spec.segments.name = "country\"}} {{ x";
+  EXPECT_THAT(
+      ConfigErrorOf(spec),
+      HasSubstr("MonitorSpec.segments.name: not [a-zA-Z_][a-zA-Z0-9_]*"));
+  EXPECT_THROW(GenerateDashboard(spec), ConfigError);
+
   // The same from monitor.yaml files.
   EXPECT_THAT(
       ConfigErrorOf(ParseMonitorSpec(
