@@ -80,6 +80,16 @@ def segment_values(series, name):
     return {dict(k[1]).get("segment") for k in series if k[0] == name}
 
 
+def check_quality(series, labels, thr, truth, pred, what):
+    """precision, recall, f1 and accuracy at `thr` (window="all") against
+    scikit-learn on the same pairs."""
+    q = dict(labels, window="all", threshold=f"{thr:g}", k="")
+    for metric, ref in (("precision", precision_score), ("recall", recall_score),
+                        ("f1", f1_score), ("accuracy", accuracy_score)):
+        close(value(series, "mlmon_model_quality", **q, metric=metric),
+              ref(truth, pred), f"{metric}{what}@{thr}")
+
+
 def generate(rng, n, segment_of):
     """Scores whose quality differs by segment; 10% never get an outcome."""
     rows, outcomes, truth = [], [], []
@@ -140,15 +150,7 @@ def per_segment(workdir, rng):
                     whole[ti][a][p] += got
             if seg == "":
                 continue  # segment="" quality is the whole model's (below)
-            q = dict(base, segment=seg, window="all", threshold=f"{thr:g}", k="")
-            close(value(series, "mlmon_model_quality", **q, metric="precision"),
-                  precision_score(t, pred), f"precision[{seg}]@{thr}")
-            close(value(series, "mlmon_model_quality", **q, metric="recall"),
-                  recall_score(t, pred), f"recall[{seg}]@{thr}")
-            close(value(series, "mlmon_model_quality", **q, metric="f1"),
-                  f1_score(t, pred), f"f1[{seg}]@{thr}")
-            close(value(series, "mlmon_model_quality", **q, metric="accuracy"),
-                  accuracy_score(t, pred), f"accuracy[{seg}]@{thr}")
+            check_quality(series, dict(base, segment=seg), thr, t, pred, f"[{seg}]")
         close(value(series, "mlmon_outcome_score_count", **base, segment=seg, actual="1"),
               int(t.sum()), f"outcome_score count[{seg}]", rel=0)
     # The cells add up to the whole model's; segment="" quality is the whole.
@@ -160,15 +162,7 @@ def per_segment(workdir, rng):
         check((whole[ti] == cm).all(), f"cells over segments {whole[ti].tolist()} != whole {cm.tolist()}")
         # segment="" quality: the whole model, not only the outcomes
         # without a segment.
-        q = dict(base, segment="", window="all", threshold=f"{thr:g}", k="")
-        close(value(series, "mlmon_model_quality", **q, metric="precision"),
-              precision_score(t_all, pred), f"whole-model precision@{thr}")
-        close(value(series, "mlmon_model_quality", **q, metric="recall"),
-              recall_score(t_all, pred), f"whole-model recall@{thr}")
-        close(value(series, "mlmon_model_quality", **q, metric="f1"),
-              f1_score(t_all, pred), f"whole-model f1@{thr}")
-        close(value(series, "mlmon_model_quality", **q, metric="accuracy"),
-              accuracy_score(t_all, pred), f"whole-model accuracy@{thr}")
+        check_quality(series, dict(base, segment=""), thr, t_all, pred, "[whole model]")
     check(("mlmon_model_quality", frozenset(dict(base, segment="DE", window="all", threshold="",
                                                   k="", metric="auc").items())) not in series,
           "a segment exports no auc")

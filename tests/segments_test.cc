@@ -251,7 +251,6 @@ TEST(SegmentedDistributionTest, ScoresClassesAndEmptyBySegment) {
   EXPECT_EQ(Sample(text, s + "\"ios\"}"), 2);
   EXPECT_EQ(Sample(text, s + "\"__other__\"}"), 1);
   EXPECT_EQ(Sample(text, s + "\"\"}"), 1);
-  // The windows stay the whole model's: 4 scores.
   EXPECT_EQ(Sample(text,
                    "mlmon_segment_folds_total{model=\"m\",version=\"1\",signal="
                    "\"distribution\"}"),

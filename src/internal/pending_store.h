@@ -37,9 +37,11 @@ class MLMON_CAPABILITY("mutex") SpinLock {
   void unlock() noexcept MLMON_RELEASE() {
     locked_.store(false, std::memory_order_release);
   }
+  /// One step of a spin wait: a CPU pause for the first 64 `spins`, then a
+  /// yield (also for other short waits, e.g. `SegmentTable`).
+  static void Pause(int spins) noexcept;
 
  private:
-  static void Pause(int spins) noexcept;
   std::atomic<bool> locked_{false};
 };
 

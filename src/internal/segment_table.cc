@@ -1,13 +1,8 @@
 #include "segment_table.h"
 
 #include <cstring>
-#include <thread>
 
 #include "pending_store.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace mlmon {
 namespace internal {
@@ -21,16 +16,6 @@ std::size_t SlotCount(std::size_t max_values) {
   std::size_t n = 8;
   while (n < 4 * max_values) n *= 2;
   return n;
-}
-
-void Pause(int spins) noexcept {
-  if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-    _mm_pause();
-#endif
-  } else {
-    std::this_thread::yield();
-  }
 }
 
 }  // namespace
@@ -91,7 +76,7 @@ std::uint32_t SegmentTable::Lookup(std::string_view value, std::uint64_t hash,
     }
     if ((t & kHashMask) != hi) continue;
     for (int spins = 0; (t & kStateMask) == kWriting; ++spins) {
-      Pause(spins);
+      SpinLock::Pause(spins);
       t = s.tag.load(std::memory_order_acquire);
     }
     if (s.size == value.size() &&
