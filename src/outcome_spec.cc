@@ -105,6 +105,43 @@ void CheckSeconds(std::string_view field, std::chrono::seconds value,
   }
 }
 
+// With segments, the series of the busiest family (confusion cells or
+// quality gauges) of every segment value, `__other__` and the whole model
+// must fit the registry's per-family cap: past it they would fold into
+// `__overflow__` and a segment would silently miss from the exposition.
+void CheckSegmentSeries(const OutcomeSpec& s, const Registry& registry) {
+  if (!s.segments.enabled()) return;
+  const std::size_t windows = s.windows.size() + (s.all_time_window ? 1 : 0);
+  std::size_t confusion = 0, quality = 0;  // per segment
+  switch (s.task) {
+    case Task::kBinary:
+      confusion = 4 * s.thresholds.size();
+      quality = windows * (4 * s.thresholds.size() + 4);
+      break;
+    case Task::kMulticlass:
+      confusion = s.classes.size() * s.classes.size();
+      quality = windows * 5;
+      break;
+    case Task::kRegression:
+      quality = windows * 4;
+      break;
+    case Task::kRanking:
+      quality = windows * (2 * s.k.size() + 2);
+      break;
+  }
+  const std::size_t per_segment = std::max(confusion, quality);
+  const std::size_t total = (s.segments.max_values + 2) * per_segment;
+  const std::size_t cap = registry.options().max_series_per_family;
+  if (total > cap) {
+    kSpec.Fail("segments.max_values",
+               fmt::format("{} segments (with __other__ and \"\") x {} series "
+                           "exceed Registry::Options::max_series_per_family = "
+                           "{}",
+                           s.segments.max_values + 2, per_segment, cap),
+               std::to_string(s.segments.max_values));
+  }
+}
+
 }  // namespace
 
 void ValidatePendingStoreSpec(const PendingStoreSpec& st) {
@@ -155,6 +192,7 @@ void ValidateOutcomeSpec(const OutcomeSpec& s, const Registry& registry) {
   }
   CheckBuckets(kSpec, "delay_buckets", s.delay_buckets);
   CheckSegments(kSpec, s.segments);
+  CheckSegmentSeries(s, registry);
   ValidatePendingStoreSpec(s.store);
 }
 

@@ -30,6 +30,8 @@ constexpr std::int64_t kNanosPerSecond = 1000000000;
 constexpr std::size_t kPayloadBuffer =
     4 + 4 * OutcomeSpec::kMaxK + 1 + SegmentSpec::kMaxValueBytes;
 static_assert(kPayloadBuffer <= PendingStore::kMaxPayloadBytes, "payload");
+static_assert(kPayloadBuffer <= internal::TakenPrediction::kMaxPayloadBytes,
+              "Redis payload");
 static_assert(OutcomeTracker::kMaxIdBytes == PendingStore::kMaxIdBytes, "id");
 
 // Ranking: items kept per prediction, max(k); 0 for the other tasks.
@@ -336,6 +338,11 @@ void OutcomeTracker::Impl::StartRemoteStore() {
   o.timeout = spec.store.timeout;
   o.max_buffered = spec.store.max_buffered;
   o.payload_bytes = PayloadBytes(spec);
+  // A replica with other `segments:` (a rollout) wrote the other size.
+  o.other_payload_bytes =
+      spec.segments.enabled()
+          ? TaskPayloadBytes(spec)
+          : TaskPayloadBytes(spec) + 1 + SegmentSpec::kMaxValueBytes;
   remote = internal::MakeRedisPendingStore(o, series);
 }
 
@@ -395,7 +402,11 @@ bool OutcomeTracker::Impl::StoreWith(std::string_view id,
   unsigned char* part = buf + task_bytes;
   if (remote == nullptr) {
     part[0] = static_cast<unsigned char>(index);
-  } else if (segment.size() > SegmentSpec::kMaxValueBytes) {
+    return Store(id, buf);
+  }
+  // The whole part is written: no byte of the stack reaches Redis.
+  std::memset(part, 0, 1 + SegmentSpec::kMaxValueBytes);
+  if (segment.size() > SegmentSpec::kMaxValueBytes) {
     part[0] = kFoldedSegment;
   } else {
     part[0] = static_cast<unsigned char>(segment.size());
@@ -412,10 +423,12 @@ std::uint32_t OutcomeTracker::Impl::SegmentOf(
     other_seen.store(true, std::memory_order_relaxed);
     return segments->other();
   }
-  const std::size_t size =
-      std::min<std::size_t>(part[0], SegmentSpec::kMaxValueBytes);
+  if (part[0] > SegmentSpec::kMaxValueBytes) {  // not written by mlmon
+    other_seen.store(true, std::memory_order_relaxed);
+    return segments->other();
+  }
   const std::uint32_t i = segments->Find(
-      std::string_view(reinterpret_cast<const char*>(part + 1), size));
+      std::string_view(reinterpret_cast<const char*>(part + 1), part[0]));
   if (i == segments->other()) other_seen.store(true, std::memory_order_relaxed);
   return i;
 }
@@ -433,6 +446,7 @@ void OutcomeTracker::Impl::PublishSegments() {
   if (!other.stage.published() && other_seen.load(std::memory_order_relaxed)) {
     other.stage.Publish(kSegmentOther);
   }
+  for (std::size_t i = 1; i < parts.size(); ++i) parts[i]->stage.Fold();
 }
 
 bool OutcomeTracker::Impl::Store(std::string_view id,

@@ -15,6 +15,7 @@
 #include "internal/config_errors.h"
 #include "internal/metric_catalogue.h"
 #include "internal/prediction_log_state.h"
+#include "internal/segment_table.h"
 #include "internal/series_owner.h"
 #include "internal/text_format.h"
 
@@ -181,8 +182,11 @@ bool PredictionLog::Push(Kind kind, std::string_view id, double number,
     return Drop(DropReason::kQueueFull);  // stopped
   }
   if (id.size() > kMaxIdBytes) return Drop(DropReason::kIdTooLong);
-  if (id.empty() || segment.size() > SegmentSpec::kMaxValueBytes) {
-    return Drop(DropReason::kInvalidValue);
+  if (id.empty()) return Drop(DropReason::kInvalidValue);
+  // A value the live path counts under __other__ is logged as __other__,
+  // so that a replay counts it there too.
+  if (!segment.empty() && !internal::SegmentTable::HasOwnSeries(segment)) {
+    segment = kSegmentOther;
   }
   if (std::isnan(unix_ts)) {
     unix_ts = clock_->UnixSeconds();

@@ -86,6 +86,21 @@ void ValidateSpec(const ResponseSpec& s, const Registry& registry) {
                          3600);
   internal::CheckAtLeast(spec, "drift_min_samples", s.drift_min_samples, 1);
   internal::CheckSegments(spec, s.segments);
+  // Every segment value, __other__ and "" count each class (and __other__):
+  // past the per-family cap a segment would silently fold into
+  // __overflow__.
+  if (s.segments.enabled()) {
+    const std::size_t classes = s.classes.empty() ? 2 : s.classes.size();
+    const std::size_t total = (s.segments.max_values + 2) * (classes + 1);
+    if (total > cap) {
+      spec.Fail("segments.max_values",
+                fmt::format("{} segments (with __other__ and \"\") x {} "
+                            "classes exceed "
+                            "Registry::Options::max_series_per_family = {}",
+                            s.segments.max_values + 2, classes + 1, cap),
+                std::to_string(s.segments.max_values));
+    }
+  }
   if (s.value_range == ValueRange::kUnitInterval) {
     internal::CheckInRange(spec, "fine_bins", s.fine_bins, kMinFineBins,
                            ResponseSpec::kMaxFineBins);

@@ -62,32 +62,30 @@ T& SeriesOwner::Bind(Family<T>& family, const std::vector<std::string>& values,
 }
 
 template <typename T>
-bool SeriesOwner::Adopt(Family<T>& family,
-                        const std::vector<std::string>& values,
-                        std::unique_ptr<T>* inst) {
+T* SeriesOwner::Adopt(Family<T>& family, const std::vector<std::string>& values,
+                      std::unique_ptr<T>* inst) {
   detail::MutexLock lock(link_->mu);
   if (link_->registry == nullptr) {
     throw SetupError(kind_, "its registry was destroyed", Describe());
   }
-  const std::size_t slot = family.AdoptSeries(values, inst).second;
-  if (*inst != nullptr) {  // bound already: not ours to expose
-    family.Release(slot);
-    return false;
-  }
+  // Taken or not, the series is held (one owner count) until this owner
+  // goes: a caller that folds its counts into an existing series needs it
+  // alive.
+  const auto [series, slot] = family.AdoptSeries(values, inst);
   detail::MutexLock own(mu_);
   bound_.emplace_back(&family, slot);
-  return true;
+  return series;
 }
 
-template bool SeriesOwner::Adopt(Family<Counter>&,
-                                 const std::vector<std::string>&,
-                                 std::unique_ptr<Counter>*);
-template bool SeriesOwner::Adopt(Family<Gauge>&,
-                                 const std::vector<std::string>&,
-                                 std::unique_ptr<Gauge>*);
-template bool SeriesOwner::Adopt(Family<Histogram>&,
-                                 const std::vector<std::string>&,
-                                 std::unique_ptr<Histogram>*);
+template Counter* SeriesOwner::Adopt(Family<Counter>&,
+                                     const std::vector<std::string>&,
+                                     std::unique_ptr<Counter>*);
+template Gauge* SeriesOwner::Adopt(Family<Gauge>&,
+                                   const std::vector<std::string>&,
+                                   std::unique_ptr<Gauge>*);
+template Histogram* SeriesOwner::Adopt(Family<Histogram>&,
+                                       const std::vector<std::string>&,
+                                       std::unique_ptr<Histogram>*);
 
 template <typename T>
 T& SeriesOwner::Add(Family<T>& family, const std::vector<std::string>& values) {

@@ -90,10 +90,14 @@ std::uint64_t OutcomeWindowBytes(const OutcomeSpec& o) {
 // The segments' windows: each of max_values + 1 segments keeps the task's
 // windows, a binary one on 16 score bins per class instead of auc_bins.
 std::uint64_t SegmentWindowBytes(const MonitorSpec& spec) {
-  if (!spec.segments.enabled()) return 0;
+  // `ModelMonitor` gives `spec.segments` to its tracker; without it, the
+  // tracker's own.
+  const SegmentSpec& seg =
+      spec.segments.enabled() ? spec.segments : spec.outcome.segments;
+  if (!seg.enabled()) return 0;
   OutcomeSpec o = spec.outcome;
   o.auc_bins = 16;
-  return Mul(Add(spec.segments.max_values, 1), OutcomeWindowBytes(o));
+  return Mul(Add(seg.max_values, 1), OutcomeWindowBytes(o));
 }
 
 std::uint64_t DistributionBytes(const ResponseSpec& d) {
@@ -153,7 +157,7 @@ MemoryEstimate EstimateMonitorMemory(const MonitorSpec& spec) {
        PendingBytes(spec.outcome, spec.segments.enabled() ||
                                       spec.outcome.segments.enabled())});
   e.parts.push_back({"outcome windows", OutcomeWindowBytes(spec.outcome)});
-  if (spec.segments.enabled()) {
+  if (spec.segments.enabled() || spec.outcome.segments.enabled()) {
     e.parts.push_back({"segment windows", SegmentWindowBytes(spec)});
   }
   e.parts.push_back(

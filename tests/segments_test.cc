@@ -266,14 +266,36 @@ TEST(SegmentedOutcomesTest, FamilyCapBoundsSegmentSeries) {
   Registry registry(o);
   OutcomeSpec spec;
   spec.windows = {};
+  // One model alone past the cap is refused at set-up: 32 x 4 cells > 40.
   spec.segments = {"c", 30};
+  try {
+    OutcomeTracker t(registry, "m", "1", spec);
+    FAIL() << "30 segments of 4 cells accepted under a cap of 40";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "OutcomeSpec.segments.max_values: 32 segments (with "
+                  "__other__ and \"\") x 4 series exceed "
+                  "Registry::Options::max_series_per_family = 40 (30)"),
+              std::string::npos)
+        << e.what();
+  }
+  ResponseSpec rspec;
+  rspec.segments = {"c", 30};
+  EXPECT_THROW(ResponseDistribution(registry, "m", "1", rspec), ConfigError);
+  // Two models that each fit (7 x 4 = 28) but not together: the second
+  // one's late segments fold into the family's overflow series.
+  spec.segments = {"c", 5};
   OutcomeTracker t(registry, "m", "1", spec);
-  for (int i = 0; i < 30; ++i) {
-    const std::string id = "p" + std::to_string(i);
-    ASSERT_TRUE(t.RecordPrediction(id, 0.9, "v" + std::to_string(i)));
-    EXPECT_EQ(t.RecordOutcome(id, 1.0), OutcomeResult::kMatched);
+  OutcomeTracker t2(registry, "m2", "1", spec);
+  for (int i = 0; i < 6; ++i) {
+    for (OutcomeTracker* tracker : {&t, &t2}) {
+      const std::string id = "p" + std::to_string(i);
+      ASSERT_TRUE(tracker->RecordPrediction(id, 0.9, "v" + std::to_string(i)));
+      EXPECT_EQ(tracker->RecordOutcome(id, 1.0), OutcomeResult::kMatched);
+    }
   }
   t.Tick();
+  t2.Tick();
   const std::string text = registry.TextExposition();
   std::set<std::string> lines;
   std::size_t confusion = 0;
@@ -287,6 +309,7 @@ TEST(SegmentedOutcomesTest, FamilyCapBoundsSegmentSeries) {
     if (line.rfind("mlmon_confusion_total{", 0) == 0) ++confusion;
   }
   EXPECT_LE(confusion, 41u);
+  EXPECT_GE(confusion, 40u);
 }
 
 // Recording threads meet new values while another thread ticks (publishing

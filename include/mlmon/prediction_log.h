@@ -166,8 +166,10 @@ class PredictionLog {
   /// the record was queued.
   ///
   /// `segment` (every prediction kind): the segment the prediction was made
-  /// in, written as `"segment"` (none when empty); a value longer than
-  /// `SegmentSpec::kMaxValueBytes` drops the record (`invalid_value`).
+  /// in, written as `"segment"` (none when empty); a value that cannot have
+  /// a series of its own (longer than `SegmentSpec::kMaxValueBytes`, not
+  /// UTF-8, a control character) is written as `__other__`, where the live
+  /// path counts it.
   bool LogPrediction(std::string_view id, double score, double unix_ts = kNow,
                      std::string_view segment = {}) noexcept;
   /// Logs a prediction with a class label (multiclass).

@@ -193,9 +193,13 @@ std::string ParsePredictionObject(od::object obj, PredictionEvent* e) {
             e->items.emplace_back(s);
           }
         } else if (key == "segment") {
+          bool null = false;
+          if (v.is_null().get(null) == simdjson::SUCCESS && null) {
+            return {};  // null: no segment
+          }
           std::string_view s;
           if (v.get_string().get(s) != simdjson::SUCCESS) {
-            return "'segment' must be a string";
+            return "'segment' must be a string or null";
           }
           e->segment = s;
         } else if (!IsWellFormed(v)) {  // other keys are ignored

@@ -76,8 +76,10 @@ struct Record {
 static_assert(RemoteSlotBytes(8) == (8 + sizeof(Record<8>) + 63) / 64 * 64 &&
                   RemoteSlotBytes(64) ==
                       (8 + sizeof(Record<64>) + 63) / 64 * 64 &&
-                  RemoteSlotBytes(404) ==
-                      (8 + sizeof(Record<404>) + 63) / 64 * 64,
+                  RemoteSlotBytes(TakenPrediction::kMaxPayloadBytes) ==
+                      (8 + sizeof(Record<TakenPrediction::kMaxPayloadBytes>) +
+                       63) /
+                          64 * 64,
               "RemoteSlotBytes follows Record");
 
 template <std::size_t kPayload>
@@ -169,6 +171,18 @@ class RedisStore final : public RemotePendingStore {
         t.status = RemoteTake::kMatched;
         t.created_unix_seconds = GetU32(v);
         std::memcpy(t.payload, v + 4, options_.payload_bytes);
+      } else if (reply->type == REDIS_REPLY_STRING &&
+                 options_.other_payload_bytes != 0 &&
+                 reply->len == 4 + options_.other_payload_bytes) {
+        // Written by a replica with other `segments:` (a rollout): the
+        // task's part joins, without a segment.
+        const auto* v = reinterpret_cast<const unsigned char*>(reply->str);
+        const std::size_t kept =
+            std::min(options_.payload_bytes, options_.other_payload_bytes);
+        t.status = RemoteTake::kMatched;
+        t.created_unix_seconds = GetU32(v);
+        std::memcpy(t.payload, v + 4, kept);
+        std::memset(t.payload + kept, 0, options_.payload_bytes - kept);
       } else if (reply->type == REDIS_REPLY_STRING) {
         // A value of another shape (a replica with another task or k wrote
         // it): it cannot be joined here, and is a tombstone now.
@@ -512,6 +526,11 @@ std::unique_ptr<RemotePendingStore> MakeRedisPendingStore(
   if (!o.password_file.empty()) {
     endpoint.password =
         ReadPasswordFile(o.password_file, "OutcomeSpec.store.password_file");
+  }
+  if (o.payload_bytes > TakenPrediction::kMaxPayloadBytes ||
+      o.other_payload_bytes > TakenPrediction::kMaxPayloadBytes) {
+    throw SetupError("OutcomeSpec.store", "a prediction larger than a slot",
+                     std::to_string(o.payload_bytes));
   }
   if (o.payload_bytes <= 8) {
     return std::make_unique<RedisStore<8>>(o, endpoint, series);

@@ -38,7 +38,9 @@ enum class RemoteTake : std::uint8_t {
 
 /// The result of one take; `payload` holds `payload_bytes` on kMatched.
 struct TakenPrediction {
-  static constexpr std::size_t kMaxPayloadBytes = 404;
+  // A ranking's count and 100 item hashes (4 + 4 x OutcomeSpec::kMaxK),
+  // then a segment's size byte and value (1 + SegmentSpec::kMaxValueBytes).
+  static constexpr std::size_t kMaxPayloadBytes = 404 + 33;
   RemoteTake status = RemoteTake::kUnavailable;
   std::uint32_t created_unix_seconds = 0;
   alignas(8) unsigned char payload[kMaxPayloadBytes];
@@ -46,11 +48,12 @@ struct TakenPrediction {
 
 /// Bytes one buffered prediction takes in the process (a ring slot: id,
 /// time and the payload, rounded to cache lines): 128 for payloads up to 8
-/// bytes, 192 up to 64, 512 up to `TakenPrediction::kMaxPayloadBytes`.
+/// bytes, 192 up to 64, 576 up to `TakenPrediction::kMaxPayloadBytes`.
 constexpr std::size_t RemoteSlotBytes(std::size_t payload_bytes) {
-  const std::size_t capacity = payload_bytes <= 8    ? 8
-                               : payload_bytes <= 64 ? 64
-                                                     : 404;
+  const std::size_t capacity = payload_bytes <= 8 ? 8
+                               : payload_bytes <= 64
+                                   ? 64
+                                   : TakenPrediction::kMaxPayloadBytes;
   // Sequence number (8), then time (4), id size (1), a flag (1), id (64),
   // padded to 8,
   // then the payload, all rounded up to 64.
@@ -79,6 +82,11 @@ struct RemoteStoreOptions {
   std::chrono::milliseconds timeout{200};
   std::size_t max_buffered = 100000;
   std::size_t payload_bytes = 8;  ///< <= TakenPrediction::kMaxPayloadBytes
+  /// Another value size a take accepts (0: none): a replica whose
+  /// `segments:` differ (a rollout) wrote the task's part with or without
+  /// the segment part. The first `min(payload_bytes, this)` bytes are
+  /// taken and the rest of `payload_bytes` zeroed (no segment).
+  std::size_t other_payload_bytes = 0;
 };
 
 /// A bounded buffer of predictions, a writer thread that pipelines them to

@@ -60,6 +60,7 @@ void ResponseSegments::Publish() {
   if (!other.stage.published() && other_seen_.load(std::memory_order_relaxed)) {
     other.stage.Publish(kSegmentOther);
   }
+  for (std::size_t i = 1; i < parts_.size(); ++i) parts_[i]->stage.Fold();
 }
 
 void ResponseSegments::AddScoreCounts(std::vector<double>* per_bucket) {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "pending_store.h"
+#include "text_format.h"
 
 namespace mlmon {
 namespace internal {
@@ -54,7 +55,10 @@ std::uint32_t SegmentTable::Lookup(std::string_view value, std::uint64_t hash,
     if (t == 0) {
       // Values are never removed: a value present is met before any empty
       // slot of its probe sequence, so this one is new.
-      if (!add || next_.load(std::memory_order_relaxed) > max_) return other();
+      if (!add || next_.load(std::memory_order_relaxed) > max_ ||
+          !HasOwnSeries(value)) {
+        return other();
+      }
       std::uint64_t expected = 0;
       if (s.tag.compare_exchange_strong(expected, hi | kWriting,
                                         std::memory_order_acquire)) {
@@ -85,6 +89,16 @@ std::uint32_t SegmentTable::Lookup(std::string_view value, std::uint64_t hash,
     }
   }
   return other();
+}
+
+bool SegmentTable::HasOwnSeries(std::string_view value) noexcept {
+  if (value.size() > SegmentSpec::kMaxValueBytes) return false;
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return IsValidUtf8(value) && value != kSegmentOther &&
+         value != "__overflow__";
 }
 
 bool SegmentTable::ValueOf(std::uint32_t i, std::string* out) const {

@@ -21,7 +21,7 @@ namespace internal {
 /// Maps segment values to indexes: `kNone` (0) for an empty value, 1 ..
 /// `max_values` for the first `max_values` distinct values in the order they
 /// were first seen, and `other()` (`max_values + 1`) for every later value
-/// and every value longer than `SegmentSpec::kMaxValueBytes`.
+/// and every value that may not have a series (`HasOwnSeries`).
 ///
 /// An open-addressing table of fixed size (4 slots per value, at least 8),
 /// allocated at construction; values are never removed, so a value keeps its
@@ -54,6 +54,13 @@ class SegmentTable {
   /// The value of index `i` in [1, max_values] once it is fully added;
   /// false before. Off the hot path.
   bool ValueOf(std::uint32_t i, std::string* out) const;
+
+  /// Whether `value` may have a series of its own: at most
+  /// `SegmentSpec::kMaxValueBytes`, well-formed UTF-8 without control
+  /// characters (a value the exposition would print the same as another
+  /// must not take a series: its counts would be lost), and not
+  /// `__other__` or `__overflow__`. Others count under `other()`.
+  static bool HasOwnSeries(std::string_view value) noexcept;
 
   std::uint32_t other() const noexcept { return max_ + 1; }
   std::size_t max_values() const noexcept { return max_; }

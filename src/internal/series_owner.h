@@ -63,13 +63,15 @@ class SeriesOwner {
 
   /// Binds the series of `family` for `values` to `*inst`, an instrument
   /// made before its labels were known (`StagedSeries`). Off the hot path.
-  /// Returns true if the family took `*inst`; false if the label set (or
-  /// the overflow series it folds into) was bound already, and then `*inst`
-  /// stays the caller's and is not exposed.
+  /// Returns the family's instrument for `values`: `*inst` itself if the
+  /// family took it (then `*inst` is null), or the series bound already
+  /// under the label set or the overflow series it folds into (then `*inst`
+  /// stays the caller's, unexposed, and the owner holds that series as its
+  /// own until it is destroyed).
   /// \throw mlmon::ConfigError if the registry is gone.
   template <typename T>
-  bool Adopt(Family<T>& family, const std::vector<std::string>& values,
-             std::unique_ptr<T>* inst);
+  T* Adopt(Family<T>& family, const std::vector<std::string>& values,
+           std::unique_ptr<T>* inst);
 
   /// Registers (or finds) the family of a catalogue row; histogram families
   /// hold series with bounds of their own. Set-up call.

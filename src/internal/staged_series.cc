@@ -36,11 +36,16 @@ void StagedSeries::Publish(const std::string& segment) noexcept {
   published_ = true;
   for (const auto& e : entries_) {
     try {
-      e->Publish(*owner_, segment);
+      if (e->Publish(*owner_, segment)) folding_.push_back(e.get());
     } catch (const std::exception&) {
       // The registry is gone, or out of memory: the series stay unexposed.
     }
   }
+  Fold();
+}
+
+void StagedSeries::Fold() noexcept {
+  for (Entry* e : folding_) e->Fold();
 }
 
 }  // namespace internal

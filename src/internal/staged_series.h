@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,30 +43,51 @@ class StagedSeries {
            const std::vector<double>* bounds = nullptr);
 
   /// Binds every staged instrument under `segment`, once (later calls do
-  /// nothing). An instrument whose label set is bound already (the family's
-  /// overflow series) stays unexposed; the fold is counted by the registry.
-  /// Never throws: a registry already gone leaves them unexposed.
+  /// nothing). An instrument whose label set is bound already — the
+  /// family's overflow series, when the family is full — stays unexposed,
+  /// and `Fold` adds a counter's counts to that series (the registry counts
+  /// the fold in `mlmon_label_overflow_total`; a histogram's or a gauge's
+  /// values are not folded). Never throws: a registry already gone leaves
+  /// them unexposed.
   void Publish(const std::string& segment) noexcept;
   bool published() const noexcept { return published_; }
+  /// Adds what the unexposed counters recorded since the last call to the
+  /// series they fold into. Off the hot path (each `Tick()`).
+  void Fold() noexcept;
 
  private:
   struct Entry {
     virtual ~Entry() = default;
-    virtual void Publish(SeriesOwner& owner, const std::string& segment) = 0;
+    // Binds the instrument; true if it folds into another series.
+    virtual bool Publish(SeriesOwner& owner, const std::string& segment) = 0;
+    virtual void Fold() noexcept {}
   };
   template <typename T>
   struct EntryOf final : Entry {
     Family<T>* family;
     std::vector<std::string> values;
     std::unique_ptr<T> instrument;  // until the family takes it
-    void Publish(SeriesOwner& owner, const std::string& segment) override {
+    T* target = nullptr;            // the series it folds into
+    double folded = 0;              // counts already added to `target`
+    bool Publish(SeriesOwner& owner, const std::string& segment) override {
       values[kSegmentLabel] = segment;
-      owner.Adopt(*family, values, &instrument);
+      T* const series = owner.Adopt(*family, values, &instrument);
+      if (instrument == nullptr) return false;  // taken: exposed
+      target = series;
+      return std::is_same_v<T, Counter>;
+    }
+    void Fold() noexcept override {
+      if constexpr (std::is_same_v<T, Counter>) {
+        const double now = instrument->Value();
+        if (now > folded) target->Increment(now - folded);
+        folded = now;
+      }
     }
   };
 
   SeriesOwner* owner_;
   std::vector<std::unique_ptr<Entry>> entries_;
+  std::vector<Entry*> folding_;  // entries whose counts fold elsewhere
   bool published_ = false;
 };
 
