@@ -56,8 +56,16 @@ TEST(SegmentTableTest, LongValuesFoldAndPeekNeverAdds) {
   EXPECT_EQ(u.Find("ab"), 1u);
   EXPECT_EQ(u.Find("abc"), 2u);
   EXPECT_EQ(u.Find("a"), 3u);
-  EXPECT_EQ(u.Find(std::string("a\0b", 3)), 4u);
   EXPECT_EQ(u.Find("ab"), 1u);
+  // Values the exposition could not tell apart from others never take an
+  // index: a NUL or control character, bytes that are not UTF-8, the
+  // reserved labels.
+  EXPECT_EQ(u.Find(std::string("a\0b", 3)), u.other());
+  EXPECT_EQ(u.Find("a\tb"), u.other());
+  EXPECT_EQ(u.Find("\xff"), u.other());
+  EXPECT_EQ(u.Find("__other__"), u.other());
+  EXPECT_EQ(u.Find("__overflow__"), u.other());
+  EXPECT_EQ(u.Find("M\xc3\xbcnchen"), 4u);  // UTF-8 is fine
 }
 
 // Threads racing on first sightings: every value gets one index for all of
