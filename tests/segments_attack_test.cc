@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -577,6 +578,15 @@ TEST(SegmentsAttack, FamilyCapLosesSegmentOutcomes) {
   // whose overflow series has threshold, predicted and actual
   // "__overflow__"; every cell of the one threshold, overflow included.
   EXPECT_EQ(SumOver(text, "mlmon_confusion_total", ""), 13);
+  // And never two series with the same labels.
+  std::set<std::string> series;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    EXPECT_TRUE(series.insert(line.substr(0, line.rfind(' '))).second)
+        << "repeated " << line;
+  }
 }
 
 }  // namespace
