@@ -247,16 +247,12 @@ struct OutcomeTracker::Impl {
   std::unique_ptr<internal::SegmentTable> segments;
   std::vector<std::unique_ptr<SegmentPart>> parts;  // [0]: null
   Counter* folds = nullptr;
-  std::atomic<bool> other_seen{false};
   const std::size_t task_bytes;  // the task part of a payload
 
   // The index of `segment`, counting a fold into `__other__`.
   std::uint32_t SegmentIndex(std::string_view segment) noexcept {
     const std::uint32_t i = segments->Find(segment);
-    if (i == segments->other()) {
-      folds->Increment();
-      other_seen.store(true, std::memory_order_relaxed);
-    }
+    if (i == segments->other()) folds->Increment();
     return i;
   }
   // Stores a prediction: `task_payload` and, with segments, `segment`.
@@ -419,34 +415,16 @@ std::uint32_t OutcomeTracker::Impl::SegmentOf(
     const unsigned char* part) noexcept {
   if (segments == nullptr) return internal::SegmentTable::kNone;
   if (remote == nullptr) return part[0];
-  if (part[0] == kFoldedSegment) {
-    other_seen.store(true, std::memory_order_relaxed);
-    return segments->other();
-  }
-  if (part[0] > SegmentSpec::kMaxValueBytes) {  // not written by mlmon
-    other_seen.store(true, std::memory_order_relaxed);
-    return segments->other();
-  }
-  const std::uint32_t i = segments->Find(
+  // kFoldedSegment, or a size no mlmon writes.
+  if (part[0] > SegmentSpec::kMaxValueBytes) return segments->Fold();
+  return segments->Find(
       std::string_view(reinterpret_cast<const char*>(part + 1), part[0]));
-  if (i == segments->other()) other_seen.store(true, std::memory_order_relaxed);
-  return i;
 }
 
 void OutcomeTracker::Impl::PublishSegments() {
   if (segments == nullptr) return;
-  std::string value;
-  for (std::uint32_t i = 1; i < segments->other(); ++i) {
-    SegmentPart& part = *parts[i];
-    if (!part.stage.published() && segments->ValueOf(i, &value)) {
-      part.stage.Publish(value);
-    }
-  }
-  SegmentPart& other = *parts[segments->other()];
-  if (!other.stage.published() && other_seen.load(std::memory_order_relaxed)) {
-    other.stage.Publish(kSegmentOther);
-  }
-  for (std::size_t i = 1; i < parts.size(); ++i) parts[i]->stage.Fold();
+  internal::PublishSegments(
+      *segments, [this](std::uint32_t i) -> auto& { return parts[i]->stage; });
 }
 
 bool OutcomeTracker::Impl::Store(std::string_view id,

@@ -41,26 +41,13 @@ const ResponseSegmentSeries* ResponseSegments::Find(
     std::string_view segment) noexcept {
   const std::uint32_t i = table_.Find(segment);
   if (i == SegmentTable::kNone) return nullptr;
-  if (i == table_.other()) {
-    folds_->Increment();
-    other_seen_.store(true, std::memory_order_relaxed);
-  }
+  if (i == table_.other()) folds_->Increment();
   return &parts_[i]->series;
 }
 
 void ResponseSegments::Publish() {
-  std::string value;
-  for (std::uint32_t i = 1; i < table_.other(); ++i) {
-    Part& part = *parts_[i];
-    if (!part.stage.published() && table_.ValueOf(i, &value)) {
-      part.stage.Publish(value);
-    }
-  }
-  Part& other = *parts_[table_.other()];
-  if (!other.stage.published() && other_seen_.load(std::memory_order_relaxed)) {
-    other.stage.Publish(kSegmentOther);
-  }
-  for (std::size_t i = 1; i < parts_.size(); ++i) parts_[i]->stage.Fold();
+  PublishSegments(
+      table_, [this](std::uint32_t i) -> auto& { return parts_[i]->stage; });
 }
 
 void ResponseSegments::AddScoreCounts(std::vector<double>* per_bucket) {

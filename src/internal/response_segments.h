@@ -70,7 +70,6 @@ class ResponseSegments {
   SegmentTable table_;
   std::vector<std::unique_ptr<Part>> parts_;  // [0]: null
   Counter* folds_ = nullptr;
-  std::atomic<bool> other_seen_{false};
   Histogram::Snapshot snapshot_;
 };
 

@@ -33,8 +33,9 @@ SegmentTable::SegmentTable(std::size_t max_values)
 
 std::uint32_t SegmentTable::Find(std::string_view value) noexcept {
   if (value.empty()) return kNone;
-  if (value.size() > SegmentSpec::kMaxValueBytes) return other();
-  return Lookup(value, HashId(value), /*add=*/true);
+  if (value.size() > SegmentSpec::kMaxValueBytes) return Fold();
+  const std::uint32_t i = Lookup(value, HashId(value), /*add=*/true);
+  return i == other() ? Fold() : i;
 }
 
 std::uint32_t SegmentTable::Peek(std::string_view value) const noexcept {
@@ -108,10 +109,6 @@ bool SegmentTable::ValueOf(std::uint32_t i, std::string* out) const {
   const Slot& s = slots_[slot - 1];
   out->assign(s.bytes, s.size);
   return true;
-}
-
-std::size_t SegmentTable::bytes() const noexcept {
-  return sizeof(Slot) * (mask_ + 1) + sizeof(std::atomic<std::uint32_t>) * max_;
 }
 
 }  // namespace internal

@@ -63,9 +63,19 @@ class SegmentTable {
   static bool HasOwnSeries(std::string_view value) noexcept;
 
   std::uint32_t other() const noexcept { return max_ + 1; }
+  /// `other()`, noting that a value counted there (`Find` notes its own
+  /// folds; a caller that folds a value it could not look up calls this).
+  std::uint32_t Fold() noexcept {
+    if (!other_used_.load(std::memory_order_relaxed)) {
+      other_used_.store(true, std::memory_order_relaxed);
+    }
+    return other();
+  }
+  /// Whether a value was counted under `other()` (its series are due).
+  bool other_used() const noexcept {
+    return other_used_.load(std::memory_order_relaxed);
+  }
   std::size_t max_values() const noexcept { return max_; }
-  /// Bytes allocated at construction.
-  std::size_t bytes() const noexcept;
 
  private:
   struct Slot {
@@ -89,7 +99,26 @@ class SegmentTable {
   // Slot of each index 1..max_ (slot + 1; 0 until the value is ready).
   std::unique_ptr<std::atomic<std::uint32_t>[]> slot_of_;
   std::atomic<std::uint32_t> next_{1};
+  std::atomic<bool> other_used_{false};
 };
+
+/// At a tick: publishes the stage (a `StagedSeries`) of every index whose
+/// value `table` now knows and, once a value was folded, `__other__`'s; then
+/// folds what the unexposed counters recorded. `stage(i)` is the stage of
+/// index i in [1, `table.other()`]. Off the hot path.
+template <typename StageOf>
+void PublishSegments(const SegmentTable& table, StageOf&& stage) {
+  std::string value;
+  for (std::uint32_t i = 1; i < table.other(); ++i) {
+    if (!stage(i).published() && table.ValueOf(i, &value)) {
+      stage(i).Publish(value);
+    }
+  }
+  if (!stage(table.other()).published() && table.other_used()) {
+    stage(table.other()).Publish(kSegmentOther);
+  }
+  for (std::uint32_t i = 1; i <= table.other(); ++i) stage(i).Fold();
+}
 
 }  // namespace internal
 }  // namespace mlmon
