@@ -7,13 +7,14 @@
 //                 as `mlmon replay` reads them; always NDJSON)
 //   selector & 4: several models are hosted ("mc" multiclass, "reg"
 //                 regression, "rank" ranking) instead of one binary "fraud"
-// Every model has predictions p0..p9 pending before the body is applied, so
-// outcomes can match. The trackers live across inputs (building them for
-// each input made the target about ten times slower): after each input the
-// clock moves past the TTL (1 s) and `Tick()` expires every prediction and
-// tombstone, then p0..p9 are predicted again, so every input meets the same
-// pending predictions. Window sums and counters carry over from input to
-// input; a finding replays on its own unless it depends on those.
+// Every model has segments (max_values 3) and predictions p0..p9
+// pending before the body is applied, so outcomes can match. The trackers live
+// across inputs (building them for each input made the target about ten times
+// slower): after each input the clock moves past the TTL (1 s) and `Tick()`
+// expires every prediction and tombstone, then p0..p9 are predicted again, so
+// every input meets the same pending predictions. Window sums and counters
+// carry over from input to input; a finding replays on its own unless it
+// depends on those.
 //
 // Besides sanitizer findings, it aborts when:
 //   - an exception other than `MalformedBody` escapes;
@@ -69,6 +70,9 @@ mlmon::OutcomeSpec SmallSpec(mlmon::OutcomeSpec::Task task) {
     spec.classes = {"cat", "dog", "bird"};
   }
   if (task == mlmon::OutcomeSpec::Task::kRanking) spec.k = {1, 3};
+  // Prediction lines may carry "segment": a small table that fills fast,
+  // so values also fold into __other__.
+  spec.segments = {"segment", 3};
   return spec;
 }
 
